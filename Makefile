@@ -1,0 +1,118 @@
+# kumomori build. `make` builds build/kumomori and build/libkumomori.a; `make test` installs
+# what is missing, builds with gcc and (sanitized) with clang, and runs every test.
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+ASAN_CC  ?= clang
+PREFIX   ?= /usr/local
+CSTD     := -std=c17 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -Iinclude -Isrc -Ibuild/gen
+LDLIBS   := -lz -lcrypto -lyaml -lpcre2-8 -lpthread -lm
+ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+DEBS := build-essential clang zlib1g-dev libssl-dev libyaml-dev libpcre2-dev python3 gzip
+
+LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+RULE_FILES  := $(shell find rules -type f \( -name '*.json' -o -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
+CHECK_FILES := $(shell find checks -type f \( -name '*.json' -o -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
+GEN_SRC  := build/gen/builtin_rules.c build/gen/builtin_checks.c
+
+OBJ       = $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(GEN_SRC:build/%=%))
+CLI_OBJ   = $(patsubst %.c,build/obj/%.o,$(CLI_SRC))
+TEST_OBJ  = $(patsubst %.c,build/obj/%.o,$(TEST_SRC))
+AOBJ      = $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC) $(GEN_SRC:build/%=%) $(CLI_SRC))
+ACLI_OBJ  = $(patsubst %.c,build/asan/obj/%.o,$(CLI_SRC))
+ALIB_OBJ  = $(filter-out $(ACLI_OBJ),$(AOBJ))
+ATEST_OBJ = $(patsubst %.c,build/asan/obj/%.o,$(TEST_SRC))
+
+.PHONY: all deps test test-fast demo bench install clean asan
+all: build/kumomori build/libkumomori.a build/tests/unit
+
+# Installs the Debian packages kumomori needs, only when one is missing.
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -o $@ $<
+
+build/gen/builtin_rules.c: build/tools/embed $(RULE_FILES) Makefile
+	@mkdir -p $(@D)
+	build/tools/embed km_builtin_rules $@ $(RULE_FILES)
+
+build/gen/builtin_checks.c: build/tools/embed $(CHECK_FILES) Makefile
+	@mkdir -p $(@D)
+	build/tools/embed km_builtin_checks $@ $(CHECK_FILES)
+
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/libkumomori.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/kumomori: $(CLI_OBJ) build/libkumomori.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libkumomori.a $(LDLIBS)
+
+build/tests/unit: $(TEST_OBJ) build/libkumomori.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) build/libkumomori.a $(LDLIBS)
+
+# Sanitized build (clang, so every `make test` also proves the code builds clean with clang).
+build/asan/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CSTD) $(CPPFLAGS) $(ASANFLAGS) -c -o $@ $<
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CSTD) $(CPPFLAGS) $(WARN) $(ASANFLAGS) -MMD -MP -c -o $@ $<
+
+build/asan/kumomori: $(AOBJ)
+	$(ASAN_CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
+
+build/asan/tests/unit: $(ATEST_OBJ) $(ALIB_OBJ)
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
+
+asan: build/asan/kumomori build/asan/tests/unit
+
+test: deps
+	$(MAKE) all asan
+	@bash tests/run.sh
+
+# Without installing packages or the sanitized build: for quick edit-test loops.
+test-fast: all
+	@KM_SKIP_ASAN=1 bash tests/run.sh
+
+demo: deps
+	$(MAKE) build/kumomori
+	@bash examples/demo.sh
+
+bench: deps
+	$(MAKE) all
+	@bash bench/run.sh
+
+install: build/kumomori build/libkumomori.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/kumomori
+	install -m 755 build/kumomori $(DESTDIR)$(PREFIX)/bin/kumomori
+	install -m 644 build/libkumomori.a $(DESTDIR)$(PREFIX)/lib/libkumomori.a
+	install -m 644 include/kumomori/*.h $(DESTDIR)$(PREFIX)/include/kumomori/
+
+clean:
+	rm -rf build
+
+-include $(shell find build/obj build/asan/obj -name '*.d' 2>/dev/null)

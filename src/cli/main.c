@@ -1,0 +1,89 @@
+/* kumomori: one binary, one command per file. */
+#include "cli/commands.h"
+#include "kumomori/kumomori.h"
+#include "util/term.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const km_command km_commands[] = {
+    {"version", km_cmd_version, "print the version"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "kumomori %s - defend AWS accounts against ransomware\n\n"
+            "usage: kumomori [--no-color] COMMAND [ARGS...]\n"
+            "       kumomori COMMAND --help\n\n"
+            "commands:\n",
+            KUMOMORI_VERSION);
+    for (const km_command *c = km_commands; c->name; c++)
+        fprintf(f, "  %-15s %s\n", c->name, c->summary);
+    fprintf(f,
+            "\nexit status: 0 nothing found, 1 findings (alerts, failed checks, invalid logs),\n"
+            "2 usage or input error.\n"
+            "Colour is used only on a terminal; set NO_COLOR=1 or pass --no-color to turn it off.\n");
+}
+
+void km_cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kumomori %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(try 'kumomori %s --help')\n", cmd);
+    va_end(ap);
+}
+
+int km_cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    }
+    return 0;
+}
+
+int km_cmd_version(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("kumomori %s\n", KUMOMORI_VERSION);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            return km_cmd_version(0, NULL);
+        } else if (strcmp(argv[i], "--no-color") == 0) {
+            km_term_set_color(0);
+        } else {
+            fprintf(stderr, "kumomori: unknown option '%s'\n(try 'kumomori --help')\n", argv[i]);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (const km_command *c = km_commands; c->name; c++)
+        if (strcmp(c->name, argv[i]) == 0) return c->fn(argc - i, argv + i);
+    if (strcmp(argv[i], "help") == 0) {
+        if (i + 1 < argc) {
+            for (const km_command *c = km_commands; c->name; c++) {
+                if (strcmp(c->name, argv[i + 1]) == 0) {
+                    char *hargv[] = {argv[i + 1], "--help", NULL};
+                    return c->fn(2, hargv);
+                }
+            }
+        }
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "kumomori: unknown command '%s'\n(try 'kumomori --help')\n", argv[i]);
+    return 2;
+}

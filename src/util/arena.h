@@ -1,0 +1,19 @@
+/* Bump allocator: many small allocations freed together. Used by the JSON document model and
+ * compiled structures whose parts all live and die together. Internal to the library. */
+#ifndef KM_ARENA_H
+#define KM_ARENA_H
+#include <stddef.h>
+
+typedef struct km_arena_block km_arena_block;
+typedef struct km_arena {
+    km_arena_block *head;
+    size_t total;      /* bytes handed out so far */
+    size_t max;        /* cap on total; 0 = unlimited */
+} km_arena;
+
+void km_arena_init(km_arena *a, size_t max);
+/* Zeroed, 16-byte-aligned memory owned by the arena, or NULL (cap or memory). */
+void *km_arena_alloc(km_arena *a, size_t n);
+char *km_arena_strndup(km_arena *a, const char *s, size_t n);
+void km_arena_free(km_arena *a); /* releases every allocation; takes NULL */
+#endif
