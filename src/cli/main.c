@@ -7,10 +7,27 @@
 #include <stdio.h>
 #include <string.h>
 
-const km_command km_commands[] = {
-    {"version", km_cmd_version, "print the version"},
-    {NULL, NULL, NULL},
-};
+static const km_command *commands[64];
+static size_t ncommands;
+
+void km_command_register(const km_command *c) {
+    if (ncommands >= sizeof commands / sizeof commands[0]) return;
+    size_t i = ncommands++;
+    while (i > 0 && (commands[i - 1]->order > c->order ||
+                     (commands[i - 1]->order == c->order && strcmp(commands[i - 1]->name, c->name) > 0))) {
+        commands[i] = commands[i - 1];
+        i--;
+    }
+    commands[i] = c;
+}
+
+KM_COMMAND(version, 1000, "print the version")
+
+static const km_command *find_command(const char *name) {
+    for (size_t i = 0; i < ncommands; i++)
+        if (strcmp(commands[i]->name, name) == 0) return commands[i];
+    return NULL;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -19,8 +36,8 @@ static void usage(FILE *f) {
             "       kumomori COMMAND --help\n\n"
             "commands:\n",
             KUMOMORI_VERSION);
-    for (const km_command *c = km_commands; c->name; c++)
-        fprintf(f, "  %-15s %s\n", c->name, c->summary);
+    for (size_t i = 0; i < ncommands; i++)
+        fprintf(f, "  %-15s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f,
             "\nexit status: 0 nothing found, 1 findings (alerts, failed checks, invalid logs),\n"
             "2 usage or input error.\n"
@@ -70,16 +87,13 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    for (const km_command *c = km_commands; c->name; c++)
-        if (strcmp(c->name, argv[i]) == 0) return c->fn(argc - i, argv + i);
+    const km_command *c = find_command(argv[i]);
+    if (c) return c->fn(argc - i, argv + i);
     if (strcmp(argv[i], "help") == 0) {
-        if (i + 1 < argc) {
-            for (const km_command *c = km_commands; c->name; c++) {
-                if (strcmp(c->name, argv[i + 1]) == 0) {
-                    char *hargv[] = {argv[i + 1], "--help", NULL};
-                    return c->fn(2, hargv);
-                }
-            }
+        if (i + 1 < argc && (c = find_command(argv[i + 1])) != NULL) {
+            char help[] = "--help";
+            char *hargv[] = {argv[i + 1], help, NULL};
+            return c->fn(2, hargv);
         }
         usage(stdout);
         return 0;
