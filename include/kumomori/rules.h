@@ -52,6 +52,7 @@ typedef struct km_rule {
     const char *response;
     km_severity severity;
     unsigned scenarios;          /* KM_SCENARIO_BIT(n) for each Sn */
+    int primary_scenario;        /* the first one the rule lists (1..7): where reports group it */
     const char **mitre;          /* technique ids */
     size_t nmitre;
     const char **references;     /* URLs */
@@ -97,6 +98,9 @@ const char *km_ruleset_error(const km_ruleset *rs, size_t i);
 /* A new matcher holding every rule's (rewritten) pattern, rule i under id i; the caller frees it
  * with km_matcher_free. NULL with err set on failure. */
 km_matcher *km_ruleset_matcher(const km_ruleset *rs, km_error *err);
+/* The same with only the rules for which keep(rule, ctx) returns non-zero (ids stay rule indexes). */
+km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km_rule *r, void *ctx),
+                                      void *ctx, km_error *err);
 
 /* Rewrite an EventBridge-form pattern (source / detail-type / detail / account / region) onto the
  * raw CloudTrail record, as docs/rules.md describes; a raw-form pattern is copied unchanged

@@ -51,23 +51,25 @@ struct km_reader {
     km_error inerr;
 };
 
-static const char *const reason_names[KM_SKIP_REASONS] = {
-    [KM_SKIP_NONE] = "",
-    [KM_SKIP_UNREADABLE] = "unreadable",
-    [KM_SKIP_EMPTY] = "empty",
-    [KM_SKIP_GZIP] = "corrupt or truncated gzip",
-    [KM_SKIP_INVALID_JSON] = "invalid JSON",
-    [KM_SKIP_TRUNCATED] = "truncated",
-    [KM_SKIP_NOT_OBJECT] = "not an object",
-    [KM_SKIP_TOO_LARGE] = "too large",
-    [KM_SKIP_TOO_DEEP] = "nested too deep",
-    [KM_SKIP_INVALID_UTF8] = "invalid UTF-8",
-    [KM_SKIP_DIGEST] = "digest files",
-    [KM_SKIP_NOT_CLOUDTRAIL] = "EventBridge events not from CloudTrail",
+static const char *const reason_names[KM_SKIP_REASONS][2] = {
+    [KM_SKIP_NONE] = {"", ""},
+    [KM_SKIP_UNREADABLE] = {"unreadable input", "unreadable inputs"},
+    [KM_SKIP_EMPTY] = {"empty input", "empty inputs"},
+    [KM_SKIP_GZIP] = {"corrupt or truncated gzip stream", "corrupt or truncated gzip streams"},
+    [KM_SKIP_INVALID_JSON] = {"invalid JSON record", "invalid JSON records"},
+    [KM_SKIP_TRUNCATED] = {"truncated record", "truncated records"},
+    [KM_SKIP_NOT_OBJECT] = {"record that is not an object", "records that are not objects"},
+    [KM_SKIP_TOO_LARGE] = {"record over the size limit", "records over the size limit"},
+    [KM_SKIP_TOO_DEEP] = {"record nested too deep", "records nested too deep"},
+    [KM_SKIP_INVALID_UTF8] = {"record with invalid UTF-8", "records with invalid UTF-8"},
+    [KM_SKIP_DIGEST] = {"digest file", "digest files"},
+    [KM_SKIP_NOT_CLOUDTRAIL] = {"EventBridge event not from CloudTrail", "EventBridge events not from CloudTrail"},
 };
 
-const char *km_skip_reason_name(km_skip_reason r) {
-    return (unsigned)r < KM_SKIP_REASONS ? reason_names[r] : "?";
+const char *km_skip_reason_name(km_skip_reason r) { return km_skip_reason_phrase(r, 2); }
+
+const char *km_skip_reason_phrase(km_skip_reason r, uint64_t count) {
+    return (unsigned)r < KM_SKIP_REASONS ? reason_names[r][count != 1] : "?";
 }
 
 int km_skip_is_error(km_skip_reason r) { return r > KM_SKIP_NONE && r <= KM_SKIP_ERROR_LAST; }

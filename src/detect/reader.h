@@ -40,7 +40,9 @@ typedef enum {
     KM_SKIP_REASONS
 } km_skip_reason;
 
-/* Short plural noun phrase for summaries: "invalid JSON", "truncated records", ... */
+/* Noun phrase for summaries, singular or plural after count: "1 digest file", "2 truncated
+ * records". km_skip_reason_name gives the plural. */
+const char *km_skip_reason_phrase(km_skip_reason r, uint64_t count);
 const char *km_skip_reason_name(km_skip_reason r);
 /* Whether the reason means input could not be read (exit status 2). */
 int km_skip_is_error(km_skip_reason r);

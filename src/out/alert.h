@@ -50,6 +50,7 @@ typedef struct km_run_stats {
     uint64_t alerts;
     uint64_t bytes;              /* (decompressed) bytes scanned */
     uint64_t input_errors;       /* notes with is_error */
+    uint64_t ignored_files;      /* files in folders not named like trail files (*.json, *.json.gz, ...) */
     uint64_t skipped[16];        /* by km_skip_reason (detect/reader.h) */
     double seconds;
 } km_run_stats;

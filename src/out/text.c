@@ -107,12 +107,6 @@ static int text_alert(km_writer *w, const km_alert *a) {
     return 0;
 }
 
-static int lowest_scenario(unsigned s) {
-    for (int i = 1; i <= KM_SCENARIO_COUNT; i++)
-        if (s & KM_SCENARIO_BIT(i)) return i;
-    return 0;
-}
-
 static const km_rule *sort_rules;
 static int cmp_rule(const void *a, const void *b) {
     const km_rule *x = &sort_rules[*(const size_t *)a], *y = &sort_rules[*(const size_t *)b];
@@ -163,7 +157,7 @@ static int text_end(km_writer *w, const km_run_stats *s) {
         for (size_t k = 0; k < nfired; k++) {
             const km_rule *r = km_ruleset_get(w->opts.rules, order[k]);
             const rule_acc *ra = &st->acc[order[k]];
-            if (lowest_scenario(r->scenarios) != sc) continue;
+            if (r->primary_scenario != sc) continue;
             if (!header) {
                 km_buf_printf(&b, "%s%sS%d  %s%s\n", b.len ? "\n" : "", esc(w, "bold"), sc,
                               km_scenario_title(sc), esc(w, "reset"));

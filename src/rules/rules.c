@@ -328,6 +328,7 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
             return bad(c, v->offset, "\"scenarios\" entries must be scenario ids S1..S7 (see README), not %s%s%s",
                        s ? "\"" : "", s ? s : km_json_type_name(v->type), s ? "\"" : "");
         r.scenarios |= KM_SCENARIO_BIT(s[1] - '0');
+        if (!r.primary_scenario) r.primary_scenario = s[1] - '0';
     }
     const km_json *mitre = need(c, root, "mitre", KM_JSON_ARRAY);
     if (!mitre) return KM_ERR;
@@ -454,6 +455,11 @@ int km_ruleset_add_path(km_ruleset *rs, const char *path, km_error *err) {
 }
 
 km_matcher *km_ruleset_matcher(const km_ruleset *rs, km_error *err) {
+    return km_ruleset_matcher_select(rs, NULL, NULL, err);
+}
+
+km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km_rule *r, void *ctx),
+                                      void *ctx, km_error *err) {
     km_matcher *m = km_matcher_new();
     if (!m) {
         km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
@@ -461,6 +467,7 @@ km_matcher *km_ruleset_matcher(const km_ruleset *rs, km_error *err) {
     }
     for (size_t i = 0; rs && i < rs->n; i++) {
         const km_rule *r = &rs->rules[i];
+        if (keep && !keep(r, ctx)) continue;
         if (km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err) != KM_OK) {
             km_error_prefix(err, "%s (%s)", r->file, r->id);
             km_matcher_free(m);
