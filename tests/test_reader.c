@@ -31,7 +31,14 @@ static char *describe_reader(km_reader *r) {
             km_buf_printf(&out, "R %llu %s %.*s\n", (unsigned long long)rec.offset, kinds[rec.kind],
                           (int)rec.len, rec.data);
         } else {
-            km_buf_printf(&out, "S %llu %s\n", (unsigned long long)rec.offset, km_skip_reason_name(rec.skip));
+            static const char *const why[KM_SKIP_REASONS] = {
+                [KM_SKIP_UNREADABLE] = "unreadable", [KM_SKIP_EMPTY] = "empty", [KM_SKIP_GZIP] = "gzip",
+                [KM_SKIP_INVALID_JSON] = "invalid JSON", [KM_SKIP_TRUNCATED] = "truncated",
+                [KM_SKIP_NOT_OBJECT] = "not an object", [KM_SKIP_TOO_LARGE] = "too large",
+                [KM_SKIP_TOO_DEEP] = "nested too deep", [KM_SKIP_INVALID_UTF8] = "invalid UTF-8",
+                [KM_SKIP_DIGEST] = "digest files", [KM_SKIP_NOT_CLOUDTRAIL] = "EventBridge events not from CloudTrail",
+            };
+            km_buf_printf(&out, "S %llu %s\n", (unsigned long long)rec.offset, why[rec.skip] ? why[rec.skip] : "?");
             if (!first_msg[0]) snprintf(first_msg, sizeof first_msg, "%s", err.msg);
         }
     }
