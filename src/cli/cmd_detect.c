@@ -176,7 +176,7 @@ int km_cmd_detect(int argc, char **argv) {
     }
     km_writer_free(w);
     w = NULL;
-    all = km_cli_load_rules("detect", rule_paths, nrule_paths, builtin);
+    all = km_cli_load_rules("detect", rule_paths, nrule_paths, builtin, 0);
     if (!all) goto done;
     rs = all;
     m = km_ruleset_matcher_select(rs, keep_rule, &min_sev, &err);

@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 
-km_ruleset *km_cli_load_rules(const char *cmd, char *const *paths, size_t n, int builtin) {
+km_ruleset *km_cli_load_rules(const char *cmd, char *const *paths, size_t n, int builtin, int allow_empty) {
     km_ruleset *rs = km_ruleset_new();
     if (!rs) {
         fprintf(stderr, "kumomori %s: out of memory\n", cmd);
@@ -22,7 +22,7 @@ km_ruleset *km_cli_load_rules(const char *cmd, char *const *paths, size_t n, int
         km_ruleset_free(rs);
         return NULL;
     }
-    if (km_ruleset_count(rs) == 0) {
+    if (km_ruleset_count(rs) == 0 && !allow_empty) {
         fprintf(stderr, "kumomori %s: no rules to run%s\n", cmd,
                 builtin ? " (the built-in pack is empty and no --rules was given)" : " (give --rules PATH)");
         km_ruleset_free(rs);

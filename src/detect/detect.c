@@ -445,7 +445,10 @@ static void emit_items(emitter *em, batch *b) {
         }
         km_writer_note(o->writer, &it->note);
         if (!it->note.is_error && !o->verbose) continue;
-        if (em->printed >= cap) { em->suppressed++; continue; }
+        /* Whole-input problems are always shown; per-record ones are capped per input. */
+        int whole = it->reason == KM_SKIP_UNREADABLE || it->reason == KM_SKIP_EMPTY || it->reason == KM_SKIP_GZIP ||
+                    it->reason == KM_SKIP_TRUNCATED;
+        if (!whole && em->printed >= cap) { em->suppressed++; continue; }
         em->printed++;
         clear_progress(em);
         fprintf(o->diag, "kumomori detect: %s: %s\n", strcmp(it->note.input, "-") ? it->note.input : "stdin",

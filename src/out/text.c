@@ -172,9 +172,9 @@ static int text_end(km_writer *w, const km_run_stats *s) {
             km_buf_printf(&b, "  [%llu alert%s", (unsigned long long)ra->count, ra->count == 1 ? "" : "s");
             if (ra->failed) km_buf_printf(&b, ", %llu failed call%s", (unsigned long long)ra->failed, ra->failed == 1 ? "" : "s");
             km_buf_puts(&b, "; ");
-            int first = 1;
+            km_buf_printf(&b, "S%d", r->primary_scenario);
             for (int i = 1; i <= KM_SCENARIO_COUNT; i++)
-                if (r->scenarios & KM_SCENARIO_BIT(i)) { km_buf_printf(&b, "%sS%d", first ? "" : " ", i); first = 0; }
+                if ((r->scenarios & KM_SCENARIO_BIT(i)) && i != r->primary_scenario) km_buf_printf(&b, " S%d", i);
             for (size_t i = 0; i < r->nmitre; i++) km_buf_printf(&b, " %s", r->mitre[i]);
             km_buf_puts(&b, "]\n");
             for (size_t i = 0; i < ra->nex; i++) km_buf_puts(&b, ra->examples[i]);
