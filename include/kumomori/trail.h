@@ -143,7 +143,8 @@ typedef struct km_trail_item {
 typedef struct km_trail_gap {
     char *chain;         /* "<account>/<region>/<trail>" */
     int64_t from, to;    /* end of the older digest, start of the newer one */
-    int backfill;
+    int backfill;        /* a gap in the chain of backfill digests */
+    int covered;         /* valid backfill digests cover the whole gap */
 } km_trail_gap;
 
 typedef struct km_trail_mirror {

@@ -76,8 +76,9 @@ void km_trail_report_text(const km_trail_report *r, FILE *f, int verbose) {
     for (size_t i = 0; i < r->ngaps; i++) {
         km_trail_format_time(r->gaps[i].from, a);
         km_trail_format_time(r->gaps[i].to, b);
-        fprintf(f, "%sChain restart\t%s\tno digests between %s and %s (logging or log file validation was off)\n",
-                r->gaps[i].backfill ? "(backfill) " : "", r->gaps[i].chain, a, b);
+        fprintf(f, "%sChain restart\t%s\tno digests between %s and %s (logging or log file validation was off)%s\n",
+                r->gaps[i].backfill ? "(backfill) " : "", r->gaps[i].chain, a, b,
+                r->gaps[i].covered ? "; backfill digests cover it" : "");
         any = 1;
     }
     if (any) fputc('\n', f);
@@ -159,7 +160,8 @@ int km_trail_report_json(const km_trail_report *r, km_buf *o) {
         json_time(o, r->gaps[i].from);
         km_buf_puts(o, ",\"to\":");
         json_time(o, r->gaps[i].to);
-        km_buf_printf(o, ",\"backfill\":%s}", r->gaps[i].backfill ? "true" : "false");
+        km_buf_printf(o, ",\"backfill\":%s,\"covered_by_backfill\":%s}", r->gaps[i].backfill ? "true" : "false",
+                      r->gaps[i].covered ? "true" : "false");
     }
     km_buf_puts(o, "],\"notes\":[");
     for (size_t i = 0; i < r->nnotes; i++) {

@@ -77,6 +77,10 @@ typedef struct dig {
     int valid;
     int parsed;         /* d is set */
     int via_chain;      /* signature came from the newer digest, no sidecar */
+    int trusted;        /* invalid, but its content is proven (only its .sig is forged, or it is
+                           the moved copy of the digest the chain expects): its logs are checked */
+    int sig_ok, moved, nreasons;
+    size_t missing_prev; /* report index of its missing previous digest, or (size_t)-1 */
     char sha[65];
     char *sig;          /* lowercase hex of the sidecar signature, if any */
     km_trail_digest *d;
@@ -239,6 +243,7 @@ static int add_file(ctx *c, const char *bucket, const char *key, const char *pat
         d->ts = ts;
         d->backfill = bf;
         d->item = (size_t)-1;
+        d->missing_prev = (size_t)-1;
         c->ndigs++;
         return d->key && d->path ? 0 : -1;
     }
@@ -352,13 +357,19 @@ static void add_note(ctx *c, char *note) {
 }
 
 /* Reasons accumulate "; "-separated, so one line says everything wrong with a file. */
-static void reason_add(km_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason_add(km_buf *b, const char *fmt, ...) {
-    if (b->len) km_buf_puts(b, "; ");
+typedef struct reasons {
+    km_buf b;
+    int n;
+} reasons;
+
+static void reason_add(reasons *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason_add(reasons *r, const char *fmt, ...) {
+    if (r->b.len) km_buf_puts(&r->b, "; ");
     va_list ap;
     va_start(ap, fmt);
-    km_buf_vprintf(b, fmt, ap);
+    km_buf_vprintf(&r->b, fmt, ap);
     va_end(ap);
+    r->n++;
 }
 
 /* ---- sidecar signatures ----------------------------------------------------------------- */
@@ -438,7 +449,7 @@ typedef struct expect {
     const dig *newer; /* the digest that links to this one */
 } expect;
 
-static int verify_sig(ctx *c, const km_trail_digest *d, const char *sha, const char *hex, km_buf *why) {
+static int verify_sig(ctx *c, const km_trail_digest *d, const char *sha, const char *hex, reasons *why) {
     size_t hl = strlen(hex);
     unsigned char *sig = malloc(hl / 2 + 1);
     if (!sig) { c->oom = 1; return 0; }
@@ -460,10 +471,10 @@ static int verify_sig(ctx *c, const km_trail_digest *d, const char *sha, const c
 
 static void validate(ctx *c, dig *g, const expect *ex) {
     g->done = 1;
-    km_buf why;
-    km_buf_init(&why, 1 << 16);
+    reasons why = {KM_BUF_INIT, 0};
+    km_buf_init(&why.b, 1 << 16);
     km_trail_item *it = new_digest_item(c, g->bucket, g->key, g->backfill);
-    if (!it) { km_buf_free(&why); return; }
+    if (!it) { km_buf_free(&why.b); return; }
     g->item = (size_t)(it - c->r->digests);
     const dig *nw = ex ? ex->newer : NULL;
     const km_trail_digest *nd = nw ? nw->d : NULL;
@@ -495,7 +506,8 @@ static void validate(ctx *c, dig *g, const expect *ex) {
     if (d) {
         it->start = d->start_t;
         it->end = d->end_t;
-        if (strcmp(d->bucket, g->bucket) != 0 || strcmp(d->key, g->key) != 0)
+        g->moved = strcmp(d->bucket, g->bucket) != 0 || strcmp(d->key, g->key) != 0;
+        if (g->moved)
             reason_add(&why, "has been moved from its original location s3://%s/%s", d->bucket, d->key);
         if (d->sig_alg && strcmp(d->sig_alg, "SHA256withRSA") != 0)
             reason_add(&why, "unsupported digestSignatureAlgorithm %s", d->sig_alg);
@@ -530,6 +542,7 @@ static void validate(ctx *c, dig *g, const expect *ex) {
                 reason_add(&why, "signature verification failed: %s", sc.problem);
             } else if (sc.sig) {
                 int v = verify_sig(c, d, g->sha, sc.sig, &why);
+                g->sig_ok = v == 1;
                 if (v == 0) {
                     if (nsig && !km_hex_equal(nsig, sc.sig) && verify_sig(c, d, g->sha, nsig, &why) == 1) {
                         reason_add(&why, "signature verification failed: the signature in %s.sig is forged "
@@ -543,6 +556,7 @@ static void validate(ctx *c, dig *g, const expect *ex) {
             } else if (nsig) {
                 int v = verify_sig(c, d, g->sha, nsig, &why);
                 if (v == 1) {
+                    g->sig_ok = 1;
                     g->via_chain = 1;
                     c->via_chain++;
                 } else {
@@ -572,13 +586,16 @@ static void validate(ctx *c, dig *g, const expect *ex) {
         }
     }
     free(sc.sig);
-    g->valid = why.len == 0 && !why.failed;
+    g->valid = why.n == 0 && !why.b.failed;
+    g->nreasons = why.n;
+    /* a forged sidecar and nothing else wrong: the bytes are what the newer digest signed */
+    g->trusted = forged && d && why.n == 1;
     it->status = g->valid ? KM_TRAIL_VALID : KM_TRAIL_INVALID;
     if (!g->valid) {
-        it->reason = why.failed ? xstrdup("invalid (reasons too long to print)") : km_buf_steal(&why, NULL);
+        it->reason = why.b.failed ? xstrdup("invalid (reasons too long to print)") : km_buf_steal(&why.b, NULL);
         if (!it->reason) c->oom = 1;
     }
-    km_buf_free(&why);
+    km_buf_free(&why.b);
 }
 
 /* ---- walking the chains ------------------------------------------------------------------ */
@@ -611,12 +628,13 @@ static void add_gap(ctx *c, const dig *older, const dig *newer) {
     if (!gp->chain) c->oom = 1;
 }
 
-static void missing_digest(ctx *c, const dig *from, const char *bucket, const char *key) {
+static void missing_digest(ctx *c, dig *from, const char *bucket, const char *key) {
     for (size_t i = 0; i < c->r->ndigests; i++)
         if (strcmp(c->r->digests[i].key, key) == 0 && strcmp(c->r->digests[i].bucket, bucket) == 0)
             return; /* already reported */
     km_trail_item *it = new_digest_item(c, bucket, key, from->backfill);
     if (!it) return;
+    from->missing_prev = it - c->r->digests;
     it->status = KM_TRAIL_MISSING;
     int mirrored = 0;
     for (size_t i = 0; i < c->nbuckets; i++)
@@ -676,6 +694,53 @@ static void walk_group(ctx *c, dig **g, size_t n) {
             it->reason = xstrdup("not part of the chain: no newer digest links to it");
             x->valid = 0;
         }
+    }
+}
+
+/* A digest found at another key, intact and signed, whose original key is the missing previous
+ * digest of a newer one with the same SHA-256 recorded: that is where the digest went. */
+static void moved_copies(ctx *c) {
+    km_trail_report *r = c->r;
+    for (size_t i = 0; i < c->ndigs; i++) {
+        dig *nw = &c->digs[i];
+        if (nw->missing_prev == (size_t)-1 || !nw->d || !nw->d->prev_hash) continue;
+        km_trail_item *miss = &r->digests[nw->missing_prev];
+        for (size_t j = 0; j < c->ndigs; j++) {
+            dig *g = &c->digs[j];
+            if (!g->done || !g->d || !g->moved || !g->sig_ok || g->nreasons != 1) continue;
+            if (strcmp(g->d->key, miss->key) != 0 || strcmp(g->d->bucket, miss->bucket) != 0) continue;
+            if (!km_hex_equal(g->sha, nw->d->prev_hash)) continue;
+            g->trusted = 1;
+            char *a = xprintf("not found: moved to s3://%s/%s (the previous digest of %s)", g->bucket, g->key, nw->key);
+            char *b = xprintf("has been moved from its original location s3://%s/%s (its content is the "
+                              "digest that %s links to)", miss->bucket, miss->key, nw->key);
+            km_trail_item *git = &r->digests[g->item];
+            if (a) { free(miss->reason); miss->reason = a; }
+            if (b) { free(git->reason); git->reason = b; }
+            break;
+        }
+    }
+}
+
+/* Whether valid backfill digests of the same chain cover each gap of the standard chain. */
+static void backfill_cover(ctx *c) {
+    km_trail_report *r = c->r;
+    for (size_t i = 0; i < r->ngaps; i++) {
+        km_trail_gap *gp = &r->gaps[i];
+        if (gp->backfill) continue;
+        int64_t reached = gp->from;
+        for (int progress = 1; progress && reached < gp->to;) {
+            progress = 0;
+            for (size_t j = 0; j < c->ndigs; j++) {
+                const dig *g = &c->digs[j];
+                if (!g->backfill || !g->valid || strcmp(g->label, gp->chain) != 0) continue;
+                if (g->d->start_t <= reached && g->d->end_t > reached) {
+                    reached = g->d->end_t;
+                    progress = 1;
+                }
+            }
+        }
+        gp->covered = reached >= gp->to;
     }
 }
 
@@ -772,9 +837,9 @@ static void check_logs(ctx *c) {
     /* every log a valid digest lists, once, in digest order */
     for (size_t i = 0; i < r->ndigests && !c->oom; i++) {
         const km_trail_item *it = &r->digests[i];
-        if (it->status != KM_TRAIL_VALID) continue;
+        if (it->status == KM_TRAIL_MISSING) continue;
         dig *g = find_dig(c, it->bucket, it->key);
-        if (!g || !g->d) continue;
+        if (!g || !g->d || !(g->valid || g->trusted)) continue;
         for (size_t k = 0; k < g->d->nlogs; k++) {
             const km_trail_logref *lr = &g->d->logs[k];
             logf *l = find_log(c, lr->bucket, lr->key);
@@ -808,7 +873,7 @@ static void check_logs(ctx *c) {
     /* logs listed only by invalid digests: not verified */
     for (size_t i = 0; i < c->ndigs && !c->oom; i++) {
         dig *g = &c->digs[i];
-        if (!g->done || g->valid || !g->d) continue;
+        if (!g->done || g->valid || g->trusted || !g->d) continue;
         for (size_t k = 0; k < g->d->nlogs; k++) {
             logf *l = find_log(c, g->d->logs[k].bucket, g->d->logs[k].key);
             if (!l || l->listed) continue;
@@ -820,13 +885,28 @@ static void check_logs(ctx *c) {
         }
     }
     /* logs no digest lists, inside the periods the validated digests cover */
-    span *sp = calloc(c->ndigs ? c->ndigs : 1, sizeof *sp);
-    if (!sp) { c->oom = 1; return; }
-    size_t ns = 0;
+    /* Periods: every digest examined, from its own times, or from its key (the end time; a
+     * digest covers an hour) when it could not be read or is missing. */
+    span *sp = calloc(c->ndigs + r->ndigests + 1, sizeof *sp);
+    char **scopes = calloc(r->ndigests + 1, sizeof *scopes);
+    if (!sp || !scopes) { free(sp); free(scopes); c->oom = 1; return; }
+    size_t ns = 0, nsc = 0;
     for (size_t i = 0; i < c->ndigs; i++) {
         dig *g = &c->digs[i];
-        if (!g->done || !g->d) continue;
-        sp[ns++] = (span){g->scope, g->d->start_t, g->d->end_t, 0};
+        if (!g->done) continue;
+        if (g->d) sp[ns++] = (span){g->scope, g->d->start_t, g->d->end_t, 0};
+        else sp[ns++] = (span){g->scope, g->ts - HOUR, g->ts, 0};
+    }
+    for (size_t i = 0; i < r->ndigests; i++) {
+        const km_trail_item *it = &r->digests[i];
+        char *cl = NULL, *lb = NULL, *sc = NULL;
+        int64_t ts;
+        int bf;
+        if (it->status != KM_TRAIL_MISSING || parse_digest_key(it->key, &cl, &lb, &sc, &ts, &bf)) continue;
+        free(cl);
+        free(lb);
+        scopes[nsc++] = sc;
+        sp[ns++] = (span){sc, ts - HOUR, ts, 0};
     }
     qsort(sp, ns, sizeof *sp, cmp_span);
     for (size_t i = 0; i < ns; i++) { /* the newest span of each scope */
@@ -847,6 +927,8 @@ static void check_logs(ctx *c) {
         li->reason = xstrdup("listed by no digest");
     }
     free(sp);
+    for (size_t i = 0; i < nsc; i++) free(scopes[i]);
+    free(scopes);
     if (pending)
         add_note(c, xprintf("%zu log file%s outside the periods the digests cover (before the first "
                             "digest, after the newest, or while validation was off) were not checked",
@@ -932,6 +1014,8 @@ int km_trail_verify(const km_trail_opts *o, km_trail_report **out, km_error *err
             free(byc);
         }
     }
+    if (rc == KM_OK && !c.oom) backfill_cover(&c);
+    if (rc == KM_OK && !c.oom) moved_copies(&c);
     if (rc == KM_OK && !c.oom) check_logs(&c);
     if (rc == KM_OK && c.via_chain)
         add_note(&c, xprintf("%zu digest%s had no .sig file and %s verified with the signature recorded "
