@@ -51,6 +51,10 @@ typedef struct km_corr_def {
     uint64_t span_ms;
     km_count_cond cond;
     int has_cond;                /* temporal(_ordered) without a condition: every input */
+    /* kumomori extensions (docs/stateful.md) */
+    uint64_t new_within_ms;      /* counts: fire only for a group first seen at most this long before */
+    const char *differ_field;    /* temporal_ordered: the last step's value of this field must differ
+                                  * from the first step's (a key used from another address) */
 } km_corr_def;
 
 /* One hit: input id matched an event. vals[i] is the event's value (km_sigma_field_text) of the

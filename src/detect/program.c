@@ -82,6 +82,8 @@ km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_er
         d.span_ms = r->span_ms;
         d.cond = r->cond;
         d.has_cond = r->has_cond;
+        d.new_within_ms = r->new_within_ms;
+        d.differ_field = r->differ_field;
         if (km_corr_add(p->corr, &d, err) != KM_OK) {
             km_error_prefix(err, "%s: rule %s", r->file, r->id);
             km_program_free(p);
