@@ -996,6 +996,16 @@ int km_corr_feed(km_corr *e, const km_corr_hit *in, km_corr_emit_fn emit, void *
     return 0;
 }
 
+void km_corr_advance(km_corr *e, int64_t time_ms, km_corr_emit_fn emit, void *ctx) {
+    e->emit = emit;
+    e->emit_ctx = ctx;
+    if (time_ms < 0 || (e->maxt != NONE && time_ms <= e->maxt)) return;
+    e->maxt = time_ms;
+    int64_t wm = e->maxt - (int64_t)e->o.lateness_ms;
+    release(e, wm, 0);
+    for (size_t i = 0; i < e->nrules; i++) close_due(e, &e->rules[i], wm, 0);
+}
+
 void km_corr_flush(km_corr *e, km_corr_emit_fn emit, void *ctx) {
     e->emit = emit;
     e->emit_ctx = ctx;

@@ -106,6 +106,9 @@ size_t km_corr_fields(const km_corr *e, uint32_t id, const char *const **paths);
 /* Feed a hit; alerts that become due are passed to emit (possibly several, possibly from earlier
  * hits released from the reorder buffer). */
 int km_corr_feed(km_corr *e, const km_corr_hit *h, km_corr_emit_fn emit, void *ctx);
+/* Event time has reached time_ms (a record no rule here matched): waiting hits older than the
+ * lateness are applied and windows that ended are decided. */
+void km_corr_advance(km_corr *e, int64_t time_ms, km_corr_emit_fn emit, void *ctx);
 /* End of input: apply every waiting hit and close every window (rules with lt/lte/eq conditions
  * decide at a window's end). The engine stays usable. */
 void km_corr_flush(km_corr *e, km_corr_emit_fn emit, void *ctx);
