@@ -7,7 +7,8 @@
  * With --expect FILE (bench/cl2-peer-counts.txt) the per-rule counts are compared with the
  * counts the peers returned for the same file (identified by its MD5); any difference is a
  * failure (exit 1). Output lines are meant for bench/run.sh to parse:
- *   GROUP median_eps N min N max N runs N... counts C... check ok|MISMATCH|n/a
+ *   GROUP median_eps N min N max N runs N... counts C... check ok|MISMATCH|n/a add_ms N cpu_median_eps N
+ * (median_eps from wall time, as the peers measure; cpu_median_eps from the thread's CPU time.)
  *
  * usage: cl2 [--rules FILE] [--expect FILE] [--reps N] EVENTS.jsonl [GROUP...] */
 #include <errno.h>
@@ -185,7 +186,7 @@ static size_t group_patterns(const group *g, const char **out, size_t max) {
 /* One timed pass: returns events/s, fills counts[0..npat). Returns -1 when a pattern is
  * rejected. */
 static double run_once(const char **pats, size_t npat, const bench_lines *ev, unsigned long *counts,
-                       unsigned long *errors, double *add_seconds) {
+                       unsigned long *errors, double *add_seconds, double *cpu_eps) {
     km_error err;
     km_error_clear(&err);
     km_matcher *m = km_matcher_new();
@@ -206,7 +207,7 @@ static double run_once(const char **pats, size_t npat, const bench_lines *ev, un
     *add_seconds = bench_now() - t0;
     memset(counts, 0, npat * sizeof *counts);
     *errors = 0;
-    double before = bench_now();
+    double before = bench_now(), cpu_before = bench_cpu_now();
     for (size_t e = 0; e < ev->n; e++) {
         const uint32_t *ids = NULL;
         int k = km_matcher_match(m, s, ev->v[e].p, ev->v[e].len, &ids, &err);
@@ -219,6 +220,7 @@ static double run_once(const char **pats, size_t npat, const bench_lines *ev, un
             if (ids[j] < npat) counts[ids[j]]++;
     }
     double secs = bench_now() - before;
+    *cpu_eps = (double)ev->n / (bench_cpu_now() - cpu_before);
     km_match_scratch_free(s);
     km_matcher_free(m);
     return (double)ev->n / secs;
@@ -276,15 +278,15 @@ int main(int argc, char **argv) {
 
     static const char *pats[MAX_GROUPS * MAX_RULES_PER_GROUP];
     static unsigned long counts[MAX_GROUPS * MAX_RULES_PER_GROUP], first[MAX_GROUPS * MAX_RULES_PER_GROUP];
-    double *eps = calloc((size_t)reps, sizeof *eps);
-    if (!eps) return 2;
+    double *eps = calloc((size_t)reps, sizeof *eps), *cpu = calloc((size_t)reps, sizeof *cpu);
+    if (!eps || !cpu) return 2;
     int failed = 0;
     unsigned long errors = 0;
     double add_s = 0;
 
     /* Warm-up pass (caches, page faults on the event buffer), as the peers do with EXACT. */
     size_t nw = group_patterns(&groups[0], pats, sizeof pats / sizeof pats[0]);
-    if (run_once(pats, nw, &ev, counts, &errors, &add_s) < 0) failed = 1;
+    if (run_once(pats, nw, &ev, counts, &errors, &add_s, &cpu[0]) < 0) failed = 1;
 
     for (size_t gi = 0; gi < nsel; gi++) {
         const group *g = find_group(sel[gi]);
@@ -292,7 +294,7 @@ int main(int argc, char **argv) {
         int ok = 1;
         double add_min = 1e30;
         for (long r = 0; r < reps && ok; r++) {
-            eps[r] = run_once(pats, np, &ev, counts, &errors, &add_s);
+            eps[r] = run_once(pats, np, &ev, counts, &errors, &add_s, &cpu[r]);
             if (eps[r] < 0) {
                 ok = 0;
                 break;
@@ -325,13 +327,14 @@ int main(int argc, char **argv) {
             check = same ? "ok" : "MISMATCH";
             if (!same) failed = 1;
         }
-        printf(" check %s add_ms %.3f", check, add_min * 1e3);
+        printf(" check %s add_ms %.3f cpu_median_eps %.0f", check, add_min * 1e3, bench_median(cpu, (size_t)reps));
         if (errors) printf(" event_errors %lu", errors);
         printf("\n");
         fflush(stdout);
         if (errors) failed = 1;
     }
     free(eps);
+    free(cpu);
     bench_lines_free(&ev);
     for (size_t g = 0; g < ngroups; g++)
         for (size_t k = 0; k < groups[g].n; k++) free(groups[g].rules[k]);

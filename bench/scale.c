@@ -182,10 +182,10 @@ int main(int argc, char **argv) {
     }
 
     printf("events %zu\n", ev.n);
-    double med[MAX_COUNTS];
-    double *eps = calloc((size_t)reps, sizeof *eps);
+    double med[MAX_COUNTS], cpu_med[MAX_COUNTS];
+    double *eps = calloc((size_t)reps, sizeof *eps), *cpu = calloc((size_t)reps, sizeof *cpu);
     uint32_t *hits = calloc(maxn, sizeof *hits);
-    if (!eps || !hits) return 2;
+    if (!eps || !cpu || !hits) return 2;
     int failed = 0;
     for (size_t c = 0; c < ncounts; c++) {
         size_t n = counts[c];
@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
         size_t distinct = 0;
         for (long r = 0; r < reps; r++) {
             total = errors = matched_events = 0;
-            double before = bench_now();
+            double before = bench_now(), cpu_before = bench_cpu_now();
             for (size_t e = 0; e < ev.n; e++) {
                 const uint32_t *ids;
                 int got = km_matcher_match(m, s, ev.v[e].p, ev.v[e].len, &ids, &err);
@@ -220,15 +220,17 @@ int main(int argc, char **argv) {
                     for (int j = 0; j < got; j++) hits[ids[j]] = 1;
             }
             eps[r] = (double)ev.n / (bench_now() - before);
+            cpu[r] = (double)ev.n / (bench_cpu_now() - cpu_before);
         }
         distinct = 0;
         for (size_t k = 0; k < n; k++) distinct += hits[k], hits[k] = 0;
         double sorted[100];
         memcpy(sorted, eps, (size_t)reps * sizeof *eps);
         med[c] = bench_median(sorted, (size_t)reps);
-        printf("SCALE patterns %zu median_eps %.0f min %.0f max %.0f add_ms %.1f matches %lu "
+        cpu_med[c] = bench_median(cpu, (size_t)reps);
+        printf("SCALE patterns %zu median_eps %.0f min %.0f max %.0f cpu_median_eps %.0f add_ms %.1f matches %lu "
                "matching_events %lu patterns_that_matched %zu",
-               n, med[c], sorted[0], sorted[reps - 1], add_s * 1e3, total, matched_events, distinct);
+               n, med[c], sorted[0], sorted[reps - 1], cpu_med[c], add_s * 1e3, total, matched_events, distinct);
         if (errors) printf(" event_errors %lu", errors), failed = 1;
         printf("\n");
         fflush(stdout);
@@ -236,11 +238,12 @@ int main(int argc, char **argv) {
         km_matcher_free(m);
     }
     if (ncounts >= 2)
-        printf("SCALE ratio %.3f (events/s with %zu patterns / with %zu; target >= 0.5)\n",
-               med[ncounts - 1] / med[0], counts[ncounts - 1], counts[0]);
+        printf("SCALE ratio %.3f cpu_ratio %.3f (events/s with %zu patterns / with %zu; target >= 0.5)\n",
+               med[ncounts - 1] / med[0], cpu_med[ncounts - 1] / cpu_med[0], counts[ncounts - 1], counts[0]);
     for (size_t k = 0; k < maxn; k++) free(pats[k]);
     free(pats);
     free(eps);
+    free(cpu);
     free(hits);
     bench_lines_free(&ev);
     return failed;
