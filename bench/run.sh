@@ -60,22 +60,23 @@ if [[ " $only " == *" trail "* ]]; then
         : > "$out/trail.txt"
         # Page cache warm for every contender: read the files once first.
         find "$trail" -type f -print0 | xargs -0 cat > /dev/null
-        echo "-- floor: gzip -dc over the same files, to /dev/null (3 runs)"
+        have_detect=0
+        build/kumomori detect --help > /dev/null 2>&1 && have_detect=1
+        [ $have_detect = 1 ] || echo "skipped: kumomori detect is not built yet (floor only)"
+        # Interleaved (floor, -j1, -j2) x 3 so that a change in the machine's load hits all alike.
+        echo "-- gzip -dc over the same files to /dev/null (the floor) and kumomori detect -j1/-j2 with the"
+        echo "   full built-in pack, default text output to /dev/null; 3 rounds"
         for i in 1 2 3; do
             $runstat sh -c "find '$trail' -name '*.json.gz' -print0 | sort -z | xargs -0 gzip -dc > /dev/null" 2>&1 |
                 sed 's/^/floor /' | tee -a "$out/trail.txt"
-        done
-        if build/kumomori detect --help > /dev/null 2>&1; then
+            [ $have_detect = 1 ] || continue
             for j in 1 2; do
-                echo "-- kumomori detect -j$j $trail (full built-in pack, default output to /dev/null; 3 runs)"
-                for i in 1 2 3; do
-                    $runstat --child-stderr "$out/detect-j$j.stderr" build/kumomori detect -j$j "$trail" 2>&1 |
-                        sed "s/^/detect-j$j /" | tee -a "$out/trail.txt"
-                done
-                tail -5 "$out/detect-j$j.stderr" | sed 's/^/   detect stderr: /'
+                $runstat --child-stderr "$out/detect-j$j.stderr" build/kumomori detect -j$j "$trail" 2>&1 |
+                    sed "s/^/detect-j$j /" | tee -a "$out/trail.txt"
             done
-        else
-            echo "skipped: kumomori detect is not built yet"
+        done
+        if [ $have_detect = 1 ]; then
+            for j in 1 2; do tail -3 "$out/detect-j$j.stderr" | sed "s/^/   detect -j$j stderr: /"; done
         fi
     fi
 fi
