@@ -57,6 +57,15 @@ km_iam_policy *km_iam_policy_parse(const char *text, size_t len, km_iam_policy_k
  * value came from, used only to give line:column in messages. The caller owns the result. */
 km_iam_policy *km_iam_policy_from_json(const km_json *doc, const char *text, size_t len,
                                        km_iam_policy_kind kind, const char *name, km_error *err);
+/* Parse a policy from what a file usually holds: the document itself, or the AWS CLI output
+ * that carries one (iam get-policy-version, get-role-policy/get-user-policy/get-group-policy,
+ * get-role (its trust policy), s3api get-bucket-policy, kms get-key-policy, organizations
+ * describe-policy, lambda get-policy, sqs get-queue-attributes, sns get-topic-attributes,
+ * secretsmanager get-resource-policy, ecr get-repository-policy, backup
+ * get-backup-vault-access-policy). A document given as a string (JSON text, or the URL-encoded
+ * form the raw IAM API returns) is decoded. The caller owns the result. */
+km_iam_policy *km_iam_policy_parse_document(const char *text, size_t len, km_iam_policy_kind kind,
+                                            const char *name, km_error *err);
 void km_iam_policy_free(km_iam_policy *p); /* takes NULL */
 
 const char *km_iam_policy_name(const km_iam_policy *p);
@@ -252,6 +261,8 @@ int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_
  * found): one per line, appended to out. */
 void km_iam_account_notes(const km_iam_account *a, km_buf *out);
 size_t km_iam_account_principal_count(const km_iam_account *a);
+/* ARN of the i-th user or role (ARN order), owned by the account; NULL past the end. */
+const char *km_iam_account_principal(const km_iam_account *a, size_t i);
 const char *km_iam_account_id(const km_iam_account *a); /* "" when unknown */
 
 /* The credentials a question is asked with. */
@@ -269,7 +280,9 @@ typedef struct km_iam_answer {
     const char *kind;       /* "user" or "role" */
     const char *credential; /* which credentials decided: "access key", "session without MFA",
                                "session with MFA", "role session", ... */
-    int conditional;        /* allowed only if conditions on unknown keys hold (see why) */
+    int conditional;        /* decision is a deny, but it would be allowed if conditions on keys
+                               the snapshot cannot know (source IP, VPC, tags of the request or
+                               resource, ...) went the caller's way; why lists them */
     km_buf why;             /* statements that allowed (or denied), one per line */
 } km_iam_answer;
 
@@ -282,7 +295,8 @@ int km_iam_account_can(const km_iam_account *a, const char *principal_arn, const
 void km_iam_answer_free(km_iam_answer *ans); /* frees the buffer inside; takes NULL */
 
 /* Every user and role of the account that can perform action on resource (NULL: any) with
- * creds: calls fn once per principal that can (decision Allowed, possibly conditional) in
+ * creds: calls fn once per principal whose answer is Allowed, or conditional (strictly denied,
+ * but allowed if conditions on keys a snapshot cannot know, such as the source IP, hold), in
  * ARN order. fn returns 0 to continue. Returns the number of principals reported, or -1. */
 typedef int (*km_iam_who_fn)(const km_iam_answer *ans, void *user);
 long km_iam_who_can(const km_iam_account *a, const char *action, const char *resource,
