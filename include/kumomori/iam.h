@@ -198,10 +198,11 @@ int km_iam_explain_text(const km_iam_explain *ex, km_buf *out);
 int km_iam_explain_json(const km_iam_explain *ex, km_buf *out);
 km_iam_decision km_iam_explain_decision(const km_iam_explain *ex);
 
-/* The statements that decided, for callers that list them (who-can). */
+/* The statements that decided, for callers that list them (who-can). Strings are owned by the
+ * explanation and valid until its next evaluation or km_iam_explain_free. */
 typedef struct km_iam_statement_ref {
     km_iam_policy_kind kind;
-    const char *policy; /* policy name (borrowed from the policy; valid while it lives) */
+    const char *policy; /* policy name (owned by the explanation, like sid and level) */
     const char *level;  /* org level id for SCP/RCP, else NULL */
     size_t index;       /* 1-based statement number within the policy */
     const char *sid;    /* NULL when the statement has no Sid */

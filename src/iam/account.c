@@ -314,7 +314,7 @@ static int load_authz(km_iam_account *a, const km_json *root, const char *text, 
                 const km_json *tr = km_json_get(u, "AssumeRolePolicyDocument");
                 if (tr) {
                     char name[600];
-                    snprintf(name, sizeof name, "trust policy of role %s", p->name);
+                    snprintf(name, sizeof name, "of role %s", p->name);
                     p->trust = doc_policy(a, tr, text, len, KM_IAM_TRUST, name, file);
                 }
             }
@@ -1069,6 +1069,22 @@ static int trust_needs_mfa(const principal *p) {
     return !allow_path || hard_deny;
 }
 
+/* Whether the trust policy lets IAM users or roles (an AWS principal: account, ARN or "*")
+ * assume the role. */
+static int trust_allows_aws_principals(const principal *p) {
+    if (!p->trust) return 0;
+    for (size_t i = 0; i < p->trust->nst; i++) {
+        const iam_stmt *st = &p->trust->st[i];
+        if (st->deny || !st->has_principal) continue;
+        if (st->not_principal) return 1;
+        for (size_t k = 0; k < st->npr; k++) {
+            int t = st->pr[k].type;
+            if (t == PR_WILDCARD || t == PR_ACCOUNT || t == PR_ARN) return 1;
+        }
+    }
+    return 0;
+}
+
 typedef struct cred_try {
     const char *label;
     int session;      /* principal is a session (assumed-role) or the user itself */
@@ -1132,12 +1148,8 @@ static void ignored_conditions(const km_iam_explain *ex, km_buf *why) {
         const iam_xstmt *x = &ex->xs[i];
         for (size_t k = 0; k < x->nxc; k++) {
             if (!x->xc[k].ignored) continue;
-            km_buf_printf(why, "if %s %s ", x->xc[k].c->op_raw, x->xc[k].c->key);
-            km_buf_putc(why, '[');
-            for (size_t v = 0; v < x->xc[k].c->nv; v++)
-                km_buf_printf(why, "%s%s", v ? ", " : "", x->xc[k].c->v[v].s);
-            km_buf_printf(why, "] holds (%s policy %s statement %zu)\n", km_iam_kind_name(x->kind), x->pol->name,
-                          x->st->index);
+            km_buf_printf(why, "if %s %s %s holds (%s policy %s statement %zu)\n", x->xc[k].op, x->xc[k].key,
+                          x->xc[k].pvals, km_iam_kind_name(x->kind), x->pol_name, x->index);
         }
     }
 }
@@ -1189,7 +1201,16 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
             out->credential = "role session (MFA required to assume)";
             return KM_OK;
         }
-        if (creds != KM_IAM_CREDS_NO_MFA) tries[nt++] = (cred_try){"role session with MFA", 1, "true"};
+        /* Sessions can carry MFA only when users or roles (AWS principals) may assume the role;
+         * a role only services or identity federation assume never has aws:MultiFactorAuthPresent
+         * true. */
+        if (creds != KM_IAM_CREDS_NO_MFA && trust_allows_aws_principals(p))
+            tries[nt++] = (cred_try){"role session with MFA", 1, "true"};
+        if (!nt) {
+            km_buf_puts(&out->why, "its sessions cannot carry MFA: only AWS services or federation may assume it\n");
+            out->credential = "role session with MFA (impossible)";
+            return KM_OK;
+        }
     }
 
     /* Principal the request carries: the user, or a session of the role. */

@@ -62,12 +62,14 @@ typedef struct E {
     int res_all, res_wild, res_nseg;
     iam_arn rarn;
     char raccount[64];
+    int raccount_assumed;
     int same_account;
     int has_boundary;
 
     kn_entry *kn;
     size_t nkn;
     int ignored_rsn; /* discovery: a role session name was ignored */
+    int shortcut;    /* decided without looking at policies */
 } E;
 
 const char *iam_result_name(int r) {
@@ -654,8 +656,25 @@ static int stmt_conditions(E *e, const km_iam_policy *p, const iam_stmt *st, iam
         }
         if (!ignored && !r.match) non_match = 1;
         if (xs && xs->xc) {
-            xs->xc[i].c = c;
-            xs->xc[i].r = r;
+            iam_xcond *xc = &xs->xc[i];
+            xc->op = iam_xstrdup(e->ex, c->op_raw);
+            xc->key = iam_xstrdup(e->ex, c->key);
+            km_buf pv;
+            km_buf_init(&pv, 1u << 16);
+            km_buf_putc(&pv, '[');
+            for (size_t v = 0; v < c->nv; v++) {
+                if (v) km_buf_putc(&pv, ',');
+                km_buf_json_str(&pv, c->v[v].s, c->v[v].len);
+            }
+            km_buf_putc(&pv, ']');
+            xc->pvals = iam_xstrdup(e->ex, pv.failed ? "[]" : pv.data);
+            km_buf_free(&pv);
+            xc->r = r;
+            if (r.bad_var) {
+                xc->r.bad_var = km_arena_strndup(&e->ex->arena, r.bad_var, r.bad_var_len);
+                if (!xc->r.bad_var) xc->r.bad_var_len = 0;
+            }
+            if (!xc->op || !xc->key || !xc->pvals) e->nomem = 1;
             xs->xc[i].ignored = (uint8_t)ignored;
             xs->xc[i].req = request_values(e, c);
         }
@@ -682,9 +701,12 @@ static iam_xstmt *record(E *e, const km_iam_policy *p, const iam_stmt *st, km_ia
     iam_xstmt *x = &ex->xs[ex->nxs++];
     memset(x, 0, sizeof *x);
     x->kind = kind;
-    x->pol = p;
+    x->pol_name = iam_xstrdup(ex, p->name);
     x->level = level ? iam_xstrdup(ex, level) : NULL;
-    x->st = st;
+    x->index = st->index;
+    x->sid = st->sid ? iam_xstrdup(ex, st->sid) : NULL;
+    x->deny = st->deny;
+    if (!x->pol_name) e->nomem = 1;
     return x;
 }
 
@@ -854,6 +876,7 @@ static int decide(E *e) {
     if (!e->anonymous && is_sts && iam_ieq(e->act, e->act_len, "GetCallerIdentity", 17)) {
         set_summary(e, "sts:GetCallerIdentity needs no permission: AWS answers it for every "
                     "authenticated caller, even under an explicit deny");
+        e->shortcut = 1;
         return KM_IAM_ALLOWED;
     }
 
@@ -1060,15 +1083,15 @@ static void summarise(E *e, int d) {
     for (size_t i = 0; i < ex->nxs; i++) {
         const iam_xstmt *x = &ex->xs[i];
         if (!x->applies) continue;
-        if ((d == KM_IAM_EXPLICIT_DENY) != (x->st->deny != 0)) continue;
+        if ((d == KM_IAM_EXPLICIT_DENY) != (x->deny != 0)) continue;
         if (d == KM_IAM_ALLOWED && (x->kind == KM_IAM_SCP || x->kind == KM_IAM_RCP || x->kind == KM_IAM_BOUNDARY ||
                                     x->kind == KM_IAM_SESSION || x->kind == KM_IAM_ENDPOINT))
             continue;
         char one[300];
         snprintf(one, sizeof one, "%s%s policy %s%s%s statement %zu%s%s%s", k ? "; " : "",
-                 km_iam_kind_name(x->kind), x->pol->name[0] ? "\"" : "", x->pol->name[0] ? x->pol->name : "(unnamed)",
-                 x->pol->name[0] ? "\"" : "", x->st->index, x->st->sid ? " (Sid \"" : "",
-                 x->st->sid ? x->st->sid : "", x->st->sid ? "\")" : "");
+                 km_iam_kind_name(x->kind), x->pol_name[0] ? "\"" : "", x->pol_name[0] ? x->pol_name : "(unnamed)",
+                 x->pol_name[0] ? "\"" : "", x->index, x->sid ? " (Sid \"" : "",
+                 x->sid ? x->sid : "", x->sid ? "\")" : "");
         size_t ol = strlen(one);
         if (k + ol + 1 >= sizeof buf) break;
         memcpy(buf + k, one, ol + 1);
@@ -1123,6 +1146,12 @@ static int setup(E *e, const km_iam_input *in, const km_iam_request *req, const 
     } else if (e->res_nseg == 6 && e->rarn.len[4] && e->rarn.len[4] < sizeof e->raccount) {
         memcpy(e->raccount, e->rarn.seg[4], e->rarn.len[4]);
         e->raccount[e->rarn.len[4]] = 0;
+    }
+    if (!e->raccount[0] && e->has_paccount) {
+        /* S3 ARNs (and "*") name no account. Unless told otherwise, the resource is taken to be
+         * in the caller's account, the common case; the explanation says so. */
+        snprintf(e->raccount, sizeof e->raccount, "%s", e->paccount);
+        e->raccount_assumed = 1;
     }
     e->same_account = e->has_paccount && e->raccount[0] && strcmp(e->paccount, e->raccount) == 0;
     e->has_boundary = in->n_boundary > 0;
@@ -1235,19 +1264,24 @@ static int collect_candidates(E *e, const km_iam_policy *p, int expand_short, ch
 }
 
 static int evaluate_one(const km_iam_input *in, const km_iam_request *req, const km_iam_options *opt,
-                        km_iam_explain *ex, km_error *err) {
+                        km_iam_explain *ex, int *no_policies, km_error *err) {
     E e;
     if (setup(&e, in, req, opt, ex, err) < 0) {
         teardown(&e);
         return -1;
     }
     int d = decide(&e);
+    if (no_policies) *no_policies = e.shortcut;
     if (ex) {
         ex->decision = (km_iam_decision)d;
         summarise(&e, d);
         if (e.ignored_rsn)
             iam_explain_note(ex, "discovery: a resource policy names a role session; the session name was "
                              "not compared");
+        if (e.raccount_assumed && !e.res_all)
+            iam_explain_note(ex, "the resource ARN names no account: it was taken to be in the caller's "
+                             "account %s (give the resource account to evaluate a cross-account request)",
+                             e.raccount);
     }
     int nomem = e.nomem;
     teardown(&e);
@@ -1266,8 +1300,9 @@ int km_iam_evaluate(const km_iam_input *in, const km_iam_request *req, const km_
         return -1;
     }
     if (!in) in = &empty;
-    int d = evaluate_one(in, req, opt, ex, err);
-    if (d < 0 || !opt || !opt->expand_wildcards || opt->wildcard_only_action) return d;
+    int no_policies = 0;
+    int d = evaluate_one(in, req, opt, ex, &no_policies, err);
+    if (d < 0 || no_policies || !opt || !opt->expand_wildcards || opt->wildcard_only_action) return d;
     const char *res = req->resource ? req->resource : "*";
     if (!strchr(res, '*') || d != KM_IAM_ALLOWED) return d;
 
@@ -1298,7 +1333,7 @@ int km_iam_evaluate(const km_iam_input *in, const km_iam_request *req, const km_
         km_iam_request sr = *req;
         sr.resource = r;
         if (!sr.resource_account) sr.resource_account = req->resource_account;
-        int sd = evaluate_one(in, &sr, opt, NULL, err);
+        int sd = evaluate_one(in, &sr, opt, NULL, NULL, err);
         if (sd < 0) {
             rc = -1;
             break;
@@ -1357,11 +1392,11 @@ int km_iam_explain_applied(const km_iam_explain *ex, size_t i, km_iam_statement_
         if (!x->applies) continue;
         if (i-- == 0) {
             out->kind = x->kind;
-            out->policy = x->pol->name;
+            out->policy = x->pol_name;
             out->level = x->level;
-            out->index = x->st->index;
-            out->sid = x->st->sid;
-            out->deny = x->st->deny;
+            out->index = x->index;
+            out->sid = x->sid;
+            out->deny = x->deny;
             return 0;
         }
     }

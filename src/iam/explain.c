@@ -43,18 +43,9 @@ static const char *pm_text(int pm) {
 static void policy_label(km_buf *b, const iam_xstmt *x) {
     km_buf_printf(b, "%s", km_iam_kind_name(x->kind));
     if (x->level && *x->level) km_buf_printf(b, " %s", x->level);
-    if (x->pol->name && *x->pol->name) km_buf_printf(b, " \"%s\"", x->pol->name);
-    km_buf_printf(b, " statement %zu", x->st->index);
-    if (x->st->sid && *x->st->sid) km_buf_printf(b, " (Sid \"%s\")", x->st->sid);
-}
-
-static void values_json(km_buf *b, const iam_cond *c) {
-    km_buf_putc(b, '[');
-    for (size_t i = 0; i < c->nv; i++) {
-        if (i) km_buf_putc(b, ',');
-        km_buf_json_str(b, c->v[i].s, c->v[i].len);
-    }
-    km_buf_putc(b, ']');
+    if (x->pol_name && *x->pol_name) km_buf_printf(b, " \"%s\"", x->pol_name);
+    km_buf_printf(b, " statement %zu", x->index);
+    if (x->sid && *x->sid) km_buf_printf(b, " (Sid \"%s\")", x->sid);
 }
 
 int km_iam_explain_text(const km_iam_explain *ex, km_buf *out) {
@@ -85,7 +76,7 @@ int km_iam_explain_text(const km_iam_explain *ex, km_buf *out) {
             const iam_xstmt *x = &ex->xs[i];
             km_buf_puts(out, "  ");
             policy_label(out, x);
-            km_buf_printf(out, ": %s, %s\n", x->st->deny ? "Deny" : "Allow",
+            km_buf_printf(out, ": %s, %s\n", x->deny ? "Deny" : "Allow",
                           x->applies ? "applies" : "conditions not met");
             const char *pm = pm_text(x->principal);
             if (pm) km_buf_printf(out, "      Principal %s\n", pm);
@@ -93,8 +84,7 @@ int km_iam_explain_text(const km_iam_explain *ex, km_buf *out) {
                 const iam_xcond *c = &x->xc[k];
                 char rb[200];
                 const char *why = reason_text(c, rb, sizeof rb);
-                km_buf_printf(out, "      %s %s ", c->c->op_raw, c->c->key);
-                values_json(out, c->c);
+                km_buf_printf(out, "      %s %s %s", c->op, c->key, c->pvals);
                 km_buf_printf(out, " vs %s -> %s", c->req ? c->req : "(absent)", c->r.match ? "true" : "false");
                 if (why) km_buf_printf(out, " (%s)", why);
                 if (c->ignored) km_buf_puts(out, " [discovery: assumed to go the requester's way]");
@@ -155,17 +145,17 @@ int km_iam_explain_json(const km_iam_explain *ex, km_buf *b) {
         km_buf_puts(b, "{\"policyType\":");
         km_buf_json_str(b, k, strlen(k));
         km_buf_puts(b, ",\"policy\":");
-        km_buf_json_str(b, x->pol->name, strlen(x->pol->name));
+        km_buf_json_str(b, x->pol_name, strlen(x->pol_name));
         if (x->level) {
             km_buf_puts(b, ",\"level\":");
             km_buf_json_str(b, x->level, strlen(x->level));
         }
-        km_buf_printf(b, ",\"statement\":%zu", x->st->index);
-        if (x->st->sid) {
+        km_buf_printf(b, ",\"statement\":%zu", x->index);
+        if (x->sid) {
             km_buf_puts(b, ",\"sid\":");
-            km_buf_json_str(b, x->st->sid, strlen(x->st->sid));
+            km_buf_json_str(b, x->sid, strlen(x->sid));
         }
-        km_buf_printf(b, ",\"effect\":\"%s\",\"applies\":%s", x->st->deny ? "Deny" : "Allow",
+        km_buf_printf(b, ",\"effect\":\"%s\",\"applies\":%s", x->deny ? "Deny" : "Allow",
                       x->applies ? "true" : "false");
         const char *pm = pm_text(x->principal);
         if (pm) {
@@ -177,11 +167,10 @@ int km_iam_explain_json(const km_iam_explain *ex, km_buf *b) {
             const iam_xcond *xc = &x->xc[c];
             if (c) km_buf_putc(b, ',');
             km_buf_puts(b, "{\"operator\":");
-            km_buf_json_str(b, xc->c->op_raw, strlen(xc->c->op_raw));
+            km_buf_json_str(b, xc->op, strlen(xc->op));
             km_buf_puts(b, ",\"key\":");
-            km_buf_json_str(b, xc->c->key, strlen(xc->c->key));
-            km_buf_puts(b, ",\"policyValues\":");
-            values_json(b, xc->c);
+            km_buf_json_str(b, xc->key, strlen(xc->key));
+            km_buf_printf(b, ",\"policyValues\":%s", xc->pvals);
             km_buf_printf(b, ",\"requestValues\":%s,\"result\":%s", xc->req ? xc->req : "null",
                           xc->r.match ? "true" : "false");
             char rb[200];

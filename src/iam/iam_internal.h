@@ -207,18 +207,23 @@ int iam_cond_eval(const iam_cond *c, const km_iam_context *ctx, int vars, iam_sc
 
 /* ---- explanation records (eval.c / explain.c) ------------------------------------------ */
 
+/* Explanation records hold copies (in the explanation's arena), so an explanation stays valid
+ * after the policies and context it describes are freed. */
 typedef struct iam_xcond {
-    const iam_cond *c;
-    iam_cond_result r;
+    const char *op, *key;
+    const char *pvals; /* policy values as a JSON array */
+    iam_cond_result r; /* r.bad_var points into the arena */
     uint8_t ignored; /* discovery mode: assumed in the requester's favour */
     const char *req; /* the request's value(s) as JSON, or NULL when the key is absent */
 } iam_xcond;
 
 typedef struct iam_xstmt {
     km_iam_policy_kind kind;
-    const km_iam_policy *pol;
+    const char *pol_name;
     const char *level;
-    const iam_stmt *st;
+    size_t index;
+    const char *sid;
+    uint8_t deny;
     uint8_t action, resource, conditions, applies;
     int principal; /* PM_* */
     iam_xcond *xc;
