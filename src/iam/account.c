@@ -798,7 +798,7 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
             km_iam_account_free(a);
             return NULL;
         }
-        qsort(files, n, sizeof *files, cmp_str);
+        if (n) qsort(files, n, sizeof *files, cmp_str);
         size_t plen = strlen(path);
         int rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
@@ -828,7 +828,7 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
         km_iam_account_free(a);
         return NULL;
     }
-    qsort(a->pr, a->npr, sizeof *a->pr, cmp_principal);
+    if (a->npr > 1) qsort(a->pr, a->npr, sizeof *a->pr, cmp_principal);
     if (resolve(a) < 0) {
         km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         km_iam_account_free(a);
