@@ -93,7 +93,32 @@ static int on_walk(void *ctx, const char *path, int errnum) {
     return 0;
 }
 
-static void list_inputs(entries *l, char *const *inputs, size_t n) {
+/* sigma helper: CloudTrail's delivery time in a file name ("..._20230710T1145Z_..."), or "" */
+static void delivery_key(const char *path, char key[16]) {
+    key[0] = 0;
+    const char *base = strrchr(path, '/');
+    for (const char *p = base ? base : path; *p; p++) {
+        if (p[0] != '_' || strlen(p) < 16 || p[9] != 'T' || p[14] != 'Z') continue;
+        int ok = 1;
+        for (int k = 1; k <= 13; k++)
+            if (k != 9 && (p[k] < '0' || p[k] > '9')) ok = 0;
+        if (ok) {
+            memcpy(key, p + 1, 14);
+            key[14] = 0;
+        }
+    }
+}
+
+static int cmp_delivery(const void *a, const void *b) {
+    const entry *x = a, *y = b;
+    char kx[16], ky[16];
+    delivery_key(x->path, kx);
+    delivery_key(y->path, ky);
+    int c = strcmp(kx, ky);
+    return c ? c : strcmp(x->path, y->path);
+}
+
+static void list_inputs(entries *l, char *const *inputs, size_t n, int by_delivery) {
     for (size_t i = 0; i < n; i++) {
         const char *p = inputs[i];
         struct stat st;
@@ -104,7 +129,12 @@ static void list_inputs(entries *l, char *const *inputs, size_t n) {
             snprintf(msg, sizeof msg, "cannot read: %s", strerror(errno));
             add_entry(l, p, 0, KM_SKIP_UNREADABLE, msg);
         } else if (S_ISDIR(st.st_mode)) {
+            size_t first = l->n;
             km_walk(p, on_walk, l);
+            /* sigma helper: with thresholds and correlations, a folder's files go in CloudTrail's
+             * delivery order (the time in their names) rather than region by region, so that
+             * events reach the windows nearly in event-time order */
+            if (by_delivery && l->n - first > 1) qsort(l->e + first, l->n - first, sizeof *l->e, cmp_delivery);
         } else if (strstr(p, "CloudTrail-Digest")) {
             add_entry(l, p, 0, KM_SKIP_DIGEST, "CloudTrail digest file (skipped; 'kumomori verify' checks digests)");
         } else {
@@ -549,7 +579,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     r.o = o;
     emitter em = {&r, st, 0, 0, 0, 0, {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &em.t0);
-    list_inputs(&r.list, inputs, ninputs);
+    list_inputs(&r.list, inputs, ninputs, o->program && km_program_stateful(o->program)); /* sigma helper */
     if (r.list.oom) fprintf(o->diag, "kumomori detect: out of memory listing the inputs; some were left out\n");
     int jobs = o->jobs > 0 ? o->jobs : 1;
     if ((size_t)jobs > r.list.n && r.list.n > 0) jobs = (int)r.list.n;
