@@ -76,7 +76,7 @@ TEST(stateful_builtin_rules_examples) {
         }
         km_test_case(pos && neg, "%s: %d match and %d no_match examples", r->id, pos, neg);
     }
-    km_test_case(rules >= 10, "%zu built-in thresholds and correlations", rules);
+    km_test_case(rules >= 9, "%zu built-in thresholds and correlations", rules);
     km_matcher_free(m);
     km_ruleset_free(rs);
 }
