@@ -40,7 +40,7 @@ static void add_leaf(leaves *L, const char *name, const km_json *v, const apos *
     x->v = v;
     x->npath = npath;
     x->path = malloc((size_t)(npath ? npath : 1) * sizeof *x->path);
-    memcpy(x->path, path, (size_t)npath * sizeof *path);
+    if (npath) memcpy(x->path, path, (size_t)npath * sizeof *path);
 }
 
 static void collect(leaves *L, const km_json *v, char *name, int nsteps, apos *path, int npath) {
@@ -63,7 +63,7 @@ static void collect(leaves *L, const km_json *v, char *name, int nsteps, apos *p
             const km_json *it = v->u.arr.items[i];
             if (it->type == KM_JSON_OBJECT || it->type == KM_JSON_ARRAY) {
                 apos *np = malloc((size_t)(npath + 1) * sizeof *np);
-                memcpy(np, path, (size_t)npath * sizeof *np);
+                if (npath) memcpy(np, path, (size_t)npath * sizeof *np);
                 np[npath] = (apos){id, (int)i};
                 collect(L, it, name, nsteps, np, npath + 1);
                 free(np);

@@ -42,19 +42,34 @@ typedef struct hmap {
     size_t cap, n;
 } hmap;
 
+static inline uint64_t load64(const unsigned char *s) {
+    uint64_t x;
+    memcpy(&x, s, 8);
+    return x;
+}
+
+static inline uint32_t load32(const unsigned char *s) {
+    uint32_t x;
+    memcpy(&x, s, 4);
+    return x;
+}
+
+/* Fixed-size loads only (short keys are the common case). */
 static uint64_t hash_bytes(const void *p, size_t n) {
     const unsigned char *s = p;
     uint64_t h = 0x243F6A8885A308D3ull ^ (n * 0x9E3779B97F4A7C15ull);
-    while (n >= 8) {
-        uint64_t x;
-        memcpy(&x, s, 8);
-        h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+    size_t len = n;
+    while (n > 8) {
+        h = (h ^ load64(s)) * 0xFF51AFD7ED558CCDull;
         h ^= h >> 32;
         s += 8;
         n -= 8;
     }
-    uint64_t x = 0;
-    memcpy(&x, s, n);
+    uint64_t x;
+    if (len >= 8) x = load64(s + n - 8); /* the last 8 bytes, overlapping what came before */
+    else if (n >= 4) x = (uint64_t)load32(s) << 32 | load32(s + n - 4);
+    else if (n > 0) x = (uint64_t)s[0] << 16 | (uint64_t)s[n / 2] << 8 | s[n - 1];
+    else x = 0;
     h = (h ^ x) * 0xC4CEB9FE1A85EC53ull;
     h ^= h >> 29;
     return h;
@@ -142,6 +157,8 @@ typedef struct fidx {
     hmap prefix;   /* starts-with (PREFIX without '"', literal head of wildcards) */
     hmap suffix;   /* ends-with */
     size_t *plen, nplen, *slen, nslen;
+    uint8_t pfirst[256], slast[256]; /* some prefix starts / suffix ends with this byte */
+    int pempty, sempty;              /* an empty prefix / suffix (matches every string) */
     tlist exists;
     gen_vm *gen;
     size_t ngen, capgen;
@@ -375,6 +392,16 @@ static char *wildcard_part(const km_str *w, int tail, size_t *outlen, int *has_s
     return out;
 }
 
+static void mark_prefix(fidx *f, const char *p, size_t n) {
+    if (n == 0) f->pempty = 1;
+    else f->pfirst[(unsigned char)p[0]] = 1;
+}
+
+static void mark_suffix(fidx *f, const char *p, size_t n) {
+    if (n == 0) f->sempty = 1;
+    else f->slast[(unsigned char)p[n - 1]] = 1;
+}
+
 static int index_vm(fidx *f, const km_vm *vm, target t) {
     switch (vm->kind) {
     case KM_VM_STRING:
@@ -390,10 +417,12 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
     case KM_VM_PREFIX:
         if (memchr(vm->str.s, '"', vm->str.len)) return add_general(f, vm, t);
         if (add_len(&f->plen, &f->nplen, vm->str.len)) return -1;
+        mark_prefix(f, vm->str.s, vm->str.len);
         return hm_add(&f->prefix, vm->str.s, vm->str.len, t);
     case KM_VM_SUFFIX:
         if (memchr(vm->str.s, '"', vm->str.len)) return add_general(f, vm, t);
         if (add_len(&f->slen, &f->nslen, vm->str.len)) return -1;
+        mark_suffix(f, vm->str.s, vm->str.len);
         return hm_add(&f->suffix, vm->str.s, vm->str.len, t);
     case KM_VM_EIC:
         if (is_ascii(vm->str.s, vm->str.len) && !memchr(vm->str.s, '"', vm->str.len)) {
@@ -417,6 +446,7 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
         }
         if (head) {
             t.verify = vm;
+            mark_prefix(f, head, hl);
             int rc = add_len(&f->plen, &f->nplen, hl) || hm_add(&f->prefix, head, hl, t);
             free(head);
             return rc ? -1 : 0;
@@ -424,6 +454,7 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
         char *tail = wildcard_part(&vm->str, 1, &tl, &star);
         if (tail) {
             t.verify = vm;
+            mark_suffix(f, tail, tl);
             int rc = add_len(&f->slen, &f->nslen, tl) || hm_add(&f->suffix, tail, tl, t);
             free(tail);
             return rc ? -1 : 0;
@@ -636,14 +667,18 @@ static void match_value(mctx *c, km_fval *fv) {
     if (fv->elem >= 0) s->field_arr[fv->field] = s->gen;
     if (v->type == KM_V_STRING) {
         if (f->exact.n) hit_list(c, hm_get(&f->exact, v->s, v->len, hash_bytes(v->s, v->len)), v);
-        for (size_t i = 0; i < f->nplen && f->plen[i] <= v->len; i++) {
-            size_t L = f->plen[i];
-            hit_list(c, hm_get(&f->prefix, v->s, L, hash_bytes(v->s, L)), v);
+        if (f->nplen && (f->pempty || (v->len && f->pfirst[(unsigned char)v->s[0]]))) {
+            for (size_t i = 0; i < f->nplen && f->plen[i] <= v->len; i++) {
+                size_t L = f->plen[i];
+                hit_list(c, hm_get(&f->prefix, v->s, L, hash_bytes(v->s, L)), v);
+            }
         }
-        for (size_t i = 0; i < f->nslen && f->slen[i] <= v->len; i++) {
-            size_t L = f->slen[i];
-            const char *p = v->s + v->len - L;
-            hit_list(c, hm_get(&f->suffix, p, L, hash_bytes(p, L)), v);
+        if (f->nslen && (f->sempty || (v->len && f->slast[(unsigned char)v->s[v->len - 1]]))) {
+            for (size_t i = 0; i < f->nslen && f->slen[i] <= v->len; i++) {
+                size_t L = f->slen[i];
+                const char *p = v->s + v->len - L;
+                hit_list(c, hm_get(&f->suffix, p, L, hash_bytes(p, L)), v);
+            }
         }
         if (f->eic.n && is_ascii(v->s, v->len)) {
             if (grow((void **)&s->low, &s->caplow, v->len + 1, 1)) {
