@@ -48,7 +48,7 @@ static inline uint64_t key_head(const char *k, size_t n) {
     return h;
 }
 
-#define KM_FEW_KIDS 8
+#define KM_FEW_KIDS 16
 
 static int32_t step_hashed(const km_names *n, uint32_t parent, const char *key, size_t klen);
 
@@ -618,10 +618,11 @@ static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char
     km_fval *v = &o->v[o->nv++];
     v->field = field;
     v->elem = elem;
-    memset(&v->v, 0, sizeof v->v);
     v->v.type = t;
     v->v.s = s;
     v->v.len = len;
+    v->v.num_ok = 0;
+    v->v.ip_state = 0;
     /* decoded strings live in o->buf, which may still move: keep the offset for now */
     v->boff = decoded ? boff : (size_t)-1;
     return 0;

@@ -269,8 +269,8 @@ static int iv_add(ivindex *x, u128 lo, u128 hi, target t) {
     x->iv[x->n].hi = hi;
     if (tl_add(&x->iv[x->n].l, t)) return -1;
     x->n++;
-    size_t tail = x->n - x->nsorted;
-    if (tail > 16 && tail * 8 > x->n) return iv_resort(x);
+    /* every query scans the tail: keep it short (re-sorting is O(n log n) per 32 adds) */
+    if (x->n - x->nsorted > 32) return iv_resort(x);
     return 0;
 }
 
@@ -372,9 +372,10 @@ struct km_match_scratch {
     size_t ncand, capcand;
     uint32_t *ids;
     size_t nids, capids;
-    uint32_t *order; /* value indexes sorted by field, for the search */
-    size_t caporder;
-    int sorted;
+    uint32_t *field_head; /* per field: its last value (chain through vnext), valid when field_gen */
+    size_t cap_field_head;
+    uint32_t *vnext;
+    size_t capvnext;
     size_t *chosen;
     size_t capchosen;
     char *low;       /* lower-cased value for the ignore-case table */
@@ -868,7 +869,8 @@ void km_match_scratch_free(km_match_scratch *s) {
     free(s->entry_gen);
     free(s->cand);
     free(s->ids);
-    free(s->order);
+    free(s->field_head);
+    free(s->vnext);
     free(s->chosen);
     free(s->low);
     free(s);
@@ -889,7 +891,8 @@ static int grow_gen(uint32_t **p, size_t *cap, size_t need) {
 
 static int scratch_fit(km_match_scratch *s, const km_matcher *m) {
     if (grow_gen(&s->slot_gen, &s->cap_slot_gen, m->nslots + 1) || grow_gen(&s->field_gen, &s->cap_field_gen, m->nf + 1) ||
-        grow_gen(&s->field_arr, &s->cap_field_arr, m->nf + 1) || grow_gen(&s->entry_gen, &s->cap_entry_gen, m->ne + 1))
+        grow_gen(&s->field_arr, &s->cap_field_arr, m->nf + 1) || grow_gen(&s->entry_gen, &s->cap_entry_gen, m->ne + 1) ||
+        grow_gen(&s->field_head, &s->cap_field_head, m->nf + 1))
         return -1;
     if (++s->gen == 0) {
         /* wrapped: forget every stamp */
@@ -958,10 +961,17 @@ static void iv_query(mctx *c, const ivindex *x, u128 k, km_value *v) {
         if (x->iv[i].lo <= k && k <= x->iv[i].hi) hit_list(c, &x->iv[i].l, v);
 }
 
-static void match_value(mctx *c, km_fval *fv) {
-    const fidx *f = &c->m->f[fv->field];
+#define NO_VALUE UINT32_MAX
+
+static void match_value(mctx *c, uint32_t vi) {
     km_match_scratch *s = c->s;
+    km_fval *fv = &s->flat.v[vi];
+    const fidx *f = &c->m->f[fv->field];
     km_value *v = &fv->v;
+    /* chain the field's values for verification */
+    if (s->field_gen[fv->field] != s->gen) s->field_head[fv->field] = NO_VALUE;
+    s->vnext[vi] = s->field_head[fv->field];
+    s->field_head[fv->field] = vi;
     s->field_gen[fv->field] = s->gen;
     if (fv->elem >= 0) s->field_arr[fv->field] = s->gen;
     if (v->type == KM_V_STRING) {
@@ -1015,12 +1025,6 @@ static void match_value(mctx *c, km_fval *fv) {
 
 /* ---- exact verification ------------------------------------------------------------------- */
 
-static int cmp_order(const void *a, const void *b, void *ctx) {
-    const km_fval *v = ctx;
-    uint32_t x = v[*(const uint32_t *)a].field, y = v[*(const uint32_t *)b].field;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct search {
     const km_matcher *m;
     km_match_scratch *s;
@@ -1028,23 +1032,9 @@ typedef struct search {
     size_t nchosen;
 } search;
 
-static void field_range(km_match_scratch *s, uint32_t field, size_t *lo, size_t *hi) {
-    const km_fval *v = s->flat.v;
-    size_t a = 0, b = s->flat.nv;
-    while (a < b) {
-        size_t mid = (a + b) / 2;
-        if (v[s->order[mid]].field < field) a = mid + 1;
-        else b = mid;
-    }
-    *lo = a;
-    b = s->flat.nv;
-    size_t c = a;
-    while (c < b) {
-        size_t mid = (c + b) / 2;
-        if (v[s->order[mid]].field <= field) c = mid + 1;
-        else b = mid;
-    }
-    *hi = c;
+/* First value of a field in this event, or NO_VALUE; next with s->vnext. */
+static inline uint32_t field_first(const km_match_scratch *s, uint32_t field) {
+    return s->field_gen[field] == s->gen ? s->field_head[field] : NO_VALUE;
 }
 
 static int consistent_all(search *e, int32_t el) {
@@ -1060,17 +1050,15 @@ static int dfs(search *e, size_t k) {
     if (k == e->sb->nslots) return 1;
     const km_pfield *pf = &e->sb->sr->fields[k];
     uint32_t field = e->m->slots[e->sb->slot0 + k].field;
-    size_t lo, hi;
-    field_range(e->s, field, &lo, &hi);
     km_fval *v = e->s->flat.v;
+    uint32_t first = field_first(e->s, field);
     if (pf->absent) {
         int present = 0;
-        for (size_t i = lo; i < hi && !present; i++)
-            if (consistent_all(e, v[e->s->order[i]].elem)) present = 1;
+        for (uint32_t i = first; i != NO_VALUE && !present; i = e->s->vnext[i])
+            if (consistent_all(e, v[i].elem)) present = 1;
         if (!present && dfs(e, k + 1)) return 1;
     }
-    for (size_t i = lo; i < hi; i++) {
-        uint32_t vi = e->s->order[i];
+    for (uint32_t vi = first; vi != NO_VALUE; vi = e->s->vnext[vi]) {
         if (!consistent_all(e, v[vi].elem)) continue;
         int ok = 0;
         for (size_t j = 0; j < pf->nvm && !ok; j++) ok = km_vm_match(&pf->vms[j], &v[vi].v);
@@ -1099,13 +1087,6 @@ static int verify(mctx *c, uint32_t si) {
         if (sl->kind == SLOT_REQUIRED && !present) return 0;
         if (sl->kind == SLOT_ABSENT && present && in_arrays == 0) return 0;
     }
-    if (!s->sorted) {
-        if (grow((void **)&s->order, &s->caporder, s->flat.nv + 1, sizeof *s->order)) return c->oom = 1, 0;
-        for (size_t i = 0; i < s->flat.nv; i++) s->order[i] = (uint32_t)i;
-        /* a stable order is not needed: equal fields may come in any order */
-        qsort_r(s->order, s->flat.nv, sizeof *s->order, cmp_order, s->flat.v);
-        s->sorted = 1;
-    }
     if (in_arrays <= 1) {
         /* no two chosen values can be in different elements of one array: each field on its own */
         for (uint32_t k = 0; k < sb->nslots; k++) {
@@ -1122,11 +1103,9 @@ static int verify(mctx *c, uint32_t si) {
             }
             if (gs == sb->anchor) continue; /* found through the index */
             const km_pfield *pf = sl->pf;
-            size_t lo, hi;
-            field_range(s, sl->field, &lo, &hi);
             int ok = 0;
-            for (size_t i = lo; i < hi && !ok; i++)
-                for (size_t j = 0; j < pf->nvm && !ok; j++) ok = km_vm_match(&pf->vms[j], &s->flat.v[s->order[i]].v);
+            for (uint32_t i = field_first(s, sl->field); i != NO_VALUE && !ok; i = s->vnext[i])
+                for (size_t j = 0; j < pf->nvm && !ok; j++) ok = km_vm_match(&pf->vms[j], &s->flat.v[i].v);
             if (!ok) return 0;
         }
         return 1;
@@ -1153,9 +1132,12 @@ int km_matcher_match(const km_matcher *m, km_match_scratch *s, const char *event
         return -1;
     }
     s->ncand = s->nids = 0;
-    s->sorted = 0;
+    if (grow((void **)&s->vnext, &s->capvnext, s->flat.nv + 1, sizeof *s->vnext)) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory matching");
+        return -1;
+    }
     mctx c = {m, s, 0};
-    for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, &s->flat.v[i]);
+    for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, (uint32_t)i);
     for (size_t pass = 0; pass < 2; pass++) {
         const uint32_t *list = pass ? m->always : s->cand;
         size_t n = pass ? m->nalways : s->ncand;
