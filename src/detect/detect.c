@@ -23,6 +23,9 @@
 #define BATCH_BYTES ((size_t)1 << 20)
 #define QUEUE_CAP ((size_t)2 << 20)
 
+_Static_assert(KM_SKIP_REASONS <= sizeof(((km_run_stats *)0)->skipped) / sizeof(uint64_t),
+               "km_run_stats.skipped has a slot per skip reason");
+
 /* ---- the list of inputs ---- */
 
 typedef struct entry {
