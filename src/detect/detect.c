@@ -189,6 +189,8 @@ typedef struct worker {
     batch *cur;
     size_t idx;
     km_buf tmp;
+    km_input *in;             /* reused for every file (not standard input) */
+    km_reader *rd;
 } worker;
 
 /* Hand the current batch to the file's queue; wait while the queue is over its cap and the file is
@@ -323,7 +325,12 @@ static void process_file(worker *w) {
         return;
     }
     km_error err;
-    km_input *in = km_input_open(e->path, &err);
+    /* The worker's source and reader are reused from file to file: no fresh buffers, no new
+     * decompressor, for each of the thousands of small files of a trail. */
+    km_input *in = w->in;
+    if (in && !e->is_stdin && km_input_reopen(in, e->path, &err) != KM_OK) in = NULL;
+    else if (!in || e->is_stdin) in = km_input_open(e->path, &err);
+    if (in && !e->is_stdin && !w->in) w->in = in;
     if (!in) {
         /* km_input_open names the file; the message is printed after the name already. */
         const char *m = err.msg;
@@ -333,10 +340,12 @@ static void process_file(worker *w) {
         return;
     }
     s->opened = 1;
-    km_reader *rd = km_reader_new(in, &o->limits);
+    if (w->rd) km_reader_reset(w->rd, in);
+    else w->rd = km_reader_new(in, &o->limits);
+    km_reader *rd = w->rd;
     if (!rd) {
         note(w, KM_SKIP_UNREADABLE, (uint64_t)-1, "out of memory");
-        km_input_close(in);
+        if (in != w->in) km_input_close(in);
         return;
     }
     km_record rec;
@@ -377,8 +386,7 @@ static void process_file(worker *w) {
     }
     s->bytes = km_reader_bytes(rd);
     atomic_fetch_add_explicit(&r->bytes, s->bytes - last_bytes, memory_order_relaxed);
-    km_reader_free(rd);
-    km_input_close(in);
+    if (in != w->in) km_input_close(in); /* standard input */
 }
 
 static void *worker_main(void *arg) {
@@ -556,6 +564,8 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < jobs; i++) {
         km_match_scratch_free(ws[i].scratch);
+        km_reader_free(ws[i].rd);
+        km_input_close(ws[i].in);
         km_buf_free(&ws[i].tmp);
         batch_free(ws[i].cur);
     }
