@@ -311,11 +311,12 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
     km_json_doc_free(doc);
 }
 
-/* The matcher's message for invalid JSON says "invalid JSON at byte N (line L, column C): why"
- * counting from the record; the user needs the position in the file. */
+/* The matcher's message for invalid JSON says "invalid JSON at byte N[ (line L, column C)]: why"
+ * counting from the record; the user needs the position in the file, so keep only the why. */
 static const char *reason_only(const char *msg) {
-    const char *p = strstr(msg, "): ");
-    return strncmp(msg, "invalid JSON at byte", 20) == 0 && p ? p + 3 : msg;
+    if (strncmp(msg, "invalid JSON at byte", 20) != 0) return msg;
+    const char *p = strstr(msg, ": ");
+    return p ? p + 2 : msg;
 }
 
 static void process_file(worker *w) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define RULE_FILE_MAX ((size_t)16 << 20)
@@ -35,7 +36,8 @@ const char *km_severity_name(km_severity s) {
 
 int km_severity_parse(const char *s, km_severity *out) {
     for (int i = 0; i < 5; i++)
-        if (s && strcmp(s, sev_names[i]) == 0) { *out = (km_severity)i; return 0; }
+        if (s && strcasecmp(s, sev_names[i]) == 0) { *out = (km_severity)i; return 0; }
+    if (s && strcasecmp(s, "informational") == 0) { *out = KM_SEV_INFO; return 0; }
     return -1;
 }
 
