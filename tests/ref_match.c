@@ -40,7 +40,7 @@ static void add_leaf(leaves *L, const char *name, const km_json *v, const apos *
     x->v = v;
     x->npath = npath;
     x->path = malloc((size_t)(npath ? npath : 1) * sizeof *x->path);
-    memcpy(x->path, path, (size_t)npath * sizeof *path);
+    if (npath) memcpy(x->path, path, (size_t)npath * sizeof *path);
 }
 
 static void collect(leaves *L, const km_json *v, char *name, int nsteps, apos *path, int npath) {
@@ -63,7 +63,7 @@ static void collect(leaves *L, const km_json *v, char *name, int nsteps, apos *p
             const km_json *it = v->u.arr.items[i];
             if (it->type == KM_JSON_OBJECT || it->type == KM_JSON_ARRAY) {
                 apos *np = malloc((size_t)(npath + 1) * sizeof *np);
-                memcpy(np, path, (size_t)npath * sizeof *np);
+                if (npath) memcpy(np, path, (size_t)npath * sizeof *np);
                 np[npath] = (apos){id, (int)i};
                 collect(L, it, name, nsteps, np, npath + 1);
                 free(np);
@@ -137,7 +137,7 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
                 for (int k = 0; k < d->n; k++) branch.r[k] = conj_copy(&d->r[k]);
                 expand(&branch, m->value->u.arr.items[b], steps, nsteps);
                 out.r = realloc(out.r, (size_t)(out.n + branch.n) * sizeof *out.r);
-                memcpy(out.r + out.n, branch.r, (size_t)branch.n * sizeof *branch.r);
+                if (branch.n) memcpy(out.r + out.n, branch.r, (size_t)branch.n * sizeof *branch.r);
                 out.n += branch.n;
                 free(branch.r);
             }

@@ -5,6 +5,7 @@
 #include "ref_match.h"
 #include "kumomori/match.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,7 @@ TEST(match_event_errors_and_limits) {
     km_error err;
     const uint32_t *ids;
     CHECK_INT(km_matcher_add(m, 1, "{\"a\": [1]}", 10, &err), KM_OK);
+    CHECK_INT(km_matcher_add(m, 2, "{\"b\": [2], \"c\": [3], \"d\": [4]}", 30, &err), KM_OK);
     CHECK_INT(km_matcher_match(m, s, "{\"a\": 1", 7, &ids, &err), -1);
     CHECK_INT(km_matcher_match(m, s, "[1]", 3, &ids, &err), -1);
     CHECK_CONTAINS(err.msg, "not a JSON object");
@@ -364,6 +366,9 @@ TEST(match_event_errors_and_limits) {
     const char *many = "{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4}";
     CHECK_INT(km_matcher_match(m, s, many, strlen(many), &ids, &err), -1);
     CHECK_CONTAINS(err.msg, "more than 3 fields");
+    /* only the fields some pattern uses count */
+    const char *unused = "{\"a\": 1, \"x\": 2, \"y\": 3, \"z\": 4, \"w\": [5, 6]}";
+    CHECK_INT(km_matcher_match(m, s, unused, strlen(unused), &ids, &err), 1);
     char big[100];
     memset(big, ' ', sizeof big);
     memcpy(big, "{\"a\": 1}", 8);
@@ -531,4 +536,44 @@ TEST(match_differential_random) {
     km_match_scratch_free(s);
     km_test_case(compared > 15000 && matched > 1000, "random pairs: %zu compared, %zu matched, %zu rejected", compared, matched,
                  rejected);
+}
+
+/* The fast number check must agree with formatting and re-reading, on numbers written the way
+ * JSON producers write them (shortest, %.15g..%.17g, random digit strings). */
+#include "match/internal.h"
+#include <stdio.h>
+TEST(match_number_comparability_fast_equals_slow) {
+    uint64_t st = 0x1234567887654321ull;
+    size_t bad = 0, n = 0, comparable = 0;
+    char buf[64];
+    for (int i = 0; i < 300000; i++) {
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        double d;
+        uint64_t r = st;
+        switch (r % 6) {
+        case 0: { uint64_t b = st >> 1; memcpy(&d, &b, 8); break; } /* any bit pattern */
+        case 1: d = (double)(int64_t)(st % 2000000) / 1000.0; break;
+        case 2: d = -122.5 + (double)(st % 1000000007) / 1e9 * 0.14; break;
+        case 3: d = (double)(st % 100000) * 1e-7; break;
+        case 4: d = ldexp((double)(st % (1ull << 53)), (int)(st % 200) - 100); break;
+        default: d = 1.0 / (double)(st % 9999 + 1); break;
+        }
+        if (!isfinite(d)) continue;
+        int prec = 15 + (int)(r >> 60) % 3;
+        int len = (r >> 58) & 1 ? snprintf(buf, sizeof buf, "%.*g", prec, d) : snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+        if ((r >> 57) & 1) {
+            /* perturb the last digit */
+            char *e = strpbrk(buf, "eE");
+            char *lastd = e ? e - 1 : buf + len - 1;
+            if (*lastd >= '0' && *lastd <= '8') (*lastd)++;
+        }
+        double a = 0, b = 0;
+        int fa = km_num_comparable(buf, strlen(buf), &a), fb = km_num_comparable_slow(buf, strlen(buf), &b);
+        n++;
+        comparable += fb;
+        if (fa != fb || (fa && a != b)) {
+            if (bad++ < 5) km_test_case(0, "%s: fast %d (%.17g), slow %d (%.17g)", buf, fa, a, fb, b);
+        }
+    }
+    km_test_case(bad == 0 && comparable > n / 4 && comparable < n, "%zu of %zu disagree; %zu comparable", bad, n, comparable);
 }

@@ -13,6 +13,7 @@
 #include "kumomori/buf.h"
 #include "kumomori/error.h"
 #include "kumomori/match.h"
+#include "kumomori/sigma.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,14 @@ typedef struct km_rule_example {
     size_t line;        /* line of the example in the rule file (for messages) */
 } km_rule_example;
 
+/* sigma helper: what a rule is (docs/sigma.md, docs/stateful.md). */
+typedef enum {
+    KM_RULE_PATTERN = 0, /* one EventBridge pattern (docs/rules.md) */
+    KM_RULE_SIGMA,       /* a Sigma detection: patterns narrow the records, the Sigma evaluator decides */
+    KM_RULE_THRESHOLD,   /* a count or distinct count of another rule's matches in a window */
+    KM_RULE_CORRELATION  /* a sequence or co-occurrence of rules' matches in a window */
+} km_rule_kind;
+
 typedef struct km_rule {
     const char *id;
     const char *title;
@@ -65,6 +74,24 @@ typedef struct km_rule {
     int eventbridge_form;        /* the file wrote it in EventBridge form (source/detail-type/detail) */
     km_rule_example *examples;
     size_t nexamples;
+    /* ---- sigma helper: rules that are not one EventBridge pattern (docs/sigma.md, docs/stateful.md) ---- */
+    km_rule_kind kind;
+    int hidden;                  /* feeds thresholds/correlations only: its matches are not alerts */
+    const char *const *patterns; /* KM_RULE_SIGMA: necessary patterns (any of them); none = every record */
+    size_t npatterns;
+    size_t sigma_index;          /* KM_RULE_SIGMA: the rule in km_ruleset_sigma(rs) */
+    /* KM_RULE_THRESHOLD / KM_RULE_CORRELATION */
+    km_corr_type corr_type;
+    const char *const *inputs;   /* ids of the rules it reads (a threshold reads its own hidden rule) */
+    size_t ninputs;
+    const char *const *group_by;
+    size_t ngroup;
+    const char *const *group_fields; /* [input * ngroup + g]: the field read from that input's events, or NULL */
+    const char *value_field;     /* value_count: distinct values of this field */
+    uint64_t span_ms;
+    km_count_cond cond;
+    int has_cond;
+    const char *query;           /* a threshold written as an Athena query: the query as written */
 } km_rule;
 
 typedef struct km_ruleset km_ruleset;
@@ -94,6 +121,22 @@ const km_rule *km_ruleset_find(const km_ruleset *rs, const char *id);
 /* Every problem met while loading, "file:line:col: message", in order. */
 size_t km_ruleset_error_count(const km_ruleset *rs);
 const char *km_ruleset_error(const km_ruleset *rs, size_t i);
+
+/* ---- sigma helper: Sigma, threshold and correlation rules ---- */
+/* Add a rule built elsewhere (Sigma, thresholds); every string and array is copied. The id must be
+ * new. */
+int km_ruleset_add_rule(km_ruleset *rs, const km_rule *r, km_error *err);
+/* Keep a problem found outside the JSON loader ("file:line:col: message"). */
+void km_ruleset_add_error(km_ruleset *rs, const char *msg);
+/* The Sigma rules loaded so far (YAML files given to km_ruleset_add_path), or NULL. Owned by rs. */
+km_sigma_set *km_ruleset_sigma(const km_ruleset *rs);
+/* Values for a Sigma `|expand` placeholder %name%; call before adding the rules that use it. */
+int km_ruleset_sigma_placeholder(km_ruleset *rs, const char *name, const char *const *values, size_t n, km_error *err);
+/* After the last add: turns the Sigma rules into rules of the set and checks that every threshold
+ * and correlation names rules that exist, without loops. Returns KM_OK or KM_ERR (problems kept). */
+int km_ruleset_finish(km_ruleset *rs, km_error *err);
+/* Whether any rule is not a plain pattern (the pipeline then needs src/detect/program). */
+int km_ruleset_has_extensions(const km_ruleset *rs);
 
 /* A new matcher holding every rule's (rewritten) pattern, rule i under id i; the caller frees it
  * with km_matcher_free. NULL with err set on failure. */

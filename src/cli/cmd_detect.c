@@ -25,8 +25,9 @@ static void help(void) {
            "  -  standard input\n"
            "CloudTrail digest files are recognised and skipped ('kumomori verify' checks them).\n\n"
            "options:\n"
-           "  --rules PATH        add rules from a file or a folder of *.json (docs/rules.md);\n"
-           "                      may be given more than once\n"
+           "  --rules PATH        add rules from a file or a folder: *.json (docs/rules.md,\n"
+           "                      thresholds and correlations: docs/stateful.md), Sigma *.yml\n"
+           "                      (docs/sigma.md), Athena threshold queries *.sql; repeatable\n"
            "  --no-builtin        run only the rules given with --rules\n"
            "  --min-severity SEV  run only rules of severity SEV or above (info, low, medium,\n"
            "                      high, critical)\n"
@@ -36,6 +37,11 @@ static void help(void) {
            "  --include-event     put the CloudTrail record itself in each jsonl/sarif alert\n"
            "  -j, --jobs N        read N files in parallel (default 1); output order is the same\n"
            "  --max-record-size MIB  skip records larger than this (default 8)\n"
+           "  --lateness DUR      thresholds and correlations wait this long in event time for\n"
+           "                      late events before deciding (default 15m; e.g. 90s, 1h, 1d)\n"
+           "  --max-groups N      groups (principals, buckets, ...) kept per threshold or\n"
+           "                      correlation; the least recently seen are evicted (default 100000)\n"
+           "  --sigma-placeholder NAME=V1,V2  values for a Sigma rule's |expand %%NAME%%\n"
            "  -q, --quiet         no summary on standard error\n"
            "  -v, --verbose       also report skipped input that is not an error (digest files)\n\n"
            "A summary (files, records, alerts, skipped input and why) goes to standard error,\n"
@@ -56,7 +62,26 @@ static int parse_count(const char *s, long lo, long hi, long *out) {
     return 0;
 }
 
-static int keep_rule(const km_rule *r, void *ctx) { return r->severity >= *(const km_severity *)ctx; }
+/* sigma helper: a rule below the minimum severity still runs when a threshold or correlation reads
+ * it (the program then does not write its alerts) */
+typedef struct keep_ctx {
+    km_severity min;
+    const km_program *program;
+    const km_ruleset *rs;
+} keep_ctx;
+
+static int keep_rule(const km_rule *r, void *ctx) {
+    const keep_ctx *k = ctx;
+    return r->severity >= k->min || (k->program && km_program_feeds(k->program, (size_t)(r - km_ruleset_get(k->rs, 0))));
+}
+
+static int parse_span_arg(const char *s, uint64_t *out) {
+    if (!strcmp(s, "0")) { *out = 0; return 0; }
+    int64_t v = km_corr_parse_span(s);
+    if (v < 0) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
 
 static void summary(const km_run_stats *st, size_t nrules, FILE *f) {
     fprintf(f, "kumomori detect: %llu file%s, %llu records, %llu alert%s (%zu rules) in %.2f s\n",
@@ -97,6 +122,11 @@ int km_cmd_detect(int argc, char **argv) {
     int status = 2;
     km_ruleset *rs = NULL, *all = NULL; /* rs borrows all */
     km_matcher *m = NULL;
+    km_program *prog = NULL; /* sigma helper */
+    km_program_opts po = {0};
+    po.lateness_ms = 15 * 60 * 1000;
+    char **placeholders = calloc((size_t)argc, sizeof *placeholders);
+    size_t nph = 0;
     km_writer *w = NULL;
     FILE *out = stdout;
     if (!rule_paths || !inputs) {
@@ -149,6 +179,23 @@ int km_cmd_detect(int argc, char **argv) {
                 km_cli_usage_error("detect", "--min-severity must be info, low, medium, high or critical, not '%s'", argv[i]);
                 goto done;
             }
+        } else if (strcmp(a, "--lateness") == 0) { /* sigma helper */
+            NEED_VALUE();
+            if (parse_span_arg(argv[i], &po.lateness_ms)) {
+                km_cli_usage_error("detect", "--lateness needs a duration like 90s, 15m, 1h or 1d, not '%s'", argv[i]);
+                goto done;
+            }
+        } else if (strcmp(a, "--max-groups") == 0) {
+            NEED_VALUE();
+            long g;
+            if (parse_count(argv[i], 1, 100000000, &g)) {
+                km_cli_usage_error("detect", "--max-groups needs a number from 1 to 100000000, not '%s'", argv[i]);
+                goto done;
+            }
+            po.max_groups = (size_t)g;
+        } else if (strcmp(a, "--sigma-placeholder") == 0) {
+            NEED_VALUE();
+            if (placeholders) placeholders[nph++] = argv[i];
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = 1;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -176,10 +223,17 @@ int km_cmd_detect(int argc, char **argv) {
     }
     km_writer_free(w);
     w = NULL;
-    all = km_cli_load_rules("detect", rule_paths, nrule_paths, builtin, 0);
+    all = km_cli_load_rules_ph("detect", rule_paths, nrule_paths, builtin, 0, placeholders, nph);
     if (!all) goto done;
     rs = all;
-    m = km_ruleset_matcher_select(rs, keep_rule, &min_sev, &err);
+    /* sigma helper: Sigma rules, thresholds and correlations run in the program */
+    po.min_severity = min_sev;
+    if (km_ruleset_has_extensions(rs) && !(prog = km_program_new(rs, &po, &err))) {
+        fprintf(stderr, "kumomori detect: %s\n", err.msg);
+        goto done;
+    }
+    keep_ctx kc = {min_sev, prog, rs};
+    m = km_ruleset_matcher_select(rs, keep_rule, &kc, &err);
     if (!m) {
         fprintf(stderr, "kumomori detect: %s\n", err.msg);
         goto done;
@@ -210,8 +264,14 @@ int km_cmd_detect(int argc, char **argv) {
     o.verbose = verbose;
     o.diag = stderr;
     o.limits.max_record = (size_t)max_mib << 20;
+    o.program = prog;
     km_run_stats st;
     int rc = km_detect_run(&o, inputs, ninputs, &st);
+    if (prog) { /* sigma helper: windows still open at the end of the input decide now */
+        long k = km_program_flush(prog, w);
+        if (k < 0) rc = -1;
+        else st.alerts += (uint64_t)k;
+    }
     if (km_writer_end(w, &st) || rc || fflush(out) || ferror(out)) {
         fprintf(stderr, "kumomori detect: error writing %s: %s\n", output ? output : "standard output", strerror(errno));
         status = 2;
@@ -221,12 +281,23 @@ int km_cmd_detect(int argc, char **argv) {
         status = st.alerts ? 1 : 0;
     }
     if (!quiet) summary(&st, km_matcher_count(m), stderr);
+    if (!quiet && prog) { /* sigma helper */
+        km_corr_stats cs;
+        km_program_stats(prog, &cs);
+        if (cs.hits)
+            fprintf(stderr, "kumomori detect: thresholds and correlations: %llu matches read, %llu alerts, %llu groups held, "
+                            "%llu evicted, %llu late, %llu without eventTime\n",
+                    (unsigned long long)cs.hits, (unsigned long long)cs.fired, (unsigned long long)cs.groups,
+                    (unsigned long long)cs.evicted_groups, (unsigned long long)cs.late, (unsigned long long)cs.untimed);
+    }
     if (st.inputs == 0 && st.input_errors == 0 && status != 2) {
         fprintf(stderr, "kumomori detect: no CloudTrail files found in the given paths\n");
         status = 2;
     }
 done:
     km_writer_free(w);
+    km_program_free(prog); /* sigma helper */
+    free(placeholders);
     km_matcher_free(m);
     km_ruleset_free(all);
     if (out != stdout) fclose(out);

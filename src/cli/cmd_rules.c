@@ -4,6 +4,7 @@
 #include "kumomori/json.h"
 #include "kumomori/match.h"
 #include "util/embedded.h"
+#include "detect/program.h" /* sigma helper: stateful rule examples */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,14 +35,21 @@ static int cmp_id(const void *a, const void *b) {
     return strcmp((*(const km_rule *const *)a)->id, (*(const km_rule *const *)b)->id);
 }
 
-static const km_rule **sorted(const km_ruleset *rs) {
-    size_t n = km_ruleset_count(rs);
-    const km_rule **v = calloc(n ? n : 1, sizeof *v);
+/* sigma helper: hidden rules (a threshold's own pattern, the pieces of a Sigma correlation) are
+ * part of another rule and not listed; *n receives the number listed */
+static const km_rule **sorted(const km_ruleset *rs, size_t *n) {
+    size_t all = km_ruleset_count(rs);
+    const km_rule **v = calloc(all ? all : 1, sizeof *v);
     if (!v) return NULL;
-    for (size_t i = 0; i < n; i++) v[i] = km_ruleset_get(rs, i);
-    if (n > 1) qsort(v, n, sizeof *v, cmp_id);
+    *n = 0;
+    for (size_t i = 0; i < all; i++)
+        if (!km_ruleset_get(rs, i)->hidden) v[(*n)++] = km_ruleset_get(rs, i);
+    if (*n > 1) qsort(v, *n, sizeof *v, cmp_id);
     return v;
 }
+
+static const char *const kind_names[] = {"pattern", "sigma", "threshold", "correlation"};
+static const char *const corr_names[] = {"", "event_count", "value_count", "temporal", "temporal_ordered"};
 
 static void json_strs(km_buf *b, const char *const *v, size_t n) {
     km_buf_putc(b, '[');
@@ -58,8 +66,8 @@ static void json_member(km_buf *b, const char *key, const char *v) {
 }
 
 static int list_rules(const km_ruleset *rs, int json) {
-    size_t n = km_ruleset_count(rs);
-    const km_rule **v = sorted(rs);
+    size_t n = 0;
+    const km_rule **v = sorted(rs, &n);
     if (!v) return 2;
     if (json) {
         km_buf b;
@@ -86,7 +94,33 @@ static int list_rules(const km_ruleset *rs, int json) {
             json_member(&b, "response", r->response);
             json_member(&b, "file", r->file);
             km_buf_printf(&b, ",\"builtin\":%s,\"pattern\":%s,\"patternOverRecord\":%s", r->builtin ? "true" : "false",
-                          r->pattern_written, r->pattern);
+                          r->pattern_written ? r->pattern_written : "null", r->pattern ? r->pattern : "null");
+            /* sigma helper: what kind of rule, and a threshold's or correlation's definition */
+            km_buf_printf(&b, ",\"kind\":\"%s\"", kind_names[r->kind]);
+            if (r->kind == KM_RULE_THRESHOLD || r->kind == KM_RULE_CORRELATION) {
+                km_buf_printf(&b, ",\"type\":\"%s\",\"rules\":", corr_names[r->corr_type]);
+                json_strs(&b, r->inputs, r->ninputs);
+                km_buf_puts(&b, ",\"groupBy\":");
+                json_strs(&b, r->group_by, r->ngroup);
+                km_buf_printf(&b, ",\"timespanSeconds\":%llu", (unsigned long long)(r->span_ms / 1000));
+                if (r->value_field) json_member(&b, "field", r->value_field);
+                if (r->has_cond) {
+                    const km_count_cond *c = &r->cond;
+                    km_buf_puts(&b, ",\"condition\":{");
+                    const char *sep = "";
+                    if (c->has_gt) { km_buf_printf(&b, "%s\"gt\":%llu", sep, (unsigned long long)c->gt); sep = ","; }
+                    if (c->has_gte) { km_buf_printf(&b, "%s\"gte\":%llu", sep, (unsigned long long)c->gte); sep = ","; }
+                    if (c->has_lt) { km_buf_printf(&b, "%s\"lt\":%llu", sep, (unsigned long long)c->lt); sep = ","; }
+                    if (c->has_lte) { km_buf_printf(&b, "%s\"lte\":%llu", sep, (unsigned long long)c->lte); sep = ","; }
+                    if (c->has_eq) km_buf_printf(&b, "%s\"eq\":%llu", sep, (unsigned long long)c->eq);
+                    km_buf_putc(&b, '}');
+                }
+                if (r->query) json_member(&b, "query", r->query);
+            }
+            if (r->kind == KM_RULE_SIGMA) {
+                km_buf_puts(&b, ",\"prefilter\":");
+                json_strs(&b, r->patterns, r->npatterns);
+            }
             size_t m = 0;
             for (size_t k = 0; k < r->nexamples; k++) m += (size_t)r->examples[k].should_match;
             km_buf_printf(&b, ",\"examples\":{\"match\":%zu,\"no_match\":%zu}}", m, r->nexamples - m);
@@ -106,7 +140,7 @@ static int list_rules(const km_ruleset *rs, int json) {
         const km_rule *r = v[i];
         char sc[32] = "";
         size_t len = 0;
-        len += (size_t)snprintf(sc, sizeof sc, "S%d", r->primary_scenario);
+        len += (size_t)(r->primary_scenario ? snprintf(sc, sizeof sc, "S%d", r->primary_scenario) : snprintf(sc, sizeof sc, "-")); /* sigma helper: Sigma rules may have none */
         for (int s = 1; s <= KM_SCENARIO_COUNT; s++)
             if ((r->scenarios & KM_SCENARIO_BIT(s)) && s != r->primary_scenario && len + 4 < sizeof sc)
                 len += (size_t)snprintf(sc + len, sizeof sc - len, " S%d", s);
@@ -135,6 +169,23 @@ static int test_rules(const km_ruleset *rs, int verbose) {
         const km_rule *r = km_ruleset_get(rs, i);
         for (size_t k = 0; k < r->nexamples; k++) {
             const km_rule_example *e = &r->examples[k];
+            if (r->kind == KM_RULE_THRESHOLD || r->kind == KM_RULE_CORRELATION) {
+                /* sigma helper: an example is a sequence of records */
+                int fired = 0;
+                int rc = km_program_run_sequence(rs, m, e->json, e->len, i, &fired, &err);
+                int ok = rc == KM_OK && fired == e->should_match;
+                if (ok) passed++;
+                else failed++;
+                if (!ok || verbose) {
+                    FILE *f = ok ? stdout : stderr;
+                    if (rc != KM_OK)
+                        fprintf(f, "FAIL %s (%s:%zu): the example sequence cannot be run: %s\n", r->id, r->file, e->line, err.msg);
+                    else
+                        fprintf(f, "%s %s (%s:%zu): the %s example sequence %s\n", ok ? "ok  " : "FAIL", r->id, r->file, e->line,
+                                e->should_match ? "match" : "no_match", fired ? "raises the rule" : "does not raise the rule");
+                }
+                continue;
+            }
             const uint32_t *ids;
             int got = km_matcher_match(m, s, e->json, e->len, &ids, &err);
             int hit = 0;
@@ -154,7 +205,9 @@ static int test_rules(const km_ruleset *rs, int verbose) {
     }
     km_matcher_free(m);
     km_match_scratch_free(s);
-    printf("%zu rules, %zu examples: %zu passed, %zu failed\n", n, passed + failed, passed, failed);
+    size_t listed = 0;
+    for (size_t i = 0; i < n; i++) listed += !km_ruleset_get(rs, i)->hidden; /* sigma helper */
+    printf("%zu rules, %zu examples: %zu passed, %zu failed\n", listed, passed + failed, passed, failed);
     return failed ? 1 : 0;
 }
 
@@ -189,7 +242,12 @@ static char *rule_text(const km_rule *r, size_t *len) {
 
 static void lint_rule(const km_rule *r, const km_ruleset *rs, size_t idx) {
     static const char *const known[] = {"id", "title", "description", "severity", "scenarios", "mitre",
-                                        "references", "response", "pattern", "examples"};
+                                        "references", "response", "pattern", "examples", "threshold", "correlation"};
+    if (r->hidden) return; /* sigma helper: part of another rule */
+    if (r->kind == KM_RULE_SIGMA) { /* sigma helper: the Sigma loader has checked it; say what runs slowly */
+        if (!r->npatterns) warn(r, "no field of the rule narrows the records the matcher passes on: it is evaluated on every record");
+        return;
+    }
     size_t len;
     char *text = rule_text(r, &len);
     km_json_doc *doc = text ? km_json_parse(text, len, NULL, NULL, NULL) : NULL;
@@ -208,6 +266,7 @@ static void lint_rule(const km_rule *r, const km_ruleset *rs, size_t idx) {
     if (strlen(r->description) < 40) warn(r, "the description is very short: say why this matters for ransomware");
     if (strlen(r->response) < 20) warn(r, "the response hint is very short: say what to do when it fires");
     if (!r->nreferences) warn(r, "no references (AWS documentation, a write-up of the technique)");
+    if (!r->pattern) return; /* sigma helper: thresholds and correlations read other rules */
     km_json_doc *pd = km_json_parse(r->pattern, r->pattern_len, NULL, NULL, NULL);
     const km_json *p = km_json_root(pd);
     int names = 0;
@@ -232,6 +291,7 @@ static void lint_rule(const km_rule *r, const km_ruleset *rs, size_t idx) {
     }
     for (size_t j = 0; j < idx; j++) {
         const km_rule *o = km_ruleset_get(rs, j);
+        if (!o->pattern || o->hidden) continue; /* sigma helper */
         if (o->pattern_len == r->pattern_len && memcmp(o->pattern, r->pattern, r->pattern_len) == 0)
             warn(r, "the same pattern as %s (%s)", o->id, o->file);
     }
@@ -239,9 +299,10 @@ static void lint_rule(const km_rule *r, const km_ruleset *rs, size_t idx) {
 
 static int lint_rules(const km_ruleset *rs) {
     warnings = 0;
-    size_t n = km_ruleset_count(rs);
+    size_t n = km_ruleset_count(rs), listed = 0;
     for (size_t i = 0; i < n; i++) lint_rule(km_ruleset_get(rs, i), rs, i);
-    printf("%zu rules, %zu warning%s\n", n, warnings, warnings == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) listed += !km_ruleset_get(rs, i)->hidden; /* sigma helper */
+    printf("%zu rules, %zu warning%s\n", listed, warnings, warnings == 1 ? "" : "s");
     return warnings ? 1 : 0;
 }
 

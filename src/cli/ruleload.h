@@ -8,4 +8,7 @@
  * (after printing every problem on stderr) when any rule failed to load, or when no rule is left
  * and allow_empty is 0. The caller frees the set with km_ruleset_free. */
 km_ruleset *km_cli_load_rules(const char *cmd, char *const *paths, size_t n, int builtin, int allow_empty);
+/* sigma helper: the same with values for Sigma |expand placeholders, each "NAME=V1,V2,..." */
+km_ruleset *km_cli_load_rules_ph(const char *cmd, char *const *paths, size_t n, int builtin, int allow_empty,
+                                 char *const *placeholders, size_t nph);
 #endif

@@ -120,6 +120,8 @@ typedef struct item {
     km_skip_reason reason;
     km_alert alert;
     km_note note;
+    km_program_hit *hit;      /* sigma helper: what thresholds/correlations read (NULL: nothing) */
+    int same_event;           /* sigma helper: not the first alert of its record */
 } item;
 
 typedef struct batch {
@@ -183,6 +185,7 @@ typedef struct run {
 typedef struct worker {
     run *r;
     km_match_scratch *scratch;
+    km_program_scratch *pscratch; /* sigma helper */
     batch *cur;
     size_t idx;
     km_buf tmp;
@@ -287,9 +290,15 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
     km_json_doc *doc = km_json_parse(rec->data, rec->len, &jo, NULL, &err);
     const km_json *root = km_json_root(doc);
     const entry *e = &r->list.e[w->idx];
+    /* sigma helper: Sigma rules are decided on the parsed record */
+    if (r->o->program) n = km_program_select(r->o->program, w->pscratch, root, ids, n, &ids);
     for (int i = 0; i < n; i++) {
         item *it = new_item(w);
         if (!it) break;
+        if (r->o->program) { /* sigma helper */
+            it->hit = km_program_make_hit(r->o->program, ids[i], root, &w->cur->arena);
+            it->same_event = i > 0;
+        }
         km_alert *a = &it->alert;
         a->rule = km_ruleset_get(r->o->rules, ids[i]);
         a->rule_index = ids[i];
@@ -365,7 +374,7 @@ static void process_file(worker *w) {
         }
         s->records++;
         atomic_fetch_add_explicit(&r->records, 1, memory_order_relaxed);
-        if (n > 0) raise_alerts(w, &rec, ids, n);
+        if (n > 0 || (o->program && km_program_sees_all(o->program))) raise_alerts(w, &rec, ids, n); /* sigma helper */
         if ((s->records & 1023) == 0) {
             uint64_t b = km_reader_bytes(rd);
             atomic_fetch_add_explicit(&r->bytes, b - last_bytes, memory_order_relaxed);
@@ -439,6 +448,12 @@ static void emit_items(emitter *em, batch *b) {
     for (size_t i = 0; i < b->n; i++) {
         item *it = &b->items[i];
         if (!it->is_note) {
+            if (o->program) { /* sigma helper: hidden rules, thresholds and correlations */
+                long k = em->write_failed ? 0 : km_program_alert(o->program, &it->alert, it->hit, it->same_event, o->writer);
+                if (k < 0) em->write_failed = 1;
+                else em->st->alerts += (uint64_t)k;
+                continue;
+            }
             em->st->alerts++;
             if (!em->write_failed && km_writer_alert(o->writer, &it->alert)) em->write_failed = 1;
             continue;
@@ -505,9 +520,12 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         ws[i].r = &r;
         ws[i].scratch = km_match_scratch_new();
         km_buf_init(&ws[i].tmp, 0);
-        if (!ws[i].scratch || pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) {
+        if (o->program) ws[i].pscratch = km_program_scratch_new(); /* sigma helper */
+        if (!ws[i].scratch || (o->program && !ws[i].pscratch) || pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) {
             km_match_scratch_free(ws[i].scratch);
             ws[i].scratch = NULL;
+            km_program_scratch_free(ws[i].pscratch);
+            ws[i].pscratch = NULL;
             break;
         }
         started++;
@@ -553,6 +571,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < jobs; i++) {
         km_match_scratch_free(ws[i].scratch);
+        km_program_scratch_free(ws[i].pscratch); /* sigma helper */
         km_buf_free(&ws[i].tmp);
         batch_free(ws[i].cur);
     }

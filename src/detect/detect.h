@@ -9,6 +9,7 @@
 #include "kumomori/rules.h"
 #include "detect/reader.h"
 #include "out/alert.h"
+#include "detect/program.h"
 
 typedef struct km_detect_opts {
     const km_ruleset *rules;
@@ -21,6 +22,10 @@ typedef struct km_detect_opts {
     FILE *diag;                  /* messages and the progress line (stderr) */
     size_t max_messages_per_input; /* then "... and N more problems in FILE"; 0 = 10 */
     km_reader_limits limits;
+    /* sigma helper: Sigma rules, hidden rules, thresholds and correlations (NULL: patterns only).
+     * Its alerts are written in input order; km_detect_run does not flush it (the caller does, with
+     * km_program_flush, so that kumomori watch can keep windows open across runs). */
+    km_program *program;
 } km_detect_opts;
 
 /* Run detection over the inputs ("-" is standard input; folders are walked recursively; in a folder

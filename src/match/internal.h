@@ -92,12 +92,75 @@ typedef struct km_value {
     km_vtype type;
     const char *s; /* decoded string, or the raw text of a number/literal */
     size_t len;
-    int num_ok;    /* number EventBridge can compare (see km_num_comparable) */
+    int num_ok;    /* number EventBridge can compare: 1 yes, -1 no, 0 not yet known */
     double d;
     int ip_state;  /* 0 not yet parsed, 1 is an IP address, -1 is not */
     int ip_len;
     uint8_t ip[16];
 } km_value;
+
+/* ---- event flattening (flatten.c) ----------------------------------------------------------
+ * Field names used by the patterns form a table of name states: the root, and every prefix of
+ * a used dotted name that ends before a '.' or at its end. An event key moves from one state
+ * to another (keys may contain dots themselves, so "a" then "b" and "a.b" reach one state). */
+typedef struct km_nstate {
+    int32_t field;        /* field id when the state's name is a used field, else -1 */
+    uint32_t nchildren;   /* edges leaving this state */
+} km_nstate;
+
+typedef struct km_nedge {
+    uint32_t parent, child;
+    uint32_t hash, klen;
+    char *key;
+} km_nedge;
+
+typedef struct km_names {
+    km_nstate *st;
+    size_t nst, capst;
+    km_nedge *tab; /* open addressing on (parent, key) */
+    size_t tabcap, ntab;
+} km_names;
+
+void km_names_init(km_names *n);
+void km_names_free(km_names *n);
+/* State reached from parent by key, or -1. */
+int32_t km_names_step(const km_names *n, uint32_t parent, const char *key, size_t klen);
+/* Make name (a used field, joined with '.') known, giving it field id; returns 0 or -1 (memory). */
+int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field);
+
+typedef struct km_elem {
+    int32_t parent;   /* enclosing element, -1 none */
+    uint32_t array;   /* id of the array, unique in the event */
+    uint32_t index;
+    uint32_t depth;
+} km_elem;
+
+typedef struct km_fval {
+    uint32_t field;
+    int32_t elem;
+    size_t boff; /* decoded text's offset in km_flat.buf while flattening, else (size_t)-1 */
+    km_value v;
+} km_fval;
+
+typedef struct km_flat {
+    km_fval *v;
+    size_t nv, capv;
+    km_elem *el;
+    size_t nel, capel;
+    char *buf;       /* decoded strings (escapes, replaced invalid UTF-8) */
+    size_t nbuf, capbuf;
+} km_flat;
+
+/* Flatten event bytes: every leaf value whose dotted name is a used field, with its array
+ * element. Subtrees no pattern reads are skipped fast (their strings and bracket balance are
+ * checked, not every token). Returns 0, or -1 with err (what and byte offset). */
+struct km_match_limits;
+int km_flatten(const km_names *names, const char *ev, size_t len, const struct km_match_limits *lim, km_flat *out,
+               km_error *err);
+void km_flat_free(km_flat *f);
+
+/* 1 when the values lie in no two different elements of one array. */
+int km_elem_consistent(const km_elem *el, int32_t a, int32_t b);
 
 /* 1 when vm accepts v. v's IP cache may be filled in. */
 int km_vm_match(const km_vm *vm, km_value *v);
@@ -106,6 +169,8 @@ int km_vm_match(const km_vm *vm, km_value *v);
  * value is exactly that of the shortest double rendering, as event-ruler's ComparableNumber
  * demands); *out receives the value. */
 int km_num_comparable(const char *raw, size_t len, double *out);
+/* The same by formatting and re-reading (strtod/snprintf): the reference for the fast path. */
+int km_num_comparable_slow(const char *raw, size_t len, double *out);
 
 /* IP addresses as event-ruler reads them (dotted IPv4 with four parts, or hex-and-colon IPv6;
  * IPv4-mapped IPv6 becomes IPv4). Returns 1 and fills out/out_len, 0 when text does not look

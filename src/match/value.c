@@ -68,7 +68,7 @@ static int dec_parse(const char *s, size_t len, km_dec *d) {
     return 1;
 }
 
-int km_num_comparable(const char *raw, size_t len, double *out) {
+int km_num_comparable_slow(const char *raw, size_t len, double *out) {
     char buf[64];
     if (len == 0) return 0;
     char *tmp = len < sizeof buf ? buf : malloc(len + 1);
@@ -94,6 +94,154 @@ int km_num_comparable(const char *raw, size_t len, double *out) {
     if (a.n != b.n || a.exp != b.exp || a.neg != b.neg || memcmp(a.dig, b.dig, a.n) != 0) return 0;
     *out = d;
     return 1;
+}
+
+/* Fast path of km_num_comparable. The rule: the number is comparable when its decimal value
+ * equals Java's Double.toString of the nearest double d (shortest digits that read back as d,
+ * the closest such). Let D have n significant digits:
+ *   n >= 18: never (toString has at most 17);
+ *   n <= 15 and d normal: always (distinct decimals of at most 15 digits give distinct doubles,
+ *     so D is the only candidate);
+ *   n = 16, 17: exact integer arithmetic decides whether D is the closest n-digit decimal to d
+ *     and no (n-1)-digit decimal reads back as d.
+ * Returns 1/0 when decided, -1 to ask the slow path. */
+typedef unsigned __int128 u128;
+
+static const double pow10d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static u128 p10(int k) {
+    u128 r = 1;
+    while (k-- > 0) r *= 10;
+    return r;
+}
+
+static int bits128(u128 x) {
+    uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+    if (hi) return 128 - __builtin_clzll(hi);
+    return lo ? 64 - __builtin_clzll(lo) : 0;
+}
+
+/* x * 2^sh * 10^e10 when it stays below 2^124, else 0 (fail). */
+static int scale(u128 x, int sh, int e10, u128 *out) {
+    int b = bits128(x) + sh + (e10 * 3322 + 999) / 1000;
+    if (b > 124) return 0;
+    x <<= sh;
+    x *= p10(e10);
+    *out = x;
+    return 1;
+}
+
+/* Does the scaled value c read back as the double (m, k)? Y = d scaled, Q = ulp scaled. */
+static int rounds_to(u128 c, u128 Y, u128 Q, uint64_t m, int lowest) {
+    int even = (m & 1) == 0;
+    if (c >= Y) {
+        u128 dlt = (c - Y) * 2;
+        return dlt < Q || (dlt == Q && even);
+    }
+    u128 dlt = (Y - c) * (lowest ? 4 : 2); /* below 2^52 * 2^k the gap is half an ulp */
+    return dlt < Q || (dlt == Q && even);
+}
+
+static int comparable_fast(const char *raw, size_t len, double *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && raw[i] == '-') { neg = 1; i++; }
+    uint64_t M = 0;
+    int n = 0, lead = 1;
+    long e = 0, pending0 = 0; /* trailing zeros not yet known to be significant */
+    int seen_point = 0;
+    for (; i < len; i++) {
+        char c = raw[i];
+        if (c == '.') { seen_point = 1; continue; }
+        if (c < '0' || c > '9') break;
+        if (lead && c == '0') {
+            if (seen_point) e--;
+            continue;
+        }
+        lead = 0;
+        if (c == '0') {
+            pending0++;
+        } else {
+            if (n + pending0 + 1 > 19) return n + pending0 + 1 >= 18 ? 0 : -1;
+            for (; pending0 > 0; pending0--) { M *= 10; n++; }
+            M = M * 10 + (uint64_t)(c - '0');
+            n++;
+        }
+        if (seen_point) e--;
+    }
+    e += pending0; /* trailing zeros only scale */
+    if (i < len && (raw[i] == 'e' || raw[i] == 'E')) {
+        i++;
+        int eneg = 0;
+        if (i < len && (raw[i] == '+' || raw[i] == '-')) eneg = raw[i++] == '-';
+        long x = 0;
+        for (; i < len && raw[i] >= '0' && raw[i] <= '9'; i++)
+            if (x < 100000) x = x * 10 + (raw[i] - '0');
+        e += eneg ? -x : x;
+    }
+    if (i != len) return -1;
+    if (n == 0) { *out = 0.0; return 1; } /* zero, any spelling */
+    if (n >= 18) return 0;
+    if (e < -330 || e > 330) return -1;
+    int E = (int)e;
+    double d;
+    if (n <= 15 && E >= -22 && E <= 22) {
+        d = E >= 0 ? (double)M * pow10d[E] : (double)M / pow10d[-E];
+        if (!(fabs(d) >= 2.2250738585072014e-308) || !isfinite(d)) return -1;
+        *out = neg ? -d : d;
+        return 1;
+    }
+    if (n <= 15) {
+        char buf[400];
+        if (len >= sizeof buf) return -1;
+        memcpy(buf, raw, len);
+        buf[len] = 0;
+        d = fabs(strtod(buf, NULL));
+        if (!(d >= 2.2250738585072014e-308) || !isfinite(d)) return -1;
+        *out = neg ? -d : d;
+        return 1;
+    }
+    if (E < -27 || E > 27) return -1;
+    /* candidate from extended precision, then corrected with exact arithmetic */
+    long double ld = (long double)M;
+    long double pw = 1.0L;
+    for (int k = 0; k < (E < 0 ? -E : E); k++) pw *= 10.0L;
+    ld = E >= 0 ? ld * pw : ld / pw;
+    d = (double)ld;
+    if (!(d >= 2.2250738585072014e-308) || !isfinite(d)) return -1;
+    for (int tries = 0; tries < 4; tries++) {
+        int ex;
+        double f = frexp(d, &ex);            /* d = f * 2^ex, f in [0.5, 1) */
+        uint64_t m = (uint64_t)ldexp(f, 53); /* 53-bit significand */
+        int k = ex - 53;
+        int a = E < 0 ? -E : 0, b = k < 0 ? -k : 0;
+        u128 X, Y, U, Q;
+        if (!scale(M, b, E > 0 ? E : 0, &X) || !scale(m, k > 0 ? k : 0, a, &Y) ||
+            !scale(1, b, E > 0 ? E : 0, &U) || !scale(1, k > 0 ? k : 0, a, &Q))
+            return -1;
+        int lowest = m == (1ull << 52);
+        if (!rounds_to(X, Y, Q, m, lowest)) {
+            d = X > Y ? nextafter(d, INFINITY) : nextafter(d, 0.0);
+            continue;
+        }
+        /* D must be the closest n-digit decimal to d (ties: even last digit) */
+        u128 dist = (X > Y ? X - Y : Y - X) * 2;
+        if (dist > U || (dist == U && (M & 1))) return 0;
+        /* and no decimal with fewer digits may read back as d */
+        if (bits128(U) > 120) return -1;
+        u128 U1 = U * 10, q = Y / U1;
+        if (rounds_to(q * U1, Y, Q, m, lowest) || rounds_to((q + 1) * U1, Y, Q, m, lowest)) return 0;
+        *out = neg ? -d : d;
+        return 1;
+    }
+    return -1;
+}
+
+int km_num_comparable(const char *raw, size_t len, double *out) {
+    int r = comparable_fast(raw, len, out);
+    if (r >= 0) return r;
+    return km_num_comparable_slow(raw, len, out);
 }
 
 /* ---- IP addresses ----------------------------------------------------------------------- */
@@ -495,6 +643,12 @@ static int eic_q(const km_str *p, const km_value *v, int mode) {
     return r;
 }
 
+static int value_num(km_value *v) {
+    if (v->type != KM_V_NUMBER) return 0;
+    if (v->num_ok == 0) v->num_ok = km_num_comparable(v->s, v->len, &v->d) ? 1 : -1;
+    return v->num_ok == 1;
+}
+
 static int ip_in(const km_vm *vm, km_value *v) {
     if (!value_ip(v) || v->ip_len != vm->ip_len) return 0;
     return memcmp(v->ip, vm->ip_lo, (size_t)v->ip_len) >= 0 && memcmp(v->ip, vm->ip_hi, (size_t)v->ip_len) <= 0;
@@ -509,9 +663,9 @@ int km_vm_match(const km_vm *vm, km_value *v) {
     case KM_VM_LITERAL:
         if (isstr) return 0;
         if (str_eq(&vm->str, v)) return 1;
-        return vm->num_ok && v->type == KM_V_NUMBER && v->num_ok && vm->d == v->d;
+        return vm->num_ok && value_num(v) && vm->d == v->d;
     case KM_VM_NUM_RANGE:
-        if (v->type != KM_V_NUMBER || !v->num_ok) return 0;
+        if (!value_num(v)) return 0;
         if (vm->lo_open ? !(v->d > vm->lo) : !(v->d >= vm->lo)) return 0;
         if (vm->hi_open ? !(v->d < vm->hi) : !(v->d <= vm->hi)) return 0;
         return 1;
@@ -529,7 +683,7 @@ int km_vm_match(const km_vm *vm, km_value *v) {
             if (str_eq(&vm->list[i], v)) return 0;
         return 1;
     case KM_VM_AB_NUMBERS:
-        if (v->type != KM_V_NUMBER || !v->num_ok) return 1;
+        if (!value_num(v)) return 1;
         for (size_t i = 0; i < vm->nlist; i++)
             if (vm->nums[i] == v->d) return 0;
         return 1;

@@ -34,6 +34,10 @@ typedef struct km_alert {
     size_t nresources;
     const char *record;          /* the record, compact JSON, when the writer asked for it */
     size_t record_len;
+    /* sigma helper: for threshold and correlation alerts, what was counted or seen in sequence
+     * ("52 events in 10m by userIdentity.arn=..."); the event fields are those of the event that
+     * completed it. NULL for single-event alerts. */
+    const char *detail;
 } km_alert;
 
 /* Input that was skipped or could not be read, as the pipeline reports it. */

@@ -76,6 +76,7 @@ static int jsonl_alert(km_writer *w, const km_alert *a) {
     km_alert_json_event_fields(b, a);
     put_field(b, "input", a->input);
     km_buf_printf(b, ",\"offset\":%llu", (unsigned long long)a->offset);
+    if (a->detail) put_field(b, "detail", a->detail); /* sigma helper: thresholds and correlations */
     if (a->record) {
         km_buf_puts(b, ",\"event\":");
         km_buf_append(b, a->record, a->record_len);

@@ -138,6 +138,7 @@ static int sarif_alert(km_writer *w, const km_alert *a) {
     if (a->source_ip) km_buf_printf(&msg, " from %s", a->source_ip);
     if (a->event_time) km_buf_printf(&msg, " at %s", a->event_time);
     if (a->error_code) km_buf_printf(&msg, " (failed: %s)", a->error_code);
+    if (a->detail) km_buf_printf(&msg, "; %s", a->detail); /* sigma helper: thresholds and correlations */
     str(b, msg.data ? msg.data : r->title);
     km_buf_free(&msg);
     km_buf_puts(b, "},\"locations\":[{");

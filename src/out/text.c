@@ -98,6 +98,7 @@ static int text_alert(km_writer *w, const km_alert *a) {
     put_clean(&b, a->input);
     km_buf_printf(&b, " at byte %llu", (unsigned long long)a->offset);
     if (a->event_id) { km_buf_puts(&b, ", eventID "); put_clean(&b, a->event_id); }
+    if (a->detail) { km_buf_puts(&b, "\n      "); put_clean(&b, a->detail); } /* sigma helper: thresholds and correlations */
     km_buf_printf(&b, "%s\n", esc(w, "reset"));
     if (b.failed) { km_buf_free(&b); return -1; }
     char **p = realloc(ra->examples, (ra->nex + 1) * sizeof *p);
@@ -152,12 +153,19 @@ static int text_end(km_writer *w, const km_run_stats *s) {
     sort_rules = km_ruleset_get(w->opts.rules, 0);
     if (nfired > 1) qsort(order, nfired, sizeof *order, cmp_rule);
     uint64_t by_sev[5] = {0};
-    for (int sc = 1; sc <= KM_SCENARIO_COUNT; sc++) {
+    /* sigma helper: rules without a scenario (Sigma rules, unless they say `scenarios:`) come last */
+    for (int sci = 1; sci <= KM_SCENARIO_COUNT + 1; sci++) {
+        int sc = sci > KM_SCENARIO_COUNT ? 0 : sci;
         int header = 0;
         for (size_t k = 0; k < nfired; k++) {
             const km_rule *r = km_ruleset_get(w->opts.rules, order[k]);
             const rule_acc *ra = &st->acc[order[k]];
             if (r->primary_scenario != sc) continue;
+            if (!header && !sc) {
+                km_buf_printf(&b, "%s%sno scenario (Sigma rules and others without one)%s\n", b.len ? "\n" : "", esc(w, "bold"),
+                              esc(w, "reset"));
+                header = 1;
+            }
             if (!header) {
                 km_buf_printf(&b, "%s%sS%d  %s%s\n", b.len ? "\n" : "", esc(w, "bold"), sc,
                               km_scenario_title(sc), esc(w, "reset"));
@@ -171,8 +179,8 @@ static int text_end(km_writer *w, const km_run_stats *s) {
                           esc(w, "bold"), r->id, esc(w, "reset"), r->title);
             km_buf_printf(&b, "  [%llu alert%s", (unsigned long long)ra->count, ra->count == 1 ? "" : "s");
             if (ra->failed) km_buf_printf(&b, ", %llu failed call%s", (unsigned long long)ra->failed, ra->failed == 1 ? "" : "s");
-            km_buf_puts(&b, "; ");
-            km_buf_printf(&b, "S%d", r->primary_scenario);
+            km_buf_puts(&b, ";");
+            if (r->primary_scenario) km_buf_printf(&b, " S%d", r->primary_scenario);
             for (int i = 1; i <= KM_SCENARIO_COUNT; i++)
                 if ((r->scenarios & KM_SCENARIO_BIT(i)) && i != r->primary_scenario) km_buf_printf(&b, " S%d", i);
             for (size_t i = 0; i < r->nmitre; i++) km_buf_printf(&b, " %s", r->mitre[i]);

@@ -24,6 +24,7 @@ struct km_ruleset {
     size_t index_cap;
     char **errors;
     size_t nerrors, errors_cap;
+    km_sigma_set *sigma; /* sigma helper: YAML rules, turned into rules by km_ruleset_finish */
 };
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
@@ -56,6 +57,7 @@ km_ruleset *km_ruleset_new(void) {
 void km_ruleset_free(km_ruleset *rs) {
     if (!rs) return;
     km_arena_free(&rs->arena);
+    km_sigma_set_free(rs->sigma); /* sigma helper */
     free(rs->rules);
     free(rs->index);
     for (size_t i = 0; i < rs->nerrors; i++) free(rs->errors[i]);
@@ -301,6 +303,9 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
     km_ruleset *rs = c->rs;
     if (root->type != KM_JSON_OBJECT)
         return bad(c, root->offset, "a rule file holds one JSON object, not %s", km_json_type_name(root->type));
+    /* sigma helper: thresholds and correlations (docs/stateful.md) are read by src/rules/stateful.c */
+    if (km_json_get(root, "threshold") || km_json_get(root, "correlation"))
+        return km_stateful_load_json(rs, c->name, c->text, c->len, root, builtin, c->err);
     km_rule r;
     memset(&r, 0, sizeof r);
     r.builtin = builtin;
@@ -426,6 +431,27 @@ static int on_rule_file(void *ctx, const char *path, int errnum) {
         walk_fail(w, &e);
         return 0;
     }
+    /* sigma helper: Sigma rules (YAML) and thresholds written as an Athena query (.sql) */
+    if (has_suffix(path, ".yml") || has_suffix(path, ".yaml")) {
+        if (!w->rs->sigma && !(w->rs->sigma = km_sigma_set_new())) {
+            km_error_set(&e, KM_ENOMEM, (size_t)-1, "%s: out of memory", path);
+            walk_fail(w, &e);
+            return 0;
+        }
+        /* the Sigma set keeps its own messages; km_ruleset_finish copies them */
+        if (km_sigma_set_add_path(w->rs->sigma, path, &e) != KM_OK) walk_fail(w, &e);
+        return 0;
+    }
+    if (has_suffix(path, ".sql")) {
+        size_t qlen;
+        char *q = km_read_file(path, RULE_FILE_MAX, &qlen, &e);
+        if (!q || km_stateful_load_sql(w->rs, path, q, qlen, 0, &e) != KM_OK) {
+            keep_error(w->rs, &e);
+            walk_fail(w, &e);
+        }
+        free(q);
+        return 0;
+    }
     if (!has_suffix(path, ".json")) {
         if (!w->explicit_file) return 0; /* README files and the like beside the rules */
         km_error_set(&e, KM_ERR, (size_t)-1,
@@ -468,6 +494,18 @@ km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km
     for (size_t i = 0; rs && i < rs->n; i++) {
         const km_rule *r = &rs->rules[i];
         if (keep && !keep(r, ctx)) continue;
+        /* sigma helper: a Sigma rule adds its necessary patterns (the program evaluates it after);
+         * thresholds and correlations have none (they read other rules' matches) */
+        if (r->kind == KM_RULE_SIGMA) {
+            for (size_t k = 0; k < r->npatterns; k++)
+                if (km_matcher_add(m, (uint32_t)i, r->patterns[k], strlen(r->patterns[k]), err) != KM_OK) {
+                    km_error_prefix(err, "%s (%s)", r->file, r->id);
+                    km_matcher_free(m);
+                    return NULL;
+                }
+            continue;
+        }
+        if (r->kind != KM_RULE_PATTERN) continue;
         if (km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err) != KM_OK) {
             km_error_prefix(err, "%s (%s)", r->file, r->id);
             km_matcher_free(m);
@@ -475,4 +513,95 @@ km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km
         }
     }
     return m;
+}
+
+/* ---- sigma helper: rules added from outside the JSON loader ---- */
+
+static const char *cp_str(km_ruleset *rs, const char *s, int *oom) {
+    if (!s) return NULL;
+    const char *c = km_arena_strndup(&rs->arena, s, strlen(s));
+    if (!c) *oom = 1;
+    return c;
+}
+
+static const char **cp_strs(km_ruleset *rs, const char *const *v, size_t n, int *oom) {
+    if (!v || !n) return NULL;
+    const char **c = km_arena_alloc(&rs->arena, n * sizeof *c);
+    if (!c) {
+        *oom = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) c[i] = cp_str(rs, v[i], oom);
+    return c;
+}
+
+int km_ruleset_add_rule(km_ruleset *rs, const km_rule *src, km_error *err) {
+    if (!src->id) return km_error_set(err, KM_ERR, (size_t)-1, "%s: a rule without an id", src->file ? src->file : "?");
+    long dup = index_find(rs, src->id);
+    if (dup >= 0)
+        return km_error_set(err, KM_ERR, (size_t)-1, "%s: duplicate rule id \"%s\" (already loaded from %s)",
+                            src->file ? src->file : "?", src->id, rs->rules[dup].file);
+    km_rule r = *src;
+    int oom = 0;
+    r.id = cp_str(rs, src->id, &oom);
+    r.title = cp_str(rs, src->title, &oom);
+    r.description = cp_str(rs, src->description ? src->description : "", &oom);
+    r.response = cp_str(rs, src->response ? src->response : "", &oom);
+    r.file = cp_str(rs, src->file, &oom);
+    r.mitre = cp_strs(rs, (const char *const *)src->mitre, src->nmitre, &oom);
+    r.references = cp_strs(rs, (const char *const *)src->references, src->nreferences, &oom);
+    r.pattern_written = cp_str(rs, src->pattern_written, &oom);
+    r.pattern = cp_str(rs, src->pattern, &oom);
+    r.patterns = cp_strs(rs, src->patterns, src->npatterns, &oom);
+    r.inputs = cp_strs(rs, src->inputs, src->ninputs, &oom);
+    r.group_by = cp_strs(rs, src->group_by, src->ngroup, &oom);
+    r.value_field = cp_str(rs, src->value_field, &oom);
+    r.query = cp_str(rs, src->query, &oom);
+    if (src->group_fields && src->ngroup && src->ninputs) {
+        const char **gf = km_arena_alloc(&rs->arena, src->ngroup * src->ninputs * sizeof *gf);
+        if (!gf) oom = 1;
+        for (size_t k = 0; gf && k < src->ngroup * src->ninputs; k++) gf[k] = cp_str(rs, src->group_fields[k], &oom);
+        r.group_fields = gf;
+    }
+    if (src->nexamples) {
+        km_rule_example *ex = km_arena_alloc(&rs->arena, src->nexamples * sizeof *ex);
+        if (!ex) oom = 1;
+        for (size_t k = 0; ex && k < src->nexamples; k++) {
+            ex[k] = src->examples[k];
+            ex[k].json = km_arena_strndup(&rs->arena, src->examples[k].json, src->examples[k].len);
+            if (!ex[k].json) oom = 1;
+        }
+        r.examples = ex;
+    }
+    if (oom) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    if (rs->n == rs->cap) {
+        size_t ncap = rs->cap ? rs->cap * 2 : 64;
+        km_rule *p = realloc(rs->rules, ncap * sizeof *p);
+        if (!p) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        rs->rules = p;
+        rs->cap = ncap;
+    }
+    rs->rules[rs->n] = r;
+    if (index_put(rs, rs->n)) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    rs->n++;
+    return KM_OK;
+}
+
+void km_ruleset_add_error(km_ruleset *rs, const char *msg) {
+    km_error e;
+    km_error_set(&e, KM_ERR, (size_t)-1, "%s", msg);
+    keep_error(rs, &e);
+}
+
+km_sigma_set *km_ruleset_sigma(const km_ruleset *rs) { return rs ? rs->sigma : NULL; }
+
+int km_ruleset_sigma_placeholder(km_ruleset *rs, const char *name, const char *const *values, size_t n, km_error *err) {
+    if (!rs->sigma && !(rs->sigma = km_sigma_set_new())) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    return km_sigma_set_placeholder(rs->sigma, name, values, n, err);
+}
+
+int km_ruleset_has_extensions(const km_ruleset *rs) {
+    for (size_t i = 0; rs && i < rs->n; i++)
+        if (rs->rules[i].kind != KM_RULE_PATTERN || rs->rules[i].hidden) return 1;
+    return 0;
 }

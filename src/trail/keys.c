@@ -120,11 +120,11 @@ int km_trail_keys_load_json(km_trail_keys *k, const char *text, size_t len, cons
     const km_json *root = km_json_root(doc), *list = root;
     if (root->type == KM_JSON_OBJECT) list = km_json_get(root, "PublicKeyList");
     if (!list || list->type != KM_JSON_ARRAY) {
+        size_t at = root->offset;
         km_json_doc_free(doc);
-        return km_error_set(err, KM_ERR, root->offset,
+        return km_error_set(err, KM_ERR, at,
                             "%s: expected the output of `aws cloudtrail list-public-keys` "
-                            "({\"PublicKeyList\": [...]}) or an array of keys, at byte %zu",
-                            name, root->offset);
+                            "({\"PublicKeyList\": [...]}) or an array of keys, at byte %zu", name, at);
     }
     size_t before = k->n;
     int rc = KM_OK;

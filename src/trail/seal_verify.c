@@ -404,11 +404,11 @@ static void header_line(vstate *v, const char *line, size_t len, size_t lineno) 
     st->producer = malloc(strlen(prod) + 1);
     if (st->producer) memcpy(st->producer, prod, strlen(prod) + 1);
     else v->oom = 1;
-    km_json_doc_free(doc);
-    if (strcmp(key, km_seal_key_id(v->pub)) != 0)
+    km_json_doc_free(doc); /* id and key were copied into st */
+    if (strcmp(st->key, km_seal_key_id(v->pub)) != 0)
         problem(v, KM_SEAL_WRONG_KEY, lineno, 0, 0,
-                "line %zu: the stream was sealed with key %.16s..., not the given key %.16s...", lineno, key,
-                km_seal_key_id(v->pub));
+                "line %zu: the stream was sealed with key %.16s..., not the given key %.16s...", lineno,
+                st->key, km_seal_key_id(v->pub));
     else
         v->key_ok = 1;
 }
