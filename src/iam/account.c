@@ -1156,41 +1156,38 @@ typedef struct cred_try {
     const char *mfa;  /* NULL: key absent; "true"/"false" */
 } cred_try;
 
+/* The context keys the credentials carry. now_iso/now_epoch are computed once per question. */
 static int build_context(const km_iam_account *a, const principal *p, const cred_try *t, const char *region,
-                         const char *resource_account, km_iam_context *c) {
+                         const char *resource_account, const char *now_iso, const char *now_epoch,
+                         km_iam_context *c) {
     int rc = 0;
     char buf[1200];
-    rc |= km_iam_context_set(c, "aws:PrincipalArn", p->arn);
-    if (p->acct[0]) rc |= km_iam_context_set(c, "aws:PrincipalAccount", p->acct);
-    if (a->org_id[0]) rc |= km_iam_context_set(c, "aws:PrincipalOrgID", a->org_id);
-    rc |= km_iam_context_set(c, "aws:PrincipalType", p->role ? "AssumedRole" : "User");
+    rc |= iam_ctx_append(c, "aws:PrincipalArn", p->arn);
+    if (p->acct[0]) rc |= iam_ctx_append(c, "aws:PrincipalAccount", p->acct);
+    if (a->org_id[0]) rc |= iam_ctx_append(c, "aws:PrincipalOrgID", a->org_id);
+    rc |= iam_ctx_append(c, "aws:PrincipalType", p->role ? "AssumedRole" : "User");
     if (p->role) {
         snprintf(buf, sizeof buf, "%s:kumomori", p->id);
-        rc |= km_iam_context_set(c, "aws:userid", buf);
+        rc |= iam_ctx_append(c, "aws:userid", buf);
     } else {
-        rc |= km_iam_context_set(c, "aws:userid", p->id);
-        rc |= km_iam_context_set(c, "aws:username", p->name);
+        rc |= iam_ctx_append(c, "aws:userid", p->id);
+        rc |= iam_ctx_append(c, "aws:username", p->name);
     }
     for (size_t i = 0; i < p->tag_k.n; i++) {
         snprintf(buf, sizeof buf, "aws:PrincipalTag/%s", p->tag_k.v[i]);
-        rc |= km_iam_context_set(c, buf, p->tag_v.v[i]);
+        rc |= km_iam_context_set(c, buf, p->tag_v.v[i]); /* tag keys may repeat in case */
     }
-    rc |= km_iam_context_set(c, "aws:SecureTransport", "true");
-    rc |= km_iam_context_set(c, "aws:ViaAWSService", "false");
-    rc |= km_iam_context_set(c, "aws:PrincipalIsAWSService", "false");
-    rc |= km_iam_context_set(c, "aws:RequestedRegion", region);
-    if (resource_account && *resource_account) rc |= km_iam_context_set(c, "aws:ResourceAccount", resource_account);
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    rc |= km_iam_context_set(c, "aws:CurrentTime", buf);
-    snprintf(buf, sizeof buf, "%lld", (long long)now);
-    rc |= km_iam_context_set(c, "aws:EpochTime", buf);
+    rc |= iam_ctx_append(c, "aws:SecureTransport", "true");
+    rc |= iam_ctx_append(c, "aws:ViaAWSService", "false");
+    rc |= iam_ctx_append(c, "aws:PrincipalIsAWSService", "false");
+    rc |= iam_ctx_append(c, "aws:RequestedRegion", region);
+    if (resource_account && *resource_account) rc |= iam_ctx_append(c, "aws:ResourceAccount", resource_account);
+    rc |= iam_ctx_append(c, "aws:CurrentTime", now_iso);
+    rc |= iam_ctx_append(c, "aws:EpochTime", now_epoch);
     if (t->mfa) {
-        rc |= km_iam_context_set(c, "aws:MultiFactorAuthPresent", t->mfa);
-        if (strcmp(t->mfa, "true") == 0) rc |= km_iam_context_set(c, "aws:MultiFactorAuthAge", "60");
-        if (t->session && !p->role) rc |= km_iam_context_set(c, "aws:TokenIssueTime", buf);
+        rc |= iam_ctx_append(c, "aws:MultiFactorAuthPresent", t->mfa);
+        if (strcmp(t->mfa, "true") == 0) rc |= iam_ctx_append(c, "aws:MultiFactorAuthAge", "60");
+        if (t->session && !p->role) rc |= iam_ctx_append(c, "aws:TokenIssueTime", now_iso);
     }
     return rc ? -1 : 0;
 }
@@ -1339,10 +1336,16 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
      * kumomori cannot know, such as the source IP, VPC or tags, went the caller's way?).
      * Evaluations run without an explanation first; the explanation is made only for the answer
      * that is reported (quick: who-can reports only principals that can). */
+    char now_iso[32], now_epoch[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(now_iso, sizeof now_iso, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    snprintf(now_epoch, sizeof now_epoch, "%lld", (long long)now);
     km_iam_context *ctxs[3] = {NULL, NULL, NULL};
     for (size_t t = 0; t < nt; t++) {
         ctxs[t] = km_iam_context_new();
-        if (!ctxs[t] || build_context(a, p, &tries[t], region, racct, ctxs[t]) < 0) {
+        if (!ctxs[t] || build_context(a, p, &tries[t], region, racct, now_iso, now_epoch, ctxs[t]) < 0) {
             for (size_t k = 0; k <= t; k++) km_iam_context_free(ctxs[k]);
             return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         }
