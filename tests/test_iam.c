@@ -470,6 +470,14 @@ TEST(iam_boundary_session_endpoint) {
            " `sessionPolicy`: {`Version`:`2012-10-17`,`Statement`:[{`Effect`:`Allow`,`Action`:`ec2:*`,`Resource`:`*`}]}}", I);
     EXPECT("{" REQ(SESSION, "s3:GetObject", "arn:aws:s3:::b/k") ", `identityPolicies`: [" ALLOW_ALL "], `sessionPolicy`: " ALLOW_S3 "}", A);
     EXPECT("{" REQ(SESSION, "s3:GetObject", "arn:aws:s3:::b/k") ", `identityPolicies`: [], `sessionPolicy`: " ALLOW_S3 "}", I);
+    /* ...except that a resource policy naming the session ARN itself is not limited by the
+     * session policy (STS AssumeRole reference, Policy parameter); naming the role ARN is. */
+    EXPECT("{" REQ(SESSION, "s3:GetObject", "arn:aws:s3:::b/k") ", `identityPolicies`: [],"
+           " `sessionPolicy`: {`Version`:`2012-10-17`,`Statement`:[{`Effect`:`Allow`,`Action`:`ec2:*`,`Resource`:`*`}]}" RP(SESSION) "}", A);
+    EXPECT("{" REQ(SESSION, "s3:GetObject", "arn:aws:s3:::b/k") ", `identityPolicies`: [],"
+           " `sessionPolicy`: {`Version`:`2012-10-17`,`Statement`:[{`Effect`:`Allow`,`Action`:`ec2:*`,`Resource`:`*`}]}" RP(ROLE) "}", I);
+    EXPECT("{" REQ(SESSION, "s3:GetObject", "arn:aws:s3:::b/k") ", `identityPolicies`: [],"
+           " `sessionPolicy`: " DENY_S3 RP(SESSION) "}", X);
     /* VPC endpoint policy must allow too. */
     EXPECT("{" REQ(USER, "s3:GetObject", "arn:aws:s3:::b/k") ", `identityPolicies`: [" ALLOW_ALL "], `endpointPolicies`: ["
            "{`Version`:`2012-10-17`,`Statement`:[{`Effect`:`Allow`,`Principal`:`*`,`Action`:`s3:GetObject`,`Resource`:`arn:aws:s3:::other/*`}]}]}", I);

@@ -19,6 +19,14 @@ static int exists(const char *p) {
     return stat(p, &st) == 0;
 }
 
+/* A cached file is stale when the script that made it is newer. */
+static int fresh(const char *cached, const char *script) {
+    struct stat c, s;
+    if (stat(cached, &c) != 0) return 0;
+    if (stat(script, &s) != 0) return 1;
+    return c.st_mtime >= s.st_mtime;
+}
+
 typedef struct klass {
     char tag[64];
     int hits;
@@ -42,14 +50,18 @@ TEST(iam_differential_vs_iam_simulate) {
     if (n <= 0) n = 10000;
     snprintf(cases, sizeof cases, "%s/build/difftest/cases-%d-%ld.jsonl", top, SEED, n);
     snprintf(oracle, sizeof oracle, "%s/build/difftest/oracle-%d-%ld.jsonl", top, SEED, n);
-    if (!exists(cases)) {
+    char gen[4200], orac[4200];
+    snprintf(gen, sizeof gen, "%s/tests/difftest/gen_iam_cases.py", top);
+    snprintf(orac, sizeof orac, "%s/tests/difftest/iam_oracle.cjs", top);
+    if (!fresh(cases, gen)) {
+        remove(oracle);
         km_buf_reset(&cmd);
         km_buf_printf(&cmd, "python3 '%s/tests/difftest/gen_iam_cases.py' %d %ld > '%s.tmp' && mv '%s.tmp' '%s'",
                       top, SEED, n, cases, cases, cases);
         int rc = system(cmd.data);
         CHECK_MSG(rc == 0, "generator failed: %s", cmd.data);
     }
-    if (!exists(oracle)) {
+    if (!fresh(oracle, orac) || !fresh(oracle, cases)) {
         km_buf_reset(&cmd);
         km_buf_printf(&cmd, "node '%s/tests/difftest/iam_oracle.cjs' '%s' '%s' > '%s.tmp' && mv '%s.tmp' '%s'",
                       top, modules, cases, oracle, oracle, oracle);

@@ -270,6 +270,11 @@ class Gen:
     def divergences(c):
         """Constructs on which the engines are known to differ (tests/data/iam/difftest_classes.tsv)."""
         tags = set()
+        req = c["request"]
+        pr = req["principal"] if isinstance(req["principal"], str) else ""
+        rp = json.dumps(c.get("resourcePolicy") or {})
+        if c.get("sessionPolicy") and (":assumed-role/" in pr or ":federated-user/" in pr) and json.dumps(pr) in rp:
+            tags.add("session-arn-named-by-resource-policy")
         ip = c["request"]["context"].get("aws:SourceIp")
         docs = list(c.get("identityPolicies", []))
         for k in ("resourcePolicy", "sessionPolicy"):
