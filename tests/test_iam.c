@@ -456,6 +456,12 @@ TEST(iam_kms_and_trust) {
            " `resourcePolicy`: {`Version`:`2012-10-17`,`Statement`:[{`Effect`:`Allow`,`Principal`:{`AWS`:`111122223333`},`Action`:`sts:AssumeRole`}]}}", A);
     /* sts:GetCallerIdentity needs no permission, even under an explicit deny. */
     EXPECT("{" REQ(USER, "sts:GetCallerIdentity", "*") ", `identityPolicies`: [{`Version`:`2012-10-17`,`Statement`:[{`Effect`:`Deny`,`Action`:`*`,`Resource`:`*`}]}]}", A);
+    /* The root user has every permission its account has, but SCPs and key policies still apply. */
+    EXPECT("{" REQ("arn:aws:iam::111122223333:root", "s3:DeleteBucket", "arn:aws:s3:::b") ", `identityPolicies`: []}", A);
+    EXPECT("{" REQ("arn:aws:iam::111122223333:root", "s3:DeleteBucket", "arn:aws:s3:::b") ", `identityPolicies`: [],"
+           " `serviceControlPolicies`: [{`orgIdentifier`: `r-1`, `policies`: [" ALLOW_ALL ", " DENY_S3 "]}]}", X);
+    snprintf(buf, sizeof buf, "{" REQ("arn:aws:iam::111122223333:root", "kms:Decrypt", "%s") ", `identityPolicies`: []}", key);
+    EXPECT(buf, I);
     /* Nobody can change an AWS managed policy. */
     EXPECT("{" REQ(USER, "iam:CreatePolicyVersion", "arn:aws:iam::aws:policy/AdministratorAccess") ", `identityPolicies`: [" ALLOW_ALL "]}", I);
 }

@@ -895,6 +895,14 @@ static int decide(E *e) {
         add_step(e, KM_IAM_SESSION, NULL, session);
     }
     identity = analyze_set(e, in->identity, in->n_identity, KM_IAM_IDENTITY, NULL);
+    if (e->ptype == PT_ROOT && identity != R_EXPLICIT) {
+        /* The account root user has every permission of its account that no SCP or RCP takes
+         * away (evaluation logic, "the only exception is the account root user"); key and trust
+         * policies still have to let the account in. */
+        identity = R_ALLOWED;
+        if (e->ex) iam_explain_note(e->ex, "the account root user holds every permission of its account; "
+                                    "only SCPs, RCPs and resource policies can limit it");
+    }
     if (!e->anonymous) add_step(e, KM_IAM_IDENTITY, NULL, identity);
     if (e->has_boundary) {
         boundary = analyze_set(e, in->boundary, in->n_boundary, KM_IAM_BOUNDARY, NULL);
