@@ -120,6 +120,30 @@ TEST(iam_whocan_account_can) {
     km_iam_account_free(a);
 }
 
+TEST(iam_whocan_guardrails) {
+    km_iam_account *a = load_test_snapshot();
+    CHECK(a != NULL);
+    km_iam_answer ans;
+    km_error e;
+    /* The OU's MFA SCP stops even an administrator holding a leaked key... */
+    static const char *ransom[] = {"s3:DeleteObject", "kms:ScheduleKeyDeletion", "backup:DeleteRecoveryPoint",
+                                   "rds:DeleteDBSnapshot", "ec2:DeleteSnapshot", "cloudtrail:StopLogging"};
+    for (size_t i = 0; i < sizeof ransom / sizeof ransom[0]; i++) {
+        CHECK_INT(km_iam_account_guardrails(a, NULL, ransom[i], NULL, KM_IAM_CREDS_NO_MFA, &ans, &e), KM_OK);
+        CHECK_MSG(ans.decision == KM_IAM_EXPLICIT_DENY, "%s: %s", ransom[i], km_iam_decision_name(ans.decision));
+        CHECK_CONTAINS(ans.why.data, "DenyAllExceptListedIfNoMFA");
+        km_iam_answer_free(&ans);
+    }
+    /* ...but not one with MFA, and not in the other account, which no SCP reaches. */
+    CHECK_INT(km_iam_account_guardrails(a, NULL, "s3:DeleteObject", NULL, KM_IAM_CREDS_MFA, &ans, &e), KM_OK);
+    CHECK_INT(ans.decision, KM_IAM_ALLOWED);
+    km_iam_answer_free(&ans);
+    CHECK_INT(km_iam_account_guardrails(a, "444455556666", "s3:DeleteObject", NULL, KM_IAM_CREDS_NO_MFA, &ans, &e), KM_OK);
+    CHECK_INT(ans.decision, KM_IAM_ALLOWED);
+    km_iam_answer_free(&ans);
+    km_iam_account_free(a);
+}
+
 /* ---- the real account of the corpus, against iam-simulate's answer set ---------------------- */
 
 typedef struct diff {

@@ -99,6 +99,7 @@ struct km_iam_account {
     orglevels *lv;
     size_t nlv;
     km_iam_policy *full_access; /* synthesised FullAWSAccess SCP */
+    km_iam_policy *admin;       /* AdministratorAccess, for the guard-rail probe */
     km_buf notes;
     size_t files_seen, files_used;
 };
@@ -848,6 +849,8 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
     km_buf_init(&a->notes, 1u << 20);
     a->full_access = km_iam_policy_parse(full_access_doc, sizeof full_access_doc - 1, KM_IAM_SCP,
                                          "FullAWSAccess (p-FullAWSAccess)", NULL);
+    a->admin = km_iam_policy_parse(full_access_doc, sizeof full_access_doc - 1, KM_IAM_IDENTITY,
+                                   "AdministratorAccess (probe)", NULL);
     struct stat st;
     if (!path || stat(path, &st) != 0) {
         km_error_set(err, KM_ERR, (size_t)-1, "%s: %s", path ? path : "(null)", path ? strerror(errno) : "no path");
@@ -951,6 +954,7 @@ void km_iam_account_free(km_iam_account *a) {
     for (size_t i = 0; i < a->nlv; i++) orglevels_free(&a->lv[i]);
     free(a->lv);
     km_iam_policy_free(a->full_access);
+    km_iam_policy_free(a->admin);
     km_buf_free(&a->notes);
     free(a);
 }
@@ -1410,6 +1414,30 @@ int km_iam_account_can(const km_iam_account *a, const char *principal_arn, const
     if (!ex) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     int rc = ask(a, p, action, resource, creds, out, ex, 0, err);
     km_iam_explain_free(ex);
+    return rc;
+}
+
+int km_iam_account_guardrails(const km_iam_account *a, const char *account, const char *action,
+                              const char *resource, km_iam_creds creds, km_iam_answer *out, km_error *err) {
+    if (!a || !action || !out) return km_error_set(err, KM_ERR, (size_t)-1, "missing argument");
+    if (!account || !*account) account = a->account;
+    if (!a->admin) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    principal probe;
+    memset(&probe, 0, sizeof probe);
+    char arn[128];
+    snprintf(arn, sizeof arn, "arn:aws:iam::%s:user/kumomori-guardrail-probe", account);
+    probe.arn = arn;
+    probe.name = "kumomori-guardrail-probe";
+    probe.id = "AIDAKUMOMORIPROBE";
+    snprintf(probe.acct, sizeof probe.acct, "%s", account);
+    const km_iam_policy *ids[1] = {a->admin};
+    probe.identity = ids;
+    probe.n_identity = 1;
+    km_iam_explain *ex = km_iam_explain_new();
+    if (!ex) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    int rc = ask(a, &probe, action, resource, creds, out, ex, 0, err);
+    km_iam_explain_free(ex);
+    out->principal = "(a user of the account allowed everything by its own policies)";
     return rc;
 }
 
