@@ -46,7 +46,7 @@ TAMPERS = [
     "none", "log-byte", "log-deleted", "log-unlisted", "digest-deleted", "digest-changed",
     "forged-signature", "wrong-key", "reordered", "digest-moved", "log-truncated",
     "digest-resigned", "sig-missing", "newest-sig-missing", "log-two-members", "bad-json-digest",
-    "empty-log",
+    "empty-log", "oldest-expired",
 ]
 
 
@@ -289,10 +289,88 @@ def tamper(t, name):
     elif name == "bad-json-digest":
         raw = t.digests[k[1]][1]
         write(t.path(k[1]), gz(raw[:100]))
+    elif name == "oldest-expired":
+        # what a lifecycle rule does: the oldest hour's digest and logs are gone
+        for lf in t.digests[k[0]][0]["logFiles"]:
+            os.remove(t.path(lf["s3Object"]))
+        os.remove(t.path(k[0]))
+        os.remove(t.path(k[0]) + ".sig")
     elif name == "empty-log":
         write(t.path(log3), b"")
     elif name != "none":
         sys.exit("unknown tampering %s (one of %s)" % (name, ", ".join(TAMPERS)))
+
+
+AGENTS = ["aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64.amzn.2023", "Boto3/1.34.69 md/Botocore#1.34.69",
+          "console.amazonaws.com", "aws-sdk-go-v2/1.25.3 os/linux lang/go#1.22.1", "cloudtrail.amazonaws.com",
+          "AWS Internal", "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.661]"]
+EVENTS = [("s3.amazonaws.com", "GetObject"), ("s3.amazonaws.com", "PutObject"), ("ec2.amazonaws.com", "DescribeInstances"),
+          ("sts.amazonaws.com", "AssumeRole"), ("kms.amazonaws.com", "Decrypt"), ("iam.amazonaws.com", "ListRoles"),
+          ("logs.amazonaws.com", "PutLogEvents"), ("lambda.amazonaws.com", "Invoke"), ("s3.amazonaws.com", "DeleteObject")]
+
+
+def bench_record(rnd, when):
+    src, name = EVENTS[rnd.randrange(len(EVENTS))]
+    h = "%032x" % rnd.getrandbits(128)
+    return {"eventVersion": "1.09", "userIdentity": {
+                "type": "AssumedRole", "principalId": "AROA%016X:session-%d" % (rnd.getrandbits(64), rnd.randrange(500)),
+                "arn": "arn:aws:sts::%s:assumed-role/app-role-%d/session-%d" % (ACCT, rnd.randrange(40), rnd.randrange(500)),
+                "accountId": ACCT, "accessKeyId": "ASIA%016X" % rnd.getrandbits(64),
+                "sessionContext": {"attributes": {"creationDate": iso(when), "mfaAuthenticated": "false"}}},
+            "eventTime": iso(when), "eventSource": src, "eventName": name, "awsRegion": "us-east-1",
+            "sourceIPAddress": "%d.%d.%d.%d" % (rnd.randrange(1, 224), rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)),
+            "userAgent": AGENTS[rnd.randrange(len(AGENTS))],
+            "requestParameters": {"bucketName": "data-%d" % rnd.randrange(30), "key": "obj/%s/%d.parquet" % (h[:12], rnd.randrange(10**6))},
+            "responseElements": None, "requestID": h[:16].upper(), "eventID": "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:]),
+            "readOnly": name.startswith(("Get", "Describe", "List")), "eventType": "AwsApiCall", "managementEvent": src != "s3.amazonaws.com",
+            "recipientAccountId": ACCT, "eventCategory": "Data" if src == "s3.amazonaws.com" else "Management",
+            "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "%s" % src}}
+
+
+def build_bench(out, mb):
+    """A 24-hour trail whose logs hold about mb MiB of uncompressed CloudTrail records."""
+    import random
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    t = Trail(out)
+    rnd = random.Random(20260115)
+    per_log = 4 << 20
+    nlogs = max(24, (mb << 20) // per_log)
+    prev = None
+    done = 0
+    for hour in range(24):
+        start = T0 + dt.timedelta(hours=hour)
+        end = start + dt.timedelta(hours=1)
+        key = digest_key("us-east-1", end)
+        files = []
+        count = nlogs // 24 + (1 if hour < nlogs % 24 else 0)
+        for i in range(count):
+            when = start + dt.timedelta(minutes=1 + i * 55 // max(count, 1))
+            recs, size = [], 0
+            while size < per_log:
+                r = json.dumps(bench_record(rnd, when), separators=(",", ":"))
+                recs.append(r)
+                size += len(r) + 1
+            body = ('{"Records":[' + ",".join(recs) + "]}").encode()
+            lk = log_key("us-east-1", when, hour * 1000 + i)
+            write(t.path(lk), gz(body))
+            done += len(body)
+            files.append({"s3Bucket": BUCKET, "s3Object": lk, "hashValue": hashlib.sha256(body).hexdigest(),
+                          "hashAlgorithm": "SHA-256", "newestEventTime": iso(when), "oldestEventTime": iso(when)})
+        d = {"awsAccountId": ACCT, "digestStartTime": iso(start), "digestEndTime": iso(end), "digestS3Bucket": BUCKET,
+             "digestS3Object": key, "digestPublicKeyFingerprint": t.fp["a"], "digestSignatureAlgorithm": "SHA256withRSA",
+             "newestEventTime": iso(end), "oldestEventTime": iso(start),
+             "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev,
+             "previousDigestHashValue": t.digests[prev][3] if prev else None,
+             "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+             "previousDigestSignature": t.digests[prev][2] if prev else None, "logFiles": files}
+        t.store(key, d, "a", False, BUCKET)
+        prev = key
+    keys = {"a": ("2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z")}
+    lst = [{"Value": base64.b64encode(t.ders["a"]).decode(), "ValidityStartTime": keys["a"][0],
+            "ValidityEndTime": keys["a"][1], "Fingerprint": t.fp["a"]}]
+    write(os.path.join(out, "keys.json"), (json.dumps({"PublicKeyList": lst}, indent=4) + "\n").encode())
+    print("%d log files, %.1f MiB uncompressed" % (nlogs, done / 1048576.0))
 
 
 def main():
@@ -302,7 +380,11 @@ def main():
     ap.add_argument("--prefix", default="", help="a key prefix for the whole trail")
     ap.add_argument("--second-bucket", action="store_true",
                     help="hours 4-8 go to a second bucket, the chain crossing over")
+    ap.add_argument("--bench-mb", type=int, default=0, help="instead: a 24-hour trail with this many MiB of logs")
     a = ap.parse_args()
+    if a.bench_mb:
+        build_bench(a.out, a.bench_mb)
+        return
     global PREFIX
     PREFIX = a.prefix.strip("/") + "/" if a.prefix.strip("/") else ""
     t = build(a.out, a.second_bucket)

@@ -663,7 +663,6 @@ static void walk_group(ctx *c, dig **g, size_t n) {
             } else if (t) {
                 next = newest_unvisited(g, n, cur->ts - 1);
             } else {
-                missing_digest(c, cur, pb, cur->d->prev_key);
                 char *cl = NULL, *lb = NULL, *sc = NULL;
                 int64_t tts = cur->ts - 1;
                 int bf = 0;
@@ -672,6 +671,20 @@ static void walk_group(ctx *c, dig **g, size_t n) {
                     if (tts >= cur->ts) tts = cur->ts - 1;
                 } else {
                     tts = cur->ts - 1;
+                }
+                /* Without --start, the mirror's oldest digest may well link to one that a
+                 * lifecycle rule expired: that is where the check starts, not tampering. */
+                int older_listed = 0;
+                for (size_t i = 0; i < n && !older_listed; i++) older_listed = g[i]->ts <= tts;
+                if (req_start == KM_TRAIL_TIME_MIN && !older_listed) {
+                    int mirrored = 0;
+                    for (size_t i = 0; i < c->nbuckets; i++)
+                        if (c->buckets[i] && strcmp(c->buckets[i], pb) == 0) mirrored = 1;
+                    add_note(c, xprintf("the chain %s starts at %s; its previous digest s3://%s/%s is not in the "
+                                        "mirror (%s): give --start to require it", cur->label, cur->key, pb,
+                                        cur->d->prev_key, mirrored ? "expired?" : "that bucket is not mirrored"));
+                } else {
+                    missing_digest(c, cur, pb, cur->d->prev_key);
                 }
                 next = newest_unvisited(g, n, tts);
             }
