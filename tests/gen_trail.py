@@ -327,23 +327,24 @@ def bench_record(rnd, when):
             "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "%s" % src}}
 
 
-def build_bench(out, mb):
-    """A 24-hour trail whose logs hold about mb MiB of uncompressed CloudTrail records."""
+def build_bench(out, mb, nhours=24, log_kb=4096):
+    """A trail of nhours hourly digests whose logs (of about log_kb KiB each) hold about mb MiB
+    of uncompressed CloudTrail records."""
     import random
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     t = Trail(out)
     rnd = random.Random(20260115)
-    per_log = 4 << 20
-    nlogs = max(24, (mb << 20) // per_log)
+    per_log = log_kb << 10
+    nlogs = max(nhours, (mb << 20) // per_log)
     prev = None
     done = 0
-    for hour in range(24):
+    for hour in range(nhours):
         start = T0 + dt.timedelta(hours=hour)
         end = start + dt.timedelta(hours=1)
         key = digest_key("us-east-1", end)
         files = []
-        count = nlogs // 24 + (1 if hour < nlogs % 24 else 0)
+        count = nlogs // nhours + (1 if hour < nlogs % nhours else 0)
         for i in range(count):
             when = start + dt.timedelta(minutes=1 + i * 55 // max(count, 1))
             recs, size = [], 0
@@ -366,7 +367,7 @@ def build_bench(out, mb):
              "previousDigestSignature": t.digests[prev][2] if prev else None, "logFiles": files}
         t.store(key, d, "a", False, BUCKET)
         prev = key
-    keys = {"a": ("2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z")}
+    keys = {"a": ("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z")}
     lst = [{"Value": base64.b64encode(t.ders["a"]).decode(), "ValidityStartTime": keys["a"][0],
             "ValidityEndTime": keys["a"][1], "Fingerprint": t.fp["a"]}]
     write(os.path.join(out, "keys.json"), (json.dumps({"PublicKeyList": lst}, indent=4) + "\n").encode())
@@ -380,10 +381,12 @@ def main():
     ap.add_argument("--prefix", default="", help="a key prefix for the whole trail")
     ap.add_argument("--second-bucket", action="store_true",
                     help="hours 4-8 go to a second bucket, the chain crossing over")
-    ap.add_argument("--bench-mb", type=int, default=0, help="instead: a 24-hour trail with this many MiB of logs")
+    ap.add_argument("--bench-mb", type=int, default=0, help="instead: a trail with this many MiB of logs")
+    ap.add_argument("--bench-hours", type=int, default=24, help="with --bench-mb: hourly digests")
+    ap.add_argument("--bench-log-kb", type=int, default=4096, help="with --bench-mb: size of each log")
     a = ap.parse_args()
     if a.bench_mb:
-        build_bench(a.out, a.bench_mb)
+        build_bench(a.out, a.bench_mb, a.bench_hours, a.bench_log_kb)
         return
     global PREFIX
     PREFIX = a.prefix.strip("/") + "/" if a.prefix.strip("/") else ""
