@@ -80,6 +80,26 @@ void km_sealer_free(km_sealer *s);
 /* Records sealed so far. */
 uint64_t km_sealer_count(const km_sealer *s);
 
+/* ---- sealing through a FILE * ----------------------------------------------------------- */
+
+/* For writers that write JSON lines to a FILE * (detect's jsonl writer, audit, watch): every
+ * complete line written to km_seal_file_stream(sf) is sealed as one record and the sealed stream
+ * goes to out. Blank lines are dropped; a line that is not a JSON object makes the write fail
+ * (the FILE's error flag is set) and km_seal_file_close report it. The key and out are borrowed
+ * and must outlive sf. Uses GNU fopencookie. */
+typedef struct km_seal_file km_seal_file;
+km_seal_file *km_seal_file_open(const km_seal_key *key, FILE *out, const km_seal_opts *opts,
+                                km_error *err);
+FILE *km_seal_file_stream(km_seal_file *sf);
+/* Long-running writers: flush and sign pending records if every_seconds passed. */
+int km_seal_file_tick(km_seal_file *sf, km_error *err);
+/* Flush, seal a last unterminated line, write the final signature, close the stream and free sf
+ * (not out). Returns the first error met while sealing, if any. Takes NULL. */
+int km_seal_file_close(km_seal_file *sf, km_error *err);
+/* Give up (an error path): close and free without the final signature, so the stream verifies
+ * as truncated, which it is. Takes NULL. */
+void km_seal_file_abort(km_seal_file *sf);
+
 /* ---- verifying -------------------------------------------------------------------------- */
 
 typedef enum {

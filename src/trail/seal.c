@@ -340,3 +340,108 @@ void km_sealer_free(km_sealer *s) {
     km_buf_free(&s->line);
     free(s);
 }
+
+/* ---- sealing through a FILE * ------------------------------------------------------------ */
+
+struct km_seal_file {
+    km_sealer *s;
+    FILE *fp;
+    km_buf line;     /* the unterminated tail of what was written */
+    km_error err;    /* the first sealing error */
+    int failed;
+};
+
+static int seal_lines(km_seal_file *sf) {
+    size_t start = 0;
+    for (size_t i = 0; i < sf->line.len; i++) {
+        if (sf->line.data[i] != '\n') continue;
+        size_t n = i - start;
+        const char *p = sf->line.data + start;
+        while (n && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+        if (n && !sf->failed && km_sealer_record(sf->s, p, n, &sf->err)) sf->failed = 1;
+        start = i + 1;
+    }
+    if (start) {
+        memmove(sf->line.data, sf->line.data + start, sf->line.len - start);
+        sf->line.len -= start;
+        sf->line.data[sf->line.len] = 0;
+    }
+    return sf->failed ? -1 : 0;
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t size) {
+    km_seal_file *sf = c;
+    if (sf->failed) return -1;
+    if (km_buf_append(&sf->line, buf, size)) {
+        km_error_set(&sf->err, KM_ELIMIT, (size_t)-1, "sealed output: a line longer than the limit");
+        sf->failed = 1;
+        return -1;
+    }
+    return seal_lines(sf) ? -1 : (ssize_t)size;
+}
+
+static int cookie_close(void *c) {
+    (void)c; /* km_seal_file_close does the work, so that it can report errors */
+    return 0;
+}
+
+km_seal_file *km_seal_file_open(const km_seal_key *key, FILE *out, const km_seal_opts *opts,
+                                km_error *err) {
+    km_seal_file *sf = calloc(1, sizeof *sf);
+    if (!sf) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        return NULL;
+    }
+    km_buf_init(&sf->line, 256u << 20);
+    km_error_clear(&sf->err);
+    sf->s = km_sealer_new(key, km_seal_write_file, out, opts, err);
+    cookie_io_functions_t io = {NULL, cookie_write, NULL, cookie_close};
+    if (sf->s) sf->fp = fopencookie(sf, "w", io);
+    if (!sf->fp) {
+        if (sf->s) km_error_set(err, KM_ERR, (size_t)-1, "cannot open the sealed stream");
+        km_sealer_free(sf->s);
+        km_buf_free(&sf->line);
+        free(sf);
+        return NULL;
+    }
+    return sf;
+}
+
+FILE *km_seal_file_stream(km_seal_file *sf) { return sf ? sf->fp : NULL; }
+
+int km_seal_file_tick(km_seal_file *sf, km_error *err) {
+    if (fflush(sf->fp) || sf->failed) {
+        if (err) *err = sf->err;
+        return KM_ERR;
+    }
+    return km_sealer_tick(sf->s, err);
+}
+
+int km_seal_file_close(km_seal_file *sf, km_error *err) {
+    if (!sf) return KM_OK;
+    int rc = KM_OK;
+    fflush(sf->fp);
+    if (!sf->failed && sf->line.len) { /* a last line without its newline */
+        if (km_buf_putc(&sf->line, '\n') == 0) seal_lines(sf);
+    }
+    fclose(sf->fp);
+    if (sf->failed) {
+        if (err) *err = sf->err;
+        rc = sf->err.code ? sf->err.code : KM_ERR;
+    } else {
+        rc = km_sealer_finish(sf->s, err);
+    }
+    km_sealer_free(sf->s);
+    km_buf_free(&sf->line);
+    free(sf);
+    return rc;
+}
+
+void km_seal_file_abort(km_seal_file *sf) {
+    if (!sf) return;
+    sf->failed = 1; /* nothing more is sealed */
+    fclose(sf->fp);
+    km_sealer_free(sf->s);
+    km_buf_free(&sf->line);
+    free(sf);
+}
