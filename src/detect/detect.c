@@ -125,6 +125,7 @@ typedef struct item {
     km_note note;
     km_program_hit *hit;      /* sigma helper: what thresholds/correlations read (NULL: nothing) */
     int same_event;           /* sigma helper: not the first alert of its record */
+    int64_t tick_ms;          /* sigma helper: > 0: not an alert, event time reached this */
 } item;
 
 typedef struct batch {
@@ -189,6 +190,8 @@ typedef struct worker {
     run *r;
     km_match_scratch *scratch;
     km_program_scratch *pscratch; /* sigma helper */
+    int stateful;                 /* sigma helper: report event time to the thresholds */
+    int64_t maxt, last_tick;      /* sigma helper */
     batch *cur;
     size_t idx;
     km_buf tmp;
@@ -389,6 +392,17 @@ static void process_file(worker *w) {
         }
         s->records++;
         atomic_fetch_add_explicit(&r->records, 1, memory_order_relaxed);
+        if (w->stateful) { /* sigma helper: event time moves windows on, even without a match */
+            int64_t t = km_program_record_time(rec.data, rec.len);
+            if (t > w->maxt) w->maxt = t;
+            if (w->maxt >= w->last_tick + 1000) {
+                item *ti = new_item(w);
+                if (ti) {
+                    ti->tick_ms = w->maxt;
+                    w->last_tick = w->maxt;
+                }
+            }
+        }
         if (n > 0 || (o->program && km_program_sees_all(o->program))) raise_alerts(w, &rec, ids, n); /* sigma helper */
         if ((s->records & 1023) == 0) {
             uint64_t b = km_reader_bytes(rd);
@@ -461,6 +475,12 @@ static void emit_items(emitter *em, batch *b) {
     size_t cap = o->max_messages_per_input ? o->max_messages_per_input : 10;
     for (size_t i = 0; i < b->n; i++) {
         item *it = &b->items[i];
+        if (it->tick_ms > 0) { /* sigma helper */
+            long k = em->write_failed ? 0 : km_program_tick(o->program, it->tick_ms, o->writer);
+            if (k < 0) em->write_failed = 1;
+            else em->st->alerts += (uint64_t)k;
+            continue;
+        }
         if (!it->is_note) {
             if (o->program) { /* sigma helper: hidden rules, thresholds and correlations */
                 long k = em->write_failed ? 0 : km_program_alert(o->program, &it->alert, it->hit, it->same_event, o->writer);
@@ -535,6 +555,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         ws[i].scratch = km_match_scratch_new();
         km_buf_init(&ws[i].tmp, 0);
         if (o->program) ws[i].pscratch = km_program_scratch_new(); /* sigma helper */
+        ws[i].stateful = o->program && km_program_stateful(o->program);
         if (!ws[i].scratch || (o->program && !ws[i].pscratch) || pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) {
             km_match_scratch_free(ws[i].scratch);
             ws[i].scratch = NULL;

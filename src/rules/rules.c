@@ -559,6 +559,7 @@ int km_ruleset_add_rule(km_ruleset *rs, const km_rule *src, km_error *err) {
     r.group_by = cp_strs(rs, src->group_by, src->ngroup, &oom);
     r.value_field = cp_str(rs, src->value_field, &oom);
     r.query = cp_str(rs, src->query, &oom);
+    r.differ_field = cp_str(rs, src->differ_field, &oom);
     if (src->group_fields && src->ngroup && src->ninputs) {
         const char **gf = km_arena_alloc(&rs->arena, src->ngroup * src->ninputs * sizeof *gf);
         if (!gf) oom = 1;
