@@ -102,8 +102,19 @@ demo: deps
 	$(MAKE) build/kumomori
 	@bash examples/demo.sh
 
+# Benchmark programs (bench/*.c, not part of the library or the tests): see docs/performance.md.
+BENCH_BIN := build/bench/cl2 build/bench/scale build/bench/runstat
+
+build/bench/runstat: bench/runstat.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -o $@ $<
+
+build/bench/cl2 build/bench/scale: build/bench/%: bench/%.c bench/bench_util.h build/libkumomori.a
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< build/libkumomori.a $(LDLIBS)
+
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BENCH_BIN)
 	@bash bench/run.sh
 
 install: build/kumomori build/libkumomori.a
