@@ -1203,9 +1203,12 @@ static void why_from_explain(const km_iam_explain *ex, km_buf *why, int want_den
         if (km_iam_explain_applied(ex, i, &r) < 0) continue;
         if (r.deny != want_deny) continue;
         if (!want_deny && (r.kind == KM_IAM_SCP || r.kind == KM_IAM_RCP || r.kind == KM_IAM_BOUNDARY)) continue;
-        km_buf_printf(why, "%s policy %s statement %zu", km_iam_kind_name(r.kind), r.policy, r.index);
-        if (r.sid) km_buf_printf(why, " (Sid %s)", r.sid);
-        km_buf_putc(why, '\n');
+        char line[700];
+        snprintf(line, sizeof line, "%s policy %s statement %zu%s%s%s\n", km_iam_kind_name(r.kind), r.policy,
+                 r.index, r.sid ? " (Sid " : "", r.sid ? r.sid : "", r.sid ? ")" : "");
+        /* the same managed policy reached twice (attached and through a group) is listed once */
+        if (why->data && strstr(why->data, line)) continue;
+        km_buf_puts(why, line);
     }
 }
 
