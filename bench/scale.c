@@ -11,7 +11,9 @@
  * + exact, numeric range, wildcard, exact + anything-but, exact + suffix. The first N patterns of
  * the 10,000 are the N-pattern set.
  *
- * usage: scale [--reps N] [--dump] EVENTS.jsonl [COUNT...]
+ * usage: scale [--reps N] [--families LIST] [--dump] EVENTS.jsonl [COUNT...]
+ *   --families 0,7 generates only those families (0-3 exact, 4 prefix, 5 equals-ignore-case,
+ *   6 numeric, 7 wildcard, 8 anything-but, 9 suffix), to see which one costs what;
  *   --dump prints the patterns as "SCALE<count><TAB>pattern" lines (the bench/cl2-rules.txt format)
  *   instead of measuring, so the same sets can be given to other matchers. */
 #include <ctype.h>
@@ -57,8 +59,8 @@ static int take_sample(const bench_lines *ev, sample *out) {
     return ok ? 0 : -1;
 }
 
-/* Pattern number i (family i % 10) into b. */
-static int make_pattern(km_buf *b, size_t i, const bench_lines *ev) {
+/* A pattern of family fam (0..9) into b. */
+static int make_pattern(km_buf *b, int fam, const bench_lines *ev) {
     sample s, o;
     int tries = 0;
     while (take_sample(ev, &s))
@@ -66,7 +68,7 @@ static int make_pattern(km_buf *b, size_t i, const bench_lines *ev) {
     km_buf_reset(b);
     char tmp[64];
     size_t ml = strlen(s.mbl), sl = strlen(s.street);
-    switch (i % 10) {
+    switch (fam) {
     case 0: case 1: case 2: case 3:
         km_buf_puts(b, "{\"properties\":{\"MAPBLKLOT\":[");
         km_buf_json_str(b, s.mbl, ml);
@@ -117,18 +119,24 @@ static int make_pattern(km_buf *b, size_t i, const bench_lines *ev) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: scale [--reps N] [--dump] EVENTS.jsonl [COUNT...]\n");
+    fprintf(stderr, "usage: scale [--reps N] [--families LIST] [--dump] EVENTS.jsonl [COUNT...]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     long reps = 3;
-    int dump = 0, i = 1;
+    int dump = 0, i = 1, fams[10], nfam = 0;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
             reps = strtol(argv[++i], &end, 10);
             if (*end || reps < 1 || reps > 100) usage();
+        } else if (strcmp(argv[i], "--families") == 0 && i + 1 < argc) {
+            for (const char *p = argv[++i]; *p; p++) {
+                if (*p == ',') continue;
+                if (*p < '0' || *p > '9' || nfam == 10) usage();
+                fams[nfam++] = *p - '0';
+            }
         } else if (strcmp(argv[i], "--dump") == 0) {
             dump = 1;
         } else {
@@ -136,6 +144,8 @@ int main(int argc, char **argv) {
         }
     }
     if (i >= argc) usage();
+    if (nfam == 0)
+        for (nfam = 0; nfam < 10; nfam++) fams[nfam] = nfam;
     const char *events_path = argv[i++];
     size_t counts[MAX_COUNTS], ncounts = 0, maxn = 0;
     for (; i < argc && ncounts < MAX_COUNTS; i++) {
@@ -164,7 +174,7 @@ int main(int argc, char **argv) {
     km_buf_init(&b, 4096);
     if (!pats) return 2;
     for (size_t k = 0; k < maxn; k++) {
-        if (make_pattern(&b, k, &ev)) {
+        if (make_pattern(&b, fams[k % (size_t)nfam], &ev)) {
             fprintf(stderr, "%s: could not sample usable events\n", events_path);
             return 2;
         }

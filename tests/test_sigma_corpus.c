@@ -5,7 +5,9 @@
 #include "test.h"
 #include "corpus.h"
 #include "kumomori/sigma.h"
+#include "kumomori/match.h"
 
+#include "kumomori/buf.h"
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +113,12 @@ TEST(sigma_each_rule_has_positive_and_negative_cases) {
         km_test_case(s && cases, "%s: %s", nm, !s ? err.msg : "no case file");
         if (s && cases) {
             long ri = reported_rule(s);
+            /* the rule's prefilter, to check that it passes every positive case on */
+            km_matcher *pm = km_matcher_new();
+            const char *const *pats;
+            size_t npat = km_sigma_prefilter(s, (size_t)ri, &pats);
+            for (size_t k = 0; k < npat; k++) km_matcher_add(pm, 1, pats[k], strlen(pats[k]), &err);
+            km_match_scratch *ms = km_match_scratch_new();
             int pos = 0, neg = 0;
             size_t lineno = 0;
             char *save = NULL;
@@ -130,9 +138,19 @@ TEST(sigma_each_rule_has_positive_and_negative_cases) {
                 int got = km_sigma_eval(s, (size_t)ri, rec, sc);
                 km_test_case(got == want, "%s line %zu (%s): %s, expected %s", nm, lineno, why,
                              got ? "matches" : "does not match", want ? "a match" : "no match");
+                if (got && npat) {
+                    km_buf rb = KM_BUF_INIT;
+                    km_json_write(&rb, rec);
+                    const uint32_t *ids;
+                    int pn = km_matcher_match(pm, ms, rb.data, rb.len, &ids, &err);
+                    km_test_case(pn == 1, "%s line %zu: matches, but its prefilter drops it", nm, lineno);
+                    km_buf_free(&rb);
+                }
                 km_json_doc_free(d);
             }
             km_test_case(pos > 0 && neg > 0, "%s: %d positive and %d negative cases (need one of each)", nm, pos, neg);
+            km_match_scratch_free(ms);
+            km_matcher_free(pm);
         }
         free(cases);
         km_sigma_set_free(s);
@@ -140,4 +158,62 @@ TEST(sigma_each_rule_has_positive_and_negative_cases) {
     }
     free(list);
     km_sigma_scratch_free(sc);
+}
+
+/* The prefilter patterns are valid EventBridge patterns, and never drop a record the rule matches:
+ * on every staged record and every hand-written case, a match implies a prefilter match. */
+TEST(sigma_prefilter_never_drops_a_match) {
+    const char *corp = km_test_corpora();
+    if (!corp) { km_test_skip("shared corpora absent"); return; }
+    km_test_corpus *c = km_test_corpus_load(corp);
+    CHECK(c);
+    char dir[4096], dir2[4096];
+    snprintf(dir, sizeof dir, "%s/cloudtrail/sigma/rules", corp);
+    snprintf(dir2, sizeof dir2, "%s/cloudtrail/sigma/unsupported", corp);
+    km_sigma_set *s = km_sigma_set_new();
+    km_error e;
+    CHECK_MSG(km_sigma_set_add_path(s, dir, &e) == KM_OK && km_sigma_set_add_path(s, dir2, &e) == KM_OK &&
+                  km_sigma_set_finish(s, &e) == KM_OK,
+              "%s", e.msg);
+    km_matcher *m = km_matcher_new();
+    size_t with_prefilter = 0, rules = 0;
+    for (size_t i = 0; i < km_sigma_count(s); i++) {
+        if (km_sigma_get(s, i)->kind != KM_SIGMA_DETECTION) continue;
+        rules++;
+        const char *const *p;
+        size_t n = km_sigma_prefilter(s, i, &p);
+        if (n) with_prefilter++;
+        for (size_t k = 0; k < n; k++) {
+            km_error err;
+            int ok = km_matcher_add(m, (uint32_t)i, p[k], strlen(p[k]), &err) == KM_OK;
+            km_test_case(ok, "rule %zu pattern %s: %s", i, p[k], ok ? "" : err.msg);
+        }
+    }
+    printf("  %zu of %zu Sigma detections have a prefilter\n", with_prefilter, rules);
+    km_test_case(with_prefilter == rules, "%zu Sigma detections without a prefilter", rules - with_prefilter);
+    km_match_scratch *ms = km_match_scratch_new();
+    km_sigma_scratch *sc = km_sigma_scratch_new();
+    long matches = 0, dropped = 0, passed_on = 0;
+    for (size_t r = 0; r < c->n; r++) {
+        const uint32_t *ids;
+        km_error err;
+        int n = km_matcher_match(m, ms, c->r[r].text, c->r[r].len, &ids, &err);
+        CHECK(n >= 0);
+        passed_on += n;
+        for (size_t i = 0; i < km_sigma_count(s); i++) {
+            if (km_sigma_get(s, i)->kind != KM_SIGMA_DETECTION) continue;
+            if (km_sigma_eval(s, i, c->r[r].rec, sc) != 1) continue;
+            matches++;
+            int found = 0;
+            for (int k = 0; k < n; k++) found |= ids[k] == i;
+            if (!found && dropped++ < 5) printf("  rule %zu matches %s but its prefilter does not\n", i, c->r[r].id);
+        }
+    }
+    km_test_case(dropped == 0, "%ld of %ld matches dropped by the prefilter", dropped, matches);
+    printf("  prefilter passed %ld (rule, record) pairs on for %ld matches over %zu records\n", passed_on, matches, c->n);
+    km_match_scratch_free(ms);
+    km_sigma_scratch_free(sc);
+    km_matcher_free(m);
+    km_sigma_set_free(s);
+    km_test_corpus_free(c);
 }

@@ -92,6 +92,8 @@ typedef struct km_rule {
     km_count_cond cond;
     int has_cond;
     const char *query;           /* a threshold written as an Athena query: the query as written */
+    uint64_t new_within_ms;      /* threshold "first-seen-within": only groups first seen this recently */
+    const char *differ_field;    /* correlation "differ": the last step's value must differ from the first's */
 } km_rule;
 
 typedef struct km_ruleset km_ruleset;

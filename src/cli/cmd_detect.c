@@ -88,9 +88,10 @@ static int parse_span_arg(const char *s, uint64_t *out) {
 }
 
 static void summary(const km_run_stats *st, size_t nrules, FILE *f) {
-    fprintf(f, "kumomori detect: %llu file%s, %llu records, %llu alert%s (%zu rules) in %.2f s\n",
+    fprintf(f, "kumomori detect: %llu file%s, %llu record%s, %llu alert%s (%zu rule%s) in %.2f s\n",
             (unsigned long long)st->inputs, st->inputs == 1 ? "" : "s", (unsigned long long)st->records,
-            (unsigned long long)st->alerts, st->alerts == 1 ? "" : "s", nrules, st->seconds);
+            st->records == 1 ? "" : "s", (unsigned long long)st->alerts, st->alerts == 1 ? "" : "s", nrules,
+            nrules == 1 ? "" : "s", st->seconds);
     for (int pass = 0; pass < 2; pass++) {
         /* First what could not be read, then what was rightly left out. */
         int any = 0;

@@ -242,6 +242,8 @@ typedef struct group {
     /* temporal(_ordered): per input */
     int64_t *tt;
     uint64_t *tseq;
+    int64_t first_seen;  /* the group's first event (new_within_ms) */
+    char *differ_val;    /* temporal_ordered: the differ field's value at the chain's start */
 } group;
 
 typedef struct crule {
@@ -250,6 +252,8 @@ typedef struct crule {
     char **group_by;
     char **group_fields; /* ninputs * ngroup, resolved (never NULL) */
     char *value_field;
+    char *differ_field;
+    size_t *didx;        /* [j]: index of differ_field in fields(inputs[j]) */
     int anchored;        /* the condition is not only gt/gte */
     uint64_t need;       /* sliding: count at which it fires */
     size_t *gidx;        /* [j * ngroup + g]: index of the field in fields(inputs[j]) */
@@ -307,6 +311,7 @@ static void group_free(group *g, size_t ngroup) {
     hit_free(g->last);
     free(g->tt);
     free(g->tseq);
+    free(g->differ_val);
     free(g);
 }
 
@@ -333,6 +338,8 @@ void km_corr_free(km_corr *e) {
         for (size_t k = 0; k < r->d.ngroup * r->d.ninputs; k++) free(r->group_fields[k]);
         free(r->group_fields);
         free(r->value_field);
+        free(r->differ_field);
+        free(r->didx);
         free(r->gidx);
         free(r->vidx);
         free(r->fidx);
@@ -364,6 +371,10 @@ int km_corr_add(km_corr *e, const km_corr_def *d, km_error *err) {
     if (d->ngroup > 64) return km_error_set(err, KM_ERR, (size_t)-1, "more than 64 group-by fields");
     if (d->type == KM_CORR_VALUE_COUNT && !d->value_field)
         return km_error_set(err, KM_ERR, (size_t)-1, "value_count needs a field");
+    if (d->differ_field && d->type != KM_CORR_TEMPORAL_ORDERED)
+        return km_error_set(err, KM_ERR, (size_t)-1, "\"differ\" only goes with temporal_ordered");
+    if (d->new_within_ms && d->type != KM_CORR_EVENT_COUNT && d->type != KM_CORR_VALUE_COUNT)
+        return km_error_set(err, KM_ERR, (size_t)-1, "\"first-seen-within\" only goes with counts");
     const km_count_cond *c = &d->cond;
     if ((d->type == KM_CORR_EVENT_COUNT || d->type == KM_CORR_VALUE_COUNT) && !d->has_cond)
         return km_error_set(err, KM_ERR, (size_t)-1, "a count needs a condition");
@@ -391,10 +402,12 @@ int km_corr_add(km_corr *e, const km_corr_def *d, km_error *err) {
             if (!(r->group_fields[j * d->ngroup + g] = xstrdup(f))) oom = 1;
         }
     if (!oom && d->value_field && !(r->value_field = xstrdup(d->value_field))) oom = 1;
+    if (!oom && d->differ_field && !(r->differ_field = xstrdup(d->differ_field))) oom = 1;
     r->d.inputs = r->inputs;
     r->d.group_by = (const char *const *)r->group_by;
     r->d.group_fields = (const char *const *)r->group_fields;
     r->d.value_field = r->value_field;
+    r->d.differ_field = r->differ_field;
     e->nrules++; /* freed with the engine even when incomplete */
     if (oom) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     if (d->type == KM_CORR_EVENT_COUNT || d->type == KM_CORR_VALUE_COUNT) {
@@ -464,6 +477,11 @@ int km_corr_finish(km_corr *e, km_error *err) {
                     if (a < 0) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
                     changed |= a;
                 }
+                if (r->differ_field) {
+                    int a = fl_add(in, r->differ_field);
+                    if (a < 0) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+                    changed |= a;
+                }
                 /* what consumers read from this rule's output comes from its inputs' events */
                 for (size_t k = 0; k < own->n; k++) {
                     int a = fl_add(in, own->paths[k]);
@@ -497,13 +515,15 @@ int km_corr_finish(km_corr *e, km_error *err) {
         crule *r = &e->rules[i];
         r->gidx = calloc(r->d.ninputs * r->d.ngroup + 1, sizeof *r->gidx);
         r->vidx = calloc(r->d.ninputs + 1, sizeof *r->vidx);
+        r->didx = calloc(r->d.ninputs + 1, sizeof *r->didx);
         fieldlist *own = fl_get(e, r->d.id, 0);
         r->fidx = calloc(r->d.ninputs * (own ? own->n : 0) + 1, sizeof *r->fidx);
-        if (!r->gidx || !r->vidx || !r->fidx) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        if (!r->gidx || !r->vidx || !r->fidx || !r->didx) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         for (size_t j = 0; j < r->d.ninputs; j++) {
             fieldlist *in = fl_get(e, r->inputs[j], 0);
             for (size_t g = 0; g < r->d.ngroup; g++) r->gidx[j * r->d.ngroup + g] = (size_t)fl_index(in, r->group_fields[j * r->d.ngroup + g]);
             if (r->value_field) r->vidx[j] = (size_t)fl_index(in, r->value_field);
+            if (r->differ_field) r->didx[j] = (size_t)fl_index(in, r->differ_field);
             for (size_t k = 0; own && k < own->n; k++) r->fidx[j * own->n + k] = (size_t)fl_index(in, own->paths[k]);
             /* consumers */
             uint32_t *nc = realloc(in->consumers, (in->nconsumers + 1) * sizeof *nc);
@@ -675,6 +695,7 @@ static group *group_get(km_corr *e, crule *r, char *key, uint64_t hash, const ch
     g->key = key;
     g->hash = hash;
     g->start = NONE;
+    g->first_seen = NONE;
     vset_init(&g->vs);
     g->gvals = calloc(r->d.ngroup ? r->d.ngroup : 1, sizeof *g->gvals);
     size_t nt = r->d.ninputs;
@@ -796,6 +817,9 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
     group *g = group_get(e, r, key, hash, gv);
     if (!g) return;
     int64_t t = h->t, span = (int64_t)r->d.span_ms;
+    if (g->first_seen == NONE || t < g->first_seen) g->first_seen = t;
+    /* first-seen-within: a burst by a group seen for a long time already is not reported */
+    int is_new = !r->d.new_within_ms || g->first_seen >= t - (int64_t)r->d.new_within_ms;
     const char *val = NULL;
     if (r->value_field) {
         size_t k = r->vidx[j];
@@ -842,7 +866,7 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
                 uint64_t n = g->ts_n;
                 g->ts_n = 0;
                 g->ts_head = 0;
-                fire(e, r, g, n, first, h, j);
+                if (is_new) fire(e, r, g, n, first, h, j);
             }
             return;
         }
@@ -852,7 +876,7 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
             int64_t first = g->vs.head >= 0 ? g->vs.e[g->vs.head].t : t;
             uint64_t n = g->vs.live;
             vset_clear(&g->vs);
-            fire(e, r, g, n, first, h, j);
+            if (is_new) fire(e, r, g, n, first, h, j);
         }
         return;
     case KM_CORR_TEMPORAL: {
@@ -875,9 +899,18 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
     case KM_CORR_TEMPORAL_ORDERED: {
         /* tt[k]: the latest start of a chain of inputs 0..k in order that ends at or before now;
          * tseq[k]: the arrival number of the event that extended it (one event is one step) */
+        const char *dv = NULL;
+        if (r->differ_field) {
+            size_t k = r->didx[j];
+            dv = k < h->nvals ? h->vals[k] : NULL;
+        }
         if (j == 0) {
             g->tt[0] = t;
             g->tseq[0] = h->seq;
+            if (r->differ_field) {
+                free(g->differ_val);
+                g->differ_val = dv ? xstrdup(dv) : NULL;
+            }
         } else if (g->tt[j - 1] != NONE && g->tt[j - 1] >= t - span && g->tseq[j - 1] < h->seq) {
             if (g->tt[j] == NONE || g->tt[j - 1] > g->tt[j] || g->tt[j] < t - span) g->tt[j] = g->tt[j - 1];
             g->tseq[j] = h->seq;
@@ -890,6 +923,15 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
             n = k + 1;
         }
         int ok = r->d.has_cond ? cond_ok(&r->d.cond, n) && n == j + 1 : n == r->d.ninputs;
+        /* differ: the step that completes must not repeat the first step's value (absent counts as a value) */
+        if (ok && r->differ_field && j > 0) {
+            int same = (!dv && !g->differ_val) || (dv && g->differ_val && !strcmp(dv, g->differ_val));
+            if (same) {
+                /* this event does not complete the chain; the chain up to it stays for a later one */
+                if (j == r->d.ninputs - 1) g->tt[j] = NONE;
+                ok = 0;
+            }
+        }
         if (ok) {
             int64_t first = g->tt[n - 1];
             for (size_t k = 0; k < r->d.ninputs; k++) g->tt[k] = NONE;
@@ -952,6 +994,16 @@ int km_corr_feed(km_corr *e, const km_corr_hit *in, km_corr_emit_fn emit, void *
         hit_free(x);
     }
     return 0;
+}
+
+void km_corr_advance(km_corr *e, int64_t time_ms, km_corr_emit_fn emit, void *ctx) {
+    e->emit = emit;
+    e->emit_ctx = ctx;
+    if (time_ms < 0 || (e->maxt != NONE && time_ms <= e->maxt)) return;
+    e->maxt = time_ms;
+    int64_t wm = e->maxt - (int64_t)e->o.lateness_ms;
+    release(e, wm, 0);
+    for (size_t i = 0; i < e->nrules; i++) close_due(e, &e->rules[i], wm, 0);
 }
 
 void km_corr_flush(km_corr *e, km_corr_emit_fn emit, void *ctx) {
@@ -1052,6 +1104,8 @@ static uint64_t signature(const km_corr *e) {
         for (size_t k = 0; k < r->d.ngroup * r->d.ninputs; k++) h = fnv(r->group_fields[k], strlen(r->group_fields[k]) + 1, h);
         if (r->value_field) h = fnv(r->value_field, strlen(r->value_field), h);
         h = fnv(&r->d.cond, sizeof r->d.cond, h);
+        h = fnv(&r->d.new_within_ms, sizeof r->d.new_within_ms, h);
+        if (r->differ_field) h = fnv(r->differ_field, strlen(r->differ_field), h);
     }
     return h;
 }
@@ -1106,7 +1160,11 @@ int km_corr_save(const km_corr *e, km_buf *b) {
                 km_buf_printf(b, "%s[\"%016" PRIx64 "\",%" PRId64 "]", vf ? "" : ",", g->vs.e[i].h, g->vs.e[i].t);
                 vf = 0;
             }
-            km_buf_printf(b, "],\"st\":%" PRId64 ",\"n\":%" PRIu64, g->start, g->count);
+            km_buf_printf(b, "],\"st\":%" PRId64 ",\"n\":%" PRIu64 ",\"fs\":%" PRId64, g->start, g->count, g->first_seen);
+            if (g->differ_val) {
+                km_buf_puts(b, ",\"dv\":");
+                jstr(b, g->differ_val);
+            }
             if (g->last) {
                 km_buf_puts(b, ",\"last\":");
                 save_hit(b, g->last);
@@ -1213,6 +1271,9 @@ int km_corr_load(km_corr *e, const char *json, size_t len, km_error *err) {
             if (vset_put(&g->vs, h, jint(km_json_at(pair, 1)))) rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         }
         g->start = jint(km_json_get(go, "st"));
+        g->first_seen = km_json_get(go, "fs") ? jint(km_json_get(go, "fs")) : NONE;
+        if (km_json_str(km_json_get(go, "dv")) && !(g->differ_val = xstrdup(km_json_str(km_json_get(go, "dv")))))
+            rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         g->count = juint(km_json_get(go, "n"));
         if (km_json_get(go, "last")) g->last = load_hit(km_json_get(go, "last"));
         const km_json *tt = km_json_get(go, "tt"), *tq = km_json_get(go, "tq");

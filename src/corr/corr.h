@@ -51,6 +51,10 @@ typedef struct km_corr_def {
     uint64_t span_ms;
     km_count_cond cond;
     int has_cond;                /* temporal(_ordered) without a condition: every input */
+    /* kumomori extensions (docs/stateful.md) */
+    uint64_t new_within_ms;      /* counts: fire only for a group first seen at most this long before */
+    const char *differ_field;    /* temporal_ordered: the last step's value of this field must differ
+                                  * from the first step's (a key used from another address) */
 } km_corr_def;
 
 /* One hit: input id matched an event. vals[i] is the event's value (km_sigma_field_text) of the
@@ -102,6 +106,9 @@ size_t km_corr_fields(const km_corr *e, uint32_t id, const char *const **paths);
 /* Feed a hit; alerts that become due are passed to emit (possibly several, possibly from earlier
  * hits released from the reorder buffer). */
 int km_corr_feed(km_corr *e, const km_corr_hit *h, km_corr_emit_fn emit, void *ctx);
+/* Event time has reached time_ms (a record no rule here matched): waiting hits older than the
+ * lateness are applied and windows that ended are decided. */
+void km_corr_advance(km_corr *e, int64_t time_ms, km_corr_emit_fn emit, void *ctx);
 /* End of input: apply every waiting hit and close every window (rules with lt/lte/eq conditions
  * decide at a window's end). The engine stays usable. */
 void km_corr_flush(km_corr *e, km_corr_emit_fn emit, void *ctx);

@@ -23,6 +23,9 @@
 #define BATCH_BYTES ((size_t)1 << 20)
 #define QUEUE_CAP ((size_t)2 << 20)
 
+_Static_assert(KM_SKIP_REASONS <= sizeof(((km_run_stats *)0)->skipped) / sizeof(uint64_t),
+               "km_run_stats.skipped has a slot per skip reason");
+
 /* ---- the list of inputs ---- */
 
 typedef struct entry {
@@ -122,6 +125,7 @@ typedef struct item {
     km_note note;
     km_program_hit *hit;      /* sigma helper: what thresholds/correlations read (NULL: nothing) */
     int same_event;           /* sigma helper: not the first alert of its record */
+    int64_t tick_ms;          /* sigma helper: > 0: not an alert, event time reached this */
 } item;
 
 typedef struct batch {
@@ -186,9 +190,13 @@ typedef struct worker {
     run *r;
     km_match_scratch *scratch;
     km_program_scratch *pscratch; /* sigma helper */
+    int stateful;                 /* sigma helper: report event time to the thresholds */
+    int64_t maxt, last_tick;      /* sigma helper */
     batch *cur;
     size_t idx;
     km_buf tmp;
+    km_input *in;             /* reused for every file (not standard input) */
+    km_reader *rd;
 } worker;
 
 /* Hand the current batch to the file's queue; wait while the queue is over its cap and the file is
@@ -311,11 +319,14 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
     km_json_doc_free(doc);
 }
 
-/* The matcher's message for invalid JSON says "invalid JSON at byte N (line L, column C): why"
- * counting from the record; the user needs the position in the file. */
+/* The matcher's message for invalid JSON starts "invalid JSON at byte N: why" (or "... at byte N
+ * (line L, column C): why"), counting from the record; the user needs the position in the file,
+ * which the caller gives, so only the why is kept. */
 static const char *reason_only(const char *msg) {
-    const char *p = strstr(msg, "): ");
-    return strncmp(msg, "invalid JSON at byte", 20) == 0 && p ? p + 3 : msg;
+    static const char prefix[] = "invalid JSON at byte ";
+    if (strncmp(msg, prefix, sizeof prefix - 1) != 0) return msg;
+    const char *p = strstr(msg + sizeof prefix - 1, ": ");
+    return p ? p + 2 : msg;
 }
 
 static void process_file(worker *w) {
@@ -329,7 +340,12 @@ static void process_file(worker *w) {
         return;
     }
     km_error err;
-    km_input *in = km_input_open(e->path, &err);
+    /* The worker's source and reader are reused from file to file: no fresh buffers, no new
+     * decompressor, for each of the thousands of small files of a trail. */
+    km_input *in = w->in;
+    if (in && !e->is_stdin && km_input_reopen(in, e->path, &err) != KM_OK) in = NULL;
+    else if (!in || e->is_stdin) in = km_input_open(e->path, &err);
+    if (in && !e->is_stdin && !w->in) w->in = in;
     if (!in) {
         /* km_input_open names the file; the message is printed after the name already. */
         const char *m = err.msg;
@@ -339,10 +355,12 @@ static void process_file(worker *w) {
         return;
     }
     s->opened = 1;
-    km_reader *rd = km_reader_new(in, &o->limits);
+    if (w->rd) km_reader_reset(w->rd, in);
+    else w->rd = km_reader_new(in, &o->limits);
+    km_reader *rd = w->rd;
     if (!rd) {
         note(w, KM_SKIP_UNREADABLE, (uint64_t)-1, "out of memory");
-        km_input_close(in);
+        if (in != w->in) km_input_close(in);
         return;
     }
     km_record rec;
@@ -374,6 +392,17 @@ static void process_file(worker *w) {
         }
         s->records++;
         atomic_fetch_add_explicit(&r->records, 1, memory_order_relaxed);
+        if (w->stateful) { /* sigma helper: event time moves windows on, even without a match */
+            int64_t t = km_program_record_time(rec.data, rec.len);
+            if (t > w->maxt) w->maxt = t;
+            if (w->maxt >= w->last_tick + 1000) {
+                item *ti = new_item(w);
+                if (ti) {
+                    ti->tick_ms = w->maxt;
+                    w->last_tick = w->maxt;
+                }
+            }
+        }
         if (n > 0 || (o->program && km_program_sees_all(o->program))) raise_alerts(w, &rec, ids, n); /* sigma helper */
         if ((s->records & 1023) == 0) {
             uint64_t b = km_reader_bytes(rd);
@@ -383,8 +412,7 @@ static void process_file(worker *w) {
     }
     s->bytes = km_reader_bytes(rd);
     atomic_fetch_add_explicit(&r->bytes, s->bytes - last_bytes, memory_order_relaxed);
-    km_reader_free(rd);
-    km_input_close(in);
+    if (in != w->in) km_input_close(in); /* standard input */
 }
 
 static void *worker_main(void *arg) {
@@ -447,6 +475,12 @@ static void emit_items(emitter *em, batch *b) {
     size_t cap = o->max_messages_per_input ? o->max_messages_per_input : 10;
     for (size_t i = 0; i < b->n; i++) {
         item *it = &b->items[i];
+        if (it->tick_ms > 0) { /* sigma helper */
+            long k = em->write_failed ? 0 : km_program_tick(o->program, it->tick_ms, o->writer);
+            if (k < 0) em->write_failed = 1;
+            else em->st->alerts += (uint64_t)k;
+            continue;
+        }
         if (!it->is_note) {
             if (o->program) { /* sigma helper: hidden rules, thresholds and correlations */
                 long k = em->write_failed ? 0 : km_program_alert(o->program, &it->alert, it->hit, it->same_event, o->writer);
@@ -521,6 +555,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         ws[i].scratch = km_match_scratch_new();
         km_buf_init(&ws[i].tmp, 0);
         if (o->program) ws[i].pscratch = km_program_scratch_new(); /* sigma helper */
+        ws[i].stateful = o->program && km_program_stateful(o->program);
         if (!ws[i].scratch || (o->program && !ws[i].pscratch) || pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) {
             km_match_scratch_free(ws[i].scratch);
             ws[i].scratch = NULL;
@@ -571,6 +606,8 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < jobs; i++) {
         km_match_scratch_free(ws[i].scratch);
+        km_reader_free(ws[i].rd);
+        km_input_close(ws[i].in);
         km_program_scratch_free(ws[i].pscratch); /* sigma helper */
         km_buf_free(&ws[i].tmp);
         batch_free(ws[i].cur);

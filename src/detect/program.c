@@ -82,6 +82,8 @@ km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_er
         d.span_ms = r->span_ms;
         d.cond = r->cond;
         d.has_cond = r->has_cond;
+        d.new_within_ms = r->new_within_ms;
+        d.differ_field = r->differ_field;
         if (km_corr_add(p->corr, &d, err) != KM_OK) {
             km_error_prefix(err, "%s: rule %s", r->file, r->id);
             km_program_free(p);
@@ -331,6 +333,35 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
         km_corr_feed(p->corr, &ch, on_fire, p);
         km_buf_free(&ctx);
     }
+    return p->failed ? -1 : p->written;
+}
+
+int km_program_stateful(const km_program *p) {
+    for (size_t i = 0; p && i < km_ruleset_count(p->rs); i++) {
+        const km_rule *r = km_ruleset_get(p->rs, i);
+        if (r->kind == KM_RULE_THRESHOLD || r->kind == KM_RULE_CORRELATION) return 1;
+    }
+    return 0;
+}
+
+int64_t km_program_record_time(const char *json, size_t len) {
+    static const char key[] = "\"eventTime\"";
+    const char *p = memmem(json, len, key, sizeof key - 1);
+    if (!p) return -1;
+    const char *end = json + len;
+    p += sizeof key - 1;
+    while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (p >= end || *p != '"') return -1;
+    p++;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    return q ? km_corr_parse_time(p, (size_t)(q - p)) : -1;
+}
+
+long km_program_tick(km_program *p, int64_t t, km_writer *w) {
+    p->w = w;
+    p->written = 0;
+    p->failed = 0;
+    km_corr_advance(p->corr, t, on_fire, p);
     return p->failed ? -1 : p->written;
 }
 

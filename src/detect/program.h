@@ -58,6 +58,13 @@ km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_j
  * and writes the threshold/correlation alerts that become due. same_event: a is not the first alert
  * of its record. Returns the number of alerts written, or -1 when writing failed. */
 long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h, int same_event, km_writer *w);
+/* Whether the program has thresholds or correlations (workers then report event time with
+ * km_program_record_time, so that windows close without waiting for the next match). */
+int km_program_stateful(const km_program *p);
+/* The eventTime of a record from its text, cheaply (the first "eventTime" string in it), or -1. */
+int64_t km_program_record_time(const char *json, size_t len);
+/* Writing side: event time reached t (in input order). Returns alerts written or -1. */
+long km_program_tick(km_program *p, int64_t t, km_writer *w);
 /* End of input: decide every waiting event and open window; returns alerts written or -1. */
 long km_program_flush(km_program *p, km_writer *w);
 

@@ -451,13 +451,11 @@ int iam_cond_eval(const iam_cond *c, const km_iam_context *ctx, int vars, iam_sc
     }
     if (c->set) {
         if (!e) {
-            if (c->set == SET_FOR_ALL) {
-                out->reason = CR_EMPTY_FORALL;
-                out->match = 1;
-            } else {
-                out->reason = c->if_exists ? CR_MISSING_IFEXISTS : CR_MISSING;
-                out->match = c->if_exists;
-            }
+            /* ForAllValues over no values is true; ForAnyValue is false, and ...IfExists does not
+             * change that: AWS denied a request whose only Allow had ForAnyValue:StringEqualsIfExists
+             * on an absent key (re:Post QU9HFmDzP0QGuU-fd7rS6B7w), as iam-simulate also decides. */
+            out->reason = c->set == SET_FOR_ALL ? CR_EMPTY_FORALL : CR_MISSING;
+            out->match = c->set == SET_FOR_ALL;
             return 0;
         }
         if (e->n == 0) {

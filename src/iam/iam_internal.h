@@ -51,16 +51,22 @@ int iam_resolve(const char *s, size_t n, const km_iam_context *ctx, int wild, ia
 typedef struct iam_ctx_entry {
     char *key;    /* as first written */
     char *lkey;   /* lower case, for lookup */
+    size_t klen;
     char **vals;
     size_t n, cap;
     int multi;
 } iam_ctx_entry;
 
+/* Keys and values live in the context's arena: a request context is built once and thrown
+ * away whole, so per-string mallocs would only cost time. */
 struct km_iam_context {
     iam_ctx_entry *e;
     size_t n, cap;
+    km_arena arena;
 };
 
+/* Add a key the caller knows is not there yet (no lookup): for contexts built in bulk. */
+int iam_ctx_append(km_iam_context *c, const char *key, const char *value);
 /* Lookup with a key of given length (case-insensitive). NULL when absent. */
 const iam_ctx_entry *iam_ctx_find(const km_iam_context *c, const char *key, size_t n);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define RULE_FILE_MAX ((size_t)16 << 20)
@@ -35,7 +36,8 @@ const char *km_severity_name(km_severity s) {
 
 int km_severity_parse(const char *s, km_severity *out) {
     for (int i = 0; i < 5; i++)
-        if (s && strcmp(s, sev_names[i]) == 0) { *out = (km_severity)i; return 0; }
+        if (s && strcasecmp(s, sev_names[i]) == 0) { *out = (km_severity)i; return 0; }
+    if (s && strcasecmp(s, "informational") == 0) { *out = KM_SEV_INFO; return 0; }
     return -1;
 }
 
@@ -557,6 +559,7 @@ int km_ruleset_add_rule(km_ruleset *rs, const km_rule *src, km_error *err) {
     r.group_by = cp_strs(rs, src->group_by, src->ngroup, &oom);
     r.value_field = cp_str(rs, src->value_field, &oom);
     r.query = cp_str(rs, src->query, &oom);
+    r.differ_field = cp_str(rs, src->differ_field, &oom);
     if (src->group_fields && src->ngroup && src->ninputs) {
         const char **gf = km_arena_alloc(&rs->arena, src->ngroup * src->ninputs * sizeof *gf);
         if (!gf) oom = 1;

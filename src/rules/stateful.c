@@ -212,8 +212,8 @@ int km_stateful_load_json(km_ruleset *rs, const char *name, const char *text, si
     if (th && co) return bad(&c, co->offset, "a rule has either \"threshold\" or \"correlation\", not both");
     const km_json *def = th ? th : co;
     if (def->type != KM_JSON_OBJECT) return bad(&c, def->offset, "\"%s\" must be an object", th ? "threshold" : "correlation");
-    static const char *const known_th[] = {"group-by", "timespan", "condition", "field", "query", NULL};
-    static const char *const known_co[] = {"type", "rules", "group-by", "timespan", "condition", "aliases", NULL};
+    static const char *const known_th[] = {"group-by", "timespan", "condition", "field", "query", "first-seen-within", NULL};
+    static const char *const known_co[] = {"type", "rules", "group-by", "timespan", "condition", "aliases", "differ", NULL};
     for (size_t i = 0; i < def->u.obj.n; i++) {
         const char *k = def->u.obj.members[i].key;
         const char *const *known = th ? known_th : known_co;
@@ -252,6 +252,12 @@ int km_stateful_load_json(km_ruleset *rs, const char *name, const char *text, si
         r.value_field = fld ? fld->u.str.s : NULL;
         r.corr_type = r.value_field ? KM_CORR_VALUE_COUNT : KM_CORR_EVENT_COUNT;
         if (!r.has_cond) return bad(&c, th->offset, "a threshold needs a \"condition\" like {\"gte\": 50}");
+        const km_json *nw = km_json_get(th, "first-seen-within");
+        if (nw) {
+            int64_t v = nw->type == KM_JSON_STRING ? km_corr_parse_span(nw->u.str.s) : -1;
+            if (v <= 0) return bad(&c, nw->offset, "\"first-seen-within\" must be a duration like \"1d\"");
+            r.new_within_ms = (uint64_t)v;
+        }
         const km_json *pat = km_json_get(root, "pattern");
         if (!pat) return bad(&c, root->offset, "a threshold needs the \"pattern\" of the events it counts");
         if (add_hidden(&c, &r, pat, 1, hidden_ids[0], sizeof hidden_ids[0])) return KM_ERR;
@@ -275,6 +281,12 @@ int km_stateful_load_json(km_ruleset *rs, const char *name, const char *text, si
         if ((r.corr_type == KM_CORR_EVENT_COUNT || r.corr_type == KM_CORR_VALUE_COUNT) && !r.has_cond)
             return bad(&c, co->offset, "%s needs a \"condition\"", t);
         if (r.corr_type == KM_CORR_VALUE_COUNT && !r.value_field) return bad(&c, co->offset, "value_count needs \"field\" in its condition");
+        const km_json *df = km_json_get(co, "differ");
+        if (df) {
+            if (df->type != KM_JSON_STRING) return bad(&c, df->offset, "\"differ\" must be a field path");
+            if (r.corr_type != KM_CORR_TEMPORAL_ORDERED) return bad(&c, df->offset, "\"differ\" only goes with temporal_ordered");
+            r.differ_field = df->u.str.s;
+        }
         const km_json *rl = km_json_get(co, "rules");
         if (!rl || rl->type != KM_JSON_ARRAY || !km_json_len(rl))
             return bad(&c, rl ? rl->offset : co->offset, "a correlation needs \"rules\": rule ids, or objects {\"pattern\": ...}");

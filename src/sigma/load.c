@@ -479,6 +479,7 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
         if (!(v = vnew(c, out, group))) return -1;
         v->kind = SV_RE;
         v->text = n->s;
+        v->cased = !m->has[M_I]; /* the prefilter may use a literal run of a case-sensitive expression */
         char msg[300];
         v->re = sg_re_compile(n->s, n->len, m->has[M_I], m->has[M_M], m->has[M_S], msg, sizeof msg);
         if (!v->re) return bad(c, n, "|re: invalid regular expression '%.100s': %s", n->s, msg);

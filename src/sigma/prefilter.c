@@ -35,6 +35,67 @@ static int ascii(const sg_str *s) {
     return 1;
 }
 
+/* The longest run of literal characters every match of a regular expression must contain, when
+ * the expression is simple enough to tell (no alternation, no groups); 0 when not found or shorter
+ * than 3. Conservative: a character followed by ?, * or {..} is not counted as required. */
+static size_t required_literal(const char *re, char *out, size_t outsz) {
+    if (strpbrk(re, "|()")) return 0;
+    char run[256];
+    size_t rl = 0, best = 0;
+    for (const char *p = re; *p;) {
+        char c = *p;
+        int lit = 0;
+        char ch = 0;
+        size_t adv = 1;
+        if (c == '\\') {
+            if (!p[1]) return 0;
+            if (!((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= '0' && p[1] <= '9'))) {
+                lit = 1;
+                ch = p[1];
+            }
+            adv = 2;
+        } else if (c == '[') {
+            const char *e = strchr(p + 1 + (p[1] == ']'), ']');
+            if (!e) return 0;
+            adv = (size_t)(e - p) + 1;
+        } else if (c == '.' || c == '^' || c == '$' || c == '+') {
+            lit = 0;
+        } else if (c == '*' || c == '?' || c == '{') {
+            /* the previous character was optional: it leaves the run */
+            if (rl) rl--;
+            if (c == '{') {
+                const char *e = strchr(p, '}');
+                if (!e) return 0;
+                adv = (size_t)(e - p) + 1;
+            }
+            if (rl > best && rl < outsz) { memcpy(out, run, rl); best = rl; }
+            rl = 0;
+            p += adv;
+            continue;
+        } else if ((unsigned char)c >= 0x80 || (unsigned char)c < 0x20) {
+            lit = 0;
+        } else {
+            lit = 1;
+            ch = c;
+        }
+        /* a quantifier right after this atom makes it optional (except +) */
+        const char *q = p + adv;
+        int optional = *q == '*' || *q == '?' || *q == '{';
+        if (lit && !optional && rl + 1 < sizeof run) {
+            run[rl++] = ch;
+        } else {
+            if (rl > best && rl < outsz) { memcpy(out, run, rl); best = rl; }
+            rl = 0;
+        }
+        p += adv;
+        if (c == '+' && rl) { /* "x+" still needs one x, but the run cannot go on */ }
+    }
+    if (rl > best && rl < outsz) { memcpy(out, run, rl); best = rl; }
+    if (best < 3) return 0;
+    out[best] = 0;
+    return best;
+}
+
 /* Append one EventBridge value matcher for v, or return 0 when v cannot be written as one. */
 static int vm_json(km_buf *b, const sg_value *v) {
     if (v->kind == SV_CIDR) {
@@ -45,6 +106,23 @@ static int vm_json(km_buf *b, const sg_value *v) {
     }
     if (v->kind == SV_EXISTS) {
         km_buf_puts(b, v->bval ? "{\"exists\":true}" : "{\"exists\":false}");
+        return 1;
+    }
+    if (v->kind == SV_RE && v->cased) {
+        char lit[256];
+        size_t n = required_literal(v->text, lit, sizeof lit);
+        if (!n) return 0;
+        km_buf wb = KM_BUF_INIT;
+        km_buf_putc(&wb, '*');
+        for (size_t i = 0; i < n; i++) {
+            if (lit[i] == '*' || lit[i] == '\\') km_buf_putc(&wb, '\\');
+            km_buf_putc(&wb, lit[i]);
+        }
+        km_buf_putc(&wb, '*');
+        km_buf_puts(b, "{\"wildcard\":");
+        km_buf_json_str(b, wb.data, wb.len);
+        km_buf_putc(b, '}');
+        km_buf_free(&wb);
         return 1;
     }
     if (v->kind != SV_STR || !ascii(&v->str)) return 0;

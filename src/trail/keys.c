@@ -147,7 +147,7 @@ int km_trail_keys_load_json(km_trail_keys *k, const char *text, size_t len, cons
         size_t cap = val->u.str.len / 4 * 3 + 3, bad = 0;
         unsigned char *der = malloc(cap ? cap : 1);
         if (!der) { rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory"); break; }
-        long dn = km_base64_decode(val->u.str.s, val->u.str.len, der, cap, &bad);
+        long dn = km_trail_base64_decode(val->u.str.s, val->u.str.len, der, cap, &bad);
         if (dn <= 0) {
             free(der);
             /* +1 for the opening quote; exact for keys without escapes, which base64 never needs */

@@ -50,7 +50,7 @@ static int b64val(unsigned char c) {
     return -1;
 }
 
-long km_base64_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *bad) {
+long km_trail_base64_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *bad) {
     uint32_t acc = 0;
     int bits = 0;
     size_t n = 0;

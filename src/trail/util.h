@@ -11,7 +11,7 @@ void km_hex_encode(const unsigned char *in, size_t n, char *out);
 long km_hex_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *bad);
 /* Decode standard base64 (white space ignored, padding optional). Returns the byte count, or -1
  * with *bad set to the offset of the first character that is not base64. */
-long km_base64_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *bad);
+long km_trail_base64_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *bad);
 /* Hex SHA-256 of data into out[65]. Returns 0, or -1 if the crypto library failed. */
 int km_sha256_hex(const void *data, size_t len, char out[65]);
 /* Case-insensitive comparison of two hex strings (1 equal). */
