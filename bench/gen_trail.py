@@ -9,8 +9,9 @@ copied into the repository): the background is the invictus-ir trail (its events
 Stratus Red Team user agent) and the OTRF dataset; a small share (--attack-rate) is drawn from the
 attack records (Stratus detonation logs, the Stratus part of the invictus trail, Panther's test
 events). Each copy is re-stamped: eventTime (spread over --days, in order), eventID, requestID,
-account id (every occurrence, three accounts), and for regional services the region (every
-occurrence; us-east-1, eu-west-1, ap-northeast-1). Output is deterministic for the same corpora,
+account id (every occurrence, three accounts), and the region (every occurrence; us-east-1,
+eu-west-1 or ap-northeast-1 for regional services, us-east-1 for global ones such as IAM, as
+CloudTrail logs them; this also replaces the made-up regions of the anonymised Stratus logs). Output is deterministic for the same corpora,
 arguments and Python 3 (seeded PRNG, gzip mtime 0).
 
 usage: gen_trail.py [--events N] [--out DIR] [--corpora DIR] [--seed S] [--days D]
@@ -74,14 +75,15 @@ def template(rec):
         d["requestID"] = "@@RID@@"
     d["recipientAccountId"] = "@@ACCT@@"
     regional = d.get("eventSource") not in GLOBAL_SOURCES
-    d["awsRegion"] = "@@REGION@@" if regional else region
+    d["awsRegion"] = "@@REGION@@"
     text = json.dumps(d, separators=(",", ":"), ensure_ascii=False)
     if acct and re.fullmatch(r"\d{12}", str(acct)):
         text = text.replace(str(acct), "@@ACCT@@")
-    if regional and region:
+    if region:
         text = text.replace('"%s"' % region, '"@@REGION@@"').replace(":%s:" % region, ":@@REGION@@:")
     parts = PLACEHOLDER.split(text)  # literal, key, literal, key, ..., literal
-    return parts, (None if regional else region)
+    # The Stratus logs are anonymised with made-up regions; global services log in us-east-1.
+    return parts, (None if regional else "us-east-1")
 
 
 def uuid4(rnd):
@@ -110,7 +112,7 @@ def main():
     ap.add_argument("--attack-rate", type=float, default=0.002)
     a = ap.parse_args()
 
-    stamp = "gen_trail v1 events=%d seed=%d days=%g attack-rate=%g" % (a.events, a.seed, a.days, a.attack_rate)
+    stamp = "gen_trail v2 events=%d seed=%d days=%g attack-rate=%g" % (a.events, a.seed, a.days, a.attack_rate)
     manifest = os.path.join(a.out, "MANIFEST")
     if os.path.exists(manifest) and open(manifest).readline().strip() == stamp:
         print(open(manifest).read().strip())

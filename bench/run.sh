@@ -6,7 +6,8 @@
 #   3. `kumomori detect` over a generated 1,000,000-event trail vs `gzip -dc` (bench/gen_trail.py)
 # Generated data and results go to bench/out/ (git-ignored); the summary is bench/out/summary.md.
 # Environment: KM_BENCH_REPS (default 5), KM_BENCH_TRAIL_EVENTS (default 1000000),
-# KM_BENCH_ONLY="cl2 scale trail" (a subset), KM_BENCH_PEER_FIGURES (peer results to compare with;
+# KM_BENCH_ONLY="cl2 scale trail" (a subset), KM_BENCH_SCALE_FAMILIES=1 (scaling per pattern
+# family too), KM_BENCH_PEER_FIGURES (peer results to compare with;
 # default bench/peer-figures.txt, recorded on this project's machine: see docs/performance.md).
 set -u
 cd "$(dirname "$0")/.."
@@ -43,8 +44,15 @@ fi
 # --- 2. scaling ------------------------------------------------------------------------------
 if [[ " $only " == *" scale "* ]] && [ -s "$cl2_events" ]; then
     echo "== rule-count scaling: 10 vs 10,000 generated patterns over the same events"
-    build/bench/scale --reps 3 "$cl2_events" 10 10000 | tee "$out/scale.txt"
+    build/bench/scale --reps 5 "$cl2_events" 10 10000 | tee "$out/scale.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    if [ "${KM_BENCH_SCALE_FAMILIES:-0}" = 1 ]; then
+        echo "-- the same, one pattern family at a time (0 exact, 4 prefix, 5 equals-ignore-case, 6 numeric,"
+        echo "   7 wildcard, 8 anything-but, 9 suffix)"
+        for f in 0 4 5 6 7 8 9; do
+            echo "family $f $(build/bench/scale --reps 1 --families $f "$cl2_events" 10 10000 | grep '^SCALE ratio')"
+        done | tee -a "$out/scale.txt"
+    fi
 fi
 
 # --- 3. detect over a trail ------------------------------------------------------------------------

@@ -11,7 +11,9 @@
  * + exact, numeric range, wildcard, exact + anything-but, exact + suffix. The first N patterns of
  * the 10,000 are the N-pattern set.
  *
- * usage: scale [--reps N] [--dump] EVENTS.jsonl [COUNT...]
+ * usage: scale [--reps N] [--families LIST] [--dump] EVENTS.jsonl [COUNT...]
+ *   --families 0,7 generates only those families (0-3 exact, 4 prefix, 5 equals-ignore-case,
+ *   6 numeric, 7 wildcard, 8 anything-but, 9 suffix), to see which one costs what;
  *   --dump prints the patterns as "SCALE<count><TAB>pattern" lines (the bench/cl2-rules.txt format)
  *   instead of measuring, so the same sets can be given to other matchers. */
 #include <ctype.h>
@@ -57,8 +59,8 @@ static int take_sample(const bench_lines *ev, sample *out) {
     return ok ? 0 : -1;
 }
 
-/* Pattern number i (family i % 10) into b. */
-static int make_pattern(km_buf *b, size_t i, const bench_lines *ev) {
+/* A pattern of family fam (0..9) into b. */
+static int make_pattern(km_buf *b, int fam, const bench_lines *ev) {
     sample s, o;
     int tries = 0;
     while (take_sample(ev, &s))
@@ -66,7 +68,7 @@ static int make_pattern(km_buf *b, size_t i, const bench_lines *ev) {
     km_buf_reset(b);
     char tmp[64];
     size_t ml = strlen(s.mbl), sl = strlen(s.street);
-    switch (i % 10) {
+    switch (fam) {
     case 0: case 1: case 2: case 3:
         km_buf_puts(b, "{\"properties\":{\"MAPBLKLOT\":[");
         km_buf_json_str(b, s.mbl, ml);
@@ -117,18 +119,24 @@ static int make_pattern(km_buf *b, size_t i, const bench_lines *ev) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: scale [--reps N] [--dump] EVENTS.jsonl [COUNT...]\n");
+    fprintf(stderr, "usage: scale [--reps N] [--families LIST] [--dump] EVENTS.jsonl [COUNT...]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     long reps = 3;
-    int dump = 0, i = 1;
+    int dump = 0, i = 1, fams[10], nfam = 0;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
             reps = strtol(argv[++i], &end, 10);
             if (*end || reps < 1 || reps > 100) usage();
+        } else if (strcmp(argv[i], "--families") == 0 && i + 1 < argc) {
+            for (const char *p = argv[++i]; *p; p++) {
+                if (*p == ',') continue;
+                if (*p < '0' || *p > '9' || nfam == 10) usage();
+                fams[nfam++] = *p - '0';
+            }
         } else if (strcmp(argv[i], "--dump") == 0) {
             dump = 1;
         } else {
@@ -136,6 +144,8 @@ int main(int argc, char **argv) {
         }
     }
     if (i >= argc) usage();
+    if (nfam == 0)
+        for (nfam = 0; nfam < 10; nfam++) fams[nfam] = nfam;
     const char *events_path = argv[i++];
     size_t counts[MAX_COUNTS], ncounts = 0, maxn = 0;
     for (; i < argc && ncounts < MAX_COUNTS; i++) {
@@ -164,7 +174,7 @@ int main(int argc, char **argv) {
     km_buf_init(&b, 4096);
     if (!pats) return 2;
     for (size_t k = 0; k < maxn; k++) {
-        if (make_pattern(&b, k, &ev)) {
+        if (make_pattern(&b, fams[k % (size_t)nfam], &ev)) {
             fprintf(stderr, "%s: could not sample usable events\n", events_path);
             return 2;
         }
@@ -182,68 +192,79 @@ int main(int argc, char **argv) {
     }
 
     printf("events %zu\n", ev.n);
+    /* All matchers are built first and their runs interleaved (10, 10000, 10, 10000, ...), so that a
+     * change in the machine's load during the benchmark hits every pattern count alike. */
+    typedef struct cell {
+        km_matcher *m;
+        km_match_scratch *s;
+        double add_s, eps[100], cpu[100];
+        unsigned long total, errors, matched_events;
+        size_t distinct;
+    } cell;
+    static cell cells[MAX_COUNTS];
     double med[MAX_COUNTS], cpu_med[MAX_COUNTS];
-    double *eps = calloc((size_t)reps, sizeof *eps), *cpu = calloc((size_t)reps, sizeof *cpu);
     uint32_t *hits = calloc(maxn, sizeof *hits);
-    if (!eps || !cpu || !hits) return 2;
+    if (!hits) return 2;
     int failed = 0;
+    km_error err;
+    km_error_clear(&err);
     for (size_t c = 0; c < ncounts; c++) {
-        size_t n = counts[c];
-        km_error err;
-        km_error_clear(&err);
-        km_matcher *m = km_matcher_new();
-        km_match_scratch *s = km_match_scratch_new();
-        if (!m || !s) return 2;
+        cell *x = &cells[c];
+        x->m = km_matcher_new();
+        x->s = km_match_scratch_new();
+        if (!x->m || !x->s) return 2;
         double t0 = bench_now();
-        for (size_t k = 0; k < n; k++) {
-            if (km_matcher_add(m, (uint32_t)k, pats[k], strlen(pats[k]), &err) != KM_OK) {
+        for (size_t k = 0; k < counts[c]; k++) {
+            if (km_matcher_add(x->m, (uint32_t)k, pats[k], strlen(pats[k]), &err) != KM_OK) {
                 fprintf(stderr, "pattern %zu rejected: %s\n  %s\n", k, err.msg, pats[k]);
                 return 1;
             }
         }
-        double add_s = bench_now() - t0;
-        unsigned long total = 0, errors = 0, matched_events = 0;
-        size_t distinct = 0;
-        for (long r = 0; r < reps; r++) {
-            total = errors = matched_events = 0;
+        x->add_s = bench_now() - t0;
+    }
+    for (long r = 0; r < reps; r++) {
+        for (size_t c = 0; c < ncounts; c++) {
+            cell *x = &cells[c];
+            x->total = x->errors = x->matched_events = 0;
             double before = bench_now(), cpu_before = bench_cpu_now();
             for (size_t e = 0; e < ev.n; e++) {
                 const uint32_t *ids;
-                int got = km_matcher_match(m, s, ev.v[e].p, ev.v[e].len, &ids, &err);
+                int got = km_matcher_match(x->m, x->s, ev.v[e].p, ev.v[e].len, &ids, &err);
                 if (got < 0) {
-                    errors++;
+                    x->errors++;
                     continue;
                 }
-                total += (unsigned long)got;
-                matched_events += got > 0;
+                x->total += (unsigned long)got;
+                x->matched_events += got > 0;
                 if (r == 0)
                     for (int j = 0; j < got; j++) hits[ids[j]] = 1;
             }
-            eps[r] = (double)ev.n / (bench_now() - before);
-            cpu[r] = (double)ev.n / (bench_cpu_now() - cpu_before);
+            x->eps[r] = (double)ev.n / (bench_now() - before);
+            x->cpu[r] = (double)ev.n / (bench_cpu_now() - cpu_before);
+            if (r == 0) {
+                x->distinct = 0;
+                for (size_t k = 0; k < counts[c]; k++) x->distinct += hits[k], hits[k] = 0;
+            }
         }
-        distinct = 0;
-        for (size_t k = 0; k < n; k++) distinct += hits[k], hits[k] = 0;
-        double sorted[100];
-        memcpy(sorted, eps, (size_t)reps * sizeof *eps);
-        med[c] = bench_median(sorted, (size_t)reps);
-        cpu_med[c] = bench_median(cpu, (size_t)reps);
+    }
+    for (size_t c = 0; c < ncounts; c++) {
+        cell *x = &cells[c];
+        med[c] = bench_median(x->eps, (size_t)reps);
+        cpu_med[c] = bench_median(x->cpu, (size_t)reps);
         printf("SCALE patterns %zu median_eps %.0f min %.0f max %.0f cpu_median_eps %.0f add_ms %.1f matches %lu "
                "matching_events %lu patterns_that_matched %zu",
-               n, med[c], sorted[0], sorted[reps - 1], cpu_med[c], add_s * 1e3, total, matched_events, distinct);
-        if (errors) printf(" event_errors %lu", errors), failed = 1;
+               counts[c], med[c], x->eps[0], x->eps[reps - 1], cpu_med[c], x->add_s * 1e3, x->total,
+               x->matched_events, x->distinct);
+        if (x->errors) printf(" event_errors %lu", x->errors), failed = 1;
         printf("\n");
-        fflush(stdout);
-        km_match_scratch_free(s);
-        km_matcher_free(m);
+        km_match_scratch_free(x->s);
+        km_matcher_free(x->m);
     }
     if (ncounts >= 2)
         printf("SCALE ratio %.3f cpu_ratio %.3f (events/s with %zu patterns / with %zu; target >= 0.5)\n",
                med[ncounts - 1] / med[0], cpu_med[ncounts - 1] / cpu_med[0], counts[ncounts - 1], counts[0]);
     for (size_t k = 0; k < maxn; k++) free(pats[k]);
     free(pats);
-    free(eps);
-    free(cpu);
     free(hits);
     bench_lines_free(&ev);
     return failed;

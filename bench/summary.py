@@ -89,6 +89,8 @@ def main():
         for line in open(sc):
             if line.startswith("SCALE"):
                 print("- " + line.strip()[6:])
+            elif line.startswith("family "):
+                print("  - " + line.strip())
 
     tr = os.path.join(out, "trail.txt")
     if os.path.exists(tr):

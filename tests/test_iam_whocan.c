@@ -50,7 +50,7 @@ TEST(iam_whocan_snapshot) {
     km_iam_account *a = load_test_snapshot();
     CHECK(a != NULL);
     CHECK_STR(km_iam_account_id(a), "111122223333");
-    CHECK_INT(km_iam_account_principal_count(a), 7);
+    CHECK_INT(km_iam_account_principal_count(a), 8);
     collected c;
     /* The MFA SCP on the OU stops every credential without MFA. */
     CHECK_STR(who(a, "s3:DeleteObject", "arn:aws:s3:::backups/db.dump", KM_IAM_CREDS_NO_MFA, &c), "");
@@ -76,7 +76,11 @@ TEST(iam_whocan_snapshot) {
     CHECK_STR(who(a, "sts:AssumeRole", "arn:aws:iam::111122223333:role/BackupAdmin", KM_IAM_CREDS_MFA, &c),
               "BackupAdmin,LegacyAdmin,alice");
     /* The actions the SCP leaves open stay open without MFA: everyone may look up their user. */
-    CHECK_STR(who(a, "iam:GetUser", NULL, KM_IAM_CREDS_NO_MFA, &c), "LegacyAdmin,alice"); /* dave: boundary */
+    CHECK_STR(who(a, "iam:GetUser", NULL, KM_IAM_CREDS_NO_MFA, &c), "LegacyAdmin,alice,ext"); /* dave: boundary */
+    /* Cross-account: ext (another account, no SCP known) can read what the bucket policy grants
+     * it, and nothing else there, admin though it is at home. */
+    CHECK_STR(who(a, "s3:GetObject", "arn:aws:s3:::backups/shared/report.pdf", KM_IAM_CREDS_NO_MFA, &c), "ext");
+    CHECK_STR(who(a, "s3:PutObject", "arn:aws:s3:::backups/shared/report.pdf", KM_IAM_CREDS_NO_MFA, &c), "");
     km_iam_account_free(a);
 }
 
@@ -111,7 +115,32 @@ TEST(iam_whocan_account_can) {
     km_buf notes = KM_BUF_INIT;
     km_iam_account_notes(a, &notes);
     CHECK_CONTAINS(notes.data, "SCP levels of account 111122223333: 3");
+    CHECK_CONTAINS(notes.data, "account 444455556666: no organizations list-parents output");
     km_buf_free(&notes);
+    km_iam_account_free(a);
+}
+
+TEST(iam_whocan_guardrails) {
+    km_iam_account *a = load_test_snapshot();
+    CHECK(a != NULL);
+    km_iam_answer ans;
+    km_error e;
+    /* The OU's MFA SCP stops even an administrator holding a leaked key... */
+    static const char *ransom[] = {"s3:DeleteObject", "kms:ScheduleKeyDeletion", "backup:DeleteRecoveryPoint",
+                                   "rds:DeleteDBSnapshot", "ec2:DeleteSnapshot", "cloudtrail:StopLogging"};
+    for (size_t i = 0; i < sizeof ransom / sizeof ransom[0]; i++) {
+        CHECK_INT(km_iam_account_guardrails(a, NULL, ransom[i], NULL, KM_IAM_CREDS_NO_MFA, &ans, &e), KM_OK);
+        CHECK_MSG(ans.decision == KM_IAM_EXPLICIT_DENY, "%s: %s", ransom[i], km_iam_decision_name(ans.decision));
+        CHECK_CONTAINS(ans.why.data, "DenyAllExceptListedIfNoMFA");
+        km_iam_answer_free(&ans);
+    }
+    /* ...but not one with MFA, and not in the other account, which no SCP reaches. */
+    CHECK_INT(km_iam_account_guardrails(a, NULL, "s3:DeleteObject", NULL, KM_IAM_CREDS_MFA, &ans, &e), KM_OK);
+    CHECK_INT(ans.decision, KM_IAM_ALLOWED);
+    km_iam_answer_free(&ans);
+    CHECK_INT(km_iam_account_guardrails(a, "444455556666", "s3:DeleteObject", NULL, KM_IAM_CREDS_NO_MFA, &ans, &e), KM_OK);
+    CHECK_INT(ans.decision, KM_IAM_ALLOWED);
+    km_iam_answer_free(&ans);
     km_iam_account_free(a);
 }
 

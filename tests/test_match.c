@@ -577,3 +577,163 @@ TEST(match_number_comparability_fast_equals_slow) {
     }
     km_test_case(bad == 0 && comparable > n / 4 && comparable < n, "%zu of %zu disagree; %zu comparable", bad, n, comparable);
 }
+
+/* ---- the flattener on hostile bytes ----------------------------------------------------------- */
+
+static const char *const nasty[] = {
+    "\"a\\\"b\"", "\"x\\\\\"", "\"[{\"", "\"}]\"", "\"\\\\\\\"}\"", "\"\\u0061\"", "\"\\ud83d\\ude80\"", "\"\\ud800\"",
+    "\"\xc3\xa9\"", "\"\xff\"", "\"0123456789012345678901234567890123456789012345678901234567890123456789{[\\\"]}\"",
+    "\"\\/\\b\\f\\n\\r\\t\"", "-0.5e+3", "1E2", "0", "true", "null", "[]", "{}", "[[[]]]", "{\"a\":{\"b\":[1,{\"c\":\"}\"}]}}",
+};
+
+static void nasty_value(km_buf *b, int depth) {
+    uint32_t r = rnd(depth < 4 ? 10 : 6);
+    if (r < 5) {
+        km_buf_puts(b, nasty[rnd(sizeof nasty / sizeof nasty[0])]);
+    } else if (r < 7) {
+        km_buf_puts(b, nums[rnd(9)]);
+    } else if (r < 8) {
+        km_buf_puts(b, " [ ");
+        uint32_t n = rnd(5);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) km_buf_puts(b, " ,\n");
+            nasty_value(b, depth + 1);
+        }
+        km_buf_puts(b, "]");
+    } else {
+        km_buf_putc(b, '{');
+        uint32_t n = rnd(5);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) km_buf_putc(b, ',');
+            /* keys: used ones (sometimes escaped), dotted ones, unused ones */
+            static const char *const k[] = {"\"a\"", "\"b\"", "\"\\u0061\"", "\"a.b\"", "\"zz\"", "\"q\\\"\"", "\"c\""};
+            km_buf_puts(b, k[rnd(7)]);
+            km_buf_puts(b, rnd(2) ? ":" : " :\t");
+            nasty_value(b, depth + 1);
+        }
+        km_buf_putc(b, '}');
+    }
+}
+
+TEST(match_flattener_hostile_events_agree_with_reference) {
+    rng_state = 0xC0FFEE1234567ull;
+    static const char *const pats[] = {
+        "{\"a\": [{\"exists\": true}]}",
+        "{\"a\": {\"b\": [{\"exists\": true}]}}",
+        "{\"a\": [\"a\\\"b\", \"x\\\\\", \"}]\", \"\\u00e9\"]}",
+        "{\"a\": {\"b\": [{\"prefix\": \"0123\"}], \"c\": [{\"exists\": false}]}}",
+        "{\"a\": [{\"numeric\": [\"<\", 0]}], \"b\": [{\"anything-but\": \"x\"}]}",
+        "{\"c\": [null, true, \"\\ud83d\\ude80\"]}",
+        "{\"a\": {\"b\": {\"c\": [\"}\"]}}}",
+    };
+    size_t agreed = 0, invalid = 0, matched = 0;
+    km_match_scratch *s = km_match_scratch_new();
+    for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+        km_matcher *m = km_matcher_new();
+        CHECK_INT(km_matcher_add(m, 1, pats[p], strlen(pats[p]), NULL), KM_OK);
+        for (int i = 0; i < 3000; i++) {
+            km_buf e = KM_BUF_INIT;
+            km_buf_putc(&e, '{');
+            uint32_t n = rnd(4) + 1;
+            for (uint32_t k = 0; k < n; k++) {
+                if (k) km_buf_putc(&e, ',');
+                static const char *const top[] = {"\"a\"", "\"c\"", "\"zz\"", "\"a.b\"", "\"\\u0061\""};
+                km_buf_puts(&e, top[rnd(5)]);
+                km_buf_putc(&e, ':');
+                nasty_value(&e, 0);
+            }
+            km_buf_putc(&e, '}');
+            /* sometimes damage it */
+            int damaged = 0;
+            if (rnd(4) == 0 && e.len > 2) {
+                size_t at = rnd((uint32_t)e.len);
+                static const char junk[] = "\"\\{}[],: x";
+                if (rnd(2)) memmove(e.data + at, e.data + at + 1, e.len - at), e.len--;
+                else e.data[at] = junk[rnd(sizeof junk - 1)];
+                damaged = 1;
+            }
+            const uint32_t *ids;
+            km_error err;
+            int got = km_matcher_match(m, s, e.data, e.len, &ids, &err);
+            km_json_opts o = {.replace_invalid_utf8 = 1};
+            km_json_doc *d = km_json_parse(e.data, e.len, &o, NULL, NULL);
+            int ref = ref_match(pats[p], strlen(pats[p]), e.data, e.len);
+            if (d) {
+                /* valid JSON: same answer as the reference */
+                if (got != ref) km_test_case(0, "pattern %s event %s: matcher %d reference %d (%s)", pats[p], e.data, got, ref, got < 0 ? err.msg : "");
+                else agreed++;
+                matched += got == 1;
+            } else {
+                invalid++;
+                /* invalid JSON: the matcher may only accept it when the damage is in a part no
+                 * pattern reads; it must never crash */
+                if (!damaged) km_test_case(0, "generated invalid JSON: %s", e.data);
+            }
+            km_json_doc_free(d);
+            km_buf_free(&e);
+        }
+        km_matcher_free(m);
+    }
+    km_match_scratch_free(s);
+    km_test_case(agreed > 15000 && matched > 1000 && invalid > 1000, "%zu agreed, %zu matched, %zu invalid", agreed, matched, invalid);
+}
+
+/* Many threads may match on one matcher at once, each with its own scratch. */
+#include <pthread.h>
+typedef struct thr_arg {
+    const km_matcher *m;
+    const char *const *events;
+    size_t nevents;
+    const int *want;
+    int bad;
+} thr_arg;
+
+static void *thr_match(void *p) {
+    thr_arg *a = p;
+    km_match_scratch *s = km_match_scratch_new();
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < a->nevents; i++) {
+            const uint32_t *ids;
+            int n = km_matcher_match(a->m, s, a->events[i], strlen(a->events[i]), &ids, NULL);
+            if (n != a->want[i]) a->bad++;
+        }
+    }
+    km_match_scratch_free(s);
+    return NULL;
+}
+
+TEST(match_concurrent_matching_on_one_matcher) {
+    km_matcher *m = km_matcher_new();
+    char p[128];
+    for (uint32_t id = 0; id < 300; id++) {
+        int n = snprintf(p, sizeof p, "{\"a\": [%u], \"b\": {\"c\": [{\"prefix\": \"x%u\"}]}}", id % 30, id % 7);
+        CHECK_INT(km_matcher_add(m, id, p, (size_t)n, NULL), KM_OK);
+    }
+    static const char *const events[] = {
+        "{\"a\": 3, \"b\": {\"c\": \"x3y\"}}",
+        "{\"a\": [3, 4], \"b\": [{\"c\": \"x4\"}, {\"c\": \"x3\"}]}",
+        "{\"a\": 99}",
+        "{\"b\": {\"c\": \"x1\"}, \"a\": 1}",
+    };
+    int want[4];
+    km_match_scratch *s = km_match_scratch_new();
+    for (size_t i = 0; i < 4; i++) {
+        const uint32_t *ids;
+        want[i] = km_matcher_match(m, s, events[i], strlen(events[i]), &ids, NULL);
+    }
+    km_match_scratch_free(s);
+    CHECK(want[0] > 0 && want[1] > want[0] && want[2] == 0);
+    pthread_t th[4];
+    thr_arg args[4];
+    for (int t = 0; t < 4; t++) {
+        args[t] = (thr_arg){m, events, 4, want, 0};
+        CHECK(pthread_create(&th[t], NULL, thr_match, &args[t]) == 0);
+    }
+    int bad = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        bad += args[t].bad;
+    }
+    CHECK_INT(bad, 0);
+    km_matcher_free(m);
+}

@@ -352,3 +352,46 @@ TEST(reader_gives_the_same_records_whatever_the_chunking) {
     CHECK_CONTAINS(whole, "S 61 not an object\n");
     free(whole);
 }
+
+TEST(input_and_reader_are_reused_across_files) {
+    /* gzip, plain, gzip again, a missing file, then plain: each file's records, nothing carried over. */
+    const char *texts[] = {"{\"Records\":[{\"a\":1}]}", "{\"b\":2}\n{\"c\":", "[{\"d\":4}]", NULL, "{\"e\":5}"};
+    int gz[] = {1, 0, 1, 0, 0};
+    char paths[5][64];
+    for (int i = 0; i < 5; i++) {
+        snprintf(paths[i], sizeof paths[i], "/tmp/km-reuse-%d-%d.json", (int)getpid(), i);
+        if (!texts[i]) continue;
+        size_t len = strlen(texts[i]);
+        char *data = (char *)(uintptr_t)texts[i];
+        if (gz[i]) data = gzip_bytes(texts[i], strlen(texts[i]), &len);
+        FILE *f = fopen(paths[i], "wb");
+        CHECK(f && fwrite(data, 1, len, f) == len);
+        fclose(f);
+        if (gz[i]) free(data);
+    }
+    const char *want[] = {"R 12 delivery {\"a\":1}\n", "R 0 line {\"b\":2}\nS 13 truncated\n", "R 1 array {\"d\":4}\n",
+                          NULL, "R 0 line {\"e\":5}\n"};
+    km_error err;
+    km_input *in = km_input_open(paths[0], &err);
+    CHECK(in);
+    km_reader *r = km_reader_new(in, NULL);
+    for (int i = 0; i < 5; i++) {
+        if (i) {
+            int rc = km_input_reopen(in, paths[i], &err);
+            if (!texts[i]) {
+                CHECK(rc != KM_OK);
+                CHECK_CONTAINS(err.msg, "cannot open");
+                continue;
+            }
+            CHECK_MSG(rc == KM_OK, "%s", err.msg);
+            km_reader_reset(r, in);
+        }
+        char *got = describe_reader(r);
+        CHECK_MSG(strcmp(got, want[i]) == 0, "file %d gave\n%s", i, got);
+        CHECK_INT(km_input_is_gzip(in), gz[i]);
+        free(got);
+    }
+    km_reader_free(r);
+    km_input_close(in);
+    for (int i = 0; i < 5; i++) unlink(paths[i]);
+}

@@ -498,6 +498,108 @@ TEST(seal_garbage_does_not_crash) {
     }
 }
 
+TEST(seal_file_stream) {
+    CHECK(setup() == 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/stream.jsonl", dir);
+    FILE *out = fopen(path, "w");
+    CHECK(out);
+    km_seal_opts o = {2, 3600, "test-file"};
+    km_seal_file *sf = km_seal_file_open(priv, out, &o, NULL);
+    CHECK(sf);
+    FILE *f = km_seal_file_stream(sf);
+    fprintf(f, "{\"a\":1}\n{\"a\":");  /* a record split across writes */
+    fflush(f);
+    fprintf(f, "2}\n\n{\"a\":3}");        /* a blank line, and a last line without newline */
+    CHECK(km_seal_file_close(sf, NULL) == 0);
+    fclose(out);
+    size_t len = 0;
+    char *text = km_test_read(path, &len);
+    CHECK(text);
+    km_seal_report *r = verify(text);
+    CHECK(r && km_seal_report_ok(r) && r->records == 3 && r->streams[0].signatures == 2);
+    CHECK_STR(r->streams[0].producer, "test-file");
+    km_seal_report_free(r);
+    free(text);
+
+    /* a line that is not a JSON object: the write fails, close says why, no final signature */
+    out = fopen(path, "w");
+    CHECK(out);
+    sf = km_seal_file_open(priv, out, NULL, NULL);
+    CHECK(sf);
+    f = km_seal_file_stream(sf);
+    fprintf(f, "{\"a\":1}\nnot json\n");
+    fflush(f);
+    km_error e;
+    km_error_clear(&e);
+    CHECK(km_seal_file_close(sf, &e) != 0);
+    CHECK_CONTAINS(e.msg, "a record must be a JSON object");
+    fclose(out);
+    text = km_test_read(path, &len);
+    CHECK(text);
+    r = verify(text);
+    CHECK(r && r->streams[0].nproblems == 1 && r->streams[0].problems[0].kind == KM_SEAL_TRUNCATED);
+    km_seal_report_free(r);
+    free(text);
+
+    /* abort: an error path leaves the stream unfinished */
+    out = fopen(path, "w");
+    CHECK(out);
+    sf = km_seal_file_open(priv, out, NULL, NULL);
+    fprintf(km_seal_file_stream(sf), "{\"a\":1}\n");
+    km_seal_file_abort(sf);
+    fclose(out);
+    text = km_test_read(path, &len);
+    r = verify(text);
+    CHECK(r && r->records == 0 && r->streams[0].problems[0].kind == KM_SEAL_TRUNCATED); /* still buffered: not sealed */
+    km_seal_report_free(r);
+    free(text);
+}
+
+TEST(seal_resume_after_restart) {
+    CHECK(setup() == 0);
+    km_buf out = KM_BUF_INIT;
+    km_seal_opts o = {2, 3600, "test-resume"};
+    km_sealer *s = km_sealer_new(priv, to_buf, &out, &o, NULL);
+    CHECK(s);
+    CHECK(km_sealer_record(s, "{\"a\":1}", 7, NULL) == 0);
+    CHECK(km_sealer_record(s, "{\"a\":2}", 7, NULL) == 0); /* + a checkpoint */
+    CHECK(km_sealer_record(s, "{\"a\":3}", 7, NULL) == 0);
+    char pos[KM_SEAL_POSITION_MAX];
+    CHECK(km_sealer_position(s, pos) == 0);
+    size_t saved = out.len; /* what a state file records with the position */
+    CHECK(km_sealer_record(s, "{\"a\":4}", 7, NULL) == 0); /* lost in the crash */
+    km_sealer_free(s);
+    out.len = saved; /* the restart cuts the output back */
+    out.data[saved] = 0;
+    s = km_sealer_resume(priv, to_buf, &out, &o, pos, NULL);
+    CHECK(s);
+    CHECK(km_sealer_record(s, "{\"a\":4}", 7, NULL) == 0);
+    CHECK(km_sealer_record(s, "{\"a\":5}", 7, NULL) == 0);
+    CHECK(km_sealer_finish(s, NULL) == 0);
+    CHECK(km_sealer_position(s, pos) == 0);
+    CHECK(strstr(pos, ":final") != NULL);
+    km_sealer_free(s);
+    km_seal_report *r = verify(out.data);
+    CHECK(r && km_seal_report_ok(r) && r->nstreams == 1 && r->records == 5);
+    km_seal_report_free(r);
+    /* after a final signature, a restart starts a new stream in the same file */
+    s = km_sealer_resume(priv, to_buf, &out, &o, pos, NULL);
+    CHECK(s);
+    CHECK(km_sealer_record(s, "{\"a\":6}", 7, NULL) == 0);
+    CHECK(km_sealer_finish(s, NULL) == 0);
+    km_sealer_free(s);
+    r = verify(out.data);
+    CHECK(r && km_seal_report_ok(r) && r->nstreams == 2 && r->records == 6);
+    km_seal_report_free(r);
+    km_buf_free(&out);
+    /* positions that cannot be used */
+    km_error e;
+    km_error_clear(&e);
+    CHECK(km_sealer_resume(priv, to_buf, &out, &o, "v1:zz", &e) == NULL);
+    CHECK_CONTAINS(e.msg, "unreadable stream position");
+}
+
 TEST(seal_cleanup) {
     km_seal_key_free(priv);
     km_seal_key_free(pub);

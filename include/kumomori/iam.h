@@ -295,6 +295,16 @@ int km_iam_account_can(const km_iam_account *a, const char *principal_arn, const
                        km_error *err);
 void km_iam_answer_free(km_iam_answer *ans); /* frees the buffer inside; takes NULL */
 
+/* Guard rails: would the organisation's SCPs, the resource's RCPs and its resource policy stop a
+ * user of `account` (NULL: the snapshot's account) whose own policies allow everything
+ * (AdministratorAccess), holding creds? The audit's question "is the MFA SCP effective for
+ * s3:DeleteObject?" is km_iam_account_guardrails(a, NULL, "s3:DeleteObject", NULL,
+ * KM_IAM_CREDS_NO_MFA, &ans, &err) giving ans.decision == KM_IAM_EXPLICIT_DENY (and ans.why
+ * naming the SCP statement). Fills *out (free with km_iam_answer_free). */
+int km_iam_account_guardrails(const km_iam_account *a, const char *account, const char *action,
+                              const char *resource, km_iam_creds creds, km_iam_answer *out,
+                              km_error *err);
+
 /* Every user and role of the account that can perform action on resource (NULL: any) with
  * creds: calls fn once per principal whose answer is Allowed, or conditional (strictly denied,
  * but allowed if conditions on keys a snapshot cannot know, such as the source IP, hold), in

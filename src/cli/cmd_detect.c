@@ -2,6 +2,8 @@
 #include "cli/commands.h"
 #include "cli/ruleload.h"
 #include "detect/detect.h"
+#include "kumomori/kumomori.h"
+#include "kumomori/seal.h" /* verify helper: --seal */
 #include "out/alert.h"
 #include "util/term.h"
 
@@ -35,6 +37,8 @@ static void help(void) {
            "                      sarif (SARIF 2.1.0)\n"
            "  -o, --output FILE   write the alerts to FILE instead of standard output\n"
            "  --include-event     put the CloudTrail record itself in each jsonl/sarif alert\n"
+           "  --seal KEY          seal the jsonl output: hash-chained and signed with the private key\n"
+           "                      of `kumomori keygen`; check it with `kumomori verify --sealed`\n"
            "  -j, --jobs N        read N files in parallel (default 1); output order is the same\n"
            "  --max-record-size MIB  skip records larger than this (default 8)\n"
            "  --lateness DUR      thresholds and correlations wait this long in event time for\n"
@@ -84,9 +88,10 @@ static int parse_span_arg(const char *s, uint64_t *out) {
 }
 
 static void summary(const km_run_stats *st, size_t nrules, FILE *f) {
-    fprintf(f, "kumomori detect: %llu file%s, %llu records, %llu alert%s (%zu rules) in %.2f s\n",
+    fprintf(f, "kumomori detect: %llu file%s, %llu record%s, %llu alert%s (%zu rule%s) in %.2f s\n",
             (unsigned long long)st->inputs, st->inputs == 1 ? "" : "s", (unsigned long long)st->records,
-            (unsigned long long)st->alerts, st->alerts == 1 ? "" : "s", nrules, st->seconds);
+            st->records == 1 ? "" : "s", (unsigned long long)st->alerts, st->alerts == 1 ? "" : "s", nrules,
+            nrules == 1 ? "" : "s", st->seconds);
     for (int pass = 0; pass < 2; pass++) {
         /* First what could not be read, then what was rightly left out. */
         int any = 0;
@@ -129,6 +134,9 @@ int km_cmd_detect(int argc, char **argv) {
     size_t nph = 0;
     km_writer *w = NULL;
     FILE *out = stdout;
+    const char *seal_path = NULL; /* verify helper: --seal */
+    km_seal_key *seal_key = NULL;
+    km_seal_file *sealf = NULL;
     if (!rule_paths || !inputs) {
         fprintf(stderr, "kumomori detect: out of memory\n");
         goto done;
@@ -156,6 +164,9 @@ int km_cmd_detect(int argc, char **argv) {
             output = argv[i];
         } else if (strcmp(a, "--include-event") == 0) {
             include_event = 1;
+        } else if (strcmp(a, "--seal") == 0) { /* verify helper */
+            NEED_VALUE();
+            seal_path = argv[i];
         } else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
             NEED_VALUE();
             if (parse_count(argv[i], 1, 256, &jobs)) {
@@ -223,6 +234,16 @@ int km_cmd_detect(int argc, char **argv) {
     }
     km_writer_free(w);
     w = NULL;
+    if (seal_path) { /* verify helper: only a stream of JSON records can be sealed */
+        if (strcmp(format, "jsonl") != 0) {
+            km_cli_usage_error("detect", "--seal needs --format jsonl (text and SARIF are documents, not record streams)");
+            goto done;
+        }
+        if (!(seal_key = km_seal_key_load_private(seal_path, &err))) {
+            fprintf(stderr, "kumomori detect: %s\n", err.msg);
+            goto done;
+        }
+    }
     all = km_cli_load_rules_ph("detect", rule_paths, nrule_paths, builtin, 0, placeholders, nph);
     if (!all) goto done;
     rs = all;
@@ -247,6 +268,14 @@ int km_cmd_detect(int argc, char **argv) {
         }
     }
     wo.out = out;
+    if (seal_key) { /* verify helper: the writer writes through the sealer */
+        km_seal_opts so = {0, 0, "kumomori detect " KUMOMORI_VERSION};
+        if (!(sealf = km_seal_file_open(seal_key, out, &so, &err))) {
+            fprintf(stderr, "kumomori detect: %s\n", err.msg);
+            goto done;
+        }
+        wo.out = km_seal_file_stream(sealf);
+    }
     wo.rules = rs;
     wo.color = out == stdout && km_term_color(stdout);
     w = km_writer_new(format, &wo, &err);
@@ -272,7 +301,17 @@ int km_cmd_detect(int argc, char **argv) {
         if (k < 0) rc = -1;
         else st.alerts += (uint64_t)k;
     }
-    if (km_writer_end(w, &st) || rc || fflush(out) || ferror(out)) {
+    int seal_rc = 0; /* verify helper: the final signature */
+    if (sealf) {
+        int wrc = km_writer_end(w, &st);
+        km_writer_free(w);
+        w = NULL;
+        km_error_clear(&err);
+        seal_rc = wrc || km_seal_file_close(sealf, &err);
+        sealf = NULL;
+        if (seal_rc) fprintf(stderr, "kumomori detect: sealed output: %s\n", err.msg[0] ? err.msg : "write failed");
+    }
+    if (seal_rc || (w && km_writer_end(w, &st)) || rc || fflush(out) || ferror(out)) {
         fprintf(stderr, "kumomori detect: error writing %s: %s\n", output ? output : "standard output", strerror(errno));
         status = 2;
     } else if (st.input_errors) {
@@ -296,6 +335,8 @@ int km_cmd_detect(int argc, char **argv) {
     }
 done:
     km_writer_free(w);
+    km_seal_file_abort(sealf); /* verify helper: an error path leaves the stream unfinished */
+    km_seal_key_free(seal_key);
     km_program_free(prog); /* sigma helper */
     free(placeholders);
     km_matcher_free(m);

@@ -23,6 +23,9 @@
 #define BATCH_BYTES ((size_t)1 << 20)
 #define QUEUE_CAP ((size_t)2 << 20)
 
+_Static_assert(KM_SKIP_REASONS <= sizeof(((km_run_stats *)0)->skipped) / sizeof(uint64_t),
+               "km_run_stats.skipped has a slot per skip reason");
+
 /* ---- the list of inputs ---- */
 
 typedef struct entry {
@@ -223,6 +226,8 @@ typedef struct worker {
     batch *cur;
     size_t idx;
     km_buf tmp;
+    km_input *in;             /* reused for every file (not standard input) */
+    km_reader *rd;
 } worker;
 
 /* Hand the current batch to the file's queue; wait while the queue is over its cap and the file is
@@ -374,11 +379,13 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
     km_json_doc_free(doc);
 }
 
-/* The matcher's message for invalid JSON says "invalid JSON at byte N[ (line L, column C)]: why"
- * counting from the record; the user needs the position in the file, so keep only the why. */
+/* The matcher's message for invalid JSON starts "invalid JSON at byte N: why" (or "... at byte N
+ * (line L, column C): why"), counting from the record; the user needs the position in the file,
+ * which the caller gives, so only the why is kept. */
 static const char *reason_only(const char *msg) {
-    if (strncmp(msg, "invalid JSON at byte", 20) != 0) return msg;
-    const char *p = strstr(msg, ": ");
+    static const char prefix[] = "invalid JSON at byte ";
+    if (strncmp(msg, prefix, sizeof prefix - 1) != 0) return msg;
+    const char *p = strstr(msg + sizeof prefix - 1, ": ");
     return p ? p + 2 : msg;
 }
 
@@ -393,7 +400,12 @@ static void process_file(worker *w) {
         return;
     }
     km_error err;
-    km_input *in = km_input_open(e->path, &err);
+    /* The worker's source and reader are reused from file to file: no fresh buffers, no new
+     * decompressor, for each of the thousands of small files of a trail. */
+    km_input *in = w->in;
+    if (in && !e->is_stdin && km_input_reopen(in, e->path, &err) != KM_OK) in = NULL;
+    else if (!in || e->is_stdin) in = km_input_open(e->path, &err);
+    if (in && !e->is_stdin && !w->in) w->in = in;
     if (!in) {
         /* km_input_open names the file; the message is printed after the name already. */
         const char *m = err.msg;
@@ -403,10 +415,12 @@ static void process_file(worker *w) {
         return;
     }
     s->opened = 1;
-    km_reader *rd = km_reader_new(in, &o->limits);
+    if (w->rd) km_reader_reset(w->rd, in);
+    else w->rd = km_reader_new(in, &o->limits);
+    km_reader *rd = w->rd;
     if (!rd) {
         note(w, KM_SKIP_UNREADABLE, (uint64_t)-1, "out of memory");
-        km_input_close(in);
+        if (in != w->in) km_input_close(in);
         return;
     }
     km_record rec;
@@ -458,8 +472,7 @@ static void process_file(worker *w) {
     }
     s->bytes = km_reader_bytes(rd);
     atomic_fetch_add_explicit(&r->bytes, s->bytes - last_bytes, memory_order_relaxed);
-    km_reader_free(rd);
-    km_input_close(in);
+    if (in != w->in) km_input_close(in); /* standard input */
 }
 
 static void *worker_main(void *arg) {
@@ -653,6 +666,8 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < jobs; i++) {
         km_match_scratch_free(ws[i].scratch);
+        km_reader_free(ws[i].rd);
+        km_input_close(ws[i].in);
         km_program_scratch_free(ws[i].pscratch); /* sigma helper */
         km_arena_free(&ws[i].light);
         km_buf_free(&ws[i].tmp);

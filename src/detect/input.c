@@ -28,33 +28,53 @@ struct km_input {
     z_stream zs;
 };
 
-km_input *km_input_open(const char *path, km_error *err) {
+static int open_fd(const char *path, int *fd, int *owns, km_error *err) {
     int is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    int f = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) return km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (!is_stdin && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        km_error_set(err, KM_ERR, (size_t)-1, "%s: is a folder", path);
-        return NULL;
+    if (!is_stdin && fstat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(f);
+        return km_error_set(err, KM_ERR, (size_t)-1, "%s: is a folder", path);
     }
+    *fd = f;
+    *owns = !is_stdin;
+    return KM_OK;
+}
+
+km_input *km_input_open(const char *path, km_error *err) {
     km_input *in = calloc(1, sizeof *in);
     unsigned char *raw = malloc(RAW_CHUNK);
     if (!in || !raw) {
         free(in);
         free(raw);
-        if (!is_stdin) close(fd);
         km_error_set(err, KM_ENOMEM, (size_t)-1, "%s: out of memory", path);
         return NULL;
     }
-    in->fd = fd;
-    in->owns_fd = !is_stdin;
+    if (open_fd(path, &in->fd, &in->owns_fd, err) != KM_OK) {
+        free(in);
+        free(raw);
+        return NULL;
+    }
     in->rawbuf = raw;
     in->raw = raw;
     return in;
+}
+
+int km_input_reopen(km_input *in, const char *path, km_error *err) {
+    if (in->owns_fd) close(in->fd);
+    /* Keep the buffer and zlib's state (reset when the next gzip stream starts). */
+    unsigned char *rawbuf = in->rawbuf;
+    int gz_init = in->gz_init;
+    z_stream zs = in->zs;
+    memset(in, 0, sizeof *in);
+    in->fd = -1;
+    in->rawbuf = rawbuf;
+    in->raw = rawbuf;
+    in->gz_init = gz_init;
+    in->zs = zs;
+    if (!rawbuf) return km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot reuse a memory source", path);
+    return open_fd(path, &in->fd, &in->owns_fd, err);
 }
 
 km_input *km_input_mem(const void *data, size_t len) {
@@ -131,12 +151,17 @@ long km_input_read(km_input *in, char *buf, size_t n, km_error *err) {
         if (r > 0 && in->raw_len - in->raw_pos >= 2 && in->raw[in->raw_pos] == 0x1f &&
             in->raw[in->raw_pos + 1] == 0x8b) {
             in->gz = 1;
-            memset(&in->zs, 0, sizeof in->zs);
-            if (inflateInit2(&in->zs, 16 + MAX_WBITS) != Z_OK) {
-                km_error_set(err, KM_ENOMEM, 0, "cannot start gzip decompression (out of memory)");
-                return fail(in);
+            if (in->gz_init) {
+                inflateReset(&in->zs);
+            } else {
+                memset(&in->zs, 0, sizeof in->zs);
+                if (inflateInit2(&in->zs, 16 + MAX_WBITS) != Z_OK) {
+                    km_error_set(err, KM_ENOMEM, 0, "cannot start gzip decompression (out of memory)");
+                    return fail(in);
+                }
+                in->gz_init = 1;
             }
-            in->gz_init = 1;
+            in->zs.avail_in = 0;
         }
     }
     if (!in->gz) {

@@ -13,6 +13,10 @@ typedef struct km_input km_input;
 /* Open path for reading ("-" is standard input, which is not closed afterwards). NULL with err
  * naming the file when it cannot be opened or is a folder. The caller frees with km_input_close. */
 km_input *km_input_open(const char *path, km_error *err);
+/* Close the file in (not standard input) and open path in its place, keeping the buffers and the
+ * decompressor's memory (for many small files). On failure in stays valid, at its end, and may be
+ * reopened again. Only for sources made by km_input_open. */
+int km_input_reopen(km_input *in, const char *path, km_error *err);
 /* A source over len bytes at data; the bytes are not copied and must outlive the source. */
 km_input *km_input_mem(const void *data, size_t len);
 /* Closes the file (not standard input) and frees the source. Takes NULL. */

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NONE ((size_t)-1)
 #define CHUNK ((size_t)256 << 10)
@@ -90,6 +93,25 @@ km_reader *km_reader_new(km_input *in, const km_reader_limits *lim) {
     return r;
 }
 
+void km_reader_reset(km_reader *r, km_input *in) {
+    char *buf = r->buf;
+    size_t cap = r->cap, max_record = r->max_record, max_depth = r->max_depth, read_size = r->read_size;
+    if (cap > 4 * CHUNK) { /* after a huge record, give the memory back */
+        char *nb = realloc(buf, CHUNK);
+        if (nb) { buf = nb; cap = CHUNK; }
+    }
+    memset(r, 0, sizeof *r);
+    r->in = in;
+    r->buf = buf;
+    r->cap = cap;
+    r->max_record = max_record;
+    r->max_depth = max_depth;
+    r->read_size = read_size;
+    r->keep = NONE;
+    r->mode = M_TOP;
+    km_error_clear(&r->inerr);
+}
+
 void km_reader_free(km_reader *r) {
     if (!r) return;
     free(r->buf);
@@ -132,9 +154,19 @@ static int refill(km_reader *r) {
     return 1;
 }
 
-/* Position of the first '"' or '\\' at or after i, or n. Eight bytes at a time: most of a
+/* Position of the first '"' or '\\' at or after i, or n. Many bytes at a time: most of a
  * CloudTrail record is string content. */
 static size_t find_quote_or_backslash(const unsigned char *p, size_t i, size_t n) {
+#ifdef __SSE2__
+    /* Sixteen at a time where SSE2 is there (every x86-64). */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+        if (m) return i + (size_t)__builtin_ctz((unsigned)m);
+        i += 16;
+    }
+#endif
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     while (i + 8 <= n) {
         uint64_t w;

@@ -76,6 +76,8 @@ typedef struct km_reader km_reader;
  * NULL when out of memory. */
 km_reader *km_reader_new(km_input *in, const km_reader_limits *lim);
 void km_reader_free(km_reader *r); /* takes NULL */
+/* Start again on another source, keeping the buffer (the limits stay). */
+void km_reader_reset(km_reader *r, km_input *in);
 
 /* Next item: KM_READ_RECORD (rec filled), KM_READ_SKIP (rec->skip and rec->offset set, err says
  * what and where; call again to go on), or KM_READ_END. */

@@ -4,10 +4,19 @@
 #include "detect/detect.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 size_t km_utf8_check(const unsigned char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
+#ifdef __SSE2__
+        if (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            if (!_mm_movemask_epi8(v)) { i += 16; continue; }
+        }
+#endif
         if (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);

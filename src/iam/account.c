@@ -28,6 +28,7 @@
 typedef struct named_policy {
     char *key; /* managed policy ARN, org policy id, or resource ARN */
     km_iam_policy *p;
+    char account[32]; /* resource policies: the account whose snapshot folder held it */
 } named_policy;
 
 typedef struct strlist {
@@ -44,6 +45,7 @@ typedef struct group {
 
 typedef struct principal {
     char *arn, *name, *id;
+    char acct[32];
     int role;
     km_iam_policy **inl;
     size_t ninl;
@@ -56,6 +58,14 @@ typedef struct principal {
     const km_iam_policy *boundary;
     int boundary_missing;
 } principal;
+
+typedef struct orglevels {
+    char account[32];
+    km_iam_level *scp, *rcp;
+    size_t n_scp, n_rcp;
+    const km_iam_policy **pols; /* storage for the levels' policy arrays */
+    size_t npols;
+} orglevels;
 
 typedef struct org_link {
     char *child, *parent;
@@ -85,12 +95,11 @@ struct km_iam_account {
     size_t nlinks, caplinks;
     org_attach *att;
     size_t natt, capatt;
-    /* built levels */
-    km_iam_level *scp, *rcp;
-    size_t n_scp, n_rcp;
-    const km_iam_policy **levelpols; /* storage for the levels' policy arrays */
-    size_t nlevelpols;
+    /* SCP/RCP levels of each account that has principals in the snapshot */
+    orglevels *lv;
+    size_t nlv;
     km_iam_policy *full_access; /* synthesised FullAWSAccess SCP */
+    km_iam_policy *admin;       /* AdministratorAccess, for the guard-rail probe */
     km_buf notes;
     size_t files_seen, files_used;
 };
@@ -286,6 +295,11 @@ static int load_authz(km_iam_account *a, const km_json *root, const char *text, 
             account_from_arn(a, arn);
             if (GROW(a->pr, a->npr, a->cappr) < 0) return -1;
             principal *p = &a->pr[a->npr++];
+            {
+                iam_arn x;
+                if (iam_arn_split(arn, strlen(arn), &x) == 6 && x.len[4] < sizeof p->acct)
+                    snprintf(p->acct, sizeof p->acct, "%.*s", (int)x.len[4], x.seg[4]);
+            }
             p->role = role;
             p->arn = sdup(arn);
             p->name = sdup(km_json_get_str(u, role ? "RoleName" : "UserName", ""));
@@ -348,8 +362,7 @@ static int load_org_policy(km_iam_account *a, const km_json *root, const char *t
     return np_put(&a->orgpol, &a->norgpol, &a->caporgpol, id, p);
 }
 
-static int load_org_attach(km_iam_account *a, const km_json *root, const char *target) {
-    const km_json *pols = km_json_get(root, "Policies");
+static int attach(km_iam_account *a, const char *target, const char *id, const char *type) {
     org_attach *at = NULL;
     for (size_t i = 0; i < a->natt; i++)
         if (strcmp(a->att[i].target, target) == 0) at = &a->att[i];
@@ -359,15 +372,18 @@ static int load_org_attach(km_iam_account *a, const km_json *root, const char *t
         at->target = sdup(target);
         if (!at->target) return -1;
     }
+    for (size_t k = 0; k < at->ids.n; k++)
+        if (strcmp(at->ids.v[k], id) == 0) return 0;
+    if (sl_push(&at->ids, id) < 0 || sl_push(&at->types, type) < 0) return -1;
+    return 0;
+}
+
+static int load_org_attach(km_iam_account *a, const km_json *root, const char *target) {
+    const km_json *pols = km_json_get(root, "Policies");
     for (size_t i = 0; i < km_json_len(pols); i++) {
         const km_json *p = km_json_at(pols, i);
         const char *id = km_json_get_str(p, "Id", NULL);
-        if (!id) continue;
-        int seen = 0;
-        for (size_t k = 0; k < at->ids.n; k++)
-            if (strcmp(at->ids.v[k], id) == 0) seen = 1;
-        if (seen) continue;
-        if (sl_push(&at->ids, id) < 0 || sl_push(&at->types, km_json_get_str(p, "Type", "")) < 0) return -1;
+        if (id && attach(a, target, id, km_json_get_str(p, "Type", "")) < 0) return -1;
     }
     return 0;
 }
@@ -384,67 +400,67 @@ static int load_org_parents(km_iam_account *a, const km_json *root, const char *
     return 0;
 }
 
-/* Levels root -> OUs -> account from list-parents and list-policies-for-target; falling back
- * to one level holding every SCP found when the attachments are unknown. */
-static int build_levels(km_iam_account *a) {
-    free(a->scp);
-    free(a->rcp);
-    free(a->levelpols);
-    a->scp = a->rcp = NULL;
-    a->levelpols = NULL;
-    a->n_scp = a->n_rcp = a->nlevelpols = 0;
+/* Levels root -> OUs -> account from list-parents and the attachments (list-policies-for-target
+ * or list-targets-for-policy); falling back to one level holding every SCP found when the
+ * attachments are unknown. */
+static int build_levels_for(km_iam_account *a, const char *account, orglevels *ol) {
+    memset(ol, 0, sizeof *ol);
+    snprintf(ol->account, sizeof ol->account, "%s", account);
     if (!a->norgpol && !a->natt) return 0;
-    if (a->org_master[0] && strcmp(a->org_master, a->account) == 0) {
-        note(a, "account %s is the organization's management account: SCPs and RCPs do not apply to it",
-             a->account);
+    if (a->org_master[0] && strcmp(a->org_master, account) == 0) {
+        note(a, "account %s is the organization's management account: SCPs and RCPs do not apply to it", account);
         return 0;
     }
-    char *chain[16];
+    const char *chain[16];
     size_t nchain = 0;
-    const char *cur = a->account;
+    const char *cur = account;
     while (cur && *cur && nchain < 16) {
-        chain[nchain++] = (char *)cur;
+        chain[nchain++] = cur;
         const char *next = NULL;
         for (size_t i = 0; i < a->nlinks; i++)
             if (strcmp(a->links[i].child, cur) == 0) next = a->links[i].parent;
         cur = next;
     }
+    if (nchain == 1 && a->nlinks > 0) {
+        note(a, "account %s: no organizations list-parents output, so its place in the organization is "
+             "unknown: SCPs and RCPs are not applied to it", account);
+        return 0;
+    }
     int have_chain = nchain > 1 && a->natt > 0;
-    size_t total = a->norgpol + 1;
+    size_t total = a->norgpol + 2;
     for (size_t i = 0; i < a->natt; i++) total += a->att[i].ids.n;
-    a->levelpols = calloc(total * 2 + 2, sizeof *a->levelpols);
-    a->scp = calloc(nchain + 1, sizeof *a->scp);
-    a->rcp = calloc(nchain + 1, sizeof *a->rcp);
-    if (!a->levelpols || !a->scp || !a->rcp) return -1;
+    ol->pols = calloc(total * 2 + 2 * (nchain + 1), sizeof *ol->pols);
+    ol->scp = calloc(nchain + 1, sizeof *ol->scp);
+    ol->rcp = calloc(nchain + 1, sizeof *ol->rcp);
+    if (!ol->pols || !ol->scp || !ol->rcp) return -1;
     if (!have_chain) {
         size_t nscp = 0, nrcp = 0;
-        km_iam_level *ls = &a->scp[0], *lr = &a->rcp[0];
+        km_iam_level *ls = &ol->scp[0], *lr = &ol->rcp[0];
         ls->id = "organization";
         lr->id = "organization";
-        ls->policies = &a->levelpols[a->nlevelpols];
+        ls->policies = &ol->pols[ol->npols];
         for (size_t i = 0; i < a->norgpol; i++)
-            if (a->orgpol[i].p->kind == KM_IAM_SCP) a->levelpols[a->nlevelpols++] = a->orgpol[i].p, nscp++;
+            if (a->orgpol[i].p->kind == KM_IAM_SCP) ol->pols[ol->npols++] = a->orgpol[i].p, nscp++;
         ls->n = nscp;
-        lr->policies = &a->levelpols[a->nlevelpols];
-        for (size_t i = 0; i < a->norgpol; i++)
-            if (a->orgpol[i].p->kind == KM_IAM_RCP) a->levelpols[a->nlevelpols++] = a->orgpol[i].p, nrcp++;
-        lr->n = nrcp;
         if (nscp) {
             /* FullAWSAccess is attached by default everywhere; without attachment data assume it. */
             int has_allow_all = 0;
             for (size_t i = 0; i < a->norgpol; i++)
                 if (strcmp(a->orgpol[i].key, "p-FullAWSAccess") == 0) has_allow_all = 1;
             if (!has_allow_all && a->full_access) {
-                a->levelpols[a->nlevelpols++] = a->full_access;
+                ol->pols[ol->npols++] = a->full_access;
                 ls->n++;
-                note(a, "SCP attachments unknown (no organizations list-parents / list-policies-for-target "
-                     "outputs): the %zu SCPs found are treated as attached at one level, with FullAWSAccess", nscp);
-            } else {
-                note(a, "SCP attachments unknown: the %zu SCPs found are treated as attached at one level", nscp);
             }
-            a->n_scp = 1;
+            note(a, "SCP attachments of account %s unknown (no organizations list-parents and "
+                 "list-targets-for-policy / list-policies-for-target outputs): the %zu SCPs found are "
+                 "treated as attached at one level%s", account, nscp, has_allow_all ? "" : ", with FullAWSAccess");
+            ol->n_scp = 1;
         }
-        if (nrcp) a->n_rcp = 1;
+        lr->policies = &ol->pols[ol->npols];
+        for (size_t i = 0; i < a->norgpol; i++)
+            if (a->orgpol[i].p->kind == KM_IAM_RCP) ol->pols[ol->npols++] = a->orgpol[i].p, nrcp++;
+        lr->n = nrcp;
+        if (nrcp) ol->n_rcp = 1;
         return 0;
     }
     /* chain is account, parent, ..., root: levels go root first */
@@ -453,31 +469,68 @@ static int build_levels(km_iam_account *a) {
         const org_attach *at = NULL;
         for (size_t i = 0; i < a->natt; i++)
             if (strcmp(a->att[i].target, id) == 0) at = &a->att[i];
-        km_iam_level *ls = &a->scp[a->n_scp++], *lr = &a->rcp[a->n_rcp++];
+        km_iam_level *ls = &ol->scp[ol->n_scp++], *lr = &ol->rcp[ol->n_rcp++];
         ls->id = id;
         lr->id = id;
-        if (!at) note(a, "no list-policies-for-target output for %s: that level is taken to have no SCP attached "
-                      "(so nothing is allowed through it)", id);
-        ls->policies = &a->levelpols[a->nlevelpols];
+        ls->policies = &ol->pols[ol->npols];
+        if (!at) {
+            /* Missing data must not read as "nothing attached" (which would deny everything). */
+            note(a, "no attachment data for %s: FullAWSAccess alone is assumed there", id);
+            if (a->full_access) ol->pols[ol->npols++] = a->full_access, ls->n++;
+        }
         for (size_t k = 0; at && k < at->ids.n; k++) {
             named_policy *np = np_find(a->orgpol, a->norgpol, at->ids.v[k]);
             const char *t = at->types.v[k];
             int is_scp = np ? np->p->kind == KM_IAM_SCP : (!*t || strcmp(t, "SERVICE_CONTROL_POLICY") == 0);
             if (!is_scp) continue;
-            if (np) a->levelpols[a->nlevelpols++] = np->p, ls->n++;
+            if (np) ol->pols[ol->npols++] = np->p, ls->n++;
             else if (strcmp(at->ids.v[k], "p-FullAWSAccess") == 0 && a->full_access)
-                a->levelpols[a->nlevelpols++] = a->full_access, ls->n++;
+                ol->pols[ol->npols++] = a->full_access, ls->n++;
             else
                 note(a, "SCP %s attached to %s has no describe-policy output: ignored", at->ids.v[k], id);
         }
-        lr->policies = &a->levelpols[a->nlevelpols];
+        lr->policies = &ol->pols[ol->npols];
         for (size_t k = 0; at && k < at->ids.n; k++) {
             named_policy *np = np_find(a->orgpol, a->norgpol, at->ids.v[k]);
-            if (np && np->p->kind == KM_IAM_RCP) a->levelpols[a->nlevelpols++] = np->p, lr->n++;
+            if (np && np->p->kind == KM_IAM_RCP) ol->pols[ol->npols++] = np->p, lr->n++;
         }
     }
-    note(a, "SCP levels of account %s: %zu (root first)", a->account, a->n_scp);
+    int any_rcp = 0;
+    for (size_t i = 0; i < ol->n_rcp; i++) any_rcp |= ol->rcp[i].n > 0;
+    if (!any_rcp) ol->n_rcp = 0;
+    note(a, "SCP levels of account %s: %zu (root first)", account, ol->n_scp);
     return 0;
+}
+
+static void orglevels_free(orglevels *ol) {
+    free(ol->scp);
+    free(ol->rcp);
+    free(ol->pols);
+    memset(ol, 0, sizeof *ol);
+}
+
+static int build_levels(km_iam_account *a) {
+    for (size_t i = 0; i < a->nlv; i++) orglevels_free(&a->lv[i]);
+    free(a->lv);
+    a->lv = NULL;
+    a->nlv = 0;
+    a->lv = calloc(a->npr + 1, sizeof *a->lv);
+    if (!a->lv) return -1;
+    for (size_t i = 0; i < a->npr; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < a->nlv; k++)
+            if (strcmp(a->lv[k].account, a->pr[i].acct) == 0) seen = 1;
+        if (seen || !a->pr[i].acct[0]) continue;
+        if (build_levels_for(a, a->pr[i].acct, &a->lv[a->nlv]) < 0) return -1;
+        a->nlv++;
+    }
+    return 0;
+}
+
+static const orglevels *levels_of(const km_iam_account *a, const char *account) {
+    for (size_t i = 0; i < a->nlv; i++)
+        if (strcmp(a->lv[i].account, account) == 0) return &a->lv[i];
+    return NULL;
 }
 
 /* ---- resource policies ------------------------------------------------------------------------ */
@@ -655,7 +708,10 @@ static int resource_policy_file(km_iam_account *a, const pinfo *pi, const km_jso
     km_iam_policy *p = doc_policy(a, pv, text, len, kind, arn, file);
     if (!p) return 0;
     a->files_used++;
-    return put_resource_policy(a, arn, p);
+    if (put_resource_policy(a, arn, p) < 0) return -1;
+    named_policy *np = np_find(a->respol, a->nrespol, arn);
+    if (np && pi->account[0]) snprintf(np->account, sizeof np->account, "%s", pi->account);
+    return 0;
 }
 
 static int load_file(km_iam_account *a, const char *path, const char *rel) {
@@ -697,6 +753,17 @@ static int load_file(km_iam_account *a, const char *path, const char *rel) {
                  km_json_get_str(km_json_get(root, "Organization"), "MasterAccountId", ""));
         snprintf(a->org_id, sizeof a->org_id, "%s", km_json_get_str(km_json_get(root, "Organization"), "Id", ""));
         a->files_used++;
+    } else if (root && km_json_get(root, "Targets") && strcmp(pi.op, "list-targets-for-policy") == 0 && pi.key[0]) {
+        const km_json *tg = km_json_get(root, "Targets");
+        for (size_t i = 0; i < km_json_len(tg) && rc == 0; i++) {
+            const char *tid = km_json_get_str(km_json_at(tg, i), "TargetId", NULL);
+            if (tid) rc = attach(a, tid, pi.key, "");
+        }
+        a->files_used++;
+    } else if (root && km_json_get(root, "Error") && km_json_get_str(km_json_get(root, "Error"), "Code", NULL)) {
+        if (strstr(rel, "get-account-authorization-details") || strstr(rel, "organizations"))
+            note(a, "%s: the call failed: %s: %s", rel, km_json_get_str(km_json_get(root, "Error"), "Code", ""),
+                 km_json_get_str(km_json_get(root, "Error"), "Message", ""));
     } else if (root && km_json_get(root, "Policies") && strcmp(pi.op, "list-policies-for-target") == 0 && pi.key[0]) {
         char target[512];
         snprintf(target, sizeof target, "%s", pi.key);
@@ -782,6 +849,8 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
     km_buf_init(&a->notes, 1u << 20);
     a->full_access = km_iam_policy_parse(full_access_doc, sizeof full_access_doc - 1, KM_IAM_SCP,
                                          "FullAWSAccess (p-FullAWSAccess)", NULL);
+    a->admin = km_iam_policy_parse(full_access_doc, sizeof full_access_doc - 1, KM_IAM_IDENTITY,
+                                   "AdministratorAccess (probe)", NULL);
     struct stat st;
     if (!path || stat(path, &st) != 0) {
         km_error_set(err, KM_ERR, (size_t)-1, "%s: %s", path ? path : "(null)", path ? strerror(errno) : "no path");
@@ -820,6 +889,9 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
             return NULL;
         }
     }
+    if (S_ISDIR(st.st_mode))
+        note(a, "%s: %zu JSON files read, %zu used for IAM (the rest concern other checks)", path, a->files_seen,
+             a->files_used);
     if (a->npr == 0) {
         char first[300] = "";
         if (a->notes.data) snprintf(first, sizeof first, " (%.*s)", (int)strcspn(a->notes.data, "\n"), a->notes.data);
@@ -882,10 +954,10 @@ void km_iam_account_free(km_iam_account *a) {
         sl_free(&a->att[i].types);
     }
     free(a->att);
-    free(a->scp);
-    free(a->rcp);
-    free(a->levelpols);
+    for (size_t i = 0; i < a->nlv; i++) orglevels_free(&a->lv[i]);
+    free(a->lv);
     km_iam_policy_free(a->full_access);
+    km_iam_policy_free(a->admin);
     km_buf_free(&a->notes);
     free(a);
 }
@@ -996,22 +1068,22 @@ const char *km_iam_account_id(const km_iam_account *a) { return a ? a->account :
 
 /* ---- questions ------------------------------------------------------------------------------ */
 
-static const km_iam_policy *find_resource_policy(const km_iam_account *a, const char *resource) {
+static const named_policy *find_resource_policy(const km_iam_account *a, const char *resource) {
     if (!resource) return NULL;
     for (size_t i = 0; i < a->nrespol; i++)
-        if (strcmp(a->respol[i].key, resource) == 0) return a->respol[i].p;
+        if (strcmp(a->respol[i].key, resource) == 0) return &a->respol[i];
     if (strncmp(resource, "arn:aws:s3:::", 13) == 0) {
         size_t bl = strcspn(resource + 13, "/");
         for (size_t i = 0; i < a->nrespol; i++)
             if (strncmp(a->respol[i].key, resource, 13 + bl) == 0 && a->respol[i].key[13 + bl] == 0)
-                return a->respol[i].p;
+                return &a->respol[i];
     }
     /* a key policy stored under the key id while asked by ARN, or the reverse */
     const char *kid = strstr(resource, ":key/");
     if (kid) {
         for (size_t i = 0; i < a->nrespol; i++) {
             const char *k2 = strstr(a->respol[i].key, ":key/");
-            if (k2 && strcmp(k2, kid) == 0) return a->respol[i].p;
+            if (k2 && strcmp(k2, kid) == 0) return &a->respol[i];
         }
     }
     return NULL;
@@ -1091,41 +1163,38 @@ typedef struct cred_try {
     const char *mfa;  /* NULL: key absent; "true"/"false" */
 } cred_try;
 
+/* The context keys the credentials carry. now_iso/now_epoch are computed once per question. */
 static int build_context(const km_iam_account *a, const principal *p, const cred_try *t, const char *region,
-                         const char *resource_account, km_iam_context *c) {
+                         const char *resource_account, const char *now_iso, const char *now_epoch,
+                         km_iam_context *c) {
     int rc = 0;
     char buf[1200];
-    rc |= km_iam_context_set(c, "aws:PrincipalArn", p->arn);
-    if (a->account[0]) rc |= km_iam_context_set(c, "aws:PrincipalAccount", a->account);
-    if (a->org_id[0]) rc |= km_iam_context_set(c, "aws:PrincipalOrgID", a->org_id);
-    rc |= km_iam_context_set(c, "aws:PrincipalType", p->role ? "AssumedRole" : "User");
+    rc |= iam_ctx_append(c, "aws:PrincipalArn", p->arn);
+    if (p->acct[0]) rc |= iam_ctx_append(c, "aws:PrincipalAccount", p->acct);
+    if (a->org_id[0]) rc |= iam_ctx_append(c, "aws:PrincipalOrgID", a->org_id);
+    rc |= iam_ctx_append(c, "aws:PrincipalType", p->role ? "AssumedRole" : "User");
     if (p->role) {
         snprintf(buf, sizeof buf, "%s:kumomori", p->id);
-        rc |= km_iam_context_set(c, "aws:userid", buf);
+        rc |= iam_ctx_append(c, "aws:userid", buf);
     } else {
-        rc |= km_iam_context_set(c, "aws:userid", p->id);
-        rc |= km_iam_context_set(c, "aws:username", p->name);
+        rc |= iam_ctx_append(c, "aws:userid", p->id);
+        rc |= iam_ctx_append(c, "aws:username", p->name);
     }
     for (size_t i = 0; i < p->tag_k.n; i++) {
         snprintf(buf, sizeof buf, "aws:PrincipalTag/%s", p->tag_k.v[i]);
-        rc |= km_iam_context_set(c, buf, p->tag_v.v[i]);
+        rc |= km_iam_context_set(c, buf, p->tag_v.v[i]); /* tag keys may repeat in case */
     }
-    rc |= km_iam_context_set(c, "aws:SecureTransport", "true");
-    rc |= km_iam_context_set(c, "aws:ViaAWSService", "false");
-    rc |= km_iam_context_set(c, "aws:PrincipalIsAWSService", "false");
-    rc |= km_iam_context_set(c, "aws:RequestedRegion", region);
-    if (resource_account && *resource_account) rc |= km_iam_context_set(c, "aws:ResourceAccount", resource_account);
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    rc |= km_iam_context_set(c, "aws:CurrentTime", buf);
-    snprintf(buf, sizeof buf, "%lld", (long long)now);
-    rc |= km_iam_context_set(c, "aws:EpochTime", buf);
+    rc |= iam_ctx_append(c, "aws:SecureTransport", "true");
+    rc |= iam_ctx_append(c, "aws:ViaAWSService", "false");
+    rc |= iam_ctx_append(c, "aws:PrincipalIsAWSService", "false");
+    rc |= iam_ctx_append(c, "aws:RequestedRegion", region);
+    if (resource_account && *resource_account) rc |= iam_ctx_append(c, "aws:ResourceAccount", resource_account);
+    rc |= iam_ctx_append(c, "aws:CurrentTime", now_iso);
+    rc |= iam_ctx_append(c, "aws:EpochTime", now_epoch);
     if (t->mfa) {
-        rc |= km_iam_context_set(c, "aws:MultiFactorAuthPresent", t->mfa);
-        if (strcmp(t->mfa, "true") == 0) rc |= km_iam_context_set(c, "aws:MultiFactorAuthAge", "60");
-        if (t->session && !p->role) rc |= km_iam_context_set(c, "aws:TokenIssueTime", buf);
+        rc |= iam_ctx_append(c, "aws:MultiFactorAuthPresent", t->mfa);
+        if (strcmp(t->mfa, "true") == 0) rc |= iam_ctx_append(c, "aws:MultiFactorAuthAge", "60");
+        if (t->session && !p->role) rc |= iam_ctx_append(c, "aws:TokenIssueTime", now_iso);
     }
     return rc ? -1 : 0;
 }
@@ -1137,9 +1206,12 @@ static void why_from_explain(const km_iam_explain *ex, km_buf *why, int want_den
         if (km_iam_explain_applied(ex, i, &r) < 0) continue;
         if (r.deny != want_deny) continue;
         if (!want_deny && (r.kind == KM_IAM_SCP || r.kind == KM_IAM_RCP || r.kind == KM_IAM_BOUNDARY)) continue;
-        km_buf_printf(why, "%s policy %s statement %zu", km_iam_kind_name(r.kind), r.policy, r.index);
-        if (r.sid) km_buf_printf(why, " (Sid %s)", r.sid);
-        km_buf_putc(why, '\n');
+        char line[700];
+        snprintf(line, sizeof line, "%s policy %s statement %zu%s%s%s\n", km_iam_kind_name(r.kind), r.policy,
+                 r.index, r.sid ? " (Sid " : "", r.sid ? r.sid : "", r.sid ? ")" : "");
+        /* the same managed policy reached twice (attached and through a group) is listed once */
+        if (why->data && strstr(why->data, line)) continue;
+        km_buf_puts(why, line);
     }
 }
 
@@ -1223,17 +1295,22 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
                  x.seg[1], (int)x.len[4], x.seg[4], p->name);
         req_principal = session;
     }
-    /* The resource's account: from its ARN, else this account (S3 ARNs carry none). */
+    const named_policy *rnp = find_resource_policy(a, res);
+    const km_iam_policy *rp = rnp ? rnp->p : NULL;
+    /* The resource's account: from its ARN; for ARNs that name none (S3), the account whose
+     * snapshot folder held its policy, else the snapshot's account; "any resource" is looked for
+     * in the principal's own account. */
     char racct[32] = "";
     iam_arn ra;
     int rk = iam_arn_split(res, strlen(res), &ra);
     if (rk == 6 && ra.len[4] && ra.len[4] < sizeof racct) snprintf(racct, sizeof racct, "%.*s", (int)ra.len[4], ra.seg[4]);
+    else if (rnp && rnp->account[0]) snprintf(racct, sizeof racct, "%s", rnp->account);
+    else if (strcmp(res, "*") == 0 && p->acct[0]) snprintf(racct, sizeof racct, "%s", p->acct);
     else snprintf(racct, sizeof racct, "%s", a->account);
     char region[64] = "us-east-1";
     if (rk == 6 && ra.len[3] && ra.len[3] < sizeof region && !memchr(ra.seg[3], '*', ra.len[3]))
         snprintf(region, sizeof region, "%.*s", (int)ra.len[3], ra.seg[3]);
 
-    const km_iam_policy *rp = find_resource_policy(a, res);
     if (!rp && iam_istarts(action, strlen(action), "sts:AssumeRole")) {
         const principal *target = find_principal(a, res);
         if (target) rp = target->trust;
@@ -1246,11 +1323,14 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
     in.boundary = bound ? &bound : NULL;
     in.n_boundary = bound ? 1 : 0;
     in.resource = rp;
-    in.scp = a->scp;
-    in.n_scp = a->n_scp;
-    if (strcmp(racct, a->account) == 0) {
-        in.rcp = a->rcp;
-        in.n_rcp = a->n_rcp && a->rcp[0].n ? a->n_rcp : 0;
+    const orglevels *pl = levels_of(a, p->acct), *rl = levels_of(a, racct);
+    if (pl) {
+        in.scp = pl->scp;
+        in.n_scp = pl->n_scp;
+    }
+    if (rl) {
+        in.rcp = rl->rcp;
+        in.n_rcp = rl->n_rcp;
     }
 
     static const char *known_keys[] = {"aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalOrgID",
@@ -1266,10 +1346,16 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
      * kumomori cannot know, such as the source IP, VPC or tags, went the caller's way?).
      * Evaluations run without an explanation first; the explanation is made only for the answer
      * that is reported (quick: who-can reports only principals that can). */
+    char now_iso[32], now_epoch[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(now_iso, sizeof now_iso, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    snprintf(now_epoch, sizeof now_epoch, "%lld", (long long)now);
     km_iam_context *ctxs[3] = {NULL, NULL, NULL};
     for (size_t t = 0; t < nt; t++) {
         ctxs[t] = km_iam_context_new();
-        if (!ctxs[t] || build_context(a, p, &tries[t], region, racct, ctxs[t]) < 0) {
+        if (!ctxs[t] || build_context(a, p, &tries[t], region, racct, now_iso, now_epoch, ctxs[t]) < 0) {
             for (size_t k = 0; k <= t; k++) km_iam_context_free(ctxs[k]);
             return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         }
@@ -1289,7 +1375,9 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
         for (size_t t = 0; t < nt; t++) {
             const char *rq_principal = tries[t].session || p->role ? req_principal : p->arn;
             km_iam_request rq = {rq_principal, action, res, racct[0] ? racct : NULL, ctxs[t]};
-            int d = km_iam_evaluate(&in, &rq, &o, NULL, err);
+            /* quick (who-can): no explanation unless the answer is reported */
+            km_iam_explain *x = quick ? NULL : ex;
+            int d = km_iam_evaluate(&in, &rq, &o, x, err);
             if (d < 0) {
                 rc = err ? err->code : KM_ERR;
                 break;
@@ -1297,14 +1385,13 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
             if (pass == 0 && t == 0) {
                 first = d;
                 out->credential = tries[t].label;
-                if (!quick && km_iam_evaluate(&in, &rq, &o, ex, err) >= 0)
-                    why_from_explain(ex, &out->why, d == KM_IAM_EXPLICIT_DENY);
+                if (x) why_from_explain(ex, &out->why, d == KM_IAM_EXPLICIT_DENY);
             }
             if (d == KM_IAM_ALLOWED) {
                 allowed = (int)t;
                 out->credential = tries[t].label;
                 km_buf_reset(&out->why);
-                if (km_iam_evaluate(&in, &rq, &o, ex, err) >= 0) {
+                if (x || km_iam_evaluate(&in, &rq, &o, ex, err) >= 0) {
                     why_from_explain(ex, &out->why, 0);
                     if (pass == 1) ignored_conditions(ex, &out->why);
                 }
@@ -1334,6 +1421,30 @@ int km_iam_account_can(const km_iam_account *a, const char *principal_arn, const
     if (!ex) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     int rc = ask(a, p, action, resource, creds, out, ex, 0, err);
     km_iam_explain_free(ex);
+    return rc;
+}
+
+int km_iam_account_guardrails(const km_iam_account *a, const char *account, const char *action,
+                              const char *resource, km_iam_creds creds, km_iam_answer *out, km_error *err) {
+    if (!a || !action || !out) return km_error_set(err, KM_ERR, (size_t)-1, "missing argument");
+    if (!account || !*account) account = a->account;
+    if (!a->admin) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    principal probe;
+    memset(&probe, 0, sizeof probe);
+    char arn[128];
+    snprintf(arn, sizeof arn, "arn:aws:iam::%s:user/kumomori-guardrail-probe", account);
+    probe.arn = arn;
+    probe.name = "kumomori-guardrail-probe";
+    probe.id = "AIDAKUMOMORIPROBE";
+    snprintf(probe.acct, sizeof probe.acct, "%s", account);
+    const km_iam_policy *ids[1] = {a->admin};
+    probe.identity = ids;
+    probe.n_identity = 1;
+    km_iam_explain *ex = km_iam_explain_new();
+    if (!ex) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    int rc = ask(a, &probe, action, resource, creds, out, ex, 0, err);
+    km_iam_explain_free(ex);
+    out->principal = "(a user of the account allowed everything by its own policies)";
     return rc;
 }
 

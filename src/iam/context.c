@@ -1,80 +1,86 @@
 /* Request context: condition keys with one value or a set of values. Lookups fold ASCII case
  * (AWS condition key names are case-insensitive). A handful of keys per request, so a flat
- * array with a linear search beats any index. */
+ * array with a linear search (length first) beats any index; strings live in one arena. */
 #include "iam/iam_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-km_iam_context *km_iam_context_new(void) { return calloc(1, sizeof(km_iam_context)); }
+#define CTX_MAX_BYTES (64u << 20)
 
-static void entry_clear_values(iam_ctx_entry *e) {
-    for (size_t i = 0; i < e->n; i++) free(e->vals[i]);
-    e->n = 0;
+km_iam_context *km_iam_context_new(void) {
+    km_iam_context *c = calloc(1, sizeof(km_iam_context));
+    if (c) km_arena_init(&c->arena, CTX_MAX_BYTES);
+    return c;
 }
 
 void km_iam_context_free(km_iam_context *c) {
     if (!c) return;
-    for (size_t i = 0; i < c->n; i++) {
-        entry_clear_values(&c->e[i]);
-        free(c->e[i].vals);
-        free(c->e[i].key);
-        free(c->e[i].lkey);
-    }
     free(c->e);
+    km_arena_free(&c->arena);
     free(c);
 }
 
 const iam_ctx_entry *iam_ctx_find(const km_iam_context *c, const char *key, size_t n) {
     if (!c) return NULL;
     for (size_t i = 0; i < c->n; i++) {
-        const char *lk = c->e[i].lkey;
+        const iam_ctx_entry *e = &c->e[i];
+        if (e->klen != n) continue;
+        const char *lk = e->lkey;
         size_t j = 0;
-        for (; j < n && lk[j]; j++)
-            if (lk[j] != iam_lc(key[j])) break;
-        if (j == n && lk[j] == 0) return &c->e[i];
+        while (j < n && lk[j] == iam_lc(key[j])) j++;
+        if (j == n) return e;
     }
     return NULL;
 }
 
-static iam_ctx_entry *find_or_add(km_iam_context *c, const char *key) {
-    iam_ctx_entry *e = (iam_ctx_entry *)iam_ctx_find(c, key, strlen(key));
-    if (e) return e;
+static int push_value(km_iam_context *c, iam_ctx_entry *e, const char *v);
+
+static iam_ctx_entry *add_entry(km_iam_context *c, const char *key, size_t kl) {
+    iam_ctx_entry *e;
     if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 8;
+        size_t nc = c->cap ? c->cap * 2 : 16;
         iam_ctx_entry *ne = realloc(c->e, nc * sizeof *ne);
         if (!ne) return NULL;
         c->e = ne;
         c->cap = nc;
     }
+    char *k = km_arena_alloc(&c->arena, 2 * (kl + 1));
+    if (!k) return NULL;
     e = &c->e[c->n];
     memset(e, 0, sizeof *e);
-    size_t kl = strlen(key);
-    e->key = malloc(kl + 1);
-    e->lkey = malloc(kl + 1);
-    if (!e->key || !e->lkey) {
-        free(e->key);
-        free(e->lkey);
-        return NULL;
-    }
+    e->key = k;
+    e->lkey = k + kl + 1;
+    e->klen = kl;
     memcpy(e->key, key, kl + 1);
     for (size_t i = 0; i <= kl; i++) e->lkey[i] = iam_lc(key[i]);
     c->n++;
     return e;
 }
 
-static int push_value(iam_ctx_entry *e, const char *v) {
+static iam_ctx_entry *find_or_add(km_iam_context *c, const char *key) {
+    size_t kl = strlen(key);
+    iam_ctx_entry *e = (iam_ctx_entry *)iam_ctx_find(c, key, kl);
+    return e ? e : add_entry(c, key, kl);
+}
+
+int iam_ctx_append(km_iam_context *c, const char *key, const char *value) {
+    iam_ctx_entry *e = add_entry(c, key, strlen(key));
+    if (!e) return KM_ENOMEM;
+    return push_value(c, e, value);
+}
+
+static int push_value(km_iam_context *c, iam_ctx_entry *e, const char *v) {
     if (e->n == e->cap) {
         size_t nc = e->cap ? e->cap * 2 : 2;
-        char **nv = realloc(e->vals, nc * sizeof *nv);
+        char **nv = km_arena_alloc(&c->arena, nc * sizeof *nv);
         if (!nv) return KM_ENOMEM;
+        if (e->n) memcpy(nv, e->vals, e->n * sizeof *nv);
         e->vals = nv;
         e->cap = nc;
     }
-    size_t l = strlen(v);
-    char *d = malloc(l + 1);
+    char *d = km_arena_strndup(&c->arena, v, strlen(v));
     if (!d) return KM_ENOMEM;
-    memcpy(d, v, l + 1);
     e->vals[e->n++] = d;
     return KM_OK;
 }
@@ -83,20 +89,19 @@ int km_iam_context_set(km_iam_context *c, const char *key, const char *value) {
     if (!c || !key || !value) return KM_ERR;
     iam_ctx_entry *e = find_or_add(c, key);
     if (!e) return KM_ENOMEM;
-    entry_clear_values(e);
+    e->n = 0;
     e->multi = 0;
-    return push_value(e, value);
+    return push_value(c, e, value);
 }
 
-int km_iam_context_set_multi(km_iam_context *c, const char *key, const char *const *values,
-                             size_t n) {
+int km_iam_context_set_multi(km_iam_context *c, const char *key, const char *const *values, size_t n) {
     if (!c || !key || (n && !values)) return KM_ERR;
     iam_ctx_entry *e = find_or_add(c, key);
     if (!e) return KM_ENOMEM;
-    entry_clear_values(e);
+    e->n = 0;
     e->multi = 1;
     for (size_t i = 0; i < n; i++)
-        if (push_value(e, values[i]) != KM_OK) return KM_ENOMEM;
+        if (push_value(c, e, values[i]) != KM_OK) return KM_ENOMEM;
     return KM_OK;
 }
 
@@ -105,25 +110,21 @@ int km_iam_context_add(km_iam_context *c, const char *key, const char *value) {
     iam_ctx_entry *e = find_or_add(c, key);
     if (!e) return KM_ENOMEM;
     e->multi = 1;
-    return push_value(e, value);
+    return push_value(c, e, value);
 }
 
 int km_iam_context_remove(km_iam_context *c, const char *key) {
     if (!c || !key) return 0;
     iam_ctx_entry *e = (iam_ctx_entry *)iam_ctx_find(c, key, strlen(key));
     if (!e) return 0;
-    entry_clear_values(e);
-    free(e->vals);
-    free(e->key);
-    free(e->lkey);
     size_t i = (size_t)(e - c->e);
     memmove(&c->e[i], &c->e[i + 1], (c->n - i - 1) * sizeof *e);
     c->n--;
     return 1;
 }
 
-int km_iam_context_get(const km_iam_context *c, const char *key, const char *const **values,
-                       size_t *n, int *multi) {
+int km_iam_context_get(const km_iam_context *c, const char *key, const char *const **values, size_t *n,
+                       int *multi) {
     const iam_ctx_entry *e = key ? iam_ctx_find(c, key, strlen(key)) : NULL;
     if (!e) return 0;
     if (values) *values = (const char *const *)e->vals;

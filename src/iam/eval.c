@@ -70,6 +70,7 @@ typedef struct E {
     size_t nkn;
     int ignored_rsn; /* discovery: a role session name was ignored */
     int shortcut;    /* decided without looking at policies */
+    int exact_hit;   /* set by principal_entry when a Principal names the caller's exact ARN */
 } E;
 
 const char *iam_result_name(int r) {
@@ -232,8 +233,6 @@ static int stmt_action_matches(const E *e, const iam_stmt *st) {
 /* ---- resource ---------------------------------------------------------------------------- */
 
 enum { OV_EQUAL, OV_POLICY_SUBSET, OV_POLICY_SUPERSET, OV_OVERLAP, OV_NONE };
-
-int iam_glob_star_only(const char *p, size_t pn, const char *str, size_t sn);
 
 static int segment_overlap(const char *pol, size_t pn, const char *req, size_t rn) {
     if (pn == rn && memcmp(pol, req, pn) == 0) return OV_EQUAL;
@@ -471,7 +470,10 @@ static int principal_entry(E *e, const iam_principal *p, int deny, int *ignored_
                          (int)f.len[4], f.seg[4], (int)(f.len[5] - 15), f.seg[5] + 15);
         if (k > 0 && (size_t)k < sizeof user && strcmp(user, p->value) == 0) return PM_SESSION_USER;
     }
-    if (vl == e->plen && memcmp(p->value, e->principal, vl) == 0) return PM_MATCH;
+    if (vl == e->plen && memcmp(p->value, e->principal, vl) == 0) {
+        e->exact_hit = 1;
+        return PM_MATCH;
+    }
     if (e->opt.mode == KM_IAM_DISCOVERY && (e->ptype == PT_ROLE || e->ptype == PT_ASSUMED_ROLE)) {
         iam_arn pa;
         if (iam_arn_split(p->value, vl, &pa) == 6 && principal_is(&pa, 6, "sts", "assumed-role/") &&
@@ -485,6 +487,7 @@ static int principal_entry(E *e, const iam_principal *p, int deny, int *ignored_
 
 static int stmt_principal(E *e, const iam_stmt *st, int *ignored_rsn) {
     *ignored_rsn = 0;
+    e->exact_hit = 0;
     if (!st->has_principal) return PM_NONE;
     if (st->not_principal) {
         if (st->deny && e->has_boundary) return PM_MATCH; /* documented boundary quirk */
@@ -782,13 +785,14 @@ static int analyze_levels(E *e, const km_iam_level *lv, size_t n, km_iam_policy_
 
 typedef struct rp_analysis {
     int result;
+    int names_session;      /* an Allow names the caller's session ARN itself */
     int any_direct_allow;   /* Allow with Match / session match */
     int account_allow;      /* Allow with account-level match */
     int bypass_pb;          /* Allow that lifts an implicit boundary deny */
 } rp_analysis;
 
 static rp_analysis analyze_resource_policy(E *e, const km_iam_policy *p) {
-    rp_analysis a = {R_NA, 0, 0, 0};
+    rp_analysis a = {R_NA, 0, 0, 0, 0};
     if (!p) return a;
     int deny_direct = 0, deny_account = 0;
     for (size_t j = 0; j < p->nst; j++) {
@@ -804,6 +808,9 @@ static rp_analysis analyze_resource_policy(E *e, const km_iam_policy *p) {
                 a.account_allow = 1;
             } else {
                 a.any_direct_allow = 1;
+                if (se.pm == PM_MATCH && e->exact_hit &&
+                    (e->ptype == PT_ASSUMED_ROLE || e->ptype == PT_FEDERATED_USER))
+                    a.names_session = 1;
                 if (se.pm == PM_MATCH) {
                     if (e->ptype == PT_ASSUMED_ROLE || e->ptype == PT_USER || e->ptype == PT_FEDERATED_USER)
                         a.bypass_pb = 1;
@@ -886,6 +893,14 @@ static int decide(E *e) {
         add_step(e, KM_IAM_SESSION, NULL, session);
     }
     identity = analyze_set(e, in->identity, in->n_identity, KM_IAM_IDENTITY, NULL);
+    if (e->ptype == PT_ROOT && identity != R_EXPLICIT) {
+        /* The account root user has every permission of its account that no SCP or RCP takes
+         * away (evaluation logic, "the only exception is the account root user"); key and trust
+         * policies still have to let the account in. */
+        identity = R_ALLOWED;
+        if (e->ex) iam_explain_note(e->ex, "the account root user holds every permission of its account; "
+                                    "only SCPs, RCPs and resource policies can limit it");
+    }
     if (!e->anonymous) add_step(e, KM_IAM_IDENTITY, NULL, identity);
     if (e->has_boundary) {
         boundary = analyze_set(e, in->boundary, in->n_boundary, KM_IAM_BOUNDARY, NULL);
@@ -932,7 +947,16 @@ static int decide(E *e) {
     /* Core: identity, resource and session policies. */
     int core;
     const char *core_why = NULL;
-    if (session != R_NA && session != R_ALLOWED) {
+    /* A resource policy naming the session ARN itself grants "in addition to the permissions
+     * granted by the session policies" (STS AssumeRole / GetFederationToken reference, Policy
+     * parameter): the session policy's implicit deny does not limit it. */
+    int session_bypass = session == R_IMPLICIT && e->same_account && rp.names_session && rp.result == R_ALLOWED;
+    if (session_bypass) {
+        core = KM_IAM_ALLOWED;
+        if (e->ex)
+            iam_explain_note(e->ex, "the session policy does not allow it, but the resource policy names this "
+                             "session's ARN, and such grants are not limited by session policies");
+    } else if (session != R_NA && session != R_ALLOWED) {
         core = dec_of(session);
         core_why = session == R_EXPLICIT ? NULL : "the session policy does not allow it";
         if (core != KM_IAM_ALLOWED) add_blocked(e, "session");

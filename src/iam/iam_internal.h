@@ -31,6 +31,8 @@ void iam_scratch_free(iam_scratch *s);
  * wildcard; otherwise w says which bytes are. icase folds ASCII case. Iterative, O(pn*sn)
  * worst case, no recursion. */
 int iam_glob(const char *p, const uint8_t *w, size_t pn, const char *str, size_t sn, int icase);
+/* The same with only '*' as a wildcard ('?' literal), for request resource patterns. */
+int iam_glob_star_only(const char *p, size_t pn, const char *str, size_t sn);
 /* Whether some string matches both patterns (wildcards '*' and '?' on both sides, w NULL
  * meaning every '*'/'?' is one). Returns 1/0, or -1 when the patterns are too long to decide
  * within the work cap. */
@@ -51,16 +53,22 @@ int iam_resolve(const char *s, size_t n, const km_iam_context *ctx, int wild, ia
 typedef struct iam_ctx_entry {
     char *key;    /* as first written */
     char *lkey;   /* lower case, for lookup */
+    size_t klen;
     char **vals;
     size_t n, cap;
     int multi;
 } iam_ctx_entry;
 
+/* Keys and values live in the context's arena: a request context is built once and thrown
+ * away whole, so per-string mallocs would only cost time. */
 struct km_iam_context {
     iam_ctx_entry *e;
     size_t n, cap;
+    km_arena arena;
 };
 
+/* Add a key the caller knows is not there yet (no lookup): for contexts built in bulk. */
+int iam_ctx_append(km_iam_context *c, const char *key, const char *value);
 /* Lookup with a key of given length (case-insensitive). NULL when absent. */
 const iam_ctx_entry *iam_ctx_find(const km_iam_context *c, const char *key, size_t n);
 
@@ -120,7 +128,6 @@ typedef enum iam_op {
 /* Negated operators: multiple policy values must all "not match", and a missing key
  * satisfies them. */
 int iam_op_negated(iam_op op);
-const char *iam_op_name(iam_op op);
 
 enum { SET_NONE = 0, SET_FOR_ALL = 1, SET_FOR_ANY = 2 };
 

@@ -34,14 +34,53 @@ void km_names_init(km_names *n) {
 
 void km_names_free(km_names *n) {
     if (!n) return;
+    for (size_t i = 0; i < n->nst; i++) free(n->st[i].kids);
     for (size_t i = 0; i < n->tabcap; i++) free(n->tab[i].key);
     free(n->tab);
     free(n->st);
     memset(n, 0, sizeof *n);
 }
 
+static inline uint64_t key_head(const char *k, size_t n) {
+    uint64_t h = 0;
+    size_t m = n < 8 ? n : 8;
+    for (size_t i = 0; i < m; i++) h |= (uint64_t)(unsigned char)k[i] << (8 * i);
+    return h;
+}
+
+#define KM_FEW_KIDS 16
+
+static int32_t step_hashed(const km_names *n, uint32_t parent, const char *key, size_t klen);
+
+/* head = key_head(key, klen), computed by a caller that can read it faster. */
+static inline int32_t names_step_h(const km_names *n, uint32_t parent, const char *key, size_t klen, uint64_t head) {
+    const km_nstate *st = &n->st[parent];
+    if (st->nchildren <= KM_FEW_KIDS) {
+        for (uint32_t i = 0; i < st->nchildren; i++) {
+            const km_nkid *k = &st->kids[i];
+            if (k->head == head && k->klen == klen && (klen <= 8 || memcmp(k->key + 8, key + 8, klen - 8) == 0))
+                return (int32_t)k->child;
+        }
+        return -1;
+    }
+    return step_hashed(n, parent, key, klen);
+}
+
 int32_t km_names_step(const km_names *n, uint32_t parent, const char *key, size_t klen) {
-    if (!n->tabcap) return -1;
+    return names_step_h(n, parent, key, klen, key_head(key, klen));
+}
+
+static int32_t step_hashed(const km_names *n, uint32_t parent, const char *key, size_t klen) {
+    const km_nstate *st = &n->st[parent];
+    if (st->nchildren <= KM_FEW_KIDS) {
+        uint64_t head = key_head(key, klen);
+        for (uint32_t i = 0; i < st->nchildren; i++) {
+            const km_nkid *k = &st->kids[i];
+            if (k->head == head && k->klen == klen && (klen <= 8 || memcmp(k->key + 8, key + 8, klen - 8) == 0))
+                return (int32_t)k->child;
+        }
+        return -1;
+    }
     uint32_t h = hash_key(parent, key, klen);
     size_t mask = n->tabcap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -59,7 +98,7 @@ static int32_t new_state(km_names *n) {
         n->st = ns;
         n->capst = nc;
     }
-    n->st[n->nst] = (km_nstate){-1, 0};
+    n->st[n->nst] = (km_nstate){-1, 0, NULL, 0};
     return (int32_t)n->nst++;
 }
 
@@ -80,23 +119,36 @@ static int tab_grow(km_names *n) {
     return 0;
 }
 
+/* Records the edge in the hash table and the parent's kid list. */
+static int put_edge(km_names *n, uint32_t parent, uint32_t child, const char *key, size_t klen) {
+    if ((n->ntab + 1) * 2 > n->tabcap && tab_grow(n)) return -1;
+    km_nstate *st = &n->st[parent];
+    if (st->nchildren == st->capkids) {
+        uint32_t nc = st->capkids ? st->capkids * 2 : 4;
+        km_nkid *nk = realloc(st->kids, nc * sizeof *nk);
+        if (!nk) return -1;
+        st->kids = nk;
+        st->capkids = nc;
+    }
+    char *k = malloc(klen + 8);
+    if (!k) return -1;
+    memcpy(k, key, klen);
+    memset(k + klen, 0, 8);
+    uint32_t h = hash_key(parent, key, klen);
+    size_t j = h & (n->tabcap - 1);
+    while (n->tab[j].key) j = (j + 1) & (n->tabcap - 1);
+    n->tab[j] = (km_nedge){parent, child, h, (uint32_t)klen, k};
+    n->ntab++;
+    st->kids[st->nchildren++] = (km_nkid){key_head(k, klen), (uint32_t)klen, child, k};
+    return 0;
+}
+
 /* Edge parent --key--> child, creating child when new. Returns the child or -1. */
 static int32_t edge(km_names *n, uint32_t parent, const char *key, size_t klen) {
     int32_t c = km_names_step(n, parent, key, klen);
     if (c >= 0) return c;
-    if ((n->ntab + 1) * 2 > n->tabcap && tab_grow(n)) return -1;
     c = new_state(n);
-    if (c < 0) return -1;
-    char *k = malloc(klen + 1);
-    if (!k) return -1;
-    memcpy(k, key, klen);
-    k[klen] = 0;
-    uint32_t h = hash_key(parent, key, klen);
-    size_t j = h & (n->tabcap - 1);
-    while (n->tab[j].key) j = (j + 1) & (n->tabcap - 1);
-    n->tab[j] = (km_nedge){parent, (uint32_t)c, h, (uint32_t)klen, k};
-    n->ntab++;
-    n->st[parent].nchildren++;
+    if (c < 0 || put_edge(n, parent, (uint32_t)c, key, klen)) return -1;
     return c;
 }
 
@@ -133,17 +185,7 @@ int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field
             size_t klen = b[j] - b[i] - 1;
             int32_t c = km_names_step(n, (uint32_t)st[i], key, klen);
             if (c >= 0) continue;
-            if ((n->ntab + 1) * 2 > n->tabcap && tab_grow(n)) { rc = -1; break; }
-            char *kk = malloc(klen + 1);
-            if (!kk) { rc = -1; break; }
-            memcpy(kk, key, klen);
-            kk[klen] = 0;
-            uint32_t h = hash_key((uint32_t)st[i], key, klen);
-            size_t q = h & (n->tabcap - 1);
-            while (n->tab[q].key) q = (q + 1) & (n->tabcap - 1);
-            n->tab[q] = (km_nedge){(uint32_t)st[i], (uint32_t)st[j], h, (uint32_t)klen, kk};
-            n->ntab++;
-            n->st[st[i]].nchildren++;
+            if (put_edge(n, (uint32_t)st[i], (uint32_t)st[j], key, klen)) { rc = -1; break; }
         }
     }
     if (rc == 0) n->st[st[nb - 1]].field = (int32_t)field;
@@ -252,6 +294,7 @@ static int hex4(const unsigned char *s, unsigned *out) {
 }
 
 static int buf_put(char **b, size_t *n, size_t *cap, const void *p, size_t k) {
+    if (k == 0) return 0;
     if (*n + k > *cap) {
         size_t nc = *cap ? *cap : 256;
         while (nc < *n + k) nc *= 2;
@@ -436,7 +479,7 @@ static uint64_t prefix_xor(uint64_t x) {
 }
 
 /* Masks of one 64-byte block: quotes, backslashes, openers ({[) and closers (}]). */
-static void block_masks(const unsigned char *p, uint64_t *q, uint64_t *bs, uint64_t *op, uint64_t *cl) {
+static inline __attribute__((always_inline)) void block_masks(const unsigned char *p, uint64_t *q, uint64_t *bs, uint64_t *op, uint64_t *cl) {
 #if defined(__SSE2__)
     uint64_t mq = 0, mb = 0, mo = 0, mc = 0;
     const __m128i Q = _mm_set1_epi8('"'), B = _mm_set1_epi8('\\'), O1 = _mm_set1_epi8('{'), O2 = _mm_set1_epi8('['),
@@ -469,8 +512,9 @@ static void block_masks(const unsigned char *p, uint64_t *q, uint64_t *bs, uint6
 #endif
 }
 
-/* Skip an object or array starting at w->i (its opening bracket). */
-static int skip_container(fw *w) {
+/* Skip an object or array starting at w->i (its opening bracket). Compiled twice: with the
+ * popcnt instruction when the CPU has it, and plain. */
+static inline __attribute__((always_inline)) int skip_container_impl(fw *w) {
     size_t start = w->i;
     size_t i = w->i;
     long depth = 0;
@@ -531,6 +575,16 @@ static int skip_container(fw *w) {
     return ferr(w, start, in_str ? "unterminated string" : "unterminated object or array");
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("popcnt"))) static int skip_container_popcnt(fw *w) { return skip_container_impl(w); }
+static int skip_container_plain(fw *w) { return skip_container_impl(w); }
+static int skip_container(fw *w) {
+    return __builtin_cpu_supports("popcnt") ? skip_container_popcnt(w) : skip_container_plain(w);
+}
+#else
+static int skip_container(fw *w) { return skip_container_impl(w); }
+#endif
+
 static int skip_value(fw *w) {
     if (w->i >= w->n) return ferr(w, w->i, "unexpected end of input");
     unsigned char c = w->s[w->i];
@@ -564,10 +618,11 @@ static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char
     km_fval *v = &o->v[o->nv++];
     v->field = field;
     v->elem = elem;
-    memset(&v->v, 0, sizeof v->v);
     v->v.type = t;
     v->v.s = s;
     v->v.len = len;
+    v->v.num_ok = 0;
+    v->v.ip_state = 0;
     /* decoded strings live in o->buf, which may still move: keep the offset for now */
     v->boff = decoded ? boff : (size_t)-1;
     return 0;
@@ -593,12 +648,22 @@ static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
         size_t kb = 0, kcap = w->kcap;
         if (parse_string(w, &k, &klen, &dec, &w->kbuf, &kb, &kcap)) return -1;
         w->kcap = kcap;
-        if (dec) k = w->kbuf;
+        uint64_t head;
+        if (dec) {
+            k = w->kbuf;
+            head = key_head(k, klen);
+        } else if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (size_t)((const unsigned char *)k - w->s) + 8 <= w->n) {
+            /* 8 bytes readable: load and mask instead of a variable-length copy */
+            memcpy(&head, k, 8);
+            if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+        } else {
+            head = key_head(k, klen);
+        }
         ws(w);
         if (w->i >= w->n || w->s[w->i] != ':') return ferr(w, w->i, "expected ':' after key");
         w->i++;
         ws(w);
-        int32_t child = km_names_step(w->names, (uint32_t)state, k, klen);
+        int32_t child = names_step_h(w->names, (uint32_t)state, k, klen, head);
         if (child < 0) {
             if (skip_value(w)) return -1;
         } else if (walk_value(w, child, elem, depth + 1)) {

@@ -103,9 +103,17 @@ typedef struct km_value {
  * Field names used by the patterns form a table of name states: the root, and every prefix of
  * a used dotted name that ends before a '.' or at its end. An event key moves from one state
  * to another (keys may contain dots themselves, so "a" then "b" and "a.b" reach one state). */
+typedef struct km_nkid {
+    uint64_t head;        /* first 8 bytes of the key, zero padded */
+    uint32_t klen, child;
+    const char *key;
+} km_nkid;
+
 typedef struct km_nstate {
     int32_t field;        /* field id when the state's name is a used field, else -1 */
     uint32_t nchildren;   /* edges leaving this state */
+    km_nkid *kids;        /* the edges, looked up directly while there are few */
+    uint32_t capkids;
 } km_nstate;
 
 typedef struct km_nedge {

@@ -25,61 +25,117 @@ typedef struct target {
     const km_vm *verify;  /* check the value with this matcher first (index is only a filter) */
 } target;
 
+/* Targets of one index key; most keys have one, kept inline (the index is probed on every
+ * event, and with thousands of patterns each pointer followed is a cache miss). */
 typedef struct tlist {
-    target *t;
+    target t0;
+    target *more; /* all targets when n > 1 */
     uint32_t n, cap;
 } tlist;
 
+static inline const target *tl_items(const tlist *l) { return l->n <= 1 ? &l->t0 : l->more; }
+
 typedef struct hent {
     uint64_t h;
-    char *key; /* NULL = empty slot */
-    size_t klen;
+    uint32_t klen;
+    uint32_t used;
+    union {
+        char in[16]; /* keys of up to 16 bytes live in the entry */
+        char *p;
+    } key;
     tlist l;
 } hent;
 
 typedef struct hmap {
     hent *e;
     size_t cap, n;
+    uint64_t *bloom; /* two bits per key: most probes are for keys no pattern has, and the
+                        filter answers them from cache without touching the big table */
+    size_t bloom_bits;
 } hmap;
 
+static inline const char *hent_key(const hent *e) { return e->klen <= 16 ? e->key.in : e->key.p; }
+
+static inline uint64_t load64(const unsigned char *s) {
+    uint64_t x;
+    memcpy(&x, s, 8);
+    return x;
+}
+
+static inline uint32_t load32(const unsigned char *s) {
+    uint32_t x;
+    memcpy(&x, s, 4);
+    return x;
+}
+
+/* Fixed-size loads only (short keys are the common case). */
 static uint64_t hash_bytes(const void *p, size_t n) {
     const unsigned char *s = p;
     uint64_t h = 0x243F6A8885A308D3ull ^ (n * 0x9E3779B97F4A7C15ull);
-    while (n >= 8) {
-        uint64_t x;
-        memcpy(&x, s, 8);
-        h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+    size_t len = n;
+    while (n > 8) {
+        h = (h ^ load64(s)) * 0xFF51AFD7ED558CCDull;
         h ^= h >> 32;
         s += 8;
         n -= 8;
     }
-    uint64_t x = 0;
-    memcpy(&x, s, n);
+    uint64_t x;
+    if (len >= 8) x = load64(s + n - 8); /* the last 8 bytes, overlapping what came before */
+    else if (n >= 4) x = (uint64_t)load32(s) << 32 | load32(s + n - 4);
+    else if (n > 0) x = (uint64_t)s[0] << 16 | (uint64_t)s[n / 2] << 8 | s[n - 1];
+    else x = 0;
     h = (h ^ x) * 0xC4CEB9FE1A85EC53ull;
     h ^= h >> 29;
     return h;
 }
 
 static int tl_add(tlist *l, target t) {
-    if (l->n == l->cap) {
-        uint32_t nc = l->cap ? l->cap * 2 : 2;
-        target *nt = realloc(l->t, nc * sizeof *nt);
+    if (l->n == 0) {
+        l->t0 = t;
+        l->n = 1;
+        return 0;
+    }
+    if (l->n == 1 && !l->more) {
+        l->more = malloc(4 * sizeof *l->more);
+        if (!l->more) return -1;
+        l->cap = 4;
+        l->more[0] = l->t0;
+    } else if (l->n == l->cap) {
+        uint32_t nc = l->cap * 2;
+        target *nt = realloc(l->more, nc * sizeof *nt);
         if (!nt) return -1;
-        l->t = nt;
+        l->more = nt;
         l->cap = nc;
     }
-    l->t[l->n++] = t;
+    l->more[l->n++] = t;
     return 0;
 }
 
-static const tlist *hm_get(const hmap *m, const void *key, size_t klen, uint64_t h) {
+static const hent *hm_find(const hmap *m, const void *key, size_t klen, uint64_t h) {
     if (!m->n) return NULL;
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         const hent *e = &m->e[i];
-        if (!e->key) return NULL;
-        if (e->h == h && e->klen == klen && memcmp(e->key, key, klen) == 0) return &e->l;
+        if (!e->used) return NULL;
+        if (e->h == h && e->klen == klen && memcmp(hent_key(e), key, klen) == 0) return e;
     }
+}
+
+static inline int bloom_maybe(const hmap *m, uint64_t h) {
+    size_t mask = m->bloom_bits - 1, a = h & mask, b = (h >> 32) & mask;
+    return (m->bloom[a / 64] >> (a % 64) & 1) && (m->bloom[b / 64] >> (b % 64) & 1);
+}
+
+static inline void bloom_set(uint64_t *bl, size_t bits, uint64_t h) {
+    size_t mask = bits - 1, a = h & mask, b = (h >> 32) & mask;
+    bl[a / 64] |= 1ull << (a % 64);
+    bl[b / 64] |= 1ull << (b % 64);
+}
+
+static const tlist *hm_get(const hmap *m, const void *key, size_t klen, uint64_t h) {
+    if (!m->n || (m->bloom && !bloom_maybe(m, h))) return NULL;
+    const hent *e = hm_find(m, key, klen, h);
+    return e ? &e->l : NULL;
 }
 
 static int hm_grow(hmap *m) {
@@ -87,42 +143,158 @@ static int hm_grow(hmap *m) {
     hent *ne = calloc(nc, sizeof *ne);
     if (!ne) return -1;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->e[i].key) continue;
+        if (!m->e[i].used) continue;
         size_t j = m->e[i].h & (nc - 1);
-        while (ne[j].key) j = (j + 1) & (nc - 1);
+        while (ne[j].used) j = (j + 1) & (nc - 1);
         ne[j] = m->e[i];
     }
     free(m->e);
     m->e = ne;
     m->cap = nc;
+    /* about 16 bits per key at the fill this table will reach */
+    size_t bits = 1024;
+    while (bits < nc * 12) bits *= 2;
+    uint64_t *bl = calloc(bits / 64, sizeof *bl);
+    if (!bl) return -1;
+    for (size_t i = 0; i < nc; i++)
+        if (ne[i].used) bloom_set(bl, bits, ne[i].h);
+    free(m->bloom);
+    m->bloom = bl;
+    m->bloom_bits = bits;
     return 0;
 }
 
-static int hm_add(hmap *m, const void *key, size_t klen, target t) {
+/* The entry for key, created empty when missing; NULL when out of memory. */
+static hent *hm_entry(hmap *m, const void *key, size_t klen) {
     uint64_t h = hash_bytes(key, klen);
-    tlist *l = (tlist *)hm_get(m, key, klen, h);
-    if (!l) {
-        if ((m->n + 1) * 4 > m->cap * 3 && hm_grow(m)) return -1;
-        size_t j = h & (m->cap - 1);
-        while (m->e[j].key) j = (j + 1) & (m->cap - 1);
-        char *k = malloc(klen + 1);
-        if (!k) return -1;
-        memcpy(k, key, klen);
-        k[klen] = 0;
-        m->e[j] = (hent){h, k, klen, {NULL, 0, 0}};
-        m->n++;
-        l = &m->e[j].l;
+    hent *e = (hent *)hm_find(m, key, klen, h);
+    if (e) return e;
+    if ((m->n + 1) * 4 > m->cap * 3 && hm_grow(m)) return NULL;
+    size_t j = h & (m->cap - 1);
+    while (m->e[j].used) j = (j + 1) & (m->cap - 1);
+    e = &m->e[j];
+    memset(e, 0, sizeof *e);
+    if (klen > 16) {
+        e->key.p = malloc(klen);
+        if (!e->key.p) return NULL;
+        memcpy(e->key.p, key, klen);
+    } else if (klen) {
+        memcpy(e->key.in, key, klen);
     }
-    return tl_add(l, t);
+    e->h = h;
+    e->klen = (uint32_t)klen;
+    e->used = 1;
+    m->n++;
+    bloom_set(m->bloom, m->bloom_bits, h);
+    return e;
+}
+
+static int hm_add(hmap *m, const void *key, size_t klen, target t) {
+    hent *e = hm_entry(m, key, klen);
+    return e ? tl_add(&e->l, t) : -1;
 }
 
 static void hm_free(hmap *m) {
     for (size_t i = 0; i < m->cap; i++) {
-        free(m->e[i].key);
-        free(m->e[i].l.t);
+        if (!m->e[i].used) continue;
+        if (m->e[i].klen > 16) free(m->e[i].key.p);
+        free(m->e[i].l.more);
     }
     free(m->e);
+    free(m->bloom);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- interval index: which closed intervals [lo, hi] of 128-bit keys contain a key ------------
+ * Numbers (mapped to order-preserving integers), IPv4 and IPv6 addresses use it for numeric
+ * ranges, cidr blocks and address literals. Intervals sorted by lo carry a max-hi segment tree;
+ * new intervals wait in a short unsorted tail until it is worth re-sorting. */
+typedef unsigned __int128 u128;
+
+typedef struct ival {
+    u128 lo, hi;
+    tlist l;
+} ival;
+
+typedef struct ivindex {
+    ival *iv;
+    u128 *lo;   /* lo of the sorted intervals, compact for the binary search */
+    size_t n, cap, nsorted;
+    u128 *tree; /* max hi over sorted intervals, implicit binary tree, leaves at [P, 2P) */
+    size_t P;
+} ivindex;
+
+static int iv_cmp(const void *a, const void *b) {
+    const ival *x = a, *y = b;
+    if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+    return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static int iv_resort(ivindex *x) {
+    qsort(x->iv, x->n, sizeof *x->iv, iv_cmp);
+    size_t P = 1;
+    while (P < x->n) P *= 2;
+    u128 *t = calloc(2 * P, sizeof *t);
+    if (!t) return -1;
+    for (size_t i = 0; i < x->n; i++) t[P + i] = x->iv[i].hi;
+    for (size_t i = P - 1; i >= 1; i--) t[i] = t[2 * i] > t[2 * i + 1] ? t[2 * i] : t[2 * i + 1];
+    u128 *lo = malloc((x->n ? x->n : 1) * sizeof *lo);
+    if (!lo) {
+        free(t);
+        return -1;
+    }
+    for (size_t i = 0; i < x->n; i++) lo[i] = x->iv[i].lo;
+    free(x->lo);
+    x->lo = lo;
+    free(x->tree);
+    x->tree = t;
+    x->P = P;
+    x->nsorted = x->n;
+    return 0;
+}
+
+static int iv_add(ivindex *x, u128 lo, u128 hi, target t) {
+    if (lo > hi) return 0; /* empty (e.g. > MAX) */
+    for (size_t i = 0; i < x->n; i++) /* same interval: one more target (linear: adds are rare) */
+        if (x->iv[i].lo == lo && x->iv[i].hi == hi) return tl_add(&x->iv[i].l, t);
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 8;
+        ival *ni = realloc(x->iv, nc * sizeof *ni);
+        if (!ni) return -1;
+        x->iv = ni;
+        x->cap = nc;
+    }
+    memset(&x->iv[x->n], 0, sizeof x->iv[x->n]);
+    x->iv[x->n].lo = lo;
+    x->iv[x->n].hi = hi;
+    if (tl_add(&x->iv[x->n].l, t)) return -1;
+    x->n++;
+    /* every query scans the tail: keep it short (re-sorting is O(n log n) per 32 adds) */
+    if (x->n - x->nsorted > 32) return iv_resort(x);
+    return 0;
+}
+
+static void iv_free(ivindex *x) {
+    for (size_t i = 0; i < x->n; i++) free(x->iv[i].l.more);
+    free(x->iv);
+    free(x->lo);
+    free(x->tree);
+    memset(x, 0, sizeof *x);
+}
+
+/* ordered integer key of a double (-0 and +0 are one key) */
+static u128 num_key(double d) {
+    if (d == 0) d = 0.0;
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    b = (b >> 63) ? ~b : b | (1ull << 63);
+    return b;
+}
+
+static u128 ip_key(const uint8_t *ip, int len) {
+    u128 k = 0;
+    for (int i = 0; i < len; i++) k = k << 8 | ip[i];
+    return k;
 }
 
 /* ---- the compiled matcher ---------------------------------------------------------------- */
@@ -142,7 +314,10 @@ typedef struct fidx {
     hmap prefix;   /* starts-with (PREFIX without '"', literal head of wildcards) */
     hmap suffix;   /* ends-with */
     size_t *plen, nplen, *slen, nslen;
+    uint8_t pfirst[256], slast[256]; /* some prefix starts / suffix ends with this byte */
+    int pempty, sempty;              /* an empty prefix / suffix (matches every string) */
     tlist exists;
+    ivindex num, ip4, ip6; /* numeric ranges; cidr blocks and address literals */
     gen_vm *gen;
     size_t ngen, capgen;
 } fidx;
@@ -152,13 +327,14 @@ enum { SLOT_REQUIRED = 0, SLOT_ABSENT = 1, SLOT_EITHER = 2 };
 typedef struct slot {
     uint32_t field;
     uint8_t kind;
+    const km_pfield *pf; /* the pattern's field (its matchers), for verification */
 } slot;
 
 typedef struct sub {
     uint32_t entry;  /* pattern entry (id) it belongs to */
     uint32_t slot0;
     uint32_t nslots;
-    uint32_t need;   /* required slots */
+    uint32_t anchor; /* global slot whose hits make the sub-rule a candidate, or UINT32_MAX */
     uint8_t dead;
     const km_subrule *sr;
 } sub;
@@ -183,20 +359,23 @@ struct km_matcher {
     km_names names;
     uint32_t *always; /* sub-rules with no required slot */
     size_t nalways, capalways;
+    hmap pop;          /* how many required fields of live patterns use each (field, test) */
+    size_t nsubs_built; /* sub-rules when the indexes were last rebuilt */
 };
 
 struct km_match_scratch {
     km_flat flat;
     uint32_t gen;
-    uint32_t *slot_gen, *sub_gen, *sub_cnt, *field_gen, *field_arr, *entry_gen;
-    size_t cap_slot_gen, cap_sub_gen, cap_sub_cnt, cap_field_gen, cap_field_arr, cap_entry_gen;
+    uint32_t *slot_gen, *field_gen, *field_arr, *entry_gen;
+    size_t cap_slot_gen, cap_field_gen, cap_field_arr, cap_entry_gen;
     uint32_t *cand;
     size_t ncand, capcand;
     uint32_t *ids;
     size_t nids, capids;
-    uint32_t *order; /* value indexes sorted by field, for the search */
-    size_t caporder;
-    int sorted;
+    uint32_t *field_head; /* per field: its last value (chain through vnext), valid when field_gen */
+    size_t cap_field_head;
+    uint32_t *vnext;
+    size_t capvnext;
     size_t *chosen;
     size_t capchosen;
     char *low;       /* lower-cased value for the ignore-case table */
@@ -230,7 +409,10 @@ static void fidx_free(fidx *f) {
     hm_free(&f->suffix);
     free(f->plen);
     free(f->slen);
-    free(f->exists.t);
+    free(f->exists.more);
+    iv_free(&f->num);
+    iv_free(&f->ip4);
+    iv_free(&f->ip6);
     free(f->gen);
 }
 
@@ -247,6 +429,7 @@ static void clear_indexes(km_matcher *m) {
     m->slots = NULL;
     m->nslots = m->capslots = 0;
     hm_free(&m->fieldmap);
+    hm_free(&m->pop);
     km_names_free(&m->names);
     km_names_init(&m->names);
     free(m->always);
@@ -276,7 +459,7 @@ int km_pattern_check(const char *pattern, size_t len, km_error *err) {
 static int32_t field_id(km_matcher *m, const km_str *name) {
     uint64_t h = hash_bytes(name->s, name->len);
     const tlist *l = hm_get(&m->fieldmap, name->s, name->len, h);
-    if (l) return (int32_t)l->t[0].sub;
+    if (l) return (int32_t)l->t0.sub;
     if (grow((void **)&m->f, &m->capf, m->nf + 1, sizeof *m->f)) return -1;
     fidx *f = &m->f[m->nf];
     memset(f, 0, sizeof *f);
@@ -375,11 +558,36 @@ static char *wildcard_part(const km_str *w, int tail, size_t *outlen, int *has_s
     return out;
 }
 
+static void mark_prefix(fidx *f, const char *p, size_t n) {
+    if (n == 0) f->pempty = 1;
+    else f->pfirst[(unsigned char)p[0]] = 1;
+}
+
+static void mark_suffix(fidx *f, const char *p, size_t n) {
+    if (n == 0) f->sempty = 1;
+    else f->slast[(unsigned char)p[n - 1]] = 1;
+}
+
+static int index_ip(fidx *f, const km_vm *vm, target t) {
+    ivindex *x = vm->ip_len == 4 ? &f->ip4 : &f->ip6;
+    return iv_add(x, ip_key(vm->ip_lo, vm->ip_len), ip_key(vm->ip_hi, vm->ip_len), t);
+}
+
 static int index_vm(fidx *f, const km_vm *vm, target t) {
     switch (vm->kind) {
     case KM_VM_STRING:
-        if (vm->is_ip) return add_general(f, vm, t);
+        if (vm->is_ip) return index_ip(f, vm, t);
         return hm_add(&f->exact, vm->str.s, vm->str.len, t);
+    case KM_VM_CIDR:
+        return index_ip(f, vm, t);
+    case KM_VM_NUM_RANGE: {
+        u128 lo = num_key(vm->lo) + (vm->lo_open ? 1 : 0), hi = num_key(vm->hi);
+        if (vm->hi_open) {
+            if (hi == 0) return 0;
+            hi--;
+        }
+        return iv_add(&f->num, lo, hi, t);
+    }
     case KM_VM_LITERAL:
         if (hm_add(&f->literal, vm->str.s, vm->str.len, t)) return -1;
         if (vm->num_ok) {
@@ -390,10 +598,12 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
     case KM_VM_PREFIX:
         if (memchr(vm->str.s, '"', vm->str.len)) return add_general(f, vm, t);
         if (add_len(&f->plen, &f->nplen, vm->str.len)) return -1;
+        mark_prefix(f, vm->str.s, vm->str.len);
         return hm_add(&f->prefix, vm->str.s, vm->str.len, t);
     case KM_VM_SUFFIX:
         if (memchr(vm->str.s, '"', vm->str.len)) return add_general(f, vm, t);
         if (add_len(&f->slen, &f->nslen, vm->str.len)) return -1;
+        mark_suffix(f, vm->str.s, vm->str.len);
         return hm_add(&f->suffix, vm->str.s, vm->str.len, t);
     case KM_VM_EIC:
         if (is_ascii(vm->str.s, vm->str.len) && !memchr(vm->str.s, '"', vm->str.len)) {
@@ -415,15 +625,20 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
             free(head);
             return rc;
         }
-        if (head) {
+        char *tail = wildcard_part(&vm->str, 1, &tl, &star);
+        /* index under the longer literal end: it selects fewer candidates to verify */
+        if (head && (!tail || hl >= tl)) {
+            free(tail);
             t.verify = vm;
+            mark_prefix(f, head, hl);
             int rc = add_len(&f->plen, &f->nplen, hl) || hm_add(&f->prefix, head, hl, t);
             free(head);
             return rc ? -1 : 0;
         }
-        char *tail = wildcard_part(&vm->str, 1, &tl, &star);
+        free(head);
         if (tail) {
             t.verify = vm;
+            mark_suffix(f, tail, tl);
             int rc = add_len(&f->slen, &f->nslen, tl) || hm_add(&f->suffix, tail, tl, t);
             free(tail);
             return rc ? -1 : 0;
@@ -437,6 +652,81 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
     }
 }
 
+/* How many events a matcher is likely to accept (lower = more selective); a sub-rule is found
+ * through its most selective required field (its anchor), the others are checked afterwards. */
+static int vm_cost(const km_vm *vm) {
+    switch (vm->kind) {
+    case KM_VM_STRING: return vm->is_ip ? 3 : 1;
+    case KM_VM_LITERAL: /* true, false, null say little; numbers much */
+        return vm->str.s[0] == 't' || vm->str.s[0] == 'f' || vm->str.s[0] == 'n' ? 6 : 2;
+    case KM_VM_EIC: return is_ascii(vm->str.s, vm->str.len) ? 2 : 7;
+    case KM_VM_PREFIX:
+    case KM_VM_SUFFIX: return vm->str.len >= 3 ? 3 : 5;
+    case KM_VM_NUM_RANGE: return vm->lo == vm->hi ? 2 : 4;
+    case KM_VM_CIDR: return 4;
+    case KM_VM_WILDCARD: return 5;
+    case KM_VM_PREFIX_EIC:
+    case KM_VM_SUFFIX_EIC: return 7;
+    case KM_VM_EXISTS: return 9;
+    default: return 10; /* anything-but: accepts nearly everything */
+    }
+}
+
+/* Key of a matcher's test for the popularity count: field, kind and the value it tests. */
+static size_t pop_key(char *buf, size_t cap, uint32_t field, const km_vm *vm) {
+    size_t n = 0;
+    memcpy(buf, &field, 4);
+    buf[4] = (char)vm->kind;
+    n = 5;
+    if (vm->kind == KM_VM_NUM_RANGE) {
+        memcpy(buf + n, &vm->lo, 8);
+        memcpy(buf + n + 8, &vm->hi, 8);
+        n += 16;
+    } else if (vm->str.s) {
+        size_t k = vm->str.len < cap - n ? vm->str.len : cap - n;
+        memcpy(buf + n, vm->str.s, k);
+        n += k;
+    }
+    return n;
+}
+
+/* Counter in a hmap: the entry's list capacity field holds the count (no target is stored). */
+static uint32_t pop_get(const hmap *h, const char *k, size_t n) {
+    const tlist *l = hm_get(h, k, n, hash_bytes(k, n));
+    return l ? l->cap : 0;
+}
+
+static int pop_inc(hmap *h, const char *k, size_t n) {
+    hent *e = hm_entry(h, k, n);
+    if (!e) return -1;
+    e->l.cap++;
+    return 0;
+}
+
+static int log2u(uint32_t x) {
+    int r = 0;
+    while (x > 1) { x >>= 1; r++; }
+    return r;
+}
+
+/* Count the required fields' tests of pattern entry ei. */
+static int count_pattern(km_matcher *m, uint32_t ei) {
+    const km_pattern *p = m->e[ei].p;
+    char key[256];
+    for (size_t s = 0; s < p->nsubs; s++) {
+        const km_subrule *sr = &p->subs[s];
+        for (size_t k = 0; k < sr->nfields; k++) {
+            const km_pfield *pf = &sr->fields[k];
+            if (pf->absent) continue;
+            int32_t fid = field_id(m, &pf->name);
+            if (fid < 0) return -1;
+            for (size_t v = 0; v < pf->nvm; v++)
+                if (pop_inc(&m->pop, key, pop_key(key, sizeof key, (uint32_t)fid, &pf->vms[v]))) return -1;
+        }
+    }
+    return 0;
+}
+
 /* Index one compiled pattern under entry index ei. */
 static int index_pattern(km_matcher *m, uint32_t ei) {
     const km_pattern *p = m->e[ei].p;
@@ -446,21 +736,40 @@ static int index_pattern(km_matcher *m, uint32_t ei) {
         if (grow((void **)&m->slots, &m->capslots, m->nslots + sr->nfields, sizeof *m->slots)) return -1;
         uint32_t si = (uint32_t)m->nsubs;
         sub *sb = &m->subs[si];
-        *sb = (sub){ei, (uint32_t)m->nslots, (uint32_t)sr->nfields, 0, 0, sr};
+        *sb = (sub){ei, (uint32_t)m->nslots, (uint32_t)sr->nfields, UINT32_MAX, 0, sr};
+        int best = 1 << 30;
+        size_t anchor_k = 0;
         for (size_t k = 0; k < sr->nfields; k++) {
             const km_pfield *pf = &sr->fields[k];
             int32_t fid = field_id(m, &pf->name);
             if (fid < 0) return -1;
             uint8_t kind = pf->absent ? (pf->nvm ? SLOT_EITHER : SLOT_ABSENT) : SLOT_REQUIRED;
-            m->slots[m->nslots] = (slot){(uint32_t)fid, kind};
-            if (kind == SLOT_REQUIRED) sb->need++;
-            target t = {si, (uint32_t)m->nslots, NULL};
-            for (size_t v = 0; v < pf->nvm; v++)
-                if (index_vm(&m->f[fid], &pf->vms[v], t)) return -1;
-            m->nslots++;
+            m->slots[m->nslots + k] = (slot){(uint32_t)fid, kind, pf};
+            if (kind != SLOT_REQUIRED) continue;
+            /* the kind of test, and how many patterns share it: a value used by a thousand
+             * patterns ("Polygon") is a poor anchor even when it is an exact match */
+            int cost = 0;
+            char key[256];
+            for (size_t v = 0; v < pf->nvm; v++) {
+                uint32_t pop = pop_get(&m->pop, key, pop_key(key, sizeof key, (uint32_t)fid, &pf->vms[v]));
+                int c = vm_cost(&pf->vms[v]) + 4 * log2u(pop + 1);
+                if (c > cost) cost = c;
+            }
+            if (cost < best) {
+                best = cost;
+                anchor_k = k;
+            }
         }
+        if (best < (1 << 30)) {
+            sb->anchor = (uint32_t)(m->nslots + anchor_k);
+            const km_pfield *pf = &sr->fields[anchor_k];
+            target t = {si, sb->anchor, NULL};
+            for (size_t v = 0; v < pf->nvm; v++)
+                if (index_vm(&m->f[m->slots[sb->anchor].field], &pf->vms[v], t)) return -1;
+        }
+        m->nslots += sr->nfields;
         m->nsubs++;
-        if (sb->need == 0) {
+        if (sb->anchor == UINT32_MAX) {
             if (grow((void **)&m->always, &m->capalways, m->nalways + 1, sizeof *m->always)) return -1;
             m->always[m->nalways++] = si;
         }
@@ -481,7 +790,10 @@ static int rebuild(km_matcher *m) {
     m->ne = j;
     m->ndead_entries = 0;
     for (size_t i = 0; i < m->ne; i++)
+        if (count_pattern(m, (uint32_t)i)) return -1;
+    for (size_t i = 0; i < m->ne; i++)
         if (index_pattern(m, (uint32_t)i)) return -1;
+    m->nsubs_built = m->nsubs;
     return 0;
 }
 
@@ -493,13 +805,16 @@ int km_matcher_add(km_matcher *m, uint32_t id, const char *pattern, size_t len, 
         return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory adding a pattern");
     }
     m->e[m->ne] = (entry){id, 0, p};
-    if (index_pattern(m, (uint32_t)m->ne)) {
+    if (count_pattern(m, (uint32_t)m->ne) || index_pattern(m, (uint32_t)m->ne)) {
         /* leave the matcher as it was: drop the half-added pattern and rebuild */
         km_pattern_free(p);
         rebuild(m);
         return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory adding a pattern");
     }
     m->ne++;
+    /* anchors were chosen with the counts known then: choose again as the set doubles */
+    if (m->nsubs >= 64 && m->nsubs >= 2 * m->nsubs_built && rebuild(m))
+        return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory adding a pattern");
     return KM_OK;
 }
 
@@ -549,14 +864,13 @@ void km_match_scratch_free(km_match_scratch *s) {
     if (!s) return;
     km_flat_free(&s->flat);
     free(s->slot_gen);
-    free(s->sub_gen);
-    free(s->sub_cnt);
     free(s->field_gen);
     free(s->field_arr);
     free(s->entry_gen);
     free(s->cand);
     free(s->ids);
-    free(s->order);
+    free(s->field_head);
+    free(s->vnext);
     free(s->chosen);
     free(s->low);
     free(s);
@@ -576,13 +890,12 @@ static int grow_gen(uint32_t **p, size_t *cap, size_t need) {
 }
 
 static int scratch_fit(km_match_scratch *s, const km_matcher *m) {
-    if (grow_gen(&s->sub_gen, &s->cap_sub_gen, m->nsubs + 1) || grow_gen(&s->sub_cnt, &s->cap_sub_cnt, m->nsubs + 1) ||
-        grow_gen(&s->slot_gen, &s->cap_slot_gen, m->nslots + 1) || grow_gen(&s->field_gen, &s->cap_field_gen, m->nf + 1) ||
-        grow_gen(&s->field_arr, &s->cap_field_arr, m->nf + 1) || grow_gen(&s->entry_gen, &s->cap_entry_gen, m->ne + 1))
+    if (grow_gen(&s->slot_gen, &s->cap_slot_gen, m->nslots + 1) || grow_gen(&s->field_gen, &s->cap_field_gen, m->nf + 1) ||
+        grow_gen(&s->field_arr, &s->cap_field_arr, m->nf + 1) || grow_gen(&s->entry_gen, &s->cap_entry_gen, m->ne + 1) ||
+        grow_gen(&s->field_head, &s->cap_field_head, m->nf + 1))
         return -1;
     if (++s->gen == 0) {
         /* wrapped: forget every stamp */
-        memset(s->sub_gen, 0, s->cap_sub_gen * sizeof *s->sub_gen);
         memset(s->slot_gen, 0, s->cap_slot_gen * sizeof *s->slot_gen);
         memset(s->field_gen, 0, s->cap_field_gen * sizeof *s->field_gen);
         memset(s->field_arr, 0, s->cap_field_arr * sizeof *s->field_arr);
@@ -605,45 +918,76 @@ static void hit(mctx *c, const target *t, km_value *v) {
     km_match_scratch *s = c->s;
     uint32_t g = s->gen;
     if (s->slot_gen[t->slot] == g) return;
-    const sub *sb = &m->subs[t->sub];
-    if (sb->dead) return;
+    /* dead sub-rules are dropped when candidates are verified (one memory access less here) */
     if (t->verify && !km_vm_match(t->verify, v)) return;
     s->slot_gen[t->slot] = g;
-    if (m->slots[t->slot].kind != SLOT_REQUIRED) return;
-    if (s->sub_gen[t->sub] != g) {
-        s->sub_gen[t->sub] = g;
-        s->sub_cnt[t->sub] = 0;
+    /* verified after every value is seen: start loading what verification reads */
+    __builtin_prefetch(&m->subs[t->sub]);
+    __builtin_prefetch(&m->slots[t->slot]);
+    if (grow((void **)&s->cand, &s->capcand, s->ncand + 1, sizeof *s->cand)) {
+        c->oom = 1;
+        return;
     }
-    if (++s->sub_cnt[t->sub] == sb->need) {
-        if (grow((void **)&s->cand, &s->capcand, s->ncand + 1, sizeof *s->cand)) {
-            c->oom = 1;
-            return;
-        }
-        s->cand[s->ncand++] = t->sub;
-    }
+    s->cand[s->ncand++] = t->sub;
 }
 
 static void hit_list(mctx *c, const tlist *l, km_value *v) {
     if (!l) return;
-    for (uint32_t i = 0; i < l->n; i++) hit(c, &l->t[i], v);
+    const target *t = tl_items(l);
+    for (uint32_t i = 0; i < l->n; i++) hit(c, &t[i], v);
 }
 
-static void match_value(mctx *c, km_fval *fv) {
-    const fidx *f = &c->m->f[fv->field];
+static void iv_visit(mctx *c, const ivindex *x, size_t node, size_t l, size_t r, size_t end, u128 k, km_value *v) {
+    if (l >= end || x->tree[node] < k) return;
+    if (r - l == 1) {
+        hit_list(c, &x->iv[l].l, v);
+        return;
+    }
+    size_t mid = (l + r) / 2;
+    iv_visit(c, x, 2 * node, l, mid, end, k, v);
+    iv_visit(c, x, 2 * node + 1, mid, r, end, k, v);
+}
+
+static void iv_query(mctx *c, const ivindex *x, u128 k, km_value *v) {
+    /* sorted part: intervals with lo <= k, pruned by max hi */
+    size_t a = 0, b = x->nsorted;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if (x->lo[mid] <= k) a = mid + 1;
+        else b = mid;
+    }
+    if (a > 0) iv_visit(c, x, 1, 0, x->P, a, k, v);
+    for (size_t i = x->nsorted; i < x->n; i++)
+        if (x->iv[i].lo <= k && k <= x->iv[i].hi) hit_list(c, &x->iv[i].l, v);
+}
+
+#define NO_VALUE UINT32_MAX
+
+static void match_value(mctx *c, uint32_t vi) {
     km_match_scratch *s = c->s;
+    km_fval *fv = &s->flat.v[vi];
+    const fidx *f = &c->m->f[fv->field];
     km_value *v = &fv->v;
+    /* chain the field's values for verification */
+    if (s->field_gen[fv->field] != s->gen) s->field_head[fv->field] = NO_VALUE;
+    s->vnext[vi] = s->field_head[fv->field];
+    s->field_head[fv->field] = vi;
     s->field_gen[fv->field] = s->gen;
     if (fv->elem >= 0) s->field_arr[fv->field] = s->gen;
     if (v->type == KM_V_STRING) {
         if (f->exact.n) hit_list(c, hm_get(&f->exact, v->s, v->len, hash_bytes(v->s, v->len)), v);
-        for (size_t i = 0; i < f->nplen && f->plen[i] <= v->len; i++) {
-            size_t L = f->plen[i];
-            hit_list(c, hm_get(&f->prefix, v->s, L, hash_bytes(v->s, L)), v);
+        if (f->nplen && (f->pempty || (v->len && f->pfirst[(unsigned char)v->s[0]]))) {
+            for (size_t i = 0; i < f->nplen && f->plen[i] <= v->len; i++) {
+                size_t L = f->plen[i];
+                hit_list(c, hm_get(&f->prefix, v->s, L, hash_bytes(v->s, L)), v);
+            }
         }
-        for (size_t i = 0; i < f->nslen && f->slen[i] <= v->len; i++) {
-            size_t L = f->slen[i];
-            const char *p = v->s + v->len - L;
-            hit_list(c, hm_get(&f->suffix, p, L, hash_bytes(p, L)), v);
+        if (f->nslen && (f->sempty || (v->len && f->slast[(unsigned char)v->s[v->len - 1]]))) {
+            for (size_t i = 0; i < f->nslen && f->slen[i] <= v->len; i++) {
+                size_t L = f->slen[i];
+                const char *p = v->s + v->len - L;
+                hit_list(c, hm_get(&f->suffix, p, L, hash_bytes(p, L)), v);
+            }
         }
         if (f->eic.n && is_ascii(v->s, v->len)) {
             if (grow((void **)&s->low, &s->caplow, v->len + 1, 1)) {
@@ -663,6 +1007,14 @@ static void match_value(mctx *c, km_fval *fv) {
             }
         }
     }
+    if (f->num.n && v->type == KM_V_NUMBER) {
+        if (v->num_ok == 0) v->num_ok = km_num_comparable(v->s, v->len, &v->d) ? 1 : -1;
+        if (v->num_ok == 1) iv_query(c, &f->num, num_key(v->d), v);
+    }
+    if ((f->ip4.n || f->ip6.n) && v->type == KM_V_STRING) {
+        if (v->ip_state == 0) v->ip_state = km_ip_parse(v->s, v->len, v->ip, &v->ip_len) == 1 ? 1 : -1;
+        if (v->ip_state == 1) iv_query(c, v->ip_len == 4 ? &f->ip4 : &f->ip6, ip_key(v->ip, v->ip_len), v);
+    }
     for (size_t i = 0; i < f->ngen; i++) {
         const gen_vm *gv = &f->gen[i];
         if (c->s->slot_gen[gv->t.slot] == c->s->gen) continue;
@@ -673,12 +1025,6 @@ static void match_value(mctx *c, km_fval *fv) {
 
 /* ---- exact verification ------------------------------------------------------------------- */
 
-static int cmp_order(const void *a, const void *b, void *ctx) {
-    const km_fval *v = ctx;
-    uint32_t x = v[*(const uint32_t *)a].field, y = v[*(const uint32_t *)b].field;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct search {
     const km_matcher *m;
     km_match_scratch *s;
@@ -686,23 +1032,9 @@ typedef struct search {
     size_t nchosen;
 } search;
 
-static void field_range(km_match_scratch *s, uint32_t field, size_t *lo, size_t *hi) {
-    const km_fval *v = s->flat.v;
-    size_t a = 0, b = s->flat.nv;
-    while (a < b) {
-        size_t mid = (a + b) / 2;
-        if (v[s->order[mid]].field < field) a = mid + 1;
-        else b = mid;
-    }
-    *lo = a;
-    b = s->flat.nv;
-    size_t c = a;
-    while (c < b) {
-        size_t mid = (c + b) / 2;
-        if (v[s->order[mid]].field <= field) c = mid + 1;
-        else b = mid;
-    }
-    *hi = c;
+/* First value of a field in this event, or NO_VALUE; next with s->vnext. */
+static inline uint32_t field_first(const km_match_scratch *s, uint32_t field) {
+    return s->field_gen[field] == s->gen ? s->field_head[field] : NO_VALUE;
 }
 
 static int consistent_all(search *e, int32_t el) {
@@ -718,17 +1050,15 @@ static int dfs(search *e, size_t k) {
     if (k == e->sb->nslots) return 1;
     const km_pfield *pf = &e->sb->sr->fields[k];
     uint32_t field = e->m->slots[e->sb->slot0 + k].field;
-    size_t lo, hi;
-    field_range(e->s, field, &lo, &hi);
     km_fval *v = e->s->flat.v;
+    uint32_t first = field_first(e->s, field);
     if (pf->absent) {
         int present = 0;
-        for (size_t i = lo; i < hi && !present; i++)
-            if (consistent_all(e, v[e->s->order[i]].elem)) present = 1;
+        for (uint32_t i = first; i != NO_VALUE && !present; i = e->s->vnext[i])
+            if (consistent_all(e, v[i].elem)) present = 1;
         if (!present && dfs(e, k + 1)) return 1;
     }
-    for (size_t i = lo; i < hi; i++) {
-        uint32_t vi = e->s->order[i];
+    for (uint32_t vi = first; vi != NO_VALUE; vi = e->s->vnext[vi]) {
         if (!consistent_all(e, v[vi].elem)) continue;
         int ok = 0;
         for (size_t j = 0; j < pf->nvm && !ok; j++) ok = km_vm_match(&pf->vms[j], &v[vi].v);
@@ -749,22 +1079,36 @@ static int verify(mctx *c, uint32_t si) {
     int in_arrays = 0;
     for (uint32_t k = 0; k < sb->nslots; k++)
         if (s->field_arr[m->slots[sb->slot0 + k].field] == g) in_arrays++;
+    /* fast rejections first: a field that must be absent is present, one that must be present
+     * is absent */
+    for (uint32_t k = 0; k < sb->nslots; k++) {
+        const slot *sl = &m->slots[sb->slot0 + k];
+        int present = s->field_gen[sl->field] == g;
+        if (sl->kind == SLOT_REQUIRED && !present) return 0;
+        if (sl->kind == SLOT_ABSENT && present && in_arrays == 0) return 0;
+    }
     if (in_arrays <= 1) {
-        /* no two chosen values can be in different elements of one array */
+        /* no two chosen values can be in different elements of one array: each field on its own */
         for (uint32_t k = 0; k < sb->nslots; k++) {
-            const slot *sl = &m->slots[sb->slot0 + k];
+            uint32_t gs = sb->slot0 + k;
+            const slot *sl = &m->slots[gs];
             int present = s->field_gen[sl->field] == g;
-            if (sl->kind == SLOT_ABSENT && present) return 0;
-            if (sl->kind == SLOT_EITHER && present && s->slot_gen[sb->slot0 + k] != g) return 0;
+            if (sl->kind == SLOT_ABSENT) {
+                if (present) return 0;
+                continue;
+            }
+            if (!present) {
+                if (sl->kind == SLOT_EITHER) continue;
+                return 0;
+            }
+            if (gs == sb->anchor) continue; /* found through the index */
+            const km_pfield *pf = sl->pf;
+            int ok = 0;
+            for (uint32_t i = field_first(s, sl->field); i != NO_VALUE && !ok; i = s->vnext[i])
+                for (size_t j = 0; j < pf->nvm && !ok; j++) ok = km_vm_match(&pf->vms[j], &s->flat.v[i].v);
+            if (!ok) return 0;
         }
         return 1;
-    }
-    if (!s->sorted) {
-        if (grow((void **)&s->order, &s->caporder, s->flat.nv + 1, sizeof *s->order)) return c->oom = 1, 0;
-        for (size_t i = 0; i < s->flat.nv; i++) s->order[i] = (uint32_t)i;
-        /* a stable order is not needed: equal fields may come in any order */
-        qsort_r(s->order, s->flat.nv, sizeof *s->order, cmp_order, s->flat.v);
-        s->sorted = 1;
     }
     if (grow((void **)&s->chosen, &s->capchosen, sb->nslots + 1, sizeof *s->chosen)) return c->oom = 1, 0;
     search e = {m, s, sb, 0};
@@ -788,9 +1132,12 @@ int km_matcher_match(const km_matcher *m, km_match_scratch *s, const char *event
         return -1;
     }
     s->ncand = s->nids = 0;
-    s->sorted = 0;
+    if (grow((void **)&s->vnext, &s->capvnext, s->flat.nv + 1, sizeof *s->vnext)) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory matching");
+        return -1;
+    }
     mctx c = {m, s, 0};
-    for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, &s->flat.v[i]);
+    for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, (uint32_t)i);
     for (size_t pass = 0; pass < 2; pass++) {
         const uint32_t *list = pass ? m->always : s->cand;
         size_t n = pass ? m->nalways : s->ncand;

@@ -110,11 +110,54 @@ typedef unsigned __int128 u128;
 static const double pow10d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-static u128 p10(int k) {
-    u128 r = 1;
-    while (k-- > 0) r *= 10;
-    return r;
-}
+static const u128 p10tab[39] = {
+    (u128)1ull,
+    (u128)10ull,
+    (u128)100ull,
+    (u128)1000ull,
+    (u128)10000ull,
+    (u128)100000ull,
+    (u128)1000000ull,
+    (u128)10000000ull,
+    (u128)100000000ull,
+    (u128)1000000000ull,
+    (u128)10000000000ull,
+    (u128)100000000000ull,
+    (u128)1000000000000ull,
+    (u128)10000000000000ull,
+    (u128)100000000000000ull,
+    (u128)1000000000000000ull,
+    (u128)10000000000000000ull,
+    (u128)100000000000000000ull,
+    (u128)1000000000000000000ull,
+    (u128)10000000000000000000ull,
+    (u128)10000000000000000000ull * 10ull,
+    (u128)10000000000000000000ull * 100ull,
+    (u128)10000000000000000000ull * 1000ull,
+    (u128)10000000000000000000ull * 10000ull,
+    (u128)10000000000000000000ull * 100000ull,
+    (u128)10000000000000000000ull * 1000000ull,
+    (u128)10000000000000000000ull * 10000000ull,
+    (u128)10000000000000000000ull * 100000000ull,
+    (u128)10000000000000000000ull * 1000000000ull,
+    (u128)10000000000000000000ull * 10000000000ull,
+    (u128)10000000000000000000ull * 100000000000ull,
+    (u128)10000000000000000000ull * 1000000000000ull,
+    (u128)10000000000000000000ull * 10000000000000ull,
+    (u128)10000000000000000000ull * 100000000000000ull,
+    (u128)10000000000000000000ull * 1000000000000000ull,
+    (u128)10000000000000000000ull * 10000000000000000ull,
+    (u128)10000000000000000000ull * 100000000000000000ull,
+    (u128)10000000000000000000ull * 1000000000000000000ull,
+    (u128)10000000000000000000ull * 10000000000000000000ull,
+};
+
+static u128 p10(int k) { return p10tab[k]; }
+
+/* 10^k for k <= 27 are exact in the x87 80-bit format (5^27 < 2^64). */
+static const long double pow10l[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                       1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                       1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 
 static int bits128(u128 x) {
     uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
@@ -205,16 +248,15 @@ static int comparable_fast(const char *raw, size_t len, double *out) {
     if (E < -27 || E > 27) return -1;
     /* candidate from extended precision, then corrected with exact arithmetic */
     long double ld = (long double)M;
-    long double pw = 1.0L;
-    for (int k = 0; k < (E < 0 ? -E : E); k++) pw *= 10.0L;
-    ld = E >= 0 ? ld * pw : ld / pw;
+    ld = E >= 0 ? ld * pow10l[E] : ld / pow10l[-E];
     d = (double)ld;
     if (!(d >= 2.2250738585072014e-308) || !isfinite(d)) return -1;
     for (int tries = 0; tries < 4; tries++) {
-        int ex;
-        double f = frexp(d, &ex);            /* d = f * 2^ex, f in [0.5, 1) */
-        uint64_t m = (uint64_t)ldexp(f, 53); /* 53-bit significand */
-        int k = ex - 53;
+        uint64_t bitsd;
+        memcpy(&bitsd, &d, 8);
+        int bexp = (int)(bitsd >> 52 & 0x7FF);
+        uint64_t m = (bitsd & ((1ull << 52) - 1)) | (1ull << 52); /* normal: implicit bit */
+        int k = bexp - 1075;                                        /* d = m * 2^k */
         int a = E < 0 ? -E : 0, b = k < 0 ? -k : 0;
         u128 X, Y, U, Q;
         if (!scale(M, b, E > 0 ? E : 0, &X) || !scale(m, k > 0 ? k : 0, a, &Y) ||
@@ -346,7 +388,22 @@ static int ps_add(posset *s, size_t v) {
     return 0;
 }
 
+static inline unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+/* An ASCII pattern character's two forms are its ASCII cases, so an ASCII pattern compares
+ * byte by byte, ignoring ASCII case (a non-ASCII byte in the value never matches). */
+static int eic_ascii(const char *pat, size_t plen, const char *s, size_t slen, int mode) {
+    if (mode == 0 ? slen != plen : slen < plen) return 0;
+    const unsigned char *a = (const unsigned char *)pat, *b = (const unsigned char *)s + (mode == 2 ? slen - plen : 0);
+    for (size_t i = 0; i < plen; i++)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return 0;
+    return 1;
+}
+
 int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int mode) {
+    size_t k = 0;
+    while (k < plen && (unsigned char)pat[k] < 0x80) k++;
+    if (k == plen) return eic_ascii(pat, plen, s, slen, mode);
     posset A, B, *cur = &A, *nxt = &B;
     ps_init(&A);
     ps_init(&B);

@@ -333,8 +333,7 @@ static void finish_stream(vstate *v, size_t last_line) {
     }
 
     /* the end of the stream (unknowable when the signatures could not be checked) */
-    if (!v->key_ok) {
-    } else if (!fin) {
+    if (v->key_ok && !fin) {
         const sigl *last = NULL;
         for (size_t i = 0; i < v->nsigs; i++)
             if (v->sigs[i].valid) last = &v->sigs[i];
@@ -353,7 +352,7 @@ static void finish_stream(vstate *v, size_t last_line) {
             problem(v, KM_SEAL_TRUNCATED, last_line, 1, top,
                     "truncated: the stream has no valid signature, so none of its %llu records is covered",
                     (unsigned long long)top);
-    } else {
+    } else if (fin) {
         for (size_t i = 0; i < v->nrecs; i++) {
             const rec *r = &v->recs[i];
             if (!r->dup && (r->seq > fin->seq || r->line > fin->line))

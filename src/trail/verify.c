@@ -62,6 +62,60 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem) {
     return 0;
 }
 
+/* ---- a set of (bucket, key) pairs: open addressing over FNV-1a hashes ---------------------- */
+
+typedef struct strset {
+    char **v;
+    size_t n, cap; /* cap is 0 or a power of two */
+} strset;
+
+static uint64_t fnv(const char *a, const char *b) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = a; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ 1) * 1099511628211ull;
+    for (const char *p = b; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* 1 added, 0 already there, -1 out of memory. */
+static int seen_add(strset *s, const char *bucket, const char *key) {
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        char **nv = calloc(nc, sizeof *nv);
+        if (!nv) return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->v[i]) continue;
+            const char *k = s->v[i] + strlen(s->v[i]) + 1;
+            size_t j = (size_t)fnv(s->v[i], k) & (nc - 1);
+            while (nv[j]) j = (j + 1) & (nc - 1);
+            nv[j] = s->v[i];
+        }
+        free(s->v);
+        s->v = nv;
+        s->cap = nc;
+    }
+    size_t j = (size_t)fnv(bucket, key) & (s->cap - 1);
+    for (; s->v[j]; j = (j + 1) & (s->cap - 1)) {
+        const char *k = s->v[j] + strlen(s->v[j]) + 1;
+        if (strcmp(s->v[j], bucket) == 0 && strcmp(k, key) == 0) return 0;
+    }
+    size_t bl = strlen(bucket), kl = strlen(key);
+    char *e = malloc(bl + kl + 2);
+    if (!e) return -1;
+    memcpy(e, bucket, bl + 1);
+    memcpy(e + bl + 1, key, kl + 1);
+    s->v[j] = e;
+    s->n++;
+    return 1;
+}
+
+static void strset_free(strset *s) {
+    for (size_t i = 0; i < s->cap; i++) free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
 /* ---- what the scan finds ----------------------------------------------------------------- */
 
 typedef struct dig {
@@ -109,6 +163,7 @@ typedef struct ctx {
     size_t files, max_files;
     size_t cap_items, cap_litems, cap_gaps, cap_notes;
     size_t via_chain;
+    strset dmissing; /* digests reported missing */
     char **buckets; /* one per mirror */
     size_t nbuckets;
     int oom;
@@ -266,6 +321,8 @@ static int add_file(ctx *c, const char *bucket, const char *key, const char *pat
     return 0; /* sidecars and anything else: not a CloudTrail object we check */
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 /* Depth-first walk of dir; rel is the key of dir ("" or ending in '/'). Symbolic links to
  * folders are not followed (a mirror made by `aws s3 sync` has none, and loops are possible). */
 static int scan(ctx *c, const char *bucket, const char *dir, const char *rel, int depth, km_error *err) {
@@ -286,10 +343,7 @@ static int scan(ctx *c, const char *bucket, const char *dir, const char *rel, in
         nn++;
     }
     closedir(dp);
-    for (size_t i = 0; i < nn && rc == KM_OK; i++) {
-        for (size_t j = i + 1; j < nn; j++)
-            if (strcmp(names[j], names[i]) < 0) { char *t = names[i]; names[i] = names[j]; names[j] = t; }
-    }
+    if (rc == KM_OK && nn > 1) qsort(names, nn, sizeof *names, cmp_name);
     for (size_t i = 0; i < nn && rc == KM_OK; i++) {
         char *path = xprintf("%s/%s", dir, names[i]);
         char *key = xprintf("%s%s", rel, names[i]);
@@ -612,8 +666,15 @@ static int cmp_chain(const void *a, const void *b) {
 /* The newest in-range digest of the group g[0..n) that is not validated yet and is older than
  * (or as old as) before. */
 static dig *newest_unvisited(dig **g, size_t n, int64_t before) {
-    for (size_t i = n; i-- > 0;)
-        if (!g[i]->done && g[i]->in_range && g[i]->ts <= before) return g[i];
+    size_t lo = 0, hi = n; /* g is sorted by ts: find the first one newer than before */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g[mid]->ts <= before) lo = mid + 1;
+        else hi = mid;
+    }
+    /* the walk goes from new to old, so the done ones just above are few */
+    for (size_t i = lo; i-- > 0;)
+        if (!g[i]->done && g[i]->in_range) return g[i];
     return NULL;
 }
 
@@ -629,9 +690,9 @@ static void add_gap(ctx *c, const dig *older, const dig *newer) {
 }
 
 static void missing_digest(ctx *c, dig *from, const char *bucket, const char *key) {
-    for (size_t i = 0; i < c->r->ndigests; i++)
-        if (strcmp(c->r->digests[i].key, key) == 0 && strcmp(c->r->digests[i].bucket, bucket) == 0)
-            return; /* already reported */
+    int added = seen_add(&c->dmissing, bucket, key);
+    if (added < 0) c->oom = 1;
+    if (added != 1) return; /* reported already */
     km_trail_item *it = new_digest_item(c, bucket, key, from->backfill);
     if (!it) return;
     from->missing_prev = it - c->r->digests;
@@ -663,7 +724,6 @@ static void walk_group(ctx *c, dig **g, size_t n) {
             } else if (t) {
                 next = newest_unvisited(g, n, cur->ts - 1);
             } else {
-                missing_digest(c, cur, pb, cur->d->prev_key);
                 char *cl = NULL, *lb = NULL, *sc = NULL;
                 int64_t tts = cur->ts - 1;
                 int bf = 0;
@@ -672,6 +732,20 @@ static void walk_group(ctx *c, dig **g, size_t n) {
                     if (tts >= cur->ts) tts = cur->ts - 1;
                 } else {
                     tts = cur->ts - 1;
+                }
+                /* Without --start, the mirror's oldest digest may well link to one that a
+                 * lifecycle rule expired: that is where the check starts, not tampering. */
+                int older_listed = 0;
+                for (size_t i = 0; i < n && !older_listed; i++) older_listed = g[i]->ts <= tts;
+                if (req_start == KM_TRAIL_TIME_MIN && !older_listed) {
+                    int mirrored = 0;
+                    for (size_t i = 0; i < c->nbuckets; i++)
+                        if (c->buckets[i] && strcmp(c->buckets[i], pb) == 0) mirrored = 1;
+                    add_note(c, xprintf("the chain %s starts at %s; its previous digest s3://%s/%s is not in the "
+                                        "mirror (%s): give --start to require it", cur->label, cur->key, pb,
+                                        cur->d->prev_key, mirrored ? "expired?" : "that bucket is not mirrored"));
+                } else {
+                    missing_digest(c, cur, pb, cur->d->prev_key);
                 }
                 next = newest_unvisited(g, n, tts);
             }
@@ -822,8 +896,16 @@ static int cmp_span(const void *a, const void *b) {
  * period, so some digest must list it. The last five minutes of the newest digest are left out:
  * a log delivered then may be listed by the next digest, which is not here yet. */
 static int in_scope(const span *sp, size_t ns, const char *scope, int64_t ts) {
-    for (size_t i = 0; i < ns; i++) {
-        if (strcmp(sp[i].scope, scope) != 0) continue;
+    size_t lo = 0, hi = ns; /* spans are sorted by (scope, from): the first one after (scope, ts) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(sp[mid].scope, scope);
+        if (c < 0 || (c == 0 && sp[mid].from <= ts)) lo = mid + 1;
+        else hi = mid;
+    }
+    /* digest periods are about an hour: look back a day at most */
+    for (size_t i = lo; i-- > 0;) {
+        if (strcmp(sp[i].scope, scope) != 0 || sp[i].from < ts - 24 * HOUR) break;
         int64_t to = sp[i].newest ? sp[i].to - 300 : sp[i].to;
         if (sp[i].from <= ts && ts + 60 <= to) return 1;
     }
@@ -832,6 +914,7 @@ static int in_scope(const span *sp, size_t ns, const char *scope, int64_t ts) {
 
 static void check_logs(ctx *c) {
     km_trail_report *r = c->r;
+    strset seen = {NULL, 0, 0};
     job *jobs = NULL;
     size_t nj = 0, capj = 0;
     /* every log a valid digest lists, once, in digest order */
@@ -850,10 +933,7 @@ static void check_logs(ctx *c) {
                 if (grow((void **)&jobs, &capj, nj, sizeof *jobs)) { c->oom = 1; break; }
                 jobs[nj++] = (job){l, lr->hash, g->key, 0, NULL, 0};
             } else {
-                int dup = 0;
-                for (size_t m = 0; m < r->nlogs && !dup; m++)
-                    dup = strcmp(r->logs[m].key, lr->key) == 0 && strcmp(r->logs[m].bucket, lr->bucket) == 0;
-                if (dup) continue;
+                if (seen_add(&seen, lr->bucket, lr->key) != 1) continue; /* reported already, or no memory */
                 km_trail_item *li = new_log_item(c, lr->bucket, lr->key, g->key);
                 if (!li) break;
                 li->status = KM_TRAIL_MISSING;
@@ -861,6 +941,7 @@ static void check_logs(ctx *c) {
             }
         }
     }
+    strset_free(&seen);
     run_jobs(jobs, nj, c->o->jobs);
     for (size_t i = 0; i < nj; i++) {
         km_trail_item *li = new_log_item(c, jobs[i].l->bucket, jobs[i].l->key, jobs[i].by);
@@ -1056,6 +1137,7 @@ int km_trail_verify(const km_trail_opts *o, km_trail_report **out, km_error *err
     for (size_t i = 0; i < c.nlogs; i++) {
         free(c.logs[i].key); free(c.logs[i].path); free(c.logs[i].scope);
     }
+    strset_free(&c.dmissing);
     free(c.digs);
     free(c.logs);
     free(c.dsorted);
