@@ -210,6 +210,24 @@ TEST(sigma_prefilter_never_drops_a_match) {
         }
     }
     km_test_case(dropped == 0, "%ld of %ld matches dropped by the prefilter", dropped, matches);
+    /* where the prefilter claims to be exact, it is: a prefilter match is a match on every record */
+    size_t exact = 0;
+    long extra = 0;
+    for (size_t i = 0; i < km_sigma_count(s); i++) {
+        if (!km_sigma_prefilter_exact(s, i)) continue;
+        exact++;
+        for (size_t r = 0; r < c->n; r++) {
+            const uint32_t *ids;
+            km_error err;
+            int n = km_matcher_match(m, ms, c->r[r].text, c->r[r].len, &ids, &err);
+            int pre = 0;
+            for (int k = 0; k < n; k++) pre |= ids[k] == i;
+            if (pre && km_sigma_eval(s, i, c->r[r].rec, sc) != 1 && extra++ < 5)
+                printf("  rule %zu: exact prefilter passes %s, which the rule does not match\n", i, c->r[r].id);
+        }
+    }
+    printf("  %zu of %zu Sigma detections are exactly their prefilter\n", exact, rules);
+    km_test_case(extra == 0 && exact >= 40, "%ld records pass an exact prefilter without matching; %zu exact rules", extra, exact);
     printf("  prefilter passed %ld (rule, record) pairs on for %ld matches over %zu records\n", passed_on, matches, c->n);
     km_match_scratch_free(ms);
     km_sigma_scratch_free(sc);

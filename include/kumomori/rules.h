@@ -80,6 +80,7 @@ typedef struct km_rule {
     const char *const *patterns; /* KM_RULE_SIGMA: necessary patterns (any of them); none = every record */
     size_t npatterns;
     size_t sigma_index;          /* KM_RULE_SIGMA: the rule in km_ruleset_sigma(rs) */
+    int sigma_exact;             /* KM_RULE_SIGMA: the patterns are the rule (no evaluation needed) */
     /* KM_RULE_THRESHOLD / KM_RULE_CORRELATION */
     km_corr_type corr_type;
     const char *const *inputs;   /* ids of the rules it reads (a threshold reads its own hidden rule) */

@@ -126,6 +126,11 @@ int km_sigma_eval(const km_sigma_set *s, size_t i, const km_json *record, km_sig
  * (0: the rule must be evaluated on every record) and points *patterns at them (compact JSON,
  * owned by the set). */
 size_t km_sigma_prefilter(const km_sigma_set *s, size_t i, const char *const **patterns);
+/* Whether rule i's prefilter patterns are the detection itself on records whose fields have
+ * CloudTrail's documented types (then a prefilter match is a match, no evaluation needed): an 'or'
+ * of selections of plain, contains/startswith/endswith or cased string values on CloudTrail's
+ * string fields. docs/sigma.md. */
+int km_sigma_prefilter_exact(const km_sigma_set *s, size_t i);
 
 /* The values a record holds at a Sigma field path (dotted, through objects and arrays) rendered as
  * one string for grouping and distinct counting: a string as is, a number or boolean as its JSON

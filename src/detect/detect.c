@@ -320,7 +320,8 @@ static void fill_alert(worker *w, km_alert *a, const km_json *root) {
     }
 }
 
-/* sigma helper: records that only feed thresholds and correlations are read without a tree */
+/* sigma helper: records whose matched rules need no tree (patterns, Sigma rules their patterns decide)
+ * have their alert fields read from the text */
 static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, int n) {
     run *r = w->r;
     const entry *e = &r->list.e[w->idx];

@@ -149,7 +149,8 @@ int km_program_select(const km_program *p, km_program_scratch *s, const km_json 
     size_t k = 0;
     for (int i = 0; i < n; i++) {
         const km_rule *r = km_ruleset_get(p->rs, ids[i]);
-        if (r->kind == KM_RULE_SIGMA && (!root || km_sigma_eval(p->sigma, r->sigma_index, root, s->sc) != 1)) continue;
+        if (r->kind == KM_RULE_SIGMA && !r->sigma_exact && (!root || km_sigma_eval(p->sigma, r->sigma_index, root, s->sc) != 1))
+            continue;
         s->ids[k++] = ids[i];
     }
     if (root)
@@ -194,7 +195,7 @@ int km_program_light(const km_program *p, const uint32_t *ids, int n) {
     if (!p || p->nalways || n <= 0) return 0;
     for (int i = 0; i < n; i++) {
         const km_rule *r = km_ruleset_get(p->rs, ids[i]);
-        if (r->kind != KM_RULE_PATTERN || !r->hidden) return 0;
+        if (r->kind != KM_RULE_PATTERN && !(r->kind == KM_RULE_SIGMA && r->sigma_exact)) return 0;
     }
     return 1;
 }
@@ -243,11 +244,10 @@ void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar) {
     km_buf_free(&b);
 }
 
-/* A hidden rule's alert is never written: only the hit (with the event's fields as JSON, for the
- * threshold or correlation alert it may complete) is kept, straight from the extracted text. */
+/* The alert of the k-th matched rule from the extracted fields: its fields copied into a (a written
+ * alert), and its hit with the event's fields as JSON when a threshold or correlation reads it. */
 void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit) {
     *hit = NULL;
-    if (!km_corr_consumes(p->corr, (uint32_t)al->rule_index)) return;
     km_alert tmp = *al;
     tmp.event_time = l->f[0];
     tmp.event_id = l->f[1];
@@ -269,7 +269,32 @@ void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_
         tmp.resources = list;
         tmp.nresources = l->nres < 64 ? l->nres : 64;
     }
-    al->event_id = dup_or_null(a, l->f[1]);
+    if (!al->rule->hidden) {
+        /* written: every field lives with the alert's batch */
+        al->event_time = dup_or_null(a, tmp.event_time);
+        al->event_id = dup_or_null(a, tmp.event_id);
+        al->event_name = dup_or_null(a, tmp.event_name);
+        al->event_source = dup_or_null(a, tmp.event_source);
+        al->aws_region = dup_or_null(a, tmp.aws_region);
+        al->account = dup_or_null(a, tmp.account);
+        al->source_ip = dup_or_null(a, tmp.source_ip);
+        al->user_agent = dup_or_null(a, tmp.user_agent);
+        al->error_code = dup_or_null(a, tmp.error_code);
+        al->principal = dup_or_null(a, tmp.principal);
+        if (l->nres) {
+            const char **rl = km_arena_alloc(a, l->nres * sizeof *rl);
+            const char *q = l->res;
+            for (size_t i = 0; rl && i < l->nres; i++) {
+                rl[i] = dup_or_null(a, q);
+                q += strlen(q) + 1;
+            }
+            al->resources = rl;
+            al->nresources = rl ? l->nres : 0;
+        }
+    } else {
+        al->event_id = dup_or_null(a, l->f[1]);
+    }
+    if (!km_corr_consumes(p->corr, (uint32_t)al->rule_index)) return;
     km_program_hit *h = km_arena_alloc(a, sizeof *h);
     if (!h) return;
     h->nvals = l->nvals[k];

@@ -992,6 +992,7 @@ static int add_sigma(km_ruleset *rs, km_sigma_set *s, km_error *err) {
             const char *const *pats;
             r.npatterns = km_sigma_prefilter(s, i, &pats);
             r.patterns = pats;
+            r.sigma_exact = km_sigma_prefilter_exact(s, i);
         } else {
             r.kind = KM_RULE_CORRELATION;
             r.corr_type = in->corr_type;

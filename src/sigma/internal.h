@@ -98,6 +98,7 @@ typedef struct sg_detection {
     sg_cond *cond;
     const char **prefilter; /* EventBridge patterns (see km_sigma_prefilter) */
     size_t nprefilter;
+    int prefilter_exact;    /* the patterns say exactly what the detection says (CloudTrail's types) */
 } sg_detection;
 
 typedef struct sg_alias {

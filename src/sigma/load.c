@@ -93,6 +93,11 @@ size_t km_sigma_prefilter(const km_sigma_set *s, size_t i, const char *const **p
     return s->rules[i]->det.nprefilter;
 }
 
+int km_sigma_prefilter_exact(const km_sigma_set *s, size_t i) {
+    if (!s || i >= s->n || s->rules[i]->info.kind != KM_SIGMA_DETECTION) return 0;
+    return s->rules[i]->det.nprefilter > 0 && s->rules[i]->det.prefilter_exact;
+}
+
 const char *km_sigma_group_field(const km_sigma_set *s, size_t c, size_t j, size_t g) {
     if (!s || c >= s->n) return NULL;
     sg_rule *r = s->rules[c];

@@ -186,15 +186,31 @@ static int item_json(km_buf *b, const sg_item *it) {
     return ok && n;
 }
 
-/* A map's pattern: the usable items, nested by dotted path. Returns 0 when none is usable. */
-static int map_json(km_buf *out, const sg_map *m) {
+/* Whether an item's EventBridge form says exactly what the Sigma item says on CloudTrail's string
+ * fields: only wildcard strings (no regex, exists, cidr, null), one group of values, no neq. */
+static int item_exact(const sg_item *it) {
+    if (!scalar_field(it->field) || it->neq || (it->all && it->ngroups > 1) || it->nvalues == 0) return 0;
+    for (size_t i = 0; i < it->nvalues; i++)
+        if (it->values[i].kind != SV_STR) return 0;
+    return 1;
+}
+
+/* A map's pattern: the usable items, nested by dotted path. Returns 0 when none is usable.
+ * *exact (may be NULL) says whether every item of the map is in it, exactly. */
+static int map_json_x(km_buf *out, const sg_map *m, int *exact);
+static int map_json(km_buf *out, const sg_map *m) { return map_json_x(out, m, NULL); }
+static int map_json_x(km_buf *out, const sg_map *m, int *exact) {
     /* group the usable items by their first path component, keeping order */
     const sg_item *use[64];
     size_t nu = 0;
+    if (exact) *exact = m->n <= 64;
     for (size_t i = 0; i < m->n && nu < 64; i++) {
         km_buf probe = KM_BUF_INIT;
         int ok = item_json(&probe, &m->items[i]);
         km_buf_free(&probe);
+        if (!ok || !item_exact(&m->items[i])) {
+            if (exact) *exact = 0;
+        }
         if (!ok) continue;
         /* two items on one field: keep the first (both are needed, one suffices to filter) */
         int dupf = 0;
@@ -207,6 +223,7 @@ static int map_json(km_buf *out, const sg_map *m) {
             if (deep && e1 && strchr(e1 + 1, '.')) dupf = 1;
         }
         if (!dupf) use[nu++] = &m->items[i];
+        else if (exact) *exact = 0;
     }
     if (nu == 0) return 0;
     /* Emit as nested objects. The whitelist has at most three levels, so a simple recursive
@@ -385,6 +402,32 @@ static void cond_patterns(const sg_detection *d, const sg_cond *c, plist *out) {
     }
 }
 
+static int sel_exact(const sg_sel *s) {
+    for (size_t m = 0; m < s->n; m++) {
+        km_buf b = KM_BUF_INIT;
+        int exact = 0;
+        int ok = map_json_x(&b, &s->maps[m], &exact);
+        km_buf_free(&b);
+        if (!ok || !exact) return 0;
+    }
+    return s->n > 0;
+}
+
+/* Whether the prefilter patterns are the detection itself: a condition of 'or' and '1 of' over
+ * selections whose every item has an exact EventBridge form. */
+static int cond_exact(const sg_detection *d, const sg_cond *c) {
+    switch (c->kind) {
+    case C_SEL: return sel_exact(&d->sels[c->sel]);
+    case C_OR: return cond_exact(d, c->a) && cond_exact(d, c->b);
+    case C_OF:
+        if (!(c->need == 1 || c->nsels == 1)) return 0;
+        for (size_t k = 0; k < c->nsels; k++)
+            if (!sel_exact(&d->sels[c->sels[k]])) return 0;
+        return 1;
+    default: return 0;
+    }
+}
+
 int sg_prefilter_build(km_arena *a, sg_detection *d) {
     plist l;
     cond_patterns(d, d->cond, &l);
@@ -408,6 +451,7 @@ int sg_prefilter_build(km_arena *a, sg_detection *d) {
         d->prefilter[i] = c;
     }
     d->nprefilter = l.n;
+    d->prefilter_exact = cond_exact(d, d->cond);
     pl_free(&l);
     return 0;
 }
