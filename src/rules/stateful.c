@@ -15,6 +15,9 @@
 
 #define MAX_INPUTS 32
 
+static int km_stateful_sql_into(km_ruleset *rs, km_rule *r, const char *name, const char *qs, size_t qlen, size_t qoff,
+                                const char *text, size_t len, km_error *err);
+
 typedef struct sctx {
     km_ruleset *rs;
     const char *name, *text;
@@ -231,8 +234,6 @@ int km_stateful_load_json(km_ruleset *rs, const char *name, const char *text, si
         r.query = q->u.str.s;
         r.kind = KM_RULE_THRESHOLD;
         /* the loader for .sql files does the rest, with this rule's metadata */
-        extern int km_stateful_sql_into(km_ruleset * rs, km_rule * r, const char *name, const char *q, size_t qlen, size_t qoff,
-                                        const char *text, size_t len, km_error *err);
         return km_stateful_sql_into(rs, &r, name, q->u.str.s, q->u.str.len, q->offset, text, len, err);
     }
     const km_json *ts = km_json_get(def, "timespan");
@@ -769,9 +770,7 @@ static void query_free(query *q) {
     km_buf_free(&q->pattern);
 }
 
-int km_stateful_sql_into(km_ruleset *rs, km_rule *r, const char *name, const char *qs, size_t qlen, size_t qoff,
-                         const char *text, size_t len, km_error *err);
-int km_stateful_sql_into(km_ruleset *rs, km_rule *r, const char *name, const char *qs, size_t qlen, size_t qoff,
+static int km_stateful_sql_into(km_ruleset *rs, km_rule *r, const char *name, const char *qs, size_t qlen, size_t qoff,
                          const char *text, size_t len, km_error *err) {
     sctx c = {rs, name, text, len, err};
     qp p;
