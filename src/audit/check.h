@@ -28,7 +28,13 @@ struct km_audit {
     const char *ev[16]; /* files read for the finding being built */
     size_t nev, ev_mark;
     struct km_org *org;  /* built on first use (org.c) */
+    struct km_cache_entry *cache;
 };
+
+/* Per-run cache for derived data several checks share (the parsed credential report). The
+ * audit owns what is put there and calls free_fn on it at the end. */
+void *km_cache_get(km_audit *a, const char *key);
+void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *));
 
 /* Evidence: files read. km_ev adds one; km_begin starts a resource (keeps the files read before
  * the loop, adds the resource's own file). */

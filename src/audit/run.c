@@ -338,6 +338,34 @@ const char *km_tag(const km_res *r, const char *key) {
     return NULL;
 }
 
+/* ---- cache ---- */
+
+struct km_cache_entry {
+    struct km_cache_entry *next;
+    char *key;
+    void *val;
+    void (*free_fn)(void *);
+};
+
+void *km_cache_get(km_audit *a, const char *key) {
+    for (struct km_cache_entry *e = a->cache; e; e = e->next)
+        if (!strcmp(e->key, key)) return e->val;
+    return NULL;
+}
+
+void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *)) {
+    struct km_cache_entry *e = calloc(1, sizeof *e);
+    if (!e || !(e->key = strdup(key))) {
+        free(e);
+        if (free_fn) free_fn(val);
+        return;
+    }
+    e->val = val;
+    e->free_fn = free_fn;
+    e->next = a->cache;
+    a->cache = e;
+}
+
 /* ---- run ---- */
 
 int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
@@ -372,6 +400,13 @@ int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *
 void km_audit_free(km_audit *a) {
     if (!a) return;
     km_org_free(a->org);
+    while (a->cache) {
+        struct km_cache_entry *e = a->cache;
+        a->cache = e->next;
+        if (e->free_fn) e->free_fn(e->val);
+        free(e->key);
+        free(e);
+    }
     km_arena_free(a->arena);
     free(a->arena);
     free(a->f);

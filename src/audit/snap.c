@@ -67,7 +67,8 @@ struct km_snap {
     sacct *accts;
     size_t naccts, capaccts;
     km_hmap types;     /* type -> reslist */
-    km_hmap arns;      /* arn -> km_res */
+    km_hmap arns;      /* arn -> km_res (the owner's view when there are several) */
+    km_hmap dedupe;    /* account/arn -> km_res */
     km_hmap listings;  /* account/region/type -> km_item */
     km_hmap embedded;  /* pointer -> cached parse */
     char **problems;
@@ -915,6 +916,7 @@ void km_snap_free(km_snap *s) {
     free_lists(&s->oplists, 0);
     free_lists(&s->types, 1);
     km_hmap_free(&s->arns);
+    km_hmap_free(&s->dedupe);
     km_hmap_free(&s->listings);
     km_hmap_free(&s->embedded);
     free(s->all);
@@ -1043,8 +1045,13 @@ static reslist *type_list(km_snap *s, const char *type) {
 }
 
 static km_res *add_res(km_snap *s, km_res *proto) {
+    char *dk = NULL;
+    size_t dkl = 0;
     if (proto->arn) {
-        km_res *old = km_hmap_get(&s->arns, proto->arn, strlen(proto->arn));
+        /* One resource per account and ARN: an organisation trail is seen from the management
+         * account and from each member, with each account's own per-trail answers. */
+        dk = joinkey(s, &dkl, proto->account, proto->arn, NULL, NULL, NULL);
+        km_res *old = dk ? km_hmap_get(&s->dedupe, dk, dkl) : NULL;
         if (old) {
             /* The same resource seen by another call: keep its configuration as a view. */
             if (!proto->from_config && old->nviews < KM_RES_MAX_VIEWS && proto->cfg != old->cfg)
@@ -1064,7 +1071,15 @@ static km_res *add_res(km_snap *s, km_res *proto) {
         l->cap = nc;
     }
     l->v[l->n++] = r;
-    if (r->arn) km_hmap_put(&s->arns, r->arn, strlen(r->arn), r);
+    if (dk) km_hmap_put(&s->dedupe, dk, dkl, r);
+    if (r->arn) {
+        /* the owner's view wins the ARN lookup, else the first seen */
+        km_res *first = km_hmap_get(&s->arns, r->arn, strlen(r->arn));
+        char owner[32];
+        km_arn_field(r->arn, 4, owner, sizeof owner);
+        if (!first || (strcmp(first->account, owner) && !strcmp(r->account, owner)))
+            km_hmap_put(&s->arns, r->arn, strlen(r->arn), r);
+    }
     return r;
 }
 
@@ -1110,6 +1125,10 @@ static void spec_item(km_snap *s, const km_json *item, void *vctx) {
             const char *reg = km_json_str(km_ci_get(item, "BucketRegion"));
             if (reg) r.region = km_snap_intern(s, reg);
         }
+    }
+    if (!strcmp(sp->type, "AWS::CloudTrail::Trail")) {
+        const char *home = km_json_str(km_ci_get(item, "HomeRegion"));
+        if (home) r.region = km_snap_intern(s, home);
     }
     if (!strcmp(sp->type, "AWS::Logs::LogGroup") && r.arn && km_str_ends(r.arn, ":*")) {
         size_t l = strlen(r.arn);
