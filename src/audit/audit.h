@@ -33,6 +33,7 @@ typedef struct km_check {
     const char *strategy;     /* the countermeasure of the strategy it checks */
     const km_json *refs;      /* {"securityhub": [...], "cis": [...], "prowler": [...], ...} */
     const km_json *data;      /* the calls it reads ["s3api get-bucket-versioning", ...] */
+    const km_json *params;    /* tunable data the logic reads (lists of ports, runtimes), or NULL */
     const char *file;         /* checks/... metadata file */
     void (*fn)(km_audit *a);
 } km_check;

@@ -103,6 +103,7 @@ static int bind_one(km_check *c, const char *file, const km_json *m, km_error *e
     c->refs = km_json_get(m, "references");
     if (!km_json_is(c->refs, KM_JSON_OBJECT)) return meta_err(err, file, c->refs ? c->refs : m, "\"references\" must be an object");
     c->data = km_json_get(m, "data");
+    c->params = km_json_get(m, "parameters");
     c->fn = find_impl(c->id);
     if (!c->fn) return meta_err(err, file, m, "no implementation for this check id in src/audit/chk_*.c");
     return KM_OK;
