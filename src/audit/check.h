@@ -41,7 +41,8 @@ void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void 
 void km_ev(km_audit *a, const char *file);
 void km_ev_item(km_audit *a, const km_item *it);
 void km_ev_sticky(km_audit *a); /* files read so far stay for every later finding */
-void km_begin(km_audit *a, const km_res *r);
+/* Returns 1 (after emitting UNKNOWN) when the resource's configuration is unreadable: skip it. */
+int km_begin(km_audit *a, const km_res *r);
 
 /* Emit a finding for a resource / for a place without a resource (an account, or an account in
  * a region: type "AWS::::Account"). */

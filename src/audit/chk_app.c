@@ -41,7 +41,7 @@ static void chk_scan_on_push(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::ECR::Repository", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *r = v[i];
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
         const km_json *isc = km_res_get(r, "imageScanningConfiguration");
         if (km_json_truth(km_ci_get(isc, "scanOnPush")) == 1) { km_emit(a, r, KM_PASS, "scan on push enabled on the repository"); continue; }
         km_item reg = km_get(a, r->account, r->region, "ecr", "get-registry-scanning-configuration", NULL);
@@ -91,7 +91,7 @@ static void chk_latest_image(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::ECR::Repository", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *r = v[i];
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
         km_item it = km_rget(a, r, "ecr", "describe-images");
         if (km_unknown_res(a, r, &it, "ecr describe-images")) continue;
         const km_json *imgs = km_ci_get(it.json, "imageDetails");
@@ -124,7 +124,7 @@ static void chk_immutable(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::ECR::Repository", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const char *m = km_json_str(km_res_get(v[i], "imageTagMutability"));
         if (m && km_str_starts(m, "IMMUTABLE")) km_emit(a, v[i], KM_PASS, "image tags are immutable");
         else km_emit(a, v[i], KM_FAIL, "image tags are mutable: a pushed image can silently replace a trusted tag");
@@ -136,7 +136,7 @@ static void chk_repo_public(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::ECR::Repository", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *r = v[i];
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
         const km_json *pt;
         if (r->from_config) {
             pt = km_res_get(r, "RepositoryPolicyText");
@@ -180,7 +180,7 @@ static void chk_ecs_images(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::ECS::TaskDefinition", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *td = v[i];
-        km_begin(a, td);
+        if (km_begin(a, td)) continue;
         const km_json *cds = km_res_get(td, "containerDefinitions");
         char outside[600] = "";
         size_t bad = 0;
@@ -204,7 +204,7 @@ static void chk_ecs_privileged(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::ECS::TaskDefinition", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const km_json *cds = km_res_get(v[i], "containerDefinitions");
         const char *priv = NULL;
         for (size_t k = 0; k < km_json_len(cds); k++)
@@ -221,7 +221,7 @@ static void chk_code_signing(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::Lambda::Function", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *f = v[i];
-        km_begin(a, f);
+        if (km_begin(a, f)) continue;
         if (km_streq_ci(km_json_str(km_res_get(f, "PackageType")), "Image")) {
             km_emit(a, f, KM_NA, "container image function: Lambda code signing applies to .zip packages (sign the image with AWS Signer/Notation instead)");
             continue;
@@ -274,7 +274,7 @@ static void chk_runtime(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::Lambda::Function", &n);
     const km_json *dep = km_ci_get(a->cur->params, "deprecated_runtimes");
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const char *rt = km_json_str(km_res_get(v[i], "Runtime"));
         if (!rt) continue; /* container images bring their own runtime */
         if (km_json_has_str(dep, rt)) km_emit(a, v[i], KM_FAIL, "runtime %s is deprecated: it gets no security fixes", rt);
@@ -299,7 +299,7 @@ static void chk_waf_rules(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         km_item it;
         const km_json *w = web_acl(a, v[i], &it);
         if (km_unknown_res(a, v[i], &it, "wafv2 get-web-acl")) continue;
@@ -378,7 +378,7 @@ static void chk_waf_sqli(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         km_item it;
         const km_json *w = web_acl(a, v[i], &it);
         if (km_unknown_res(a, v[i], &it, "wafv2 get-web-acl")) continue;
@@ -401,7 +401,7 @@ static void chk_waf_alb(km_audit *a) {
         if (!km_streq_ci(km_json_str(km_res_get(lb, "Type")), "application") ||
             !km_streq_ci(km_json_str(km_res_get(lb, "Scheme")), "internet-facing"))
             continue;
-        km_begin(a, lb);
+        if (km_begin(a, lb)) continue;
         size_t na;
         const km_res **acls = km_select(a, "AWS::WAFv2::WebACL", lb->account, lb->region, &na);
         const char *by = NULL;
@@ -424,7 +424,7 @@ static void chk_waf_cloudfront(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::CloudFront::Distribution", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const char *w = km_json_str(km_res_get(v[i], "WebACLId"));
         if (!w) w = km_json_str(km_ci_get(km_res_get(v[i], "DistributionConfig"), "WebACLId"));
         if (w && *w) km_emit(a, v[i], KM_PASS, "protected by web ACL %s", w);
@@ -436,7 +436,7 @@ static void chk_waf_logging(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         km_item it = km_rget(a, v[i], "wafv2", "get-logging-configuration");
         if (km_unknown_res(a, v[i], &it, "wafv2 get-logging-configuration")) continue;
         const km_json *d = km_ci_get(km_ci_get(it.json, "LoggingConfiguration"), "LogDestinationConfigs");
@@ -462,7 +462,7 @@ static void chk_codebuild_secrets(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::CodeBuild::Project", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const km_json *vars = km_ci_get(km_res_get(v[i], "environment"), "environmentVariables");
         char names[400] = "";
         for (size_t k = 0; k < km_json_len(vars); k++) {
@@ -481,7 +481,7 @@ static void chk_codebuild_privileged(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::CodeBuild::Project", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         if (km_json_truth(km_ci_get(km_res_get(v[i], "environment"), "privilegedMode")) == 1)
             km_emit(a, v[i], KM_FAIL, "builds run in privileged mode: a poisoned dependency gets root on the build host");
         else km_emit(a, v[i], KM_PASS, "privileged mode off");
@@ -492,7 +492,7 @@ static void chk_codeartifact(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::CodeArtifact::Repository", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         km_item it = km_rget(a, v[i], "codeartifact", "list-packages");
         if (km_unknown_res(a, v[i], &it, "codeartifact list-packages")) continue;
         const km_json *pk = km_ci_get(it.json, "packages");
@@ -517,7 +517,7 @@ static void chk_secret_rotation(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         if (km_json_truth(km_res_get(v[i], "RotationEnabled")) == 1) km_emit(a, v[i], KM_PASS, "automatic rotation on");
         else km_emit(a, v[i], KM_FAIL, "automatic rotation off");
     }
@@ -528,7 +528,7 @@ static void chk_secret_rotated(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     long lim = a->opts.secret_rotation_days;
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         double rot = km_age_days(a, km_res_get(v[i], "LastRotatedDate"));
         double created = km_age_days(a, km_res_get(v[i], "CreatedDate"));
         if (rot >= 0 && rot <= (double)lim) km_emit(a, v[i], KM_PASS, "rotated %.0f days ago", rot);
@@ -544,7 +544,7 @@ static void chk_secret_unused(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     long lim = a->opts.secret_rotation_days;
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         double used = km_age_days(a, km_res_get(v[i], "LastAccessedDate"));
         double created = km_age_days(a, km_res_get(v[i], "CreatedDate"));
         if (used >= 0 && used > (double)lim) km_emit(a, v[i], KM_FAIL, "not read for %.0f days: delete it or find out who holds a copy", used);
@@ -571,7 +571,7 @@ static void chk_cert_expiry(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::ACM::Certificate", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const km_json *d = cert(a, v[i]);
         if (!cert_in_use(v[i], d)) continue;
         const km_json *na = km_ci_get(d, "NotAfter");
@@ -588,7 +588,7 @@ static void chk_cert_alg(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::ACM::Certificate", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const km_json *d = cert(a, v[i]);
         const char *alg = km_ci_str(d, "KeyAlgorithm");
         if (!alg) alg = km_json_str(km_res_get(v[i], "KeyAlgorithm"));

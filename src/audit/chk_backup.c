@@ -41,7 +41,7 @@ static void plan_copy(km_audit *a, int want_account) {
     const km_res *const *v = km_all(a, "AWS::Backup::BackupPlan", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *p = v[i];
-        km_begin(a, p);
+        if (km_begin(a, p)) continue;
         km_item it;
         const km_json *doc = plan_doc(a, p, &it);
         if (!doc) { km_unknown_res(a, p, &it, "backup get-backup-plan"); continue; }
@@ -76,7 +76,7 @@ static void chk_plan_retention(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::Backup::BackupPlan", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *p = v[i];
-        km_begin(a, p);
+        if (km_begin(a, p)) continue;
         km_item it;
         const km_json *doc = plan_doc(a, p, &it);
         if (!doc) { km_unknown_res(a, p, &it, "backup get-backup-plan"); continue; }
@@ -261,12 +261,12 @@ static void chk_rds_covered(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
         if (km_json_str(km_res_get(v[i], "DBClusterIdentifier"))) continue; /* the cluster is backed up */
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         coverage(a, v[i], "database");
     }
     v = km_all(a, "AWS::RDS::DBCluster", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         coverage(a, v[i], "cluster");
     }
 }
@@ -277,7 +277,7 @@ static void chk_ec2_covered(km_audit *a) {
     for (size_t i = 0; i < n; i++) {
         const char *state = km_json_str(km_ci_get(km_res_get(v[i], "State"), "Name"));
         if (state && (km_streq_ci(state, "terminated") || km_streq_ci(state, "shutting-down"))) continue;
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         coverage(a, v[i], "instance");
     }
 }
@@ -355,7 +355,7 @@ static void chk_vault_lock(km_audit *a) {
         const km_res *vt = v[i];
         char why[300];
         if (!vault_in_use(a, vt, why, sizeof why)) continue;
-        km_begin(a, vt);
+        if (km_begin(a, vt)) continue;
         const char *type = km_json_str(km_res_get(vt, "VaultType"));
         if (type && strstr(type, "LOGICALLY_AIR_GAPPED")) {
             km_emit(a, vt, KM_PASS, "logically air-gapped vault (%s): always locked in compliance mode", why);
@@ -392,7 +392,7 @@ static void chk_vault_encrypted(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Backup::BackupVault", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const char *k = km_json_str(km_res_get(v[i], "EncryptionKeyArn"));
         if (k) km_emit(a, v[i], KM_PASS, "encrypted with %s", k);
         else km_emit(a, v[i], KM_FAIL, "no encryption key recorded for the vault");
@@ -407,7 +407,7 @@ static void chk_rp_encrypted(km_audit *a) {
         double rp = -1;
         km_json_num(km_res_get(vt, "NumberOfRecoveryPoints"), &rp);
         if (rp == 0) continue;
-        km_begin(a, vt);
+        if (km_begin(a, vt)) continue;
         km_item it = km_rget(a, vt, "backup", "list-recovery-points-by-backup-vault");
         if (km_unknown_res(a, vt, &it, "backup list-recovery-points-by-backup-vault")) continue;
         const km_json *l = km_ci_get(it.json, "RecoveryPoints");

@@ -68,7 +68,7 @@ static void ports_check(km_audit *a, const int *ports, size_t np, const char *wh
     const km_res *const *v = km_all(a, "AWS::EC2::SecurityGroup", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *sg = v[i];
-        km_begin(a, sg);
+        if (km_begin(a, sg)) continue;
         char open[600] = "";
         for (size_t k = 0; k < np; k++) {
             char rule[128];
@@ -100,7 +100,7 @@ static void chk_all_traffic(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::EC2::SecurityGroup", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         char rule[128];
         if (km_sg_world_open(v[i], -1, rule, sizeof rule)) km_emit(a, v[i], KM_FAIL, "allows %s", rule);
         else km_emit(a, v[i], KM_PASS, "does not allow every port from the internet");
@@ -112,7 +112,7 @@ static void chk_default_sg(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::EC2::SecurityGroup", &n);
     for (size_t i = 0; i < n; i++) {
         if (!km_streq_ci(km_json_str(km_res_get(v[i], "GroupName")), "default")) continue;
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         size_t in = km_json_len(km_res_get(v[i], "IpPermissions"));
         size_t out = km_json_len(km_res_get(v[i], "IpPermissionsEgress"));
         if (in || out) km_emit(a, v[i], KM_FAIL, "the default security group has %zu inbound and %zu outbound rule(s): anything launched without a group gets them", in, out);
@@ -158,7 +158,7 @@ static void chk_vpc_endpoints(km_audit *a) {
     for (size_t i = 0; i < n; i++) {
         const km_res *vpc = v[i];
         if (!vpc_in_use(a, vpc)) continue;
-        km_begin(a, vpc);
+        if (km_begin(a, vpc)) continue;
         km_item l = km_snap_listing(a->snap, vpc->account, vpc->region, "AWS::EC2::VPCEndpoint");
         if (l.status != KM_DATA_OK && !vpc->from_config) {
             km_unknown_res(a, vpc, &l, "ec2 describe-vpc-endpoints");
@@ -198,7 +198,7 @@ static void chk_ssm_managed(km_audit *a) {
         const km_res *in = v[i];
         const char *state = km_json_str(km_ci_get(km_res_get(in, "State"), "Name"));
         if (state && !km_streq_ci(state, "running")) continue;
-        km_begin(a, in);
+        if (km_begin(a, in)) continue;
         km_item it = km_get(a, in->account, in->region, "ssm", "describe-instance-information", NULL);
         if (km_unknown_res(a, in, &it, "ssm describe-instance-information")) continue;
         const km_json *l = km_ci_get(it.json, "InstanceInformationList");

@@ -60,7 +60,7 @@ static void chk_admin_mfa(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::IAM::User", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *u = v[i];
-        km_begin(a, u);
+        if (km_begin(a, u)) continue;
         char why[400];
         int adm = km_iam_user_admin(a, u, why, sizeof why);
         if (adm == 0) continue;
@@ -83,7 +83,7 @@ static void chk_admin_users(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::IAM::User", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *u = v[i];
-        km_begin(a, u);
+        if (km_begin(a, u)) continue;
         char why[400];
         int adm = km_iam_user_admin(a, u, why, sizeof why);
         if (adm < 0) km_emit(a, u, KM_UNKNOWN, "cannot tell: a group of %s is not in the snapshot", u->name);
@@ -292,7 +292,7 @@ static void each_policy_doc(km_audit *a, doc_fn fn) {
     for (size_t i = 0; i < n; i++) {
         const km_res *p = v[i];
         if (p->arn && strstr(p->arn, ":aws:policy/")) continue; /* AWS managed */
-        km_begin(a, p);
+        if (km_begin(a, p)) continue;
         const km_json *doc = km_iam_policy_doc(a, p);
         if (!doc) { km_emit(a, p, KM_UNKNOWN, "cannot tell: the default version's document is not in the snapshot"); continue; }
         fn(a, p, "policy", doc);
@@ -305,7 +305,7 @@ static void each_policy_doc(km_audit *a, doc_fn fn) {
             const km_json *list = km_res_get(pv[i], inl[t].list);
             for (size_t k = 0; k < km_json_len(list); k++) {
                 const km_json *e = km_json_at(list, k);
-                km_begin(a, pv[i]);
+                if (km_begin(a, pv[i])) continue;
                 const km_json *doc = km_snap_embedded(a->snap, km_ci_get(e, "PolicyDocument"), NULL);
                 char what[300];
                 snprintf(what, sizeof what, "inline policy %s", km_ci_str(e, "PolicyName") ? km_ci_str(e, "PolicyName") : "?");
@@ -389,7 +389,7 @@ static void chk_role_session(km_audit *a) {
     for (size_t i = 0; i < n; i++) {
         const km_res *r = v[i];
         if (service_linked(r)) continue;
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
         int unk;
         if (!human_trust(a, r, &unk)) {
             if (unk) km_emit(a, r, KM_UNKNOWN, "cannot tell who can assume the role: its trust policy is not in the snapshot");
@@ -487,7 +487,7 @@ static void chk_role_unused(km_audit *a) {
     for (size_t i = 0; i < n; i++) {
         const km_res *r = v[i];
         if (service_linked(r)) continue;
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
         const km_json *rlu = km_res_get(r, "RoleLastUsed");
         if (!rlu) {
             km_emit(a, r, KM_UNKNOWN, "cannot tell: RoleLastUsed is not in the snapshot (iam get-account-authorization-details)");
@@ -637,7 +637,7 @@ static void chk_aa_findings(km_audit *a) {
         const km_res *an = v[i];
         const char *type = km_json_str(km_res_get(an, "type"));
         if (!type || strstr(type, "UNUSED_ACCESS") || !km_streq_ci(km_json_str(km_res_get(an, "status")), "ACTIVE")) continue;
-        km_begin(a, an);
+        if (km_begin(a, an)) continue;
         km_item f = km_rget(a, an, "accessanalyzer", "list-findings");
         if (km_unknown_res(a, an, &f, "accessanalyzer list-findings")) continue;
         const km_json *fl = km_ci_get(f.json, "findings");

@@ -20,7 +20,7 @@ static void chk_rotation(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::KMS::Key", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *k = v[i];
-        km_begin(a, k);
+        if (km_begin(a, k)) continue;
         km_item it;
         const km_json *m = key_meta(a, k, &it);
         if (km_unknown_res(a, k, &it, "kms describe-key")) continue;
@@ -52,7 +52,7 @@ static void chk_pending_deletion(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::KMS::Key", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *k = v[i];
-        km_begin(a, k);
+        if (km_begin(a, k)) continue;
         km_item it;
         const km_json *m = key_meta(a, k, &it);
         if (km_unknown_res(a, k, &it, "kms describe-key")) continue;

@@ -16,7 +16,7 @@ static void chk_log_kms(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Logs::LogGroup", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const char *k = km_json_str(km_res_get(v[i], "kmsKeyId"));
         if (k && *k) km_emit(a, v[i], KM_PASS, "encrypted with KMS key %s", k);
         else km_emit(a, v[i], KM_FAIL, "not encrypted with a KMS key (CloudWatch Logs' default encryption only)");
@@ -27,7 +27,7 @@ static void chk_log_retention(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Logs::LogGroup", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         double d;
         if (km_json_num(km_res_get(v[i], "retentionInDays"), &d) != 0)
             km_emit(a, v[i], KM_PASS, "events never expire");

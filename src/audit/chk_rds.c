@@ -18,12 +18,12 @@ static void each_db(km_audit *a, db_fn fn, int skip_cluster_members) {
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
         if (skip_cluster_members && in_cluster(v[i])) continue;
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         fn(a, v[i], 0);
     }
     v = km_all(a, "AWS::RDS::DBCluster", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         fn(a, v[i], 1);
     }
 }
@@ -69,7 +69,7 @@ static void chk_public(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         if (km_json_truth(km_res_get(v[i], "PubliclyAccessible")) == 1)
             km_emit(a, v[i], KM_FAIL, "publicly accessible: the endpoint resolves to a public address");
         else km_emit(a, v[i], KM_PASS, "not publicly accessible");
@@ -81,7 +81,7 @@ static void chk_sg_open(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *db = v[i];
-        km_begin(a, db);
+        if (km_begin(a, db)) continue;
         double port = -1;
         km_json_num(km_ci_get(km_res_get(db, "Endpoint"), "Port"), &port);
         if (port < 0) km_json_num(km_res_get(db, "DbInstancePort"), &port);
@@ -115,7 +115,7 @@ static void snapshots(km_audit *a, const char *type, int check_public) {
     int cluster = strstr(type, "Cluster") != NULL;
     for (size_t i = 0; i < n; i++) {
         const km_res *s = v[i];
-        km_begin(a, s);
+        if (km_begin(a, s)) continue;
         if (!check_public) {
             const km_json *enc = km_res_get(s, cluster ? "StorageEncrypted" : "Encrypted");
             if (!enc) enc = km_res_get(s, "StorageEncrypted");
@@ -152,7 +152,7 @@ static void chk_monitoring(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         double iv = 0;
         km_json_num(km_res_get(v[i], "MonitoringInterval"), &iv);
         if (iv > 0) km_emit(a, v[i], KM_PASS, "enhanced monitoring every %.0f s", iv);
@@ -197,7 +197,7 @@ static void chk_minor_upgrade(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         if (km_json_truth(km_res_get(v[i], "AutoMinorVersionUpgrade")) == 1) km_emit(a, v[i], KM_PASS, "automatic minor version upgrades on");
         else km_emit(a, v[i], KM_FAIL, "automatic minor version upgrades off: engine security fixes wait for someone");
     }

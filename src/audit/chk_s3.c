@@ -42,7 +42,7 @@ static void chk_bucket_public(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::S3::Bucket", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *b = v[i];
-        km_begin(a, b);
+        if (km_begin(a, b)) continue;
         km_s3_pab bp, ap;
         km_item bit, ait;
         km_data_status bs = km_s3_pab_get(a, b, &bp, &bit);
@@ -81,7 +81,7 @@ static void chk_versioning(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::S3::Bucket", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *b = v[i];
-        km_begin(a, b);
+        if (km_begin(a, b)) continue;
         km_s3_versioning ver;
         km_item it;
         km_s3_versioning_get(a, b, &ver, &it);
@@ -97,7 +97,7 @@ static void chk_encryption(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::S3::Bucket", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *b = v[i];
-        km_begin(a, b);
+        if (km_begin(a, b)) continue;
         const char *alg;
         km_item it;
         km_data_status st = km_s3_encryption_get(a, b, &alg, &it);
@@ -118,7 +118,7 @@ static void chk_crr(km_audit *a) {
     const km_res *const *v = km_all(a, "AWS::S3::Bucket", &n);
     for (size_t i = 0; i < n; i++) {
         const km_res *b = v[i];
-        km_begin(a, b);
+        if (km_begin(a, b)) continue;
         const km_json *rules, *rcfg;
         km_item it;
         km_data_status st = km_s3_replication_get(a, b, &rules, &rcfg, &it);
@@ -201,7 +201,7 @@ static void chk_object_lock(km_audit *a) {
         const km_res *b = v[i];
         char why[256];
         if (!log_bucket(a, b, why, sizeof why)) continue;
-        km_begin(a, b);
+        if (km_begin(a, b)) continue;
         int on;
         const char *mode;
         km_item it;

@@ -428,7 +428,7 @@ static void chk_cfn_drift(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::CloudFormation::Stack", &n);
     for (size_t i = 0; i < n; i++) {
-        km_begin(a, v[i]);
+        if (km_begin(a, v[i])) continue;
         const char *st = km_ci_str(km_res_get(v[i], "DriftInformation"), "StackDriftStatus");
         if (km_streq_ci(st, "IN_SYNC")) km_emit(a, v[i], KM_PASS, "in sync with its template");
         else if (km_streq_ci(st, "DRIFTED")) km_emit(a, v[i], KM_FAIL, "drifted: resources were changed outside the template");

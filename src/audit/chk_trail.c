@@ -193,7 +193,11 @@ static void each_owned_trail(km_audit *a, trail_fn fn) {
         char owner[32];
         km_arn_field(r->arn, 4, owner, sizeof owner);
         if (owner[0] && strcmp(owner, r->account)) continue;
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
+        if (km_json_len(r->cfg) == 0) {
+            km_emit(a, r, KM_UNKNOWN, "cannot tell: the trail's configuration is not in the snapshot");
+            continue;
+        }
         km_trail t;
         km_trail_read(a, r, &t);
         fn(a, &t);
@@ -205,7 +209,9 @@ static void emit_trail(km_audit *a, const km_trail *t, km_status st, const char 
 }
 
 static void one_validation(km_audit *a, const km_trail *t) {
-    if (t->validation) emit_trail(a, t, KM_PASS, "log file validation is enabled%s", "");
+    if (!tget(t->r, "LogFileValidationEnabled", "EnableLogFileValidation"))
+        emit_trail(a, t, KM_UNKNOWN, "cannot tell: the trail's log file validation setting is not recorded%s", "");
+    else if (t->validation) emit_trail(a, t, KM_PASS, "log file validation is enabled%s", "");
     else emit_trail(a, t, KM_FAIL, "log file validation is disabled: deleted or altered log files go unnoticed%s", "");
 }
 
@@ -287,7 +293,7 @@ static void each_trail_bucket(km_audit *a, bucket_fn fn) {
         for (size_t k = 0; k < nseen; k++) if (!strcmp(seen[k], bucket)) dup = 1;
         if (dup) continue;
         seen[nseen++] = bucket;
-        km_begin(a, r);
+        if (km_begin(a, r)) continue;
         km_trail t;
         km_trail_read(a, r, &t);
         const km_res *b = km_s3_bucket(a, bucket);

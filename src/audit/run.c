@@ -172,9 +172,15 @@ void km_ev(km_audit *a, const char *file) {
 void km_ev_item(km_audit *a, const km_item *it) { if (it) km_ev(a, it->file); }
 void km_ev_sticky(km_audit *a) { a->ev_mark = a->nev; }
 
-void km_begin(km_audit *a, const km_res *r) {
+int km_begin(km_audit *a, const km_res *r) {
     a->nev = a->ev_mark;
-    if (r) km_ev(a, r->file);
+    if (!r) return 0;
+    km_ev(a, r->file);
+    if (km_json_len(r->cfg) == 0 && r->from_config) {
+        km_emit(a, r, KM_UNKNOWN, "cannot tell: the configuration of this resource in %s is not readable", r->file ? r->file : "the snapshot");
+        return 1;
+    }
+    return 0;
 }
 
 static void emit_v(km_audit *a, const char *account, const char *region, const char *type, const char *id,
