@@ -111,7 +111,8 @@ static void chk_default_sg(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::EC2::SecurityGroup", &n);
     for (size_t i = 0; i < n; i++) {
-        if (!km_streq_ci(km_json_str(km_res_get(v[i], "GroupName")), "default")) continue;
+        const char *gn = km_json_str(km_res_get(v[i], "GroupName"));
+        if (!km_streq_ci(gn ? gn : v[i]->name, "default")) continue;
         if (km_begin(a, v[i])) continue;
         size_t in = km_json_len(km_res_get(v[i], "IpPermissions"));
         size_t out = km_json_len(km_res_get(v[i], "IpPermissionsEgress"));

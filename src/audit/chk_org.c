@@ -104,7 +104,8 @@ static void scp_denies(km_audit *a, const char *const *actions, size_t need, con
             if (!scps[k].doc) { unreadable = 1; continue; }
             for (size_t s = 0; s < km_pol_nstmts(scps[k].doc); s++) {
                 const km_json *stm = km_pol_stmt(scps[k].doc, s);
-                if (!km_stmt_deny(stm)) continue;
+                /* a deny that lifts with MFA is the MFA control, not protection from administrators */
+                if (!km_stmt_deny(stm) || mfa_strength(stm)) continue;
                 int hit = 0;
                 for (size_t x = 0; x < nact && x < 16; x++)
                     if (km_stmt_covers_action(stm, actions[x])) {
