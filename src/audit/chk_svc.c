@@ -123,10 +123,8 @@ static void sh_standards(km_audit *a, const char *acct, const char *reg) {
         const km_json *e = km_json_at(subs, i);
         const char *arn = km_ci_str(e, "StandardsArn");
         if (!arn || !km_streq_ci(km_ci_str(e, "StandardsStatus"), "READY")) continue;
-        if (strstr(arn, "aws-foundational-security-best-practices") || strstr(arn, "cis-aws-foundations-benchmark")) {
-            km_emit_acct(a, acct, reg, KM_PASS, "standard %s is enabled and ready", arn);
-            return;
-        }
+        km_emit_acct(a, acct, reg, KM_PASS, "standard %s is enabled and ready", arn);
+        return;
     }
     const km_json *packs = km_ci_get(cp.json, "ConformancePackDetails");
     if (km_json_len(packs)) {
@@ -134,7 +132,7 @@ static void sh_standards(km_audit *a, const char *acct, const char *reg) {
         return;
     }
     if ((s.status == KM_DATA_OK || s.status == KM_DATA_ABSENT) && (cp.status == KM_DATA_OK || cp.status == KM_DATA_ABSENT))
-        km_emit_acct(a, acct, reg, KM_FAIL, "no Security Hub standard (FSBP or CIS) and no Config conformance pack: compliance is not evaluated automatically");
+        km_emit_acct(a, acct, reg, KM_FAIL, "no ready Security Hub standard (FSBP, CIS, ...) and no Config conformance pack: compliance is not evaluated automatically");
     else if (!km_unknown_acct(a, acct, reg, &s, "securityhub get-enabled-standards"))
         km_unknown_acct(a, acct, reg, &cp, "configservice describe-conformance-packs");
 }
