@@ -42,7 +42,7 @@ static int starts_with_account(const char *p) {
 
 static void add_file(km_snap *s, const char *path, const char *text, size_t len) {
     char full[1024];
-    if (starts_with_account(path) || strstr(path, "ConfigSnapshot") || strstr(path, "config/"))
+    if (starts_with_account(path) || strstr(path, "ConfigSnapshot") || km_str_starts(path, "config/"))
         snprintf(full, sizeof full, "%s", path);
     else
         snprintf(full, sizeof full, "111122223333/%s", path);
