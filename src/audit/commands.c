@@ -3,6 +3,7 @@
 #include "util/embedded.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,7 @@ int km_cmdset_load(km_cmdset *set, const char *text, size_t len, km_error *err) 
         k->absent = km_json_get(c, "absent");
         k->retry = km_json_get(c, "retry");
         k->iam = km_json_get(c, "iam");
+        k->after = km_json_get(c, "after");
         k->empty = km_json_get_str(c, "empty", NULL);
         k->store = km_json_truth(km_json_get(c, "store")) != 0;
         const km_json *fe = km_json_get(c, "for_each");
@@ -91,6 +93,15 @@ int km_cmdset_load(km_cmdset *set, const char *text, size_t len, km_error *err) 
         int changed = 0;
         for (size_t i = 0; i < set->n; i++) {
             km_cmd *k = &set->cmds[i];
+            for (size_t j = 0; j < km_json_len(k->after); j++) {
+                char buf[128];
+                snprintf(buf, sizeof buf, "%s", km_json_str(km_json_at(k->after, j)) ? km_json_str(km_json_at(k->after, j)) : "");
+                char *sp = strchr(buf, ' ');
+                if (!sp) continue;
+                *sp = 0;
+                const km_cmd *dep = km_cmdset_find(set, buf, sp + 1);
+                if (dep && dep != k && dep->level + 1 > k->level) { k->level = dep->level + 1; changed = 1; }
+            }
             for (size_t j = 0; j < k->nsources; j++) {
                 const km_cmd *dep = km_cmdset_find(set, k->sources[j].from_service, k->sources[j].from_op);
                 if (!dep || dep == k) continue;

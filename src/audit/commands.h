@@ -24,6 +24,7 @@ typedef struct km_cmd {
     const km_json *absent;    /* array of "Code" or "Code:message substring" */
     const km_json *retry;     /* codes worth retrying (the credential report being built) */
     const km_json *iam;       /* IAM actions needed */
+    const km_json *after;     /* ["service operation", ...] that must run first */
     const char *empty;        /* what an empty successful answer means ("{}") */
     int store;                /* 0: run for its side effect on the report only */
     int level;                /* dependency depth: 0 for plain calls */
