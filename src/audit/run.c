@@ -246,9 +246,10 @@ void km_emit_acct(km_audit *a, const char *account, const char *region, km_statu
 const char *km_item_why(const km_item *it, const char *what, char *buf, size_t n) {
     switch (it->status) {
     case KM_DATA_MISSING:
-        snprintf(buf, n, "cannot tell: %s is not in the snapshot%s%s", what, it->message ? " (" : "",
-                 it->message ? it->message : "");
-        if (it->message) strncat(buf, ")", n - strlen(buf) - 1);
+        if (it->message && strcmp(it->message, "not in the snapshot"))
+            snprintf(buf, n, "cannot tell: %s is not in the snapshot (%s)", what, it->message);
+        else
+            snprintf(buf, n, "cannot tell: %s is not in the snapshot", what);
         break;
     case KM_DATA_DENIED:
         snprintf(buf, n, "cannot tell: %s was denied (%s%s%s)", what, it->code ? it->code : "AccessDenied",

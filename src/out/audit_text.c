@@ -53,8 +53,8 @@ static void print_resources(FILE *out, const km_audit_report *r, const range *rg
         if (shown++ >= limit) continue;
         const char *name = f->res_name ? f->res_name : f->res_id;
         if (!strcmp(f->res_type, "AWS::::Account"))
-            fprintf(out, "      %s%s%s %s: %s\n", km_term_esc(out, "bold"), f->account, km_term_esc(out, "reset"),
-                    strcmp(f->region, "global") ? f->region : "", f->message);
+            fprintf(out, "      %s%s%s%s%s: %s\n", km_term_esc(out, "bold"), f->account, km_term_esc(out, "reset"),
+                    strcmp(f->region, "global") ? " " : "", strcmp(f->region, "global") ? f->region : "", f->message);
         else
             fprintf(out, "      %s%s%s (%s, %s %s): %s\n", km_term_esc(out, "bold"), name, km_term_esc(out, "reset"),
                     f->res_type, f->account, f->region, f->message);
