@@ -358,33 +358,33 @@ static void chk_vault_lock(km_audit *a) {
         if (km_begin(a, vt)) continue;
         const char *type = km_json_str(km_res_get(vt, "VaultType"));
         if (type && strstr(type, "LOGICALLY_AIR_GAPPED")) {
-            km_emit(a, vt, KM_PASS, "logically air-gapped vault (%s): always locked in compliance mode", why);
+            km_emit(a, vt, KM_PASS, "logically air-gapped vault, always locked in compliance mode (the vault %s)", why);
             continue;
         }
         const km_json *locked = km_res_get(vt, "Locked");
         if (!locked) {
-            km_emit(a, vt, KM_UNKNOWN, "cannot tell: the vault's lock state (Locked, LockDate) is not in the snapshot (%s)", why);
+            km_emit(a, vt, KM_UNKNOWN, "cannot tell: the lock state (Locked, LockDate) is not in the snapshot (the vault %s)", why);
             continue;
         }
         double minret = -1;
         km_json_num(km_res_get(vt, "MinRetentionDays"), &minret);
         if (km_json_truth(locked) != 1) {
-            km_emit(a, vt, KM_FAIL, "vault %s is not locked: anyone allowed backup:DeleteRecoveryPoint can destroy the backups", why);
+            km_emit(a, vt, KM_FAIL, "not locked: anyone allowed backup:DeleteRecoveryPoint can destroy the backups (the vault %s)", why);
             continue;
         }
         const km_json *ld = km_res_get(vt, "LockDate");
         int64_t t;
         if (!ld || km_parse_time(ld, &t)) {
-            km_emit(a, vt, KM_FAIL, "vault %s is locked in governance mode: an administrator can remove the lock and delete the backups", why);
+            km_emit(a, vt, KM_FAIL, "locked in governance mode only: an administrator can remove the lock and delete the backups (the vault %s)", why);
             continue;
         }
         char when[32];
         km_format_time(t, when, sizeof when);
         if (t > km_now(a))
-            km_emit(a, vt, KM_FAIL, "vault %s has a compliance lock still in its grace time until %s: until then it can be removed", why, when);
+            km_emit(a, vt, KM_FAIL, "compliance lock still in its grace time until %s: until then it can be removed (the vault %s)", when, why);
         else if (minret >= 0)
-            km_emit(a, vt, KM_PASS, "vault %s is locked in compliance mode since %s (minimum retention %.0f days)", why, when, minret);
-        else km_emit(a, vt, KM_PASS, "vault %s is locked in compliance mode since %s", why, when);
+            km_emit(a, vt, KM_PASS, "locked in compliance mode since %s, minimum retention %.0f days (the vault %s)", when, minret, why);
+        else km_emit(a, vt, KM_PASS, "locked in compliance mode since %s (the vault %s)", when, why);
     }
 }
 

@@ -376,6 +376,16 @@ void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void 
 
 /* ---- run ---- */
 
+/* "GLOB[,GLOB...]" */
+static int only_match(const char *list, const char *id) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (km_glob_ci(t, id)) return 1;
+    return 0;
+}
+
 int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
                  km_error *err) {
     km_audit *a = calloc(1, sizeof *a);
@@ -395,7 +405,7 @@ int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *
     if (!a->opts.now) a->opts.now = (int64_t)time(NULL);
     for (size_t i = 0; i < checks->n; i++) {
         const km_check *c = &checks->v[i];
-        if (a->opts.only && !km_glob_ci(a->opts.only, c->id)) continue;
+        if (a->opts.only && !only_match(a->opts.only, c->id)) continue;
         a->cur = c;
         a->nev = a->ev_mark = 0;
         c->fn(a);

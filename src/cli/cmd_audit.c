@@ -27,7 +27,7 @@ static void usage(FILE *f) {
             "  --fail-on SEVERITY      exit 1 if a FAIL of SEVERITY or higher is not suppressed\n"
             "                          (critical, high, medium, low, info; default low)\n"
             "  --suppress FILE         suppressions (YAML: check, account, region, resource, tags, reason, expires)\n"
-            "  --checks GLOB           run only the checks whose id matches, e.g. 'KMA-BACKUP-*'\n"
+            "  --checks GLOB[,GLOB]    run only the checks whose id matches, e.g. 'KMA-BACKUP-*,KMA-RDS-*'\n"
             "  --scenario LIST         report only these scenarios, e.g. S6,S7\n"
             "  --status LIST           list only these statuses (PASS,FAIL,UNKNOWN,NOT_APPLICABLE); default:\n"
             "                          FAIL,UNKNOWN for text and sarif, all for json, asff and ocsf\n"

@@ -90,8 +90,15 @@ int km_audit_write_text(FILE *out, const km_audit_report *r) {
     for (size_t i = 0; i < km_snap_naccounts(snap); i++) nreg += km_snap_nregions(snap, km_snap_account(snap, i));
     fprintf(out, "%skumomori audit%s: %zu account(s), %zu account-region(s), %zu file(s); evaluated at %s\n", B, R0,
             km_snap_naccounts(snap), nreg, km_snap_nfiles(snap), t);
-    fprintf(out, "%zu checks: %zu pass, %zu fail, %zu unknown, %zu not applicable, %zu suppressed\n\n", cs->n, ru->pass, ru->fail,
+    fprintf(out, "%zu checks: %zu pass, %zu fail, %zu unknown, %zu not applicable, %zu suppressed\n", cs->n, ru->pass, ru->fail,
             ru->unknown, ru->na, ru->suppressed);
+    size_t cfg_only = 0;
+    for (size_t i = 0; i < km_snap_naccounts(snap); i++) cfg_only += !km_snap_has_collect(snap, km_snap_account(snap, i));
+    if (cfg_only)
+        fprintf(out, "%s%zu account(s) from AWS Config snapshots only: IAM, password policy and service settings are not in them\n"
+                     "(UNKNOWN below); 'kumomori collect' gathers them.%s\n",
+                D, cfg_only, R0);
+    fputc('\n', out);
     for (int s = 0; s < KM_NSCENARIOS; s++) {
         if (!(r->scenario_mask & (1u << s))) continue;
         const km_scenario_summary *ss = &ru->s[s];
