@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -267,7 +268,7 @@ typedef struct finfo {
     km_json_doc *doc;
     const km_json *root;
     size_t base;
-    char err[600];
+    char *err;       /* why it failed (malloc'd), or NULL */
     int failed;
 } finfo;
 
@@ -382,6 +383,63 @@ static char *read_gz(const char *path, size_t max, size_t *len, char *err, size_
     return buf;
 }
 
+/* Read a whole regular file: one open, fstat, read of the exact size (snapshots hold hundreds of
+ * thousands of small files, so stdio's buffering and growth steps are avoided). */
+static char *read_plain(const char *path, size_t *len, km_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        km_error_set(err, KM_ERR, (size_t)-1, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        km_error_set(err, KM_ERR, (size_t)-1, "not a regular file");
+        return NULL;
+    }
+    if ((size_t)st.st_size > MAX_FILE_BYTES) {
+        close(fd);
+        km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit of %zu bytes", MAX_FILE_BYTES);
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        return NULL;
+    }
+    for (;;) {
+        if (n == cap) {
+            /* the file grew while being read: take what is there up to the cap */
+            char probe;
+            ssize_t r = read(fd, &probe, 1);
+            if (r <= 0) break;
+            if (cap >= MAX_FILE_BYTES) { free(buf); close(fd); km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit"); return NULL; }
+            char *nb = realloc(buf, cap * 2 + 2);
+            if (!nb) { free(buf); close(fd); km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory"); return NULL; }
+            buf = nb;
+            cap = cap * 2 + 1;
+            buf[n++] = probe;
+            continue;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            free(buf);
+            close(fd);
+            km_error_set(err, KM_ERR, (size_t)-1, "read error: %s", strerror(errno));
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
 static int blank(const char *t, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (t[i] != ' ' && t[i] != '\n' && t[i] != '\r' && t[i] != '\t') return 0;
@@ -391,11 +449,13 @@ static int blank(const char *t, size_t n) {
 static void read_one(finfo *f) {
     km_error e;
     size_t l = strlen(f->path);
-    if (l > 3 && !strcmp(f->path + l - 3, ".gz"))
-        f->text = read_gz(f->path, MAX_FILE_BYTES, &f->len, f->err, sizeof f->err);
-    else {
-        f->text = km_read_file(f->path, MAX_FILE_BYTES, &f->len, &e);
-        if (!f->text) snprintf(f->err, sizeof f->err, "%s", e.msg);
+    if (l > 3 && !strcmp(f->path + l - 3, ".gz")) {
+        char why[600] = "";
+        f->text = read_gz(f->path, MAX_FILE_BYTES, &f->len, why, sizeof why);
+        if (!f->text) f->err = strdup(why);
+    } else {
+        f->text = read_plain(f->path, &f->len, &e);
+        if (!f->text) f->err = strdup(e.msg);
     }
     if (!f->text) { f->failed = 1; return; }
     if (blank(f->text, f->len)) {
@@ -403,7 +463,7 @@ static void read_one(finfo *f) {
         free(f->text);
         f->text = strdup("{}");
         f->len = 2;
-        if (!f->text) { f->failed = 1; snprintf(f->err, sizeof f->err, "out of memory"); }
+        if (!f->text) { f->failed = 1; f->err = strdup("out of memory"); }
     }
 }
 
@@ -412,7 +472,7 @@ static void parse_one(finfo *f) {
     f->doc = km_json_parse(f->text, f->len, NULL, NULL, &e);
     if (!f->doc) {
         f->failed = 1;
-        snprintf(f->err, sizeof f->err, "%s", e.msg);
+        f->err = strdup(e.msg);
     } else {
         f->root = km_json_root(f->doc);
         f->base = 0;
@@ -427,10 +487,10 @@ typedef struct job {
 
 static void run_job(job *j) {
     for (size_t i = 0; i < j->n; i++) read_one(j->files[i]);
-    if (j->n >= 2) {
-        size_t total = 2;
-        for (size_t i = 0; i < j->n; i++)
-            if (!j->files[i]->failed) total += j->files[i]->len + 1;
+    size_t total = 2;
+    for (size_t i = 0; i < j->n; i++)
+        if (!j->files[i]->failed) total += j->files[i]->len + 1;
+    if (j->n >= 2 && total <= MAX_GROUP_BYTES) {
         char *t = malloc(total + 1);
         size_t *start = malloc(j->n * sizeof *start), *stop = malloc(j->n * sizeof *stop);
         if (t && start && stop) {
@@ -549,7 +609,7 @@ static void add_file(km_snap *s, finfo *f) {
             it.status = KM_DATA_ERROR;
             it.code = NULL;
             char msg[700];
-            snprintf(msg, sizeof msg, "%s: %s", f->display, f->err[0] ? f->err : "unreadable");
+            snprintf(msg, sizeof msg, "%s: %s", f->display, f->err ? f->err : "unreadable");
             it.message = km_snap_intern(s, msg);
             problem(s, "%s", msg);
         } else {
@@ -561,7 +621,7 @@ static void add_file(km_snap *s, finfo *f) {
         return;
     }
     if (f->failed || !f->root) {
-        problem(s, "%s: %s", f->display, f->err[0] ? f->err : "unreadable");
+        problem(s, "%s: %s", f->display, f->err ? f->err : "unreadable");
         return;
     }
     if (f->kind == F_MANIFEST) add_manifest(s, f);
@@ -577,25 +637,34 @@ static void finfo_free(finfo *f) {
     free(f->op);
     free(f->key);
     free(f->text);
+    free(f->err);
 }
 
-typedef struct flist {
-    finfo **v;
+typedef struct plist {
+    char **v;
     size_t n, cap;
-} flist;
+} plist;
 
-static int push_file(flist *l, const char *path, const char *display, const char *rel) {
+static int push_path(plist *l, const char *path) {
     if (grow((void **)&l->v, &l->cap, l->n, sizeof *l->v)) return -1;
-    finfo *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    f->path = strdup(path);
-    f->display = strdup(display);
-    classify(f, rel);
-    l->v[l->n++] = f;
+    char *p = strdup(path);
+    if (!p) return -1;
+    l->v[l->n++] = p;
     return 0;
 }
 
-static void walk(km_snap *s, flist *l, const char *dir, int depth) {
+static int cmp_name_skip1(const void *a, const void *b) {
+    return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
+}
+
+static int json_name(const char *name) {
+    size_t nl = strlen(name);
+    return (nl > 5 && !strcmp(name + nl - 5, ".json")) || (nl > 8 && !strcmp(name + nl - 8, ".json.gz"));
+}
+
+/* Depth-first, each directory sorted, so that results and messages do not depend on the file
+ * system's order and the answers of one call stay together. */
+static void walk(km_snap *s, plist *l, const char *dir, int depth) {
     if (depth > MAX_DEPTH) {
         problem(s, "%s: nested deeper than %d directories; not read", dir, MAX_DEPTH);
         return;
@@ -611,32 +680,31 @@ static void walk(km_snap *s, flist *l, const char *dir, int depth) {
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
         if (grow((void **)&names, &cap, n, sizeof *names)) break;
-        names[n] = strdup(de->d_name);
-        if (names[n]) n++;
+        /* one leading byte keeps the entry type so that most entries need no stat */
+        size_t nl = strlen(de->d_name);
+        char *e = malloc(nl + 2);
+        if (!e) continue;
+        memcpy(e + 1, de->d_name, nl + 1);
+        e[0] = de->d_type == DT_DIR ? 'd' : de->d_type == DT_REG ? 'f' : '?';
+        names[n++] = e;
     }
     closedir(d);
-    /* sorted, so results and messages do not depend on the file system's order */
-    for (size_t i = 1; i < n; i++)
-        for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
-            char *t = names[k];
-            names[k] = names[k - 1];
-            names[k - 1] = t;
-        }
+    if (n) qsort(names, n, sizeof *names, cmp_name_skip1);
+    size_t dl = strlen(dir);
     for (size_t i = 0; i < n; i++) {
-        size_t pl = strlen(dir) + strlen(names[i]) + 2;
+        const char *name = names[i] + 1;
+        size_t pl = dl + strlen(name) + 2;
         char *path = malloc(pl);
-        if (!path) continue;
-        snprintf(path, pl, "%s/%s", dir, names[i]);
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            problem(s, "%s: %s", path, strerror(errno));
-        } else if (S_ISDIR(st.st_mode)) {
-            walk(s, l, path, depth + 1);
-        } else if (S_ISREG(st.st_mode)) {
-            size_t nl = strlen(names[i]);
-            if ((nl > 5 && !strcmp(names[i] + nl - 5, ".json")) || (nl > 8 && !strcmp(names[i] + nl - 8, ".json.gz")))
-                push_file(l, path, path, path);
+        if (!path) { free(names[i]); continue; }
+        snprintf(path, pl, "%s/%s", dir, name);
+        char kind = names[i][0];
+        if (kind == '?') {
+            struct stat st;
+            if (stat(path, &st) != 0) { problem(s, "%s: %s", path, strerror(errno)); kind = 0; }
+            else kind = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : 0;
         }
+        if (kind == 'd') walk(s, l, path, depth + 1);
+        else if (kind == 'f' && json_name(name)) push_path(l, path);
         free(path);
         free(names[i]);
     }
@@ -648,51 +716,70 @@ static int same_group(const finfo *a, const finfo *b) {
            !strcmp(a->region, b->region) && !strcmp(a->service, b->service) && !strcmp(a->op, b->op);
 }
 
-static void load_files(km_snap *s, flist *l) {
-    /* jobs: consecutive per-resource answers of one call form a group */
-    job *jobs = calloc(l->n ? l->n : 1, sizeof *jobs);
-    if (!jobs) { problem(s, "out of memory"); return; }
-    size_t nj = 0;
-    for (size_t i = 0; i < l->n;) {
-        size_t k = i + 1;
-        if (l->v[i]->kind == F_KEYED) {
-            size_t bytes = 0;
-            while (k < l->n && same_group(l->v[i], l->v[k]) && k - i < 4096 && bytes < MAX_GROUP_BYTES) {
-                struct stat st;
-                if (stat(l->v[k]->path, &st) == 0) bytes += (size_t)st.st_size;
-                k++;
+#define BATCH 8192
+
+/* Read, parse and store files[0..n): in batches, so that the bookkeeping of files being read
+ * never holds more than BATCH at once. force_config: a single file named on the command line
+ * is taken as an AWS Config snapshot when its path is not in the collect layout. */
+static void load_paths(km_snap *s, char **paths, size_t n, int force_config) {
+    for (size_t start = 0; start < n; start += BATCH) {
+        size_t m = n - start < BATCH ? n - start : BATCH;
+        finfo **fv = calloc(m, sizeof *fv);
+        job *jobs = calloc(m, sizeof *jobs);
+        if (!fv || !jobs) { free(fv); free(jobs); problem(s, "out of memory"); return; }
+        size_t nf = 0;
+        for (size_t i = 0; i < m; i++) {
+            finfo *f = calloc(1, sizeof *f);
+            if (!f) continue;
+            f->path = paths[start + i];
+            f->display = f->path;
+            classify(f, f->path);
+            if (f->kind == F_SKIP && force_config) f->kind = F_CONFIG;
+            fv[nf++] = f;
+        }
+        size_t nj = 0;
+        for (size_t i = 0; i < nf;) {
+            size_t k = i + 1;
+            if (fv[i]->kind == F_KEYED)
+                while (k < nf && same_group(fv[i], fv[k]) && k - i < 4096) k++;
+            if (fv[i]->kind != F_SKIP) {
+                jobs[nj].files = &fv[i];
+                jobs[nj].n = k - i;
+                nj++;
             }
+            i = k;
         }
-        if (l->v[i]->kind != F_SKIP) {
-            jobs[nj].files = &l->v[i];
-            jobs[nj].n = k - i;
-            nj++;
+        pool p = {jobs, nj, 0, PTHREAD_MUTEX_INITIALIZER};
+        int nt = nthreads();
+        if ((size_t)nt > nj) nt = (int)(nj ? nj : 1);
+        pthread_t th[8];
+        int started = 0;
+        for (int t = 1; t < nt; t++)
+            if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
+        worker(&p);
+        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+        for (size_t i = 0; i < nj; i++) {
+            if (jobs[i].group_doc) keep_doc(s, jobs[i].group_doc);
+            for (size_t k = 0; k < jobs[i].n; k++)
+                if (jobs[i].files[k]->doc) keep_doc(s, jobs[i].files[k]->doc);
         }
-        i = k;
+        for (size_t i = 0; i < nf; i++) {
+            add_file(s, fv[i]);
+            fv[i]->path = fv[i]->display = NULL; /* owned by paths */
+            finfo_free(fv[i]);
+            free(fv[i]);
+        }
+        free(fv);
+        free(jobs);
     }
-    pool p = {jobs, nj, 0, PTHREAD_MUTEX_INITIALIZER};
-    int nt = nthreads();
-    if ((size_t)nt > nj) nt = (int)(nj ? nj : 1);
-    pthread_t th[8];
-    int started = 0;
-    for (int t = 1; t < nt; t++)
-        if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
-    worker(&p);
-    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-    for (size_t i = 0; i < nj; i++) {
-        if (jobs[i].group_doc) keep_doc(s, jobs[i].group_doc);
-        for (size_t k = 0; k < jobs[i].n; k++)
-            if (jobs[i].files[k]->doc) keep_doc(s, jobs[i].files[k]->doc);
-    }
-    for (size_t i = 0; i < l->n; i++) add_file(s, l->v[i]);
-    free(jobs);
 }
 
 int km_snap_load(km_snap *s, const char *path, km_error *err) {
     struct stat st;
     if (stat(path, &st) != 0)
         return km_error_set(err, KM_ERR, (size_t)-1, "%s: %s", path, strerror(errno));
-    flist l = {0};
+    plist l = {0};
+    size_t before = s->nfiles;
     if (S_ISDIR(st.st_mode)) {
         size_t n = strlen(path);
         char *p = strdup(path);
@@ -700,21 +787,16 @@ int km_snap_load(km_snap *s, const char *path, km_error *err) {
         while (n > 1 && p[n - 1] == '/') p[--n] = 0;
         walk(s, &l, p, 0);
         free(p);
+        load_paths(s, l.v, l.n, 0);
+        if (s->nfiles == before) problem(s, "%s: no .json or .json.gz files found", path);
     } else if (S_ISREG(st.st_mode)) {
-        push_file(&l, path, path, path);
-        if (l.n && l.v[0]->kind == F_SKIP) l.v[0]->kind = F_CONFIG;
+        push_path(&l, path);
+        load_paths(s, l.v, l.n, 1);
     } else {
         return km_error_set(err, KM_ERR, (size_t)-1, "%s: not a file or directory", path);
     }
-    size_t before = s->nfiles;
-    load_files(s, &l);
-    for (size_t i = 0; i < l.n; i++) {
-        finfo_free(l.v[i]);
-        free(l.v[i]);
-    }
+    for (size_t i = 0; i < l.n; i++) free(l.v[i]);
     free(l.v);
-    if (S_ISDIR(st.st_mode) && s->nfiles == before)
-        problem(s, "%s: no .json or .json.gz files found", path);
     return KM_OK;
 }
 
@@ -1237,9 +1319,9 @@ int km_snap_finish(km_snap *s, km_error *err) {
         }
     }
     for (size_t i = 0; i < s->ncis; i++) config_items(s, &s->cis[i]);
-    qsort(s->accts, s->naccts, sizeof *s->accts, cmp_acct);
+    if (s->naccts) qsort(s->accts, s->naccts, sizeof *s->accts, cmp_acct);
     for (size_t i = 0; i < s->naccts; i++)
-        qsort(s->accts[i].regions, s->accts[i].nregions, sizeof *s->accts[i].regions, cmp_str);
+        if (s->accts[i].nregions) qsort(s->accts[i].regions, s->accts[i].nregions, sizeof *s->accts[i].regions, cmp_str);
     if (s->dropped_problems) {
         size_t d = s->dropped_problems;
         s->dropped_problems = 0;

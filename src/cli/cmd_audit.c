@@ -36,13 +36,69 @@ static void usage(FILE *f) {
             "  --max-session-hours N   longest acceptable session of roles people assume (default 1)\n"
             "  -v, --verbose           text: also list passed checks and every resource\n"
             "  -q, --quiet             do not repeat input problems on standard error\n"
-            "  --list-checks           print the checks (id, severity, scenarios, title) and exit\n\n"
+            "  --list-checks           print the checks (id, severity, scenarios, title) and exit;\n"
+            "                          with --format json or markdown (the table of docs/audit.md)\n\n"
             "Statuses: PASS; FAIL; UNKNOWN when the data was not collected, denied or unreadable (never\n"
             "a FAIL); NOT_APPLICABLE. Exit status: 0 no FAIL at or above --fail-on, 1 otherwise, 2 usage\n"
             "or unreadable input.\n");
 }
 
+static void md_cell(const char *s) {
+    for (; s && *s; s++) {
+        if (*s == '|') fputs("\\|", stdout);
+        else if (*s == '\n') fputc(' ', stdout);
+        else fputc(*s, stdout);
+    }
+}
+
+static void md_refs(const km_json *refs, const char *key) {
+    const km_json *v = km_json_get(refs, key);
+    for (size_t i = 0; i < km_json_len(v); i++) {
+        if (i) fputs(", ", stdout);
+        md_cell(km_json_str(km_json_at(v, i)));
+    }
+}
+
+/* The check table of docs/audit.md (a test keeps the document equal to this output). */
+static int list_markdown(const km_checkset *cs) {
+    printf("| id | severity | scenarios | check | Security Hub | CIS v5 | Prowler |\n|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < cs->n; i++) {
+        const km_check *c = &cs->v[i];
+        char sc[32] = "";
+        for (int s = 0; s < KM_NSCENARIOS; s++)
+            if (c->scenarios & (1u << s)) snprintf(sc + strlen(sc), sizeof sc - strlen(sc), "%sS%d", sc[0] ? " " : "", s + 1);
+        char anchor[128];
+        size_t k = 0;
+        for (; c->id[k] && k + 1 < sizeof anchor; k++) anchor[k] = (char)(c->id[k] >= 'A' && c->id[k] <= 'Z' ? c->id[k] + 32 : c->id[k]);
+        anchor[k] = 0;
+        printf("| [%s](#%s) | %s | %s | ", c->id, anchor, km_severity_name(c->severity), sc);
+        md_cell(c->title);
+        fputs(" | ", stdout);
+        md_refs(c->refs, "securityhub");
+        fputs(" | ", stdout);
+        md_refs(c->refs, "cis_aws_v5");
+        fputs(" | ", stdout);
+        md_refs(c->refs, "prowler");
+        fputs(" |\n", stdout);
+    }
+    printf("\n%zu checks.\n", cs->n);
+    for (size_t i = 0; i < cs->n; i++) {
+        const km_check *c = &cs->v[i];
+        printf("\n### %s\n\n**%s** (%s; ", c->id, c->title, km_severity_name(c->severity));
+        int first = 1;
+        for (int s = 0; s < KM_NSCENARIOS; s++)
+            if (c->scenarios & (1u << s)) { printf("%sS%d", first ? "" : ", ", s + 1); first = 0; }
+        printf("; resource %s)\n\n", c->resource_type);
+        if (c->strategy) printf("Strategy: %s\n\n", c->strategy);
+        printf("%s\n\nFix: %s\n\n```sh\n%s\n```\n\nReads:", c->rationale, c->remediation, c->remediation_cli);
+        for (size_t k = 0; k < km_json_len(c->data); k++) printf("%s `%s`", k ? "," : "", km_json_str(km_json_at(c->data, k)));
+        printf("\n");
+    }
+    return 0;
+}
+
 static int list_checks(const km_checkset *cs, const char *format) {
+    if (format && !strcmp(format, "markdown")) return list_markdown(cs);
     if (format && !strcmp(format, "json")) {
         km_buf b = KM_BUF_INIT;
         km_buf_puts(&b, "[");
@@ -155,11 +211,15 @@ int km_cmd_audit(int argc, char **argv) {
         else inputs[ninputs++] = a;
 #undef NEEDARG
     }
-    static const char *const formats[] = {"text", "json", "sarif", "asff", "ocsf", NULL};
+    static const char *const formats[] = {"text", "json", "sarif", "asff", "ocsf", "markdown", NULL};
     int fi = -1;
     for (int k = 0; formats[k]; k++)
         if (!strcmp(format, formats[k])) fi = k;
-    if (fi < 0) { km_cli_usage_error("audit", "unknown format '%s' (text, json, sarif, asff, ocsf)", format); free(inputs); return 2; }
+    if (fi < 0 || (fi == 5 && !list)) {
+        km_cli_usage_error("audit", "unknown format '%s' (text, json, sarif, asff, ocsf; markdown with --list-checks)", format);
+        free(inputs);
+        return 2;
+    }
     km_severity fail_sev;
     if (km_severity_parse(fail_on, &fail_sev)) {
         km_cli_usage_error("audit", "--fail-on takes critical, high, medium, low or info, not '%s'", fail_on);
