@@ -197,3 +197,77 @@ TEST(audit_snap_corpus_placebo_dir) {
     CHECK_INT(km_json_truth(km_ci_path(ok.json, "PublicAccessBlockConfiguration.IgnorePublicAcls")), 0);
     km_snap_free(s);
 }
+
+/* A directory large enough for several batches and thread-parallel parsing: every bucket's
+ * answer must land on that bucket, a broken file must be named with its position without
+ * losing its neighbours, and one thread or two must give the same snapshot. */
+static km_snap *load_many(const char *dir, const char *threads) {
+    setenv("KUMOMORI_THREADS", threads, 1);
+    km_snap *s = km_snap_new();
+    km_error err;
+    if (km_snap_load(s, dir, &err) != KM_OK || km_snap_finish(s, &err) != KM_OK) {
+        km_snap_free(s);
+        s = NULL;
+    }
+    unsetenv("KUMOMORI_THREADS");
+    return s;
+}
+
+TEST(audit_snap_many_files_parallel) {
+    enum { NB = 9000 };
+    char dir[] = "/tmp/km-snap-XXXXXX";
+    CHECK(mkdtemp(dir));
+    char path[4096], cmd[4200];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/123456789012/global/s3api/get-bucket-versioning", dir);
+    CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/123456789012/global/s3api/list-buckets.json", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("{\"Buckets\":[", f);
+    for (int i = 0; i < NB; i++) fprintf(f, "%s{\"Name\":\"b%05d\"}", i ? "," : "", i);
+    fputs("]}", f);
+    fclose(f);
+    for (int i = 0; i < NB; i++) {
+        snprintf(path, sizeof path, "%s/123456789012/global/s3api/get-bucket-versioning/b%05d.json", dir, i);
+        f = fopen(path, "w");
+        CHECK(f);
+        if (i == 4321) fputs("{\"Status\": \"Ena", f);                  /* truncated */
+        else if (i == 77) fputs("{\"Error\":{\"Code\":\"AccessDenied\",\"Message\":\"no\"}}", f);
+        else if (i % 3 == 2) fputs("\n", f);                             /* never versioned */
+        else fprintf(f, "{\"Status\": \"%s\", \"n\": %d}\n", i % 3 ? "Suspended" : "Enabled", i);
+        fclose(f);
+    }
+    km_snap *one = load_many(dir, "1");
+    km_snap *two = load_many(dir, "2");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    CHECK(one && two);
+    if (!one || !two) { km_snap_free(one); km_snap_free(two); return; }
+    km_snap *v[2] = {one, two};
+    for (int k = 0; k < 2; k++) {
+        km_snap *s = v[k];
+        CHECK_INT(km_snap_nfiles(s), NB + 1);
+        size_t nb;
+        km_snap_resources(s, "AWS::S3::Bucket", &nb);
+        CHECK_INT(nb, NB);
+        CHECK_INT(km_snap_nproblems(s), 1);
+        CHECK_CONTAINS(km_snap_problem(s, 0), "get-bucket-versioning/b04321.json");
+        CHECK_CONTAINS(km_snap_problem(s, 0), "line 1");
+        int bad = 0;
+        for (int i = 0; i < NB; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "b%05d", i);
+            km_item it = km_snap_get(s, "123456789012", "global", "s3api", "get-bucket-versioning", key);
+            if (i == 4321) { bad += it.status != KM_DATA_ERROR; continue; }
+            if (i == 77) { bad += it.status != KM_DATA_DENIED; continue; }
+            if (it.status != KM_DATA_OK) { bad++; continue; }
+            if (i % 3 == 2) { bad += km_json_len(it.json) != 0; continue; }
+            const char *st = km_json_str(km_json_get(it.json, "Status"));
+            const km_json *n = km_json_get(it.json, "n");
+            bad += !st || strcmp(st, i % 3 ? "Suspended" : "Enabled") || !n || n->u.num.d != i;
+        }
+        CHECK_INT(bad, 0);
+    }
+    km_snap_free(one);
+    km_snap_free(two);
+}

@@ -2,6 +2,7 @@
  * another region, Object Lock on the buckets that keep logs. */
 #include "audit/check.h"
 #include "audit/s3facts.h"
+#include "audit/hmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,15 +168,19 @@ static void chk_crr(km_audit *a) {
 }
 
 /* Buckets that keep audit logs: CloudTrail and AWS Config deliver into them. */
-static int log_bucket(km_audit *a, const km_res *b, char *why, size_t n) {
+/* Buckets that receive CloudTrail logs or AWS Config snapshots, by name, with the reason as
+ * value. Built once: a scan per bucket would cost buckets x accounts x regions lookups. The
+ * reasons are interned in the snapshot. */
+static void log_buckets(km_audit *a, km_hmap *m) {
     size_t nt;
     const km_res *const *t = km_all(a, "AWS::CloudTrail::Trail", &nt);
     for (size_t i = 0; i < nt; i++) {
         const char *name = km_json_str(km_res_get(t[i], "S3BucketName"));
-        if (name && !strcmp(name, b->name)) {
-            snprintf(why, n, "receives CloudTrail logs of %s", t[i]->name);
-            return 1;
-        }
+        if (!name || km_hmap_get(m, name, strlen(name))) continue;
+        char why[256];
+        snprintf(why, sizeof why, "receives CloudTrail logs of %s", t[i]->name);
+        const char *w = km_snap_intern(a->snap, why);
+        if (w) km_hmap_put(m, name, strlen(name), (void *)w);
     }
     for (size_t i = 0; i < km_naccounts(a); i++) {
         const char *acct = km_account(a, i);
@@ -184,23 +189,22 @@ static int log_bucket(km_audit *a, const km_res *b, char *why, size_t n) {
             const km_json *chs = km_ci_get(dc.json, "DeliveryChannels");
             for (size_t k = 0; k < km_json_len(chs); k++) {
                 const char *name = km_ci_str(km_json_at(chs, k), "s3BucketName");
-                if (name && !strcmp(name, b->name)) {
-                    snprintf(why, n, "receives AWS Config snapshots");
-                    return 1;
-                }
+                if (name && !km_hmap_get(m, name, strlen(name)))
+                    km_hmap_put(m, name, strlen(name), (void *)"receives AWS Config snapshots");
             }
         }
     }
-    return 0;
 }
 
 static void chk_object_lock(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::S3::Bucket", &n);
-    for (size_t i = 0; i < n; i++) {
+    km_hmap logs = KM_HMAP_INIT;
+    log_buckets(a, &logs);
+    for (size_t i = 0; i < n && logs.n; i++) {
         const km_res *b = v[i];
-        char why[256];
-        if (!log_bucket(a, b, why, sizeof why)) continue;
+        const char *why = b->name ? km_hmap_get(&logs, b->name, strlen(b->name)) : NULL;
+        if (!why) continue;
         if (km_begin(a, b)) continue;
         int on;
         const char *mode;
@@ -215,6 +219,7 @@ static void chk_object_lock(km_audit *a) {
             km_emit(a, b, KM_FAIL, "bucket %s; default retention is %s mode, which an administrator can bypass", why, mode);
         else km_emit(a, b, KM_PASS, "bucket %s; Object Lock default retention in COMPLIANCE mode", why);
     }
+    km_hmap_free(&logs);
 }
 
 const km_check_impl km_chk_s3[] = {

@@ -383,88 +383,10 @@ static char *read_gz(const char *path, size_t max, size_t *len, char *err, size_
     return buf;
 }
 
-/* Read a whole regular file: one open, fstat, read of the exact size (snapshots hold hundreds of
- * thousands of small files, so stdio's buffering and growth steps are avoided). */
-static char *read_plain(const char *path, size_t *len, km_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        km_error_set(err, KM_ERR, (size_t)-1, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        km_error_set(err, KM_ERR, (size_t)-1, "not a regular file");
-        return NULL;
-    }
-    if ((size_t)st.st_size > MAX_FILE_BYTES) {
-        close(fd);
-        km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit of %zu bytes", MAX_FILE_BYTES);
-        return NULL;
-    }
-    size_t cap = (size_t)st.st_size, n = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) {
-        close(fd);
-        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
-        return NULL;
-    }
-    for (;;) {
-        if (n == cap) {
-            /* the file grew while being read: take what is there up to the cap */
-            char probe;
-            ssize_t r = read(fd, &probe, 1);
-            if (r <= 0) break;
-            if (cap >= MAX_FILE_BYTES) { free(buf); close(fd); km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit"); return NULL; }
-            char *nb = realloc(buf, cap * 2 + 2);
-            if (!nb) { free(buf); close(fd); km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory"); return NULL; }
-            buf = nb;
-            cap = cap * 2 + 1;
-            buf[n++] = probe;
-            continue;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            free(buf);
-            close(fd);
-            km_error_set(err, KM_ERR, (size_t)-1, "read error: %s", strerror(errno));
-            return NULL;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 static int blank(const char *t, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (t[i] != ' ' && t[i] != '\n' && t[i] != '\r' && t[i] != '\t') return 0;
     return 1;
-}
-
-static void read_one(finfo *f) {
-    km_error e;
-    size_t l = strlen(f->path);
-    if (l > 3 && !strcmp(f->path + l - 3, ".gz")) {
-        char why[600] = "";
-        f->text = read_gz(f->path, MAX_FILE_BYTES, &f->len, why, sizeof why);
-        if (!f->text) f->err = strdup(why);
-    } else {
-        f->text = read_plain(f->path, &f->len, &e);
-        if (!f->text) f->err = strdup(e.msg);
-    }
-    if (!f->text) { f->failed = 1; return; }
-    if (blank(f->text, f->len)) {
-        /* The CLI prints nothing for an empty answer (a bucket never versioned). */
-        free(f->text);
-        f->text = strdup("{}");
-        f->len = 2;
-        if (!f->text) { f->failed = 1; f->err = strdup("out of memory"); }
-    }
 }
 
 static void parse_one(finfo *f) {
@@ -479,91 +401,273 @@ static void parse_one(finfo *f) {
     }
 }
 
+/* The text of one job's files, back to back (as a JSON array when the job is a group). */
+typedef struct tbuf {
+    char *p;
+    size_t n, cap;
+} tbuf;
+
+#define READ_STEP ((size_t)1 << 16)
+
+static int tb_reserve(tbuf *b, size_t more) {
+    if (b->cap - b->n >= more) return 0;
+    size_t nc = b->cap ? b->cap : READ_STEP;
+    while (nc - b->n < more) {
+        if (nc > SIZE_MAX / 2) return -1;
+        nc *= 2;
+    }
+    char *np = realloc(b->p, nc);
+    if (!np) return -1;
+    b->p = np;
+    b->cap = nc;
+    return 0;
+}
+
+static int tb_put(tbuf *b, const char *s, size_t n) {
+    if (tb_reserve(b, n + 1)) return -1;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+/* Append a whole regular file to b. A read shorter than asked is taken as the end of the file
+ * (POSIX guarantees it for regular files short of a signal, and none is handled here): a
+ * snapshot holds hundreds of thousands of small files, and fstat plus a read returning 0 would
+ * more than double the system calls. A truncated read would still show as a JSON error. On
+ * failure b is unchanged and err says why. */
+static int append_file(tbuf *b, const char *path, km_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return km_error_set(err, KM_ERR, (size_t)-1, "cannot open: %s", strerror(errno));
+    size_t start = b->n;
+    for (;;) {
+        if (tb_reserve(b, READ_STEP + 4)) {
+            b->n = start;
+            close(fd);
+            return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        }
+        size_t want = b->cap - b->n - 4; /* room for "," or "]", NUL and "{}" */
+        ssize_t r = read(fd, b->p + b->n, want);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            b->n = start;
+            close(fd);
+            return km_error_set(err, KM_ERR, (size_t)-1, "read error: %s", strerror(e));
+        }
+        b->n += (size_t)r;
+        if (b->n - start > MAX_FILE_BYTES) {
+            b->n = start;
+            close(fd);
+            return km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit of %zu bytes", MAX_FILE_BYTES);
+        }
+        if ((size_t)r < want) break;
+    }
+    close(fd);
+    return KM_OK;
+}
+
+/* Append file f to b (decompressing .json.gz); a blank file becomes "{}", as the CLI prints
+ * nothing for an empty answer (a bucket never versioned). Returns 0, or -1 with f failed. */
+static int read_into(tbuf *b, finfo *f) {
+    size_t start = b->n;
+    size_t l = strlen(f->path);
+    if (l > 3 && !strcmp(f->path + l - 3, ".gz")) {
+        char why[600] = "";
+        size_t n;
+        char *t = read_gz(f->path, MAX_FILE_BYTES, &n, why, sizeof why);
+        if (!t || tb_put(b, t, n)) {
+            free(t);
+            f->failed = 1;
+            f->err = strdup(t ? "out of memory" : why);
+            return -1;
+        }
+        free(t);
+    } else {
+        km_error e;
+        if (append_file(b, f->path, &e)) {
+            f->failed = 1;
+            f->err = strdup(e.msg);
+            return -1;
+        }
+    }
+    if (blank(b->p + start, b->n - start)) {
+        b->n = start;
+        if (tb_put(b, "{}", 2)) {
+            f->failed = 1;
+            f->err = strdup("out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 typedef struct job {
     finfo **files;
     size_t n;
     km_json_doc *group_doc; /* when the group parsed as one */
+    int finished;           /* under the pool's lock when threaded */
 } job;
 
-static void run_job(job *j) {
-    for (size_t i = 0; i < j->n; i++) read_one(j->files[i]);
-    size_t total = 2;
-    for (size_t i = 0; i < j->n; i++)
-        if (!j->files[i]->failed) total += j->files[i]->len + 1;
-    if (j->n >= 2 && total <= MAX_GROUP_BYTES) {
-        char *t = malloc(total + 1);
-        size_t *start = malloc(j->n * sizeof *start), *stop = malloc(j->n * sizeof *stop);
-        if (t && start && stop) {
-            size_t o = 0, cnt = 0;
-            t[o++] = '[';
-            for (size_t i = 0; i < j->n; i++) {
-                finfo *f = j->files[i];
-                if (f->failed) continue;
-                if (cnt++) t[o++] = ',';
-                start[i] = o;
-                memcpy(t + o, f->text, f->len);
-                o += f->len;
-                stop[i] = o;
-            }
-            t[o++] = ']';
-            t[o] = 0;
-            km_error e;
-            km_json_doc *d = km_json_parse(t, o, NULL, NULL, &e);
-            const km_json *arr = d ? km_json_root(d) : NULL;
-            int ok = arr && km_json_len(arr) == cnt;
-            size_t k = 0;
-            for (size_t i = 0; ok && i < j->n; i++) {
-                finfo *f = j->files[i];
-                if (f->failed) continue;
-                const km_json *v = km_json_at(arr, k++);
-                /* each element must come from exactly its own file's bytes */
-                if (v->offset < start[i] || v->end > stop[i]) { ok = 0; break; }
-                if (!blank(t + start[i], v->offset - start[i]) || !blank(t + v->end, stop[i] - v->end)) { ok = 0; break; }
-                f->root = v;
-                f->base = start[i];
-            }
-            if (ok) {
-                j->group_doc = d;
-                for (size_t i = 0; i < j->n; i++) {
-                    free(j->files[i]->text);
-                    j->files[i]->text = NULL;
-                }
-                free(t);
-                free(start);
-                free(stop);
-                return;
-            }
-            km_json_doc_free(d);
-            for (size_t i = 0; i < j->n; i++) j->files[i]->root = NULL;
-        }
-        free(t);
-        free(start);
-        free(stop);
-    }
-    for (size_t i = 0; i < j->n; i++) {
-        finfo *f = j->files[i];
-        if (!f->failed) parse_one(f);
-        free(f->text);
-        f->text = NULL;
-    }
+/* Parse files[i] from its slice of b on its own (offsets in messages are then its own). */
+static void parse_slice(finfo *f, const tbuf *b, size_t start, size_t stop) {
+    f->text = b->p + start;
+    f->len = stop - start;
+    parse_one(f);
+    f->text = NULL;
 }
 
+/* Parse the group in b as one JSON array, one element per readable file, each element made of
+ * exactly its own file's bytes (so nothing can leak from one file into another): one parse and
+ * one arena for thousands of small per-resource answers. Returns the document, or NULL when
+ * any file is not valid JSON on its own (the caller then parses them one by one). */
+static km_json_doc *parse_group(job *j, const tbuf *b, const size_t *start, const size_t *stop, size_t cnt) {
+    km_error e;
+    km_json_doc *d = km_json_parse(b->p, b->n, NULL, NULL, &e);
+    const km_json *arr = d ? km_json_root(d) : NULL;
+    int ok = arr && km_json_len(arr) == cnt;
+    size_t k = 0;
+    for (size_t i = 0; ok && i < j->n; i++) {
+        finfo *f = j->files[i];
+        if (f->failed) continue;
+        const km_json *v = km_json_at(arr, k++);
+        if (v->offset < start[i] || v->end > stop[i] || !blank(b->p + start[i], v->offset - start[i]) ||
+            !blank(b->p + v->end, stop[i] - v->end)) {
+            ok = 0;
+            break;
+        }
+        f->root = v;
+        f->base = start[i];
+    }
+    if (ok) return d;
+    km_json_doc_free(d);
+    for (size_t i = 0; i < j->n; i++) j->files[i]->root = NULL;
+    return NULL;
+}
+
+/* Read and parse one job. The files of a group are read straight into one buffer; past
+ * MAX_GROUP_BYTES the job falls back to file-by-file parsing so that memory stays bounded. */
+static void run_job(job *j) {
+    tbuf b = {0};
+    size_t *start = malloc(j->n * sizeof *start), *stop = malloc(j->n * sizeof *stop);
+    if (!start || !stop) {
+        for (size_t i = 0; i < j->n; i++) {
+            j->files[i]->failed = 1;
+            j->files[i]->err = strdup("out of memory");
+        }
+        free(start);
+        free(stop);
+        return;
+    }
+    int group = j->n >= 2 && !tb_put(&b, "[", 1);
+    size_t cnt = 0, first = 0; /* files[first..i) are in b */
+    for (size_t i = 0; i < j->n; i++) {
+        finfo *f = j->files[i];
+        if (group && cnt && tb_put(&b, ",", 1)) {
+            for (size_t k = first; k < i; k++)
+                if (!j->files[k]->failed) parse_slice(j->files[k], &b, start[k], stop[k]);
+            group = 0;
+            b.n = 0;
+            first = i;
+        }
+        size_t before = group && cnt ? b.n - 1 : b.n;
+        start[i] = b.n;
+        if (read_into(&b, f)) {
+            b.n = before;
+            continue;
+        }
+        stop[i] = b.n;
+        cnt++;
+        if (!group) {
+            parse_slice(f, &b, start[i], stop[i]);
+            b.n = 0;
+            first = i + 1;
+        } else if (b.n > MAX_GROUP_BYTES) {
+            for (size_t k = first; k <= i; k++)
+                if (!j->files[k]->failed) parse_slice(j->files[k], &b, start[k], stop[k]);
+            group = 0;
+            b.n = 0;
+            first = i + 1;
+        }
+    }
+    if (group && cnt && !tb_put(&b, "]", 1)) {
+        b.p[b.n] = 0;
+        j->group_doc = parse_group(j, &b, start, stop, cnt);
+    }
+    if (!j->group_doc)
+        for (size_t k = first; k < j->n; k++)
+            if (!j->files[k]->failed) parse_slice(j->files[k], &b, start[k], stop[k]);
+    free(b.p);
+    free(start);
+    free(stop);
+}
+
+/* Jobs queued for the worker threads, batch after batch; the main thread files the results
+ * of one batch while the workers read and parse the next. */
 typedef struct pool {
-    job *jobs;
-    size_t n;
-    size_t next;
+    job **q;
+    size_t n, cap, next;
+    int closed;
     pthread_mutex_t mu;
+    pthread_cond_t work, done;
 } pool;
 
 static void *worker(void *arg) {
     pool *p = arg;
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        pthread_mutex_lock(&p->mu);
-        size_t i = p->next++;
+        while (p->next >= p->n && !p->closed) pthread_cond_wait(&p->work, &p->mu);
+        if (p->next >= p->n) break;
+        job *j = p->q[p->next++];
         pthread_mutex_unlock(&p->mu);
-        if (i >= p->n) return NULL;
-        run_job(&p->jobs[i]);
+        run_job(j);
+        pthread_mutex_lock(&p->mu);
+        j->finished = 1;
+        pthread_cond_broadcast(&p->done);
     }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Queue jobs[0..n); without worker threads they run here and now. Returns 0, or -1 when out of
+ * memory (the jobs were then run here). */
+static int pool_add(pool *p, job *jobs, size_t n, int threaded) {
+    if (!threaded) {
+        for (size_t i = 0; i < n; i++) {
+            run_job(&jobs[i]);
+            jobs[i].finished = 1;
+        }
+        return 0;
+    }
+    pthread_mutex_lock(&p->mu);
+    int rc = 0;
+    if (p->cap - p->n < n) {
+        size_t nc = p->cap ? p->cap : 1024;
+        while (nc - p->n < n) nc *= 2;
+        job **nq = realloc(p->q, nc * sizeof *nq);
+        if (!nq) rc = -1;
+        else {
+            p->q = nq;
+            p->cap = nc;
+        }
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) p->q[p->n++] = &jobs[i];
+        pthread_cond_broadcast(&p->work);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            run_job(&jobs[i]);
+            jobs[i].finished = 1;
+        }
+    return rc;
+}
+
+static void pool_wait(pool *p, job *j, int threaded) {
+    if (!threaded) return;
+    pthread_mutex_lock(&p->mu);
+    while (!j->finished) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static int nthreads(void) {
@@ -718,60 +822,100 @@ static int same_group(const finfo *a, const finfo *b) {
 
 #define BATCH 8192
 
-/* Read, parse and store files[0..n): in batches, so that the bookkeeping of files being read
- * never holds more than BATCH at once. force_config: a single file named on the command line
- * is taken as an AWS Config snapshot when its path is not in the collect layout. */
+typedef struct batch {
+    finfo **fv;
+    size_t nf;
+    job *jobs;
+    size_t nj;
+} batch;
+
+/* Classify paths[0..m) and cut them into jobs: the files of one per-resource call together. */
+static int batch_make(batch *bt, char **paths, size_t m, int force_config) {
+    memset(bt, 0, sizeof *bt);
+    bt->fv = calloc(m, sizeof *bt->fv);
+    bt->jobs = calloc(m, sizeof *bt->jobs);
+    if (!bt->fv || !bt->jobs) {
+        free(bt->fv);
+        free(bt->jobs);
+        return -1;
+    }
+    for (size_t i = 0; i < m; i++) {
+        finfo *f = calloc(1, sizeof *f);
+        if (!f) continue;
+        f->path = paths[i];
+        f->display = f->path;
+        classify(f, f->path);
+        if (f->kind == F_SKIP && force_config) f->kind = F_CONFIG;
+        bt->fv[bt->nf++] = f;
+    }
+    for (size_t i = 0; i < bt->nf;) {
+        size_t k = i + 1;
+        if (bt->fv[i]->kind == F_KEYED)
+            while (k < bt->nf && same_group(bt->fv[i], bt->fv[k]) && k - i < 4096) k++;
+        if (bt->fv[i]->kind != F_SKIP) {
+            bt->jobs[bt->nj].files = &bt->fv[i];
+            bt->jobs[bt->nj].n = k - i;
+            bt->nj++;
+        }
+        i = k;
+    }
+    return 0;
+}
+
+/* File a finished batch into the snapshot, in path order, and release it. */
+static void batch_file(km_snap *s, pool *p, batch *bt, int threaded) {
+    for (size_t i = 0; i < bt->nj; i++) pool_wait(p, &bt->jobs[i], threaded);
+    for (size_t i = 0; i < bt->nj; i++) {
+        if (bt->jobs[i].group_doc) keep_doc(s, bt->jobs[i].group_doc);
+        for (size_t k = 0; k < bt->jobs[i].n; k++)
+            if (bt->jobs[i].files[k]->doc) keep_doc(s, bt->jobs[i].files[k]->doc);
+    }
+    for (size_t i = 0; i < bt->nf; i++) {
+        add_file(s, bt->fv[i]);
+        bt->fv[i]->path = bt->fv[i]->display = NULL; /* owned by the path list */
+        finfo_free(bt->fv[i]);
+        free(bt->fv[i]);
+    }
+    free(bt->fv);
+    free(bt->jobs);
+    memset(bt, 0, sizeof *bt);
+}
+
+/* Read, parse and store files[0..n) in batches: worker threads read and parse batch k+1 while
+ * this thread files batch k, so the bookkeeping never holds more than two batches. force_config:
+ * a single file named on the command line is taken as an AWS Config snapshot when its path is
+ * not in the collect layout. */
 static void load_paths(km_snap *s, char **paths, size_t n, int force_config) {
+    pool p = {NULL, 0, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    int nt = n > 64 ? nthreads() : 1;
+    pthread_t th[8];
+    int started = 0;
+    for (int t = 0; t < nt && nt > 1; t++)
+        if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
+    int threaded = started > 0;
+    batch prev = {0}, cur;
+    int have_prev = 0;
     for (size_t start = 0; start < n; start += BATCH) {
         size_t m = n - start < BATCH ? n - start : BATCH;
-        finfo **fv = calloc(m, sizeof *fv);
-        job *jobs = calloc(m, sizeof *jobs);
-        if (!fv || !jobs) { free(fv); free(jobs); problem(s, "out of memory"); return; }
-        size_t nf = 0;
-        for (size_t i = 0; i < m; i++) {
-            finfo *f = calloc(1, sizeof *f);
-            if (!f) continue;
-            f->path = paths[start + i];
-            f->display = f->path;
-            classify(f, f->path);
-            if (f->kind == F_SKIP && force_config) f->kind = F_CONFIG;
-            fv[nf++] = f;
+        if (batch_make(&cur, paths + start, m, force_config)) {
+            problem(s, "out of memory: %zu files not read", n - start);
+            break;
         }
-        size_t nj = 0;
-        for (size_t i = 0; i < nf;) {
-            size_t k = i + 1;
-            if (fv[i]->kind == F_KEYED)
-                while (k < nf && same_group(fv[i], fv[k]) && k - i < 4096) k++;
-            if (fv[i]->kind != F_SKIP) {
-                jobs[nj].files = &fv[i];
-                jobs[nj].n = k - i;
-                nj++;
-            }
-            i = k;
-        }
-        pool p = {jobs, nj, 0, PTHREAD_MUTEX_INITIALIZER};
-        int nt = nthreads();
-        if ((size_t)nt > nj) nt = (int)(nj ? nj : 1);
-        pthread_t th[8];
-        int started = 0;
-        for (int t = 1; t < nt; t++)
-            if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
-        worker(&p);
-        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-        for (size_t i = 0; i < nj; i++) {
-            if (jobs[i].group_doc) keep_doc(s, jobs[i].group_doc);
-            for (size_t k = 0; k < jobs[i].n; k++)
-                if (jobs[i].files[k]->doc) keep_doc(s, jobs[i].files[k]->doc);
-        }
-        for (size_t i = 0; i < nf; i++) {
-            add_file(s, fv[i]);
-            fv[i]->path = fv[i]->display = NULL; /* owned by paths */
-            finfo_free(fv[i]);
-            free(fv[i]);
-        }
-        free(fv);
-        free(jobs);
+        pool_add(&p, cur.jobs, cur.nj, threaded);
+        if (have_prev) batch_file(s, &p, &prev, threaded);
+        prev = cur;
+        have_prev = 1;
     }
+    if (have_prev) batch_file(s, &p, &prev, threaded);
+    pthread_mutex_lock(&p.mu);
+    p.closed = 1;
+    pthread_cond_broadcast(&p.work);
+    pthread_mutex_unlock(&p.mu);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.work);
+    pthread_cond_destroy(&p.done);
+    free(p.q);
 }
 
 int km_snap_load(km_snap *s, const char *path, km_error *err) {
