@@ -29,7 +29,7 @@ ACLI_OBJ  = $(patsubst %.c,build/asan/obj/%.o,$(CLI_SRC))
 ALIB_OBJ  = $(filter-out $(ACLI_OBJ),$(AOBJ))
 ATEST_OBJ = $(patsubst %.c,build/asan/obj/%.o,$(TEST_SRC))
 
-.PHONY: all deps test test-fast demo bench install clean asan
+.PHONY: all deps test test-fast demo bench bench-iam install clean asan difftest-deps
 all: build/kumomori build/libkumomori.a build/tests/unit
 
 # Installs the Debian packages kumomori needs, only when one is missing.
@@ -40,6 +40,23 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# IAM engine benchmark (bench/iam_bench.c): figures in docs/iam.md.
+build/bench/iam_bench: bench/iam_bench.c build/libkumomori.a
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< build/libkumomori.a $(LDLIBS)
+
+bench-iam: build/bench/iam_bench
+	build/bench/iam_bench $${KUMOMORI_CORPORA:-../shared/corpora}
+
+# The differential test's oracle, @cloud-copilot/iam-simulate (npm, AGPL-3.0-or-later): installed
+# into build/ and run as an external program by tests/test_iam_difftest.c; never vendored.
+difftest-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p build/difftest && cd build/difftest && \
+	  { [ -f node_modules/@cloud-copilot/iam-simulate/package.json ] || \
+	    npm install --no-audit --no-fund --loglevel=error @cloud-copilot/iam-simulate@0.1.173; }; \
+	else echo "npm not found: the IAM differential test will be skipped"; fi
 
 build/tools/embed: tools/embed.c
 	@mkdir -p $(@D)
@@ -102,8 +119,19 @@ demo: deps
 	$(MAKE) build/kumomori
 	@bash examples/demo.sh
 
+# Benchmark programs (bench/*.c, not part of the library or the tests): see docs/performance.md.
+BENCH_BIN := build/bench/cl2 build/bench/scale build/bench/runstat
+
+build/bench/runstat: bench/runstat.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -o $@ $<
+
+build/bench/cl2 build/bench/scale: build/bench/%: bench/%.c bench/bench_util.h build/libkumomori.a
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< build/libkumomori.a $(LDLIBS)
+
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BENCH_BIN)
 	@bash bench/run.sh
 
 install: build/kumomori build/libkumomori.a

@@ -8,5 +8,6 @@
 #include "kumomori/buf.h"
 #include "kumomori/json.h"
 #include "kumomori/match.h"
+#include "kumomori/iam.h"
 
 #endif

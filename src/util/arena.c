@@ -23,6 +23,7 @@ void *km_arena_alloc(km_arena *a, size_t n) {
     if (!b || b->size - b->used < n) {
         size_t sz = n > 16384 ? n : (a->head ? a->head->size * 2 : 4096);
         if (sz > (1u << 20) && n <= (1u << 20)) sz = 1u << 20;
+        if (sz < n) sz = n; /* doubling the head's size is not always enough */
         if (sz > SIZE_MAX - sizeof(km_arena_block)) return NULL;
         b = malloc(sizeof(km_arena_block) + sz);
         if (!b) return NULL;

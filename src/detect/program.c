@@ -1,0 +1,556 @@
+/* The detection program (program.h). */
+#include "detect/program.h"
+#include "kumomori/sigma.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct km_program {
+    const km_ruleset *rs;
+    const km_sigma_set *sigma;
+    km_corr *corr;
+    uint32_t *always;
+    size_t nalways;
+    km_severity min_sev;
+    /* writing side */
+    km_writer *w;
+    long written;
+    int failed;
+};
+
+struct km_program_scratch {
+    km_sigma_scratch *sc;
+    uint32_t *ids;
+    size_t cap;
+};
+
+km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_error *err) {
+    km_program *p = calloc(1, sizeof *p);
+    if (!p) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        return NULL;
+    }
+    p->rs = rs;
+    p->sigma = km_ruleset_sigma(rs);
+    km_corr_opts co = {0};
+    co.max_pending = 100000;
+    if (o) {
+        co.lateness_ms = o->lateness_ms;
+        co.max_groups = o->max_groups;
+        if (o->max_pending) co.max_pending = o->max_pending;
+        p->min_sev = o->min_severity;
+    }
+    p->corr = km_corr_new(&co);
+    size_t n = km_ruleset_count(rs);
+    p->always = calloc(n ? n : 1, sizeof *p->always);
+    if (!p->corr || !p->always) {
+        km_program_free(p);
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const km_rule *r = km_ruleset_get(rs, i);
+        if (r->kind == KM_RULE_SIGMA && r->npatterns == 0) p->always[p->nalways++] = (uint32_t)i;
+        if (r->kind != KM_RULE_THRESHOLD && r->kind != KM_RULE_CORRELATION) continue;
+        uint32_t in[64];
+        if (r->ninputs > 64) {
+            km_error_set(err, KM_ERR, (size_t)-1, "%s: rule %s reads more than 64 rules", r->file, r->id);
+            km_program_free(p);
+            return NULL;
+        }
+        for (size_t j = 0; j < r->ninputs; j++) {
+            const km_rule *ir = km_ruleset_find(rs, r->inputs[j]);
+            if (!ir) {
+                km_error_set(err, KM_ERR, (size_t)-1, "%s: rule %s reads rule \"%s\", which is not loaded", r->file, r->id, r->inputs[j]);
+                km_program_free(p);
+                return NULL;
+            }
+            in[j] = (uint32_t)(ir - km_ruleset_get(rs, 0));
+        }
+        km_corr_def d;
+        memset(&d, 0, sizeof d);
+        d.id = (uint32_t)i;
+        d.type = r->corr_type;
+        d.inputs = in;
+        d.ninputs = r->ninputs;
+        d.group_by = r->group_by;
+        d.ngroup = r->ngroup;
+        d.group_fields = r->group_fields;
+        d.value_field = r->value_field;
+        d.span_ms = r->span_ms;
+        d.cond = r->cond;
+        d.has_cond = r->has_cond;
+        d.new_within_ms = r->new_within_ms;
+        d.differ_field = r->differ_field;
+        if (km_corr_add(p->corr, &d, err) != KM_OK) {
+            km_error_prefix(err, "%s: rule %s", r->file, r->id);
+            km_program_free(p);
+            return NULL;
+        }
+    }
+    if (km_corr_finish(p->corr, err) != KM_OK) {
+        km_program_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void km_program_free(km_program *p) {
+    if (!p) return;
+    km_corr_free(p->corr);
+    free(p->always);
+    free(p);
+}
+
+km_program_scratch *km_program_scratch_new(void) {
+    km_program_scratch *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (!(s->sc = km_sigma_scratch_new())) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void km_program_scratch_free(km_program_scratch *s) {
+    if (!s) return;
+    km_sigma_scratch_free(s->sc);
+    free(s->ids);
+    free(s);
+}
+
+int km_program_sees_all(const km_program *p) { return p && p->nalways > 0; }
+
+int km_program_feeds(const km_program *p, size_t i) { return p && km_corr_consumes(p->corr, (uint32_t)i); }
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int km_program_select(const km_program *p, km_program_scratch *s, const km_json *root, const uint32_t *ids, int n,
+                      const uint32_t **out) {
+    size_t need = (size_t)(n > 0 ? n : 0) + p->nalways;
+    if (need > s->cap) {
+        uint32_t *ni = realloc(s->ids, need * sizeof *ni);
+        if (!ni) {
+            *out = NULL;
+            return 0;
+        }
+        s->ids = ni;
+        s->cap = need;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        const km_rule *r = km_ruleset_get(p->rs, ids[i]);
+        if (r->kind == KM_RULE_SIGMA && (!root || km_sigma_eval(p->sigma, r->sigma_index, root, s->sc) != 1)) continue;
+        s->ids[k++] = ids[i];
+    }
+    if (root)
+        for (size_t i = 0; i < p->nalways; i++) {
+            const km_rule *r = km_ruleset_get(p->rs, p->always[i]);
+            if (km_sigma_eval(p->sigma, r->sigma_index, root, s->sc) == 1) s->ids[k++] = p->always[i];
+        }
+    if (p->nalways && k > 1) qsort(s->ids, k, sizeof *s->ids, cmp_u32);
+    *out = s->ids;
+    return (int)k;
+}
+
+km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_json *root, km_arena *a) {
+    if (!root || !km_corr_consumes(p->corr, id)) return NULL;
+    const char *const *paths;
+    size_t n = km_corr_fields(p->corr, id, &paths);
+    km_program_hit *h = km_arena_alloc(a, sizeof *h);
+    if (!h) return NULL;
+    h->vals = km_arena_alloc(a, (n ? n : 1) * sizeof *h->vals);
+    if (!h->vals) return NULL;
+    h->nvals = n;
+    km_buf b = KM_BUF_INIT;
+    km_buf_init(&b, 1u << 20);
+    for (size_t i = 0; i < n; i++) {
+        km_buf_reset(&b);
+        if (km_sigma_field_text(root, paths[i], &b) && !b.failed) h->vals[i] = km_arena_strndup(a, b.data ? b.data : "", b.len);
+    }
+    km_buf_free(&b);
+    const km_json *t = km_json_get(root, "eventTime");
+    h->time_ms = t && t->type == KM_JSON_STRING ? km_corr_parse_time(t->u.str.s, t->u.str.len) : -1;
+    return h;
+}
+
+/* ---- alerts as JSON and back ---- */
+
+static void jfield(km_buf *b, const char *k, const char *v) {
+    km_buf_printf(b, ",\"%s\":", k);
+    if (v) km_buf_json_str(b, v, strlen(v));
+    else km_buf_puts(b, "null");
+}
+
+int km_alert_to_json(km_buf *b, const km_alert *a) {
+    km_buf_printf(b, "{\"o\":%" PRIu64 ",\"gz\":%d", a->offset, a->gzip);
+    jfield(b, "in", a->input);
+    jfield(b, "t", a->event_time);
+    jfield(b, "i", a->event_id);
+    jfield(b, "n", a->event_name);
+    jfield(b, "s", a->event_source);
+    jfield(b, "r", a->aws_region);
+    jfield(b, "a", a->account);
+    jfield(b, "p", a->principal);
+    jfield(b, "ip", a->source_ip);
+    jfield(b, "ua", a->user_agent);
+    jfield(b, "e", a->error_code);
+    km_buf_puts(b, ",\"res\":[");
+    for (size_t i = 0; i < a->nresources; i++) {
+        if (i) km_buf_putc(b, ',');
+        km_buf_json_str(b, a->resources[i], strlen(a->resources[i]));
+    }
+    km_buf_putc(b, ']');
+    if (a->record) {
+        km_buf_puts(b, ",\"rec\":");
+        km_buf_append(b, a->record, a->record_len);
+    }
+    km_buf_putc(b, '}');
+    return b->failed ? -1 : 0;
+}
+
+static const char *jget(const km_json *o, const char *k) { return km_json_str(km_json_get(o, k)); }
+
+static void fmt_time(char *buf, size_t n, int64_t ms) {
+    if (ms < 0) {
+        snprintf(buf, n, "?");
+        return;
+    }
+    int64_t s = ms / 1000;
+    long days = (long)(s / 86400), rem = (long)(s % 86400);
+    /* civil from days (proleptic Gregorian) */
+    long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, y = yoe + era * 400;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    long d = doy - (153 * mp + 2) / 5 + 1, m = mp + (mp < 10 ? 3 : -9);
+    if (m <= 2) y++;
+    snprintf(buf, n, "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", y, m, d, rem / 3600, rem / 60 % 60, rem % 60);
+}
+
+static void span_text(char *buf, size_t n, uint64_t ms) {
+    if (ms % 86400000 == 0) snprintf(buf, n, "%" PRIu64 "d", ms / 86400000);
+    else if (ms % 3600000 == 0) snprintf(buf, n, "%" PRIu64 "h", ms / 3600000);
+    else if (ms % 60000 == 0) snprintf(buf, n, "%" PRIu64 "m", ms / 60000);
+    else snprintf(buf, n, "%" PRIu64 "s", ms / 1000);
+}
+
+static void on_fire(void *ctx, const km_corr_fire *f) {
+    km_program *p = ctx;
+    const km_rule *r = km_ruleset_get(p->rs, f->id);
+    if (!r || r->hidden || p->failed || r->severity < p->min_sev) return;
+    km_json_doc *d = f->ctx ? km_json_parse(f->ctx, f->ctx_len, NULL, NULL, NULL) : NULL;
+    const km_json *o = km_json_root(d);
+    km_alert a;
+    memset(&a, 0, sizeof a);
+    a.rule = r;
+    a.rule_index = f->id;
+    a.input = jget(o, "in") ? jget(o, "in") : "-";
+    const km_json *off = km_json_get(o, "o");
+    a.offset = off && off->type == KM_JSON_NUMBER ? strtoull(off->u.num.raw, NULL, 10) : 0;
+    a.gzip = km_json_get(o, "gz") && km_json_get(o, "gz")->u.num.d != 0;
+    a.event_time = jget(o, "t");
+    a.event_id = jget(o, "i");
+    a.event_name = jget(o, "n");
+    a.event_source = jget(o, "s");
+    a.aws_region = jget(o, "r");
+    a.account = jget(o, "a");
+    a.principal = jget(o, "p");
+    a.source_ip = jget(o, "ip");
+    a.user_agent = jget(o, "ua");
+    a.error_code = jget(o, "e");
+    const km_json *res = km_json_get(o, "res");
+    const char *resv[64];
+    for (size_t i = 0; i < km_json_len(res) && i < 64; i++) resv[a.nresources++] = km_json_str(km_json_at(res, i));
+    a.resources = resv;
+    const km_json *rec = km_json_get(o, "rec");
+    km_buf recb = KM_BUF_INIT;
+    if (rec) {
+        km_json_write(&recb, rec);
+        a.record = recb.data;
+        a.record_len = recb.len;
+    }
+    /* what was counted */
+    km_buf det = KM_BUF_INIT;
+    char span[32], t0[96], t1[96];
+    span_text(span, sizeof span, r->span_ms);
+    fmt_time(t0, sizeof t0, f->first_ms);
+    fmt_time(t1, sizeof t1, f->last_ms);
+    switch (r->corr_type) {
+    case KM_CORR_EVENT_COUNT:
+        km_buf_printf(&det, "%" PRIu64 " matching events within %s", f->count, span);
+        break;
+    case KM_CORR_VALUE_COUNT:
+        km_buf_printf(&det, "%" PRIu64 " distinct values of %s within %s", f->count, r->value_field ? r->value_field : "?", span);
+        break;
+    case KM_CORR_TEMPORAL:
+        km_buf_printf(&det, "%" PRIu64 " of the rules", f->count);
+        for (size_t j = 0; j < r->ninputs; j++) km_buf_printf(&det, "%s%s", j ? ", " : " (", r->inputs[j]);
+        km_buf_printf(&det, ") within %s", span);
+        break;
+    case KM_CORR_TEMPORAL_ORDERED:
+        km_buf_puts(&det, "in order: ");
+        for (size_t j = 0; j < r->ninputs; j++) km_buf_printf(&det, "%s%s", j ? " then " : "", r->inputs[j]);
+        km_buf_printf(&det, ", within %s", span);
+        break;
+    }
+    for (size_t g = 0; g < f->ngroup; g++)
+        km_buf_printf(&det, "%s%s=%s", g ? ", " : " by ", r->group_by[g], f->group_vals[g] ? f->group_vals[g] : "(absent)");
+    km_buf_printf(&det, " (from %s to %s)", t0, t1);
+    a.detail = det.data;
+    if (km_writer_alert(p->w, &a)) p->failed = 1;
+    else p->written++;
+    km_buf_free(&det);
+    km_buf_free(&recb);
+    km_json_doc_free(d);
+}
+
+long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h, int same_event, km_writer *w) {
+    p->w = w;
+    p->written = 0;
+    p->failed = 0;
+    if (!a->rule->hidden && a->rule->severity >= p->min_sev) {
+        if (km_writer_alert(w, a)) return -1;
+        p->written++;
+    }
+    if (h) {
+        km_buf ctx = KM_BUF_INIT;
+        km_alert_to_json(&ctx, a);
+        km_corr_hit ch;
+        memset(&ch, 0, sizeof ch);
+        ch.id = (uint32_t)a->rule_index;
+        ch.time_ms = h->time_ms;
+        ch.vals = h->vals;
+        ch.nvals = h->nvals;
+        ch.event_id = a->event_id;
+        ch.ctx = ctx.data;
+        ch.ctx_len = ctx.len;
+        ch.same_event = same_event;
+        km_corr_feed(p->corr, &ch, on_fire, p);
+        km_buf_free(&ctx);
+    }
+    return p->failed ? -1 : p->written;
+}
+
+int km_program_stateful(const km_program *p) {
+    for (size_t i = 0; p && i < km_ruleset_count(p->rs); i++) {
+        const km_rule *r = km_ruleset_get(p->rs, i);
+        if (r->kind == KM_RULE_THRESHOLD || r->kind == KM_RULE_CORRELATION) return 1;
+    }
+    return 0;
+}
+
+int64_t km_program_record_time(const char *json, size_t len) {
+    static const char key[] = "\"eventTime\"";
+    const char *p = memmem(json, len, key, sizeof key - 1);
+    if (!p) return -1;
+    const char *end = json + len;
+    p += sizeof key - 1;
+    while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (p >= end || *p != '"') return -1;
+    p++;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    return q ? km_corr_parse_time(p, (size_t)(q - p)) : -1;
+}
+
+long km_program_tick(km_program *p, int64_t t, km_writer *w) {
+    p->w = w;
+    p->written = 0;
+    p->failed = 0;
+    km_corr_advance(p->corr, t, on_fire, p);
+    return p->failed ? -1 : p->written;
+}
+
+long km_program_flush(km_program *p, km_writer *w) {
+    p->w = w;
+    p->written = 0;
+    p->failed = 0;
+    km_corr_flush(p->corr, on_fire, p);
+    return p->failed ? -1 : p->written;
+}
+
+void km_program_stats(const km_program *p, km_corr_stats *st) { km_corr_get_stats(p->corr, st); }
+
+int km_program_save(const km_program *p, km_buf *out) { return km_corr_save(p->corr, out); }
+
+int km_program_load(km_program *p, const char *json, size_t len, km_error *err) {
+    return km_corr_load(p->corr, json, len, err);
+}
+
+/* ---- running an example sequence (kumomori rules test, the tests) ---- */
+
+typedef struct capture {
+    size_t want;
+    int fired;
+    size_t alerts;
+} capture;
+
+static int cap_alert(km_writer *w, const km_alert *a) {
+    capture *c = w->state;
+    c->alerts++;
+    if (a->rule_index == c->want) c->fired = 1;
+    return 0;
+}
+
+static const km_writer_ops cap_ops = {"capture", "", NULL, cap_alert, NULL, NULL, NULL};
+
+/* Replace {i} by the copy's number in every string of v, writing the result into b. */
+static void write_subst(km_buf *b, const km_json *v, long i) {
+    if (v->type == KM_JSON_STRING) {
+        km_buf tmp = KM_BUF_INIT;
+        const char *s = v->u.str.s;
+        size_t n = v->u.str.len;
+        for (size_t k = 0; k < n; k++) {
+            if (k + 2 < n && s[k] == '{' && s[k + 1] == 'i' && s[k + 2] == '}') {
+                km_buf_printf(&tmp, "%ld", i);
+                k += 2;
+            } else {
+                km_buf_putc(&tmp, s[k]);
+            }
+        }
+        km_buf_json_str(b, tmp.data ? tmp.data : "", tmp.len);
+        km_buf_free(&tmp);
+    } else if (v->type == KM_JSON_OBJECT) {
+        km_buf_putc(b, '{');
+        for (size_t k = 0; k < v->u.obj.n; k++) {
+            if (k) km_buf_putc(b, ',');
+            km_buf_json_str(b, v->u.obj.members[k].key, v->u.obj.members[k].key_len);
+            km_buf_putc(b, ':');
+            write_subst(b, v->u.obj.members[k].value, i);
+        }
+        km_buf_putc(b, '}');
+    } else if (v->type == KM_JSON_ARRAY) {
+        km_buf_putc(b, '[');
+        for (size_t k = 0; k < v->u.arr.n; k++) {
+            if (k) km_buf_putc(b, ',');
+            write_subst(b, v->u.arr.items[k], i);
+        }
+        km_buf_putc(b, ']');
+    } else {
+        km_json_write(b, v);
+    }
+}
+
+/* One record of a repeated entry: {i} replaced, eventTime moved by i * every, eventID made unique. */
+static int expand_one(km_buf *out, const km_json *rec, long i, int64_t every) {
+    const km_json *idv = km_json_get(rec, "eventID");
+    int id_has_i = idv && idv->type == KM_JSON_STRING && strstr(idv->u.str.s, "{i}");
+    km_buf tmp = KM_BUF_INIT;
+    write_subst(&tmp, rec, i);
+    km_json_doc *d = km_json_parse(tmp.data, tmp.len, NULL, NULL, NULL);
+    km_buf_free(&tmp);
+    const km_json *r = km_json_root(d);
+    if (!r || r->type != KM_JSON_OBJECT) {
+        km_json_doc_free(d);
+        return -1;
+    }
+    km_buf_putc(out, '{');
+    for (size_t k = 0; k < r->u.obj.n; k++) {
+        const km_json_member *m = &r->u.obj.members[k];
+        if (k) km_buf_putc(out, ',');
+        km_buf_json_str(out, m->key, m->key_len);
+        km_buf_putc(out, ':');
+        if (!strcmp(m->key, "eventTime") && m->value->type == KM_JSON_STRING && every) {
+            int64_t t = km_corr_parse_time(m->value->u.str.s, m->value->u.str.len);
+            char tb[96];
+            fmt_time(tb, sizeof tb, t < 0 ? t : t + (int64_t)i * every);
+            km_buf_json_str(out, tb, strlen(tb));
+        } else if (!strcmp(m->key, "eventID") && m->value->type == KM_JSON_STRING && !id_has_i) {
+            char idb[400];
+            snprintf(idb, sizeof idb, "%s-%ld", m->value->u.str.s, i);
+            km_buf_json_str(out, idb, strlen(idb));
+        } else {
+            km_json_write(out, m->value);
+        }
+    }
+    km_buf_putc(out, '}');
+    km_json_doc_free(d);
+    return 0;
+}
+
+int km_program_run_sequence(const km_ruleset *rs, const km_matcher *m, const char *seq, size_t len, size_t rule_index,
+                            int *fired, km_error *err) {
+    *fired = 0;
+    km_json_doc *d = km_json_parse(seq, len, NULL, NULL, err);
+    if (!d) return KM_ERR;
+    const km_json *arr = km_json_root(d);
+    if (arr->type != KM_JSON_ARRAY) {
+        km_json_doc_free(d);
+        return km_error_set(err, KM_ERR, 0, "an example sequence is a list of records");
+    }
+    km_program *p = km_program_new(rs, NULL, err);
+    km_program_scratch *ps = km_program_scratch_new();
+    km_match_scratch *ms = km_match_scratch_new();
+    capture cap = {rule_index, 0, 0};
+    km_writer w;
+    memset(&w, 0, sizeof w);
+    w.ops = &cap_ops;
+    w.state = &cap;
+    int rc = p && ps && ms ? KM_OK : KM_ERR;
+    km_buf recs = KM_BUF_INIT;
+    size_t nrec = 0;
+    for (size_t i = 0; rc == KM_OK && i < arr->u.arr.n; i++) {
+        const km_json *it = arr->u.arr.items[i];
+        const km_json *rep = km_json_get(it, "repeat");
+        if (rep) {
+            const km_json *rec = km_json_get(it, "record");
+            const char *ev = km_json_get_str(it, "every", "1s");
+            int64_t every = km_corr_parse_span(ev);
+            long n = rep->type == KM_JSON_NUMBER ? (long)rep->u.num.d : -1;
+            if (!rec || n < 1 || n > 100000 || every < 0) {
+                rc = km_error_set(err, KM_ERR, it->offset, "{\"repeat\": N (1..100000), \"every\": \"10s\", \"record\": {...}} expected");
+                break;
+            }
+            for (long k = 0; k < n && rc == KM_OK; k++) {
+                if (expand_one(&recs, rec, k, every)) rc = km_error_set(err, KM_ERR, rec->offset, "the repeated record is not an object");
+                km_buf_putc(&recs, '\n');
+                nrec++;
+            }
+        } else {
+            km_json_write(&recs, it);
+            km_buf_putc(&recs, '\n');
+            nrec++;
+        }
+    }
+    char *line = recs.data;
+    for (size_t i = 0; rc == KM_OK && i < nrec; i++) {
+        char *nl = strchr(line, '\n');
+        size_t l = (size_t)(nl - line);
+        const uint32_t *ids;
+        km_error me;
+        int n = km_matcher_match(m, ms, line, l, &ids, &me);
+        km_json_doc *rd = km_json_parse(line, l, NULL, NULL, NULL);
+        const km_json *root = km_json_root(rd);
+        if (n >= 0) n = km_program_select(p, ps, root, ids, n, &ids);
+        km_arena a;
+        km_arena_init(&a, 0);
+        for (int k = 0; k < n; k++) {
+            km_alert al;
+            memset(&al, 0, sizeof al);
+            al.rule = km_ruleset_get(rs, ids[k]);
+            al.rule_index = ids[k];
+            al.input = "example";
+            al.event_time = km_json_get_str(root, "eventTime", NULL);
+            al.event_id = km_json_get_str(root, "eventID", NULL);
+            al.event_name = km_json_get_str(root, "eventName", NULL);
+            al.event_source = km_json_get_str(root, "eventSource", NULL);
+            km_program_hit *h = km_program_make_hit(p, ids[k], root, &a);
+            km_program_alert(p, &al, h, k > 0, &w);
+        }
+        km_arena_free(&a);
+        km_json_doc_free(rd);
+        line = nl + 1;
+    }
+    if (rc == KM_OK) km_program_flush(p, &w);
+    *fired = cap.fired;
+    km_buf_free(&recs);
+    km_match_scratch_free(ms);
+    km_program_scratch_free(ps);
+    km_program_free(p);
+    km_json_doc_free(d);
+    return rc;
+}

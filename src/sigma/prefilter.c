@@ -1,0 +1,413 @@
+/* Prefilter: EventBridge patterns implied by a Sigma detection, so the matcher (one automaton for
+ * every rule) can tell which records a Sigma rule could possibly match, and the reference
+ * evaluator runs only on those. A pattern here is a necessary condition, never a sufficient one:
+ * for every record the detection matches, one of its patterns matches too.
+ *
+ * Only fields CloudTrail documents as plain strings are used (eventName, eventSource, ...): for
+ * those, Sigma's candidate rule (docs/sigma.md) and EventBridge read the same single value, so
+ * EventBridge's equals-ignore-case / prefix / suffix / wildcard give exactly Sigma's answer for
+ * ASCII values. A value or field outside that is dropped from the pattern (which only widens it). */
+#include "sigma/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const scalar_fields[] = {
+    "eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent",
+    "errorCode", "errorMessage", "requestID", "eventID", "eventType", "apiVersion", "recipientAccountId",
+    "sharedEventID", "vpcEndpointId", "eventCategory", "userIdentity.type", "userIdentity.principalId",
+    "userIdentity.arn", "userIdentity.accountId", "userIdentity.accessKeyId", "userIdentity.userName",
+    "userIdentity.invokedBy", "userIdentity.sessionContext.sessionIssuer.type",
+    "userIdentity.sessionContext.sessionIssuer.principalId", "userIdentity.sessionContext.sessionIssuer.arn",
+    "userIdentity.sessionContext.sessionIssuer.accountId", "userIdentity.sessionContext.sessionIssuer.userName",
+};
+
+static int scalar_field(const char *f) {
+    if (!f) return 0;
+    for (size_t i = 0; i < sizeof scalar_fields / sizeof scalar_fields[0]; i++)
+        if (!strcmp(scalar_fields[i], f)) return 1;
+    return 0;
+}
+
+static int ascii(const sg_str *s) {
+    for (size_t i = 0; i < s->len; i++)
+        if ((unsigned char)s->b[i] >= 0x80 || (unsigned char)s->b[i] < 0x20) return 0;
+    return 1;
+}
+
+/* The longest run of literal characters every match of a regular expression must contain, when
+ * the expression is simple enough to tell (no alternation, no groups); 0 when not found or shorter
+ * than 3. Conservative: a character followed by ?, * or {..} is not counted as required. */
+static size_t required_literal(const char *re, char *out, size_t outsz) {
+    if (strpbrk(re, "|()")) return 0;
+    char run[256];
+    size_t rl = 0, best = 0;
+    for (const char *p = re; *p;) {
+        char c = *p;
+        int lit = 0;
+        char ch = 0;
+        size_t adv = 1;
+        if (c == '\\') {
+            if (!p[1]) return 0;
+            if (!((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= '0' && p[1] <= '9'))) {
+                lit = 1;
+                ch = p[1];
+            }
+            adv = 2;
+        } else if (c == '[') {
+            const char *e = strchr(p + 1 + (p[1] == ']'), ']');
+            if (!e) return 0;
+            adv = (size_t)(e - p) + 1;
+        } else if (c == '.' || c == '^' || c == '$' || c == '+') {
+            lit = 0;
+        } else if (c == '*' || c == '?' || c == '{') {
+            /* the previous character was optional: it leaves the run */
+            if (rl) rl--;
+            if (c == '{') {
+                const char *e = strchr(p, '}');
+                if (!e) return 0;
+                adv = (size_t)(e - p) + 1;
+            }
+            if (rl > best && rl < outsz) { memcpy(out, run, rl); best = rl; }
+            rl = 0;
+            p += adv;
+            continue;
+        } else if ((unsigned char)c >= 0x80 || (unsigned char)c < 0x20) {
+            lit = 0;
+        } else {
+            lit = 1;
+            ch = c;
+        }
+        /* a quantifier right after this atom makes it optional (except +) */
+        const char *q = p + adv;
+        int optional = *q == '*' || *q == '?' || *q == '{';
+        if (lit && !optional && rl + 1 < sizeof run) {
+            run[rl++] = ch;
+        } else {
+            if (rl > best && rl < outsz) { memcpy(out, run, rl); best = rl; }
+            rl = 0;
+        }
+        p += adv;
+        if (c == '+' && rl) { /* "x+" still needs one x, but the run cannot go on */ }
+    }
+    if (rl > best && rl < outsz) { memcpy(out, run, rl); best = rl; }
+    if (best < 3) return 0;
+    out[best] = 0;
+    return best;
+}
+
+/* Append one EventBridge value matcher for v, or return 0 when v cannot be written as one. */
+static int vm_json(km_buf *b, const sg_value *v) {
+    if (v->kind == SV_CIDR) {
+        km_buf_puts(b, "{\"cidr\":");
+        km_buf_json_str(b, v->text, strlen(v->text));
+        km_buf_putc(b, '}');
+        return 1;
+    }
+    if (v->kind == SV_EXISTS) {
+        km_buf_puts(b, v->bval ? "{\"exists\":true}" : "{\"exists\":false}");
+        return 1;
+    }
+    if (v->kind == SV_RE && v->cased) {
+        char lit[256];
+        size_t n = required_literal(v->text, lit, sizeof lit);
+        if (!n) return 0;
+        km_buf wb = KM_BUF_INIT;
+        km_buf_putc(&wb, '*');
+        for (size_t i = 0; i < n; i++) {
+            if (lit[i] == '*' || lit[i] == '\\') km_buf_putc(&wb, '\\');
+            km_buf_putc(&wb, lit[i]);
+        }
+        km_buf_putc(&wb, '*');
+        km_buf_puts(b, "{\"wildcard\":");
+        km_buf_json_str(b, wb.data, wb.len);
+        km_buf_putc(b, '}');
+        km_buf_free(&wb);
+        return 1;
+    }
+    if (v->kind != SV_STR || !ascii(&v->str)) return 0;
+    const sg_str *s = &v->str;
+    size_t st = 0, en = s->len;
+    while (st < en && s->w[st] == 1) st++;
+    while (en > st && s->w[en - 1] == 1) en--;
+    int inner_wild = 0;
+    for (size_t i = st; i < en; i++) {
+        if (s->w[i] == 2) return 0; /* '?' has no EventBridge form */
+        if (s->w[i] == 1) inner_wild = 1;
+    }
+    if (st == en) return 0; /* only stars: matches any string, which the field's presence covers poorly */
+    int lead = st > 0, trail = en < s->len;
+    if (!v->cased) {
+        if (inner_wild || (lead && trail)) return 0; /* case-insensitive wildcard: not EventBridge */
+        if (!lead && !trail) km_buf_puts(b, "{\"equals-ignore-case\":");
+        else if (trail) km_buf_puts(b, "{\"prefix\":{\"equals-ignore-case\":");
+        else km_buf_puts(b, "{\"suffix\":{\"equals-ignore-case\":");
+        km_buf_json_str(b, s->b + st, en - st);
+        km_buf_puts(b, lead || trail ? "}}" : "}");
+        return 1;
+    }
+    if (inner_wild || (lead && trail)) {
+        km_buf wb = KM_BUF_INIT;
+        for (size_t i = 0; i < s->len; i++) {
+            if (s->w[i] == 1) km_buf_putc(&wb, '*');
+            else if (s->b[i] == '*' || s->b[i] == '\\') { km_buf_putc(&wb, '\\'); km_buf_putc(&wb, s->b[i]); }
+            else km_buf_putc(&wb, s->b[i]);
+        }
+        km_buf_puts(b, "{\"wildcard\":");
+        km_buf_json_str(b, wb.data ? wb.data : "", wb.len);
+        km_buf_putc(b, '}');
+        km_buf_free(&wb);
+        return 1;
+    }
+    if (!lead && !trail) km_buf_json_str(b, s->b, s->len);
+    else {
+        km_buf_puts(b, trail ? "{\"prefix\":" : "{\"suffix\":");
+        km_buf_json_str(b, s->b + st, en - st);
+        km_buf_putc(b, '}');
+    }
+    return 1;
+}
+
+/* The value list for an item, or 0 when the item gives no usable constraint. */
+static int item_json(km_buf *b, const sg_item *it) {
+    if (!scalar_field(it->field) || it->neq || it->nvalues == 0) return 0;
+    km_buf tmp = KM_BUF_INIT;
+    km_buf_putc(&tmp, '[');
+    int n = 0, ok = 1;
+    /* with |all every group is needed: group 0 alone is a necessary condition */
+    for (size_t i = 0; i < it->nvalues && ok; i++) {
+        if (it->all && it->ngroups > 1 && it->values[i].group != 0) continue;
+        if (n++) km_buf_putc(&tmp, ',');
+        ok = vm_json(&tmp, &it->values[i]);
+    }
+    km_buf_putc(&tmp, ']');
+    if (ok && n && !tmp.failed) km_buf_append(b, tmp.data, tmp.len);
+    km_buf_free(&tmp);
+    return ok && n;
+}
+
+/* A map's pattern: the usable items, nested by dotted path. Returns 0 when none is usable. */
+static int map_json(km_buf *out, const sg_map *m) {
+    /* group the usable items by their first path component, keeping order */
+    const sg_item *use[64];
+    size_t nu = 0;
+    for (size_t i = 0; i < m->n && nu < 64; i++) {
+        km_buf probe = KM_BUF_INIT;
+        int ok = item_json(&probe, &m->items[i]);
+        km_buf_free(&probe);
+        if (!ok) continue;
+        /* two items on one field: keep the first (both are needed, one suffices to filter) */
+        int dupf = 0;
+        const char *f = m->items[i].field, *d1 = strchr(f, '.');
+        int deep = d1 && strchr(d1 + 1, '.');
+        for (size_t k = 0; k < nu; k++) {
+            if (!strcmp(use[k]->field, f)) dupf = 1;
+            /* one three-level field per map keeps the emitter below from repeating a key */
+            const char *e1 = strchr(use[k]->field, '.');
+            if (deep && e1 && strchr(e1 + 1, '.')) dupf = 1;
+        }
+        if (!dupf) use[nu++] = &m->items[i];
+    }
+    if (nu == 0) return 0;
+    /* Emit as nested objects. The whitelist has at most three levels, so a simple recursive
+     * emitter over the sorted prefix structure would be overkill: emit each item as its own
+     * nested path and merge identical prefixes by walking them in order. */
+    int done[64] = {0};
+    km_buf_putc(out, '{');
+    int first_top = 1;
+    for (size_t i = 0; i < nu; i++) {
+        if (done[i]) continue;
+        const char *f = use[i]->field;
+        const char *dot = strchr(f, '.');
+        if (!first_top) km_buf_putc(out, ',');
+        first_top = 0;
+        if (!dot) {
+            km_buf_json_str(out, f, strlen(f));
+            km_buf_putc(out, ':');
+            item_json(out, use[i]);
+            done[i] = 1;
+            continue;
+        }
+        /* every item under the same top component, e.g. userIdentity */
+        size_t tl = (size_t)(dot - f);
+        km_buf_json_str(out, f, tl);
+        km_buf_puts(out, ":{");
+        int first = 1;
+        for (size_t k = i; k < nu; k++) {
+            const char *g = use[k]->field;
+            if (done[k] || strncmp(g, f, tl) || g[tl] != '.') continue;
+            const char *rest = g + tl + 1;
+            const char *d2 = strchr(rest, '.');
+            if (!first) km_buf_putc(out, ',');
+            first = 0;
+            if (!d2) {
+                km_buf_json_str(out, rest, strlen(rest));
+                km_buf_putc(out, ':');
+                item_json(out, use[k]);
+                done[k] = 1;
+                continue;
+            }
+            /* third level (sessionContext.sessionIssuer.x): one item per nested object */
+            const char *d3 = strchr(d2 + 1, '.');
+            km_buf_json_str(out, rest, (size_t)(d2 - rest));
+            km_buf_puts(out, ":{");
+            if (d3) {
+                km_buf_json_str(out, d2 + 1, (size_t)(d3 - d2 - 1));
+                km_buf_puts(out, ":{");
+                km_buf_json_str(out, d3 + 1, strlen(d3 + 1));
+                km_buf_putc(out, ':');
+                item_json(out, use[k]);
+                km_buf_putc(out, '}');
+            } else {
+                km_buf_json_str(out, d2 + 1, strlen(d2 + 1));
+                km_buf_putc(out, ':');
+                item_json(out, use[k]);
+            }
+            km_buf_putc(out, '}');
+            done[k] = 1;
+        }
+        km_buf_putc(out, '}');
+    }
+    km_buf_putc(out, '}');
+    return 1;
+}
+
+typedef struct plist {
+    char **p;
+    size_t n;
+    int none; /* no constraint: the record must always be evaluated */
+} plist;
+
+static void pl_free(plist *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->p[i]);
+    free(l->p);
+    l->p = NULL;
+    l->n = 0;
+}
+
+static int pl_add(plist *l, const char *s, size_t n) {
+    char **np = realloc(l->p, (l->n + 1) * sizeof *np);
+    if (!np) return -1;
+    l->p = np;
+    char *c = malloc(n + 1);
+    if (!c) return -1;
+    memcpy(c, s, n);
+    c[n] = 0;
+    l->p[l->n++] = c;
+    return 0;
+}
+
+static void pl_union(plist *a, plist *b) {
+    if (a->none || b->none) {
+        pl_free(a);
+        pl_free(b);
+        a->none = 1;
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (pl_add(a, b->p[i], strlen(b->p[i]))) {
+            a->none = 1;
+            break;
+        }
+    }
+    pl_free(b);
+}
+
+/* How selective a pattern list looks: fewer is better, and eventName constraints are best. */
+static long score(const plist *l) {
+    if (l->none) return -1;
+    long s = 1000 - (long)l->n;
+    for (size_t i = 0; i < l->n; i++)
+        if (!strstr(l->p[i], "\"eventName\"")) s -= 100;
+    return s;
+}
+
+static void sel_patterns(const sg_sel *s, plist *out) {
+    memset(out, 0, sizeof *out);
+    for (size_t m = 0; m < s->n; m++) {
+        km_buf b = KM_BUF_INIT;
+        if (!map_json(&b, &s->maps[m]) || b.failed || pl_add(out, b.data, b.len)) {
+            km_buf_free(&b);
+            pl_free(out);
+            out->none = 1;
+            return;
+        }
+        km_buf_free(&b);
+    }
+}
+
+static void cond_patterns(const sg_detection *d, const sg_cond *c, plist *out) {
+    memset(out, 0, sizeof *out);
+    switch (c->kind) {
+    case C_SEL:
+        sel_patterns(&d->sels[c->sel], out);
+        return;
+    case C_AND: {
+        plist a, b;
+        cond_patterns(d, c->a, &a);
+        cond_patterns(d, c->b, &b);
+        if (score(&b) > score(&a)) { pl_free(&a); *out = b; }
+        else { pl_free(&b); *out = a; }
+        return;
+    }
+    case C_OR: {
+        plist a, b;
+        cond_patterns(d, c->a, &a);
+        cond_patterns(d, c->b, &b);
+        pl_union(&a, &b);
+        *out = a;
+        return;
+    }
+    case C_OF: {
+        if (c->need == SIZE_MAX || c->need == c->nsels) {
+            /* all of: any one member is necessary: take the most selective */
+            out->none = 1;
+            for (size_t k = 0; k < c->nsels; k++) {
+                plist p;
+                sel_patterns(&d->sels[c->sels[k]], &p);
+                if (score(&p) > score(out)) { pl_free(out); *out = p; }
+                else pl_free(&p);
+            }
+        } else {
+            /* at least one member matches */
+            for (size_t k = 0; k < c->nsels; k++) {
+                plist p;
+                sel_patterns(&d->sels[c->sels[k]], &p);
+                pl_union(out, &p);
+                if (out->none) return;
+            }
+        }
+        return;
+    }
+    default:
+        out->none = 1;
+        return;
+    }
+}
+
+int sg_prefilter_build(km_arena *a, sg_detection *d) {
+    plist l;
+    cond_patterns(d, d->cond, &l);
+    d->prefilter = NULL;
+    d->nprefilter = 0;
+    if (l.none || l.n == 0) {
+        pl_free(&l);
+        return 0;
+    }
+    d->prefilter = km_arena_alloc(a, l.n * sizeof *d->prefilter);
+    if (!d->prefilter) {
+        pl_free(&l);
+        return -1;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        char *c = km_arena_strndup(a, l.p[i], strlen(l.p[i]));
+        if (!c) {
+            pl_free(&l);
+            return -1;
+        }
+        d->prefilter[i] = c;
+    }
+    d->nprefilter = l.n;
+    pl_free(&l);
+    return 0;
+}

@@ -1,0 +1,679 @@
+/* Matcher unit tests: each operator on hand-written cases, error messages with their positions,
+ * runtime add/delete, limits, and differential tests against the reference matcher. */
+#include "test.h"
+#include "match_corpus.h"
+#include "ref_match.h"
+#include "kumomori/match.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 match, 0 no match, -1 pattern rejected, -3 event rejected */
+static int match1(const char *pattern, const char *event) {
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    km_error err;
+    int res;
+    if (km_matcher_add(m, 1, pattern, strlen(pattern), &err) != KM_OK) {
+        res = -1;
+    } else {
+        const uint32_t *ids;
+        int n = km_matcher_match(m, s, event, strlen(event), &ids, &err);
+        res = n < 0 ? -3 : n;
+    }
+    km_matcher_free(m);
+    km_match_scratch_free(s);
+    return res;
+}
+
+typedef struct mc { const char *pattern, *event; int want; } mc;
+
+static void run_table(const mc *t, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int got = match1(t[i].pattern, t[i].event);
+        km_test_case(got == t[i].want, "pattern %s event %s: got %d, want %d", t[i].pattern, t[i].event, got, t[i].want);
+        if (t[i].want >= 0) {
+            int ref = ref_match(t[i].pattern, strlen(t[i].pattern), t[i].event, strlen(t[i].event));
+            km_test_case(ref == t[i].want, "reference: pattern %s event %s: got %d, want %d", t[i].pattern, t[i].event, ref,
+                         t[i].want);
+        }
+    }
+}
+
+#define RUN(t) run_table(t, sizeof t / sizeof t[0])
+
+TEST(match_exact_values) {
+    static const mc t[] = {
+        {"{\"a\": [\"x\"]}", "{\"a\": \"x\"}", 1},
+        {"{\"a\": [\"x\"]}", "{\"a\": \"X\"}", 0},
+        {"{\"a\": [\"\"]}", "{\"a\": \"\"}", 1},
+        {"{\"a\": [\"35\"]}", "{\"a\": 35}", 0},
+        {"{\"a\": [35]}", "{\"a\": \"35\"}", 0},
+        {"{\"a\": [35]}", "{\"a\": 35.0}", 1},
+        {"{\"a\": [35]}", "{\"a\": 3.5e1}", 1},
+        {"{\"a\": [3.5E+1]}", "{\"a\": 35}", 1},
+        {"{\"a\": [-0]}", "{\"a\": 0}", 1},
+        {"{\"a\": [0.1]}", "{\"a\": 0.10}", 1},
+        /* not representable as a double: only the same text matches */
+        {"{\"a\": [123456789012345678901]}", "{\"a\": 123456789012345678901}", 1},
+        {"{\"a\": [123456789012345678901]}", "{\"a\": 123456789012345678900}", 0},
+        {"{\"a\": [0.30000000000000001]}", "{\"a\": 0.3}", 0},
+        {"{\"a\": [null]}", "{\"a\": null}", 1},
+        {"{\"a\": [null]}", "{\"b\": null}", 0},
+        {"{\"a\": [null]}", "{\"a\": \"null\"}", 0},
+        {"{\"a\": [true]}", "{\"a\": true}", 1},
+        {"{\"a\": [true]}", "{\"a\": \"true\"}", 0},
+        {"{\"a\": [false]}", "{\"a\": true}", 0},
+        {"{\"a\": [\"x\", \"y\"]}", "{\"a\": \"y\"}", 1},
+        {"{\"a\": [{\"exactly\": \"x\"}]}", "{\"a\": \"x\"}", 1},
+        {"{\"a\": {\"b\": [1]}}", "{\"a\": {\"b\": 1, \"c\": 2}}", 1},
+        {"{\"a\": {\"b\": [1]}}", "{\"a\": {\"c\": 1}}", 0},
+        {"{\"a.b\": [1]}", "{\"a\": {\"b\": 1}}", 1},
+        {"{\"a\": {\"b\": [1]}}", "{\"a.b\": 1}", 1},
+        {"{\"a\": [\"x\"], \"a\": [\"y\"]}", "{\"a\": \"y\"}", 1},
+        {"{\"a\": [\"x\"], \"a\": [\"y\"]}", "{\"a\": \"x\"}", 0},
+        {"{\"a\": [\"\\ud83d\\ude80\"]}", "{\"a\": \"\xf0\x9f\x9a\x80\"}", 1},
+        /* a string naming an IP address matches that address however it is written */
+        {"{\"ip\": [\"2001:db8::1\"]}", "{\"ip\": \"2001:0db8:0:0:0:0:0:1\"}", 1},
+        {"{\"ip\": [\"10.0.0.1\"]}", "{\"ip\": \"10.0.0.2\"}", 0},
+    };
+    RUN(t);
+}
+
+TEST(match_prefix_suffix_ignore_case) {
+    static const mc t[] = {
+        {"{\"a\": [{\"prefix\": \"ab\"}]}", "{\"a\": \"abc\"}", 1},
+        {"{\"a\": [{\"prefix\": \"ab\"}]}", "{\"a\": \"xabc\"}", 0},
+        {"{\"a\": [{\"prefix\": \"\"}]}", "{\"a\": \"\"}", 1},
+        {"{\"a\": [{\"prefix\": \"1\"}]}", "{\"a\": 12}", 0},
+        {"{\"a\": [{\"suffix\": \".png\"}]}", "{\"a\": \"x.png\"}", 1},
+        {"{\"a\": [{\"suffix\": \".png\"}]}", "{\"a\": \"x.PNG\"}", 0},
+        {"{\"a\": [{\"suffix\": \"\"}]}", "{\"a\": 5}", 0},
+        {"{\"a\": [{\"equals-ignore-case\": \"ABC\"}]}", "{\"a\": \"aBc\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"ABC\"}]}", "{\"a\": \"aBcd\"}", 0},
+        {"{\"a\": [{\"equals-ignore-case\": \"\xc3\x89\x43OLE\"}]}", "{\"a\": \"\xc3\xa9\x63ole\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"stra\xc3\x9f\x65\"}]}", "{\"a\": \"STRASSE\"}", 1},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"EventB\"}}]}", "{\"a\": \"eventbridge\"}", 1},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"EventB\"}}]}", "{\"a\": \"event\"}", 0},
+        {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \".PNG\"}}]}", "{\"a\": \"x.png\"}", 1},
+        {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \".PNG\"}}]}", "{\"a\": \"x.pn\"}", 0},
+        /* the quote event-ruler puts around strings can be matched by an affix ending in '"' */
+        {"{\"a\": [{\"prefix\": \"ab\\\"\"}]}", "{\"a\": \"ab\"}", 1},
+    };
+    RUN(t);
+}
+
+TEST(match_wildcard) {
+    static const mc t[] = {
+        {"{\"a\": [{\"wildcard\": \"a*c\"}]}", "{\"a\": \"abbbc\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"a*c\"}]}", "{\"a\": \"ac\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"a*c\"}]}", "{\"a\": \"acb\"}", 0},
+        {"{\"a\": [{\"wildcard\": \"a\\\\*c\"}]}", "{\"a\": \"a*c\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"a\\\\*c\"}]}", "{\"a\": \"abc\"}", 0},
+        {"{\"a\": [{\"wildcard\": \"a\\\\\\\\c\"}]}", "{\"a\": \"a\\\\c\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"*\"}]}", "{\"a\": \"\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"*\"}]}", "{\"a\": 1}", 0},
+        {"{\"a\": [{\"wildcard\": \"\"}]}", "{\"a\": \"x\"}", 0},
+        {"{\"a\": [{\"wildcard\": \"*.jar\"}]}", "{\"a\": \"x.jar\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"arn:aws:events:*:*:event-bus/*\"}]}", "{\"a\": \"arn:aws:events:us-east-1:1:event-bus/x\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"x*y*z\"}]}", "{\"a\": \"xzyz\"}", 1},
+        {"{\"a\": [{\"wildcard\": \"x*y*z\"}]}", "{\"a\": \"xzy\"}", 0},
+        {"{\"a\": [{\"wildcard\": \"**\"}]}", "{\"a\": \"x\"}", -1},
+        {"{\"a\": [{\"wildcard\": \"a\\\\b\"}]}", "{\"a\": \"x\"}", -1},
+    };
+    RUN(t);
+}
+
+TEST(match_anything_but) {
+    static const mc t[] = {
+        {"{\"a\": [{\"anything-but\": \"x\"}]}", "{\"a\": \"y\"}", 1},
+        {"{\"a\": [{\"anything-but\": \"x\"}]}", "{\"a\": \"x\"}", 0},
+        {"{\"a\": [{\"anything-but\": \"x\"}]}", "{\"b\": \"y\"}", 0},
+        {"{\"a\": [{\"anything-but\": \"x\"}]}", "{\"a\": null}", 1},
+        {"{\"a\": [{\"anything-but\": \"x\"}]}", "{\"a\": 5}", 1},
+        {"{\"a\": [{\"anything-but\": [\"x\", \"z\"]}]}", "{\"a\": [\"x\", \"z\"]}", 0},
+        {"{\"a\": [{\"anything-but\": [\"x\", \"z\"]}]}", "{\"a\": [\"x\", \"q\"]}", 1},
+        {"{\"a\": [{\"anything-but\": [1, 2]}]}", "{\"a\": 3}", 1},
+        {"{\"a\": [{\"anything-but\": [1, 2]}]}", "{\"a\": 2.0}", 0},
+        {"{\"a\": [{\"anything-but\": [1, 2]}]}", "{\"a\": \"2\"}", 1},
+        {"{\"a\": [{\"anything-but\": 0}]}", "{\"a\": -0}", 0},
+        {"{\"a\": [{\"anything-but\": {\"prefix\": \"in\"}}]}", "{\"a\": \"run\"}", 1},
+        {"{\"a\": [{\"anything-but\": {\"prefix\": \"in\"}}]}", "{\"a\": \"init\"}", 0},
+        {"{\"a\": [{\"anything-but\": {\"prefix\": \"in\"}}]}", "{\"a\": 5}", 1},
+        {"{\"a\": [{\"anything-but\": {\"prefix\": [\"in\", \"out\"]}}]}", "{\"a\": \"outside\"}", 0},
+        {"{\"a\": [{\"anything-but\": {\"suffix\": \".txt\"}}]}", "{\"a\": \"a.txt\"}", 0},
+        {"{\"a\": [{\"anything-but\": {\"suffix\": \".txt\"}}]}", "{\"a\": \"a.txt.gz\"}", 1},
+        {"{\"a\": [{\"anything-but\": {\"wildcard\": \"*.jar\"}}]}", "{\"a\": \"x.class\"}", 1},
+        {"{\"a\": [{\"anything-but\": {\"wildcard\": [\"*.jar\", \"*.war\"]}}]}", "{\"a\": \"x.war\"}", 0},
+        {"{\"a\": [{\"anything-but\": {\"equals-ignore-case\": \"Stop\"}}]}", "{\"a\": \"STOP\"}", 0},
+        {"{\"a\": [{\"anything-but\": {\"equals-ignore-case\": [\"a\", \"b\"]}}]}", "{\"a\": \"C\"}", 1},
+    };
+    RUN(t);
+}
+
+TEST(match_numeric) {
+    static const mc t[] = {
+        {"{\"x\": [{\"numeric\": [\">\", 0, \"<=\", 5]}]}", "{\"x\": 5}", 1},
+        {"{\"x\": [{\"numeric\": [\">\", 0, \"<=\", 5]}]}", "{\"x\": 0}", 0},
+        {"{\"x\": [{\"numeric\": [\">\", 0, \"<\", 5]}]}", "{\"x\": 5}", 0},
+        {"{\"x\": [{\"numeric\": [\">=\", 0, \"<\", 5]}]}", "{\"x\": 0.0}", 1},
+        {"{\"x\": [{\"numeric\": [\"=\", 300]}]}", "{\"x\": 3e2}", 1},
+        {"{\"x\": [{\"numeric\": [\"=\", 300]}]}", "{\"x\": \"300\"}", 0},
+        {"{\"x\": [{\"numeric\": [\"<\", -1e308]}]}", "{\"x\": -1.7976931348623157e308}", 1},
+        {"{\"x\": [{\"numeric\": [\">\", 1e308]}]}", "{\"x\": 1.7976931348623157e308}", 1},
+        {"{\"x\": [{\"numeric\": [\">\", 1e308]}]}", "{\"x\": 1e309}", 0},
+        {"{\"x\": [{\"numeric\": [\"<\", 1]}]}", "{\"x\": 5e-324}", 0}, /* not comparable: Java prints 4.9E-324 */
+        {"{\"x\": [{\"numeric\": [\"<\", 1]}]}", "{\"x\": 4.9e-324}", 1},
+        {"{\"x\": [{\"numeric\": [\"<\", 1]}]}", "{\"x\": null}", 0},
+        {"{\"x\": [{\"numeric\": [\">\", 100]}, {\"anything-but\": \"101\"}]}", "{\"x\": \"101\"}", 0},
+        {"{\"x\": [{\"numeric\": [\">\", 100]}, {\"anything-but\": \"101\"}]}", "{\"x\": 101}", 1},
+        {"{\"x\": [{\"numeric\": [\">\", 5, \"<\", 5]}]}", "{\"x\": 5}", -1},
+    };
+    RUN(t);
+}
+
+TEST(match_exists_and_arrays) {
+    static const mc t[] = {
+        {"{\"a\": [{\"exists\": true}]}", "{\"a\": null}", 1},
+        {"{\"a\": [{\"exists\": true}]}", "{\"a\": {\"b\": 1}}", 0},
+        {"{\"a\": [{\"exists\": true}]}", "{\"a\": []}", 0},
+        {"{\"a\": [{\"exists\": false}]}", "{\"a\": []}", 1},
+        {"{\"a\": [{\"exists\": false}]}", "{\"a\": null}", 0},
+        {"{\"a\": [{\"exists\": false}]}", "{\"b\": 1}", 1},
+        {"{\"a\": [{\"exists\": false}]}", "{\"a\": {\"b\": 1}}", 1},
+        {"{\"a\": [{\"exists\": false}, \"x\"]}", "{\"a\": \"x\"}", 1},
+        {"{\"a\": [\"x\", \"q\"]}", "{\"a\": [\"y\", \"x\"]}", 1},
+        {"{\"e\": {\"f\": [\"Anna\"], \"l\": [\"Jones\"]}}",
+         "{\"e\": [{\"f\": \"Anna\", \"l\": \"Smith\"}, {\"f\": \"Peter\", \"l\": \"Jones\"}]}", 0},
+        {"{\"e\": {\"f\": [\"Anna\"], \"l\": [\"Smith\"]}}",
+         "{\"e\": [{\"f\": \"Anna\", \"l\": \"Smith\"}, {\"f\": \"Peter\", \"l\": \"Jones\"}]}", 1},
+        /* different arrays combine freely; nested arrays keep their element */
+        {"{\"x\": {\"a\": [1]}, \"y\": {\"b\": [2]}}", "{\"x\": [{\"a\": 1}, {\"a\": 3}], \"y\": [{\"b\": 2}]}", 1},
+        {"{\"a\": {\"b\": {\"c\": [1], \"d\": [2]}}}", "{\"a\": [{\"b\": [{\"c\": 1}, {\"d\": 2}]}]}", 0},
+        {"{\"a\": {\"b\": {\"c\": [1], \"d\": [2]}}}", "{\"a\": [{\"b\": [{\"c\": 1, \"d\": 2}]}]}", 1},
+        {"{\"a\": {\"c\": [1], \"d\": [2]}}", "{\"a\": [[{\"c\": 1}], [{\"d\": 2}]]}", 0},
+        /* exists:false inside arrays is judged against the elements chosen for earlier fields
+         * in name order, as event-ruler does */
+        {"{\"a\": {\"b\": [1], \"c\": [{\"exists\": false}]}}", "{\"a\": [{\"b\": 1}, {\"b\": 2, \"c\": 3}]}", 1},
+        {"{\"a\": {\"b\": [1], \"c\": [{\"exists\": false}]}}", "{\"a\": [{\"b\": 1, \"c\": 3}]}", 0},
+        {"{\"a\": {\"b\": [{\"exists\": false}], \"c\": [3]}}", "{\"a\": [{\"c\": 3}, {\"b\": 1}]}", 0},
+    };
+    RUN(t);
+}
+
+TEST(match_cidr) {
+    static const mc t[] = {
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0/24\"}]}", "{\"ip\": \"10.0.0.255\"}", 1},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0/24\"}]}", "{\"ip\": \"10.0.1.0\"}", 0},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0/24\"}]}", "{\"ip\": \"not an ip\"}", 0},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0/0\"}]}", "{\"ip\": \"255.1.2.3\"}", 1},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.7/31\"}]}", "{\"ip\": \"10.0.0.6\"}", 1},
+        {"{\"ip\": [{\"cidr\": \"2001:db8::/32\"}]}", "{\"ip\": \"2001:db8:ffff::1\"}", 1},
+        {"{\"ip\": [{\"cidr\": \"2001:db8::/32\"}]}", "{\"ip\": \"2001:db9::1\"}", 0},
+        {"{\"ip\": [{\"cidr\": \"2001:db8:1234:1a00::/64\"}]}", "{\"ip\": \"2001:db8:1234:1a00:9691:9503:25ad:1761\"}", 1},
+        {"{\"ip\": [{\"cidr\": \"::/0\"}]}", "{\"ip\": \"10.0.0.1\"}", 0},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0/8\"}]}", "{\"ip\": \"::ffff:a00:1\"}", 1},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0/32\"}]}", "{\"ip\": \"10.0.0.0\"}", -1},
+        {"{\"ip\": [{\"cidr\": \"10.0.0.0\"}]}", "{\"ip\": \"10.0.0.0\"}", -1},
+    };
+    RUN(t);
+}
+
+TEST(match_or) {
+    static const mc t[] = {
+        {"{\"$or\": [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]}", "{\"b\": \"y\"}", 1},
+        {"{\"$or\": [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]}", "{\"c\": \"y\"}", 0},
+        {"{\"s\": [1], \"$or\": [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]}", "{\"b\": \"y\"}", 0},
+        {"{\"s\": [1], \"$or\": [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]}", "{\"b\": \"y\", \"s\": 1}", 1},
+        {"{\"d\": {\"$or\": [{\"a\": [1]}, {\"$or\": [{\"b\": [2]}, {\"c\": [3]}]}]}}", "{\"d\": {\"c\": 3}}", 1},
+        {"{\"d\": {\"$or\": [{\"a\": [1]}, {\"$or\": [{\"b\": [2]}, {\"c\": [3]}]}]}}", "{\"c\": 3}", 0},
+        /* a branch field overrides the same field given before the $or */
+        {"{\"a\": [1], \"$or\": [{\"a\": [2]}, {\"b\": [3]}]}", "{\"a\": 2}", 1},
+        {"{\"a\": [1], \"$or\": [{\"a\": [2]}, {\"b\": [3]}]}", "{\"a\": 1, \"b\": 3}", 1},
+        {"{\"$or\": [{\"a\": [1]}]}", "{\"a\": 1}", -1},
+        {"{\"$or\": [{\"prefix\": [1]}, {\"b\": [1]}]}", "{\"a\": 1}", -1},
+    };
+    RUN(t);
+}
+
+/* Error messages: the reason (AWS's wording), the JSON path and the byte offset. */
+TEST(match_pattern_errors_say_what_and_where) {
+    static const struct { const char *p; const char *msg; size_t off; } t[] = {
+        {"[1]", "Filter is not an object (at $, byte 0)", 0},
+        {"{}", "Empty objects are not allowed (at $, byte 0)", 0},
+        {"{\"a\": 1}", "\"a\" must be an object or an array (at $.a, byte 6)", 6},
+        {"{\"a\": []}", "Empty arrays are not allowed (at $.a, byte 6)", 6},
+        {"{\"a\": {\"b\": {}}}", "Empty objects are not allowed (at $.a.b, byte 12)", 12},
+        {"{\"a\": [[1]]}", "Match value must be String, number, true, false, or null (at $.a[0], byte 7)", 7},
+        {"{\"a\": [{}]}", "Match expression name not found (at $.a[0], byte 7)", 7},
+        {"{\"a\": [{\"prefix\": 1}]}", "prefix match pattern must be a string (at $.a[0].prefix, byte 18)", 18},
+        {"{\"a\": [{\"suffix\": [\"x\"]}]}", "suffix match pattern must be a string (at $.a[0].suffix, byte 18)", 18},
+        {"{\"a\": [{\"prefix\": \"x\", \"b\": 1}]}", "Only one key allowed in match expression (at $.a[0].b, byte 28)", 28},
+        {"{\"a\": [{\"NUMERIC\": [\"=\", 5]}]}", "Unrecognized match type NUMERIC (at $.a[0], byte 7)", 7},
+        {"{\"a\": [{\"numeric\": 10}]}", "Value of numeric must be an array. (at $.a[0].numeric, byte 19)", 19},
+        {"{\"a\": [{\"numeric\": [\">\", 0, \">\", 0]}]}", "Bad numeric range operator: > (at $.a[0].numeric, byte 28)", 28},
+        {"{\"a\": [{\"numeric\": [\">\", 0, \"<\"]}]}", "Value of < must be numeric (at $.a[0].numeric, byte 19)", 19},
+        {"{\"a\": [{\"numeric\": [\"~\", 0]}]}", "Unrecognized numeric range operator: ~ (at $.a[0].numeric, byte 20)", 20},
+        {"{\"a\": [{\"numeric\": [\"=\", 1e999]}]}", "Cannot compare number : 1e999 (at $.a[0].numeric, byte 25)", 25},
+        {"{\"a\": [{\"numeric\": [\">=\", 5, \"<\", 1]}]}", "Bottom must be less than top (at $.a[0].numeric, byte 34)", 34},
+        {"{\"a\": [{\"exists\": 1}]}", "exists match pattern must be either true or false. (at $.a[0].exists, byte 18)", 18},
+        {"{\"a\": [{\"anything-but\": null}]}", "Value of anything-but must be an array or single string/number value. (at $.a[0].anything-but, byte 24)", 24},
+        {"{\"a\": [{\"anything-but\": [\"x\", 1]}]}", "either all values are number or string, mixed type is not supported (at $.a[0].anything-but, byte 24)", 24},
+        {"{\"a\": [{\"anything-but\": [\"x\", null]}]}", "Inside anything but list, start|null|boolean is not supported. (at $.a[0].anything-but[1], byte 30)", 30},
+        {"{\"a\": [{\"anything-but\": {\"prefix\": \"\"}}]}", "Null prefix/suffix not allowed (at $.a[0].anything-but.prefix, byte 35)", 35},
+        {"{\"a\": [{\"anything-but\": {\"exists\": \"x\"}}]}", "Unsupported anything-but pattern: exists (at $.a[0].anything-but, byte 24)", 24},
+        {"{\"a\": [{\"cidr\": \"bad-filter\"}]}", "Malformed CIDR, one '/' required (at $.a[0].cidr, byte 16)", 16},
+        {"{\"a\": [{\"cidr\": \"xx.11.xx/8\"}]}", "Nonstandard IP address: xx.11.xx (at $.a[0].cidr, byte 16)", 16},
+        {"{\"a\": [{\"cidr\": \"10.0.0.0/x\"}]}", "Malformed CIDR, mask bits must be an integer (at $.a[0].cidr, byte 16)", 16},
+        {"{\"a\": [{\"cidr\": \"10.0.0.300/8\"}]}", "Invalid IP address: 10.0.0.300 (at $.a[0].cidr, byte 16)", 16},
+        {"{\"a\": [{\"wildcard\": \"ab**\"}]}", "Consecutive wildcard characters at pos 3 (at $.a[0].wildcard, byte 20)", 20},
+        {"{\"a\": [{\"wildcard\": \"a\\\\b\"}]}", "Invalid escape character at pos 2 (at $.a[0].wildcard, byte 20)", 20},
+        {"{\"a\": [{\"wildcard\": \"*:*:*:*:*:event-bus/*\"}]}", "Rule is too complex", 0},
+        {"{\"$or\": {\"a\": [1]}}", "It must be an Array followed with $or. (at $.$or, byte 8)", 8},
+        {"{\"$or\": [{\"a\": [1]}, 2]}", "Only JSON object is allowed in array of $or relationship. (at $.$or[1], byte 21)", 21},
+        {"{\"$or\": [{\"a\": [1]}]}", "There must have at least 2 Objects in $or relationship. (at $.$or, byte 8)", 8},
+        {"{\"$or\": [{\"a\": [1]}, {\"numeric\": [1]}]}", "numeric is Ruler reserved fieldName which cannot be used inside $or. (at $.$or[1].numeric, byte 33)", 33},
+        {"{\"a b\": {\"c\": 1}}", "\"c\" must be an object or an array (at $[\"a b\"].c, byte 14)", 14},
+        {"{\"a\": [1,]}", "Event pattern is not valid JSON", 9},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        km_error err;
+        int rc = km_pattern_check(t[i].p, strlen(t[i].p), &err);
+        km_test_case(rc != KM_OK && strstr(err.msg, t[i].msg) && err.offset == t[i].off,
+                     "pattern %s: rc %d, message \"%s\" at %zu; want \"%s\" at %zu", t[i].p, rc, err.msg, err.offset,
+                     t[i].msg, t[i].off);
+    }
+}
+
+TEST(match_wildcard_complexity_limit) {
+    /* accepted by AWS (eventbridge-patterns-localstack) */
+    static const char *ok1 = "{\"f\": [{\"wildcard\": \"/Users/*/dir/dir/dir/dir/dir/doc.txt\"}]}";
+    static const char *ok2 = "{\"f\": [{\"wildcard\": \"arn:aws:events:us-east-1:*:event-bus/*\"}]}";
+    static const char *bad = "{\"f\": [{\"wildcard\": \"*:*:*:*:*:event-bus/*\"}]}";
+    CHECK_INT(km_pattern_check(ok1, strlen(ok1), NULL), KM_OK);
+    CHECK_INT(km_pattern_check(ok2, strlen(ok2), NULL), KM_OK);
+    /* rejected by AWS as too complex */
+    CHECK(km_pattern_check(bad, strlen(bad), NULL) != KM_OK);
+}
+
+TEST(match_many_ids_add_delete) {
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    km_error err;
+    char p[128];
+    for (uint32_t id = 0; id < 500; id++) {
+        int n = snprintf(p, sizeof p, "{\"n\": [%u], \"k\": [{\"prefix\": \"v%u\"}]}", id % 50, id);
+        CHECK_INT(km_matcher_add(m, id, p, (size_t)n, &err), KM_OK);
+    }
+    /* same id twice = OR */
+    CHECK_INT(km_matcher_add(m, 7, "{\"other\": [true]}", 17, &err), KM_OK);
+    CHECK_INT(km_matcher_count(m), 500);
+    const uint32_t *ids;
+    /* n == 7 for ids 7, 57, 107, ...; the prefix "v107" only for id 107 */
+    const char *ev = "{\"n\": 7, \"k\": [\"v107x\", \"v7\"]}";
+    CHECK_INT(km_matcher_match(m, s, ev, strlen(ev), &ids, &err), 2);
+    CHECK_INT(ids[0], 7);
+    CHECK_INT(ids[1], 107);
+    ev = "{\"other\": true}";
+    CHECK_INT(km_matcher_match(m, s, ev, strlen(ev), &ids, &err), 1);
+    CHECK_INT(ids[0], 7);
+    for (uint32_t id = 0; id < 500; id += 2) CHECK_INT(km_matcher_delete(m, id), 1);
+    CHECK_INT(km_matcher_delete(m, 0), 0);
+    CHECK_INT(km_matcher_count(m), 250);
+    ev = "{\"n\": 7, \"k\": [\"v107x\", \"v7\"]}";
+    CHECK_INT(km_matcher_match(m, s, ev, strlen(ev), &ids, &err), 2);
+    CHECK_INT(km_matcher_delete(m, 7), 1);
+    CHECK_INT(km_matcher_match(m, s, ev, strlen(ev), &ids, &err), 1);
+    CHECK_INT(ids[0], 107);
+    ev = "{\"other\": true}";
+    CHECK_INT(km_matcher_match(m, s, ev, strlen(ev), &ids, &err), 0);
+    /* every remaining odd id still matches its own event */
+    for (uint32_t id = 1; id < 500; id += 2) {
+        if (id == 7) continue;
+        char e[128];
+        int n = snprintf(e, sizeof e, "{\"n\": %u, \"k\": \"v%u\"}", id % 50, id);
+        int r = km_matcher_match(m, s, e, (size_t)n, &ids, &err);
+        CHECK_MSG(r >= 1, "id %u: %d", id, r);
+        int found = 0;
+        for (int k = 0; k < r; k++) found |= ids[k] == id;
+        CHECK_MSG(found, "id %u not matched", id);
+    }
+    /* a failed add leaves the matcher unchanged */
+    CHECK(km_matcher_add(m, 9999, "{\"a\": []}", 9, &err) != KM_OK);
+    CHECK_INT(km_matcher_count(m), 249);
+    km_matcher_free(m);
+    km_match_scratch_free(s);
+    km_matcher_free(NULL);
+    km_match_scratch_free(NULL);
+}
+
+TEST(match_event_errors_and_limits) {
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    km_error err;
+    const uint32_t *ids;
+    CHECK_INT(km_matcher_add(m, 1, "{\"a\": [1]}", 10, &err), KM_OK);
+    CHECK_INT(km_matcher_add(m, 2, "{\"b\": [2], \"c\": [3], \"d\": [4]}", 30, &err), KM_OK);
+    CHECK_INT(km_matcher_match(m, s, "{\"a\": 1", 7, &ids, &err), -1);
+    CHECK_INT(km_matcher_match(m, s, "[1]", 3, &ids, &err), -1);
+    CHECK_CONTAINS(err.msg, "not a JSON object");
+    km_match_limits lim = {.max_depth = 4, .max_event_bytes = 64, .max_fields = 3};
+    km_matcher_set_limits(m, &lim);
+    const char *deep = "{\"a\": [[[[[1]]]]]}";
+    CHECK_INT(km_matcher_match(m, s, deep, strlen(deep), &ids, &err), -1);
+    const char *many = "{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4}";
+    CHECK_INT(km_matcher_match(m, s, many, strlen(many), &ids, &err), -1);
+    CHECK_CONTAINS(err.msg, "more than 3 fields");
+    /* only the fields some pattern uses count */
+    const char *unused = "{\"a\": 1, \"x\": 2, \"y\": 3, \"z\": 4, \"w\": [5, 6]}";
+    CHECK_INT(km_matcher_match(m, s, unused, strlen(unused), &ids, &err), 1);
+    char big[100];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{\"a\": 1}", 8);
+    CHECK_INT(km_matcher_match(m, s, big, sizeof big, &ids, &err), -1);
+    CHECK_INT(err.code, KM_ELIMIT);
+    CHECK_INT(km_matcher_match(m, s, "{\"a\": 1}", 8, &ids, &err), 1);
+    km_matcher_free(m);
+    km_match_scratch_free(s);
+}
+
+/* Differential: matcher vs reference on every corpus case with a pattern the matcher accepts. */
+TEST(match_differential_corpus) {
+    static const char *const files[] = {"patterns/cases.jsonl", "patterns/probes-both-peers.jsonl",
+                                        "cloudtrail/eventbridge-patterns-localstack/eventbridge_pattern_cases.jsonl"};
+    int any = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        km_mcases cs;
+        if (km_mcases_load(files[f], &cs) != 0) continue;
+        any = 1;
+        for (size_t i = 0; i < cs.n; i++) {
+            const km_mcase *c = &cs.c[i];
+            if (km_pattern_check(c->pattern, c->plen, NULL) != KM_OK) continue;
+            km_matcher *m = km_matcher_new();
+            km_match_scratch *s = km_match_scratch_new();
+            const uint32_t *ids;
+            km_matcher_add(m, 1, c->pattern, c->plen, NULL);
+            int got = km_matcher_match(m, s, c->event, c->elen, &ids, NULL);
+            int ref = ref_match(c->pattern, c->plen, c->event, c->elen);
+            km_test_case(got == ref, "%s: matcher %d, reference %d", c->key, got, ref);
+            km_matcher_free(m);
+            km_match_scratch_free(s);
+        }
+        km_mcases_free(&cs);
+    }
+    if (!any) km_test_skip("shared corpora absent");
+}
+
+/* ---- random patterns and events --------------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+static const char *const keys[] = {"a", "b", "c", "d"};
+static const char *const strs[] = {"x", "xy", "X", "yx", "", "10.0.0.1", "a*b", "ab", "Ab", "x.y", "é", "É"};
+static const char *const nums[] = {"0", "1", "1.0", "-1", "2.5", "100", "1e2", "-0", "3"};
+
+static void put_str(km_buf *b, const char *s) { km_buf_json_str(b, s, strlen(s)); }
+
+static void rand_value(km_buf *b) {
+    uint32_t r = rnd(10);
+    if (r < 5) put_str(b, strs[rnd(12)]);
+    else if (r < 8) km_buf_puts(b, nums[rnd(9)]);
+    else if (r == 8) km_buf_puts(b, rnd(2) ? "true" : "null");
+    else km_buf_puts(b, "false");
+}
+
+static void rand_event_obj(km_buf *b, int depth);
+
+static void rand_event_val(km_buf *b, int depth) {
+    uint32_t r = rnd(depth < 3 ? 8 : 5);
+    if (r < 4) rand_value(b);
+    else if (r == 4) {
+        km_buf_putc(b, '[');
+        uint32_t n = rnd(4);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) km_buf_putc(b, ',');
+            if (depth < 3 && rnd(2)) rand_event_obj(b, depth + 1);
+            else rand_value(b);
+        }
+        km_buf_putc(b, ']');
+    } else rand_event_obj(b, depth + 1);
+}
+
+static void rand_event_obj(km_buf *b, int depth) {
+    km_buf_putc(b, '{');
+    uint32_t n = rnd(4) + (depth == 0);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) km_buf_putc(b, ',');
+        put_str(b, keys[rnd(4)]);
+        km_buf_putc(b, ':');
+        rand_event_val(b, depth);
+    }
+    km_buf_putc(b, '}');
+}
+
+static void rand_matcher(km_buf *b) {
+    switch (rnd(16)) {
+    case 0: put_str(b, strs[rnd(12)]); break;
+    case 1: km_buf_puts(b, nums[rnd(9)]); break;
+    case 2: km_buf_puts(b, rnd(2) ? "null" : "true"); break;
+    case 3: km_buf_puts(b, "{\"prefix\":"); put_str(b, strs[rnd(12)]); km_buf_putc(b, '}'); break;
+    case 4: km_buf_puts(b, "{\"suffix\":"); put_str(b, strs[rnd(12)]); km_buf_putc(b, '}'); break;
+    case 5: km_buf_puts(b, "{\"equals-ignore-case\":"); put_str(b, strs[rnd(12)]); km_buf_putc(b, '}'); break;
+    case 6: km_buf_puts(b, "{\"wildcard\":"); put_str(b, rnd(2) ? "*x*" : strs[rnd(12)]); km_buf_putc(b, '}'); break;
+    case 7: km_buf_puts(b, "{\"anything-but\":"); put_str(b, strs[rnd(12)]); km_buf_putc(b, '}'); break;
+    case 8: km_buf_printf(b, "{\"anything-but\":[%s,%s]}", nums[rnd(9)], nums[rnd(9)]); break;
+    case 9: km_buf_puts(b, "{\"anything-but\":{\"prefix\":"); put_str(b, rnd(2) ? "x" : "a"); km_buf_puts(b, "}}"); break;
+    case 10: km_buf_printf(b, "{\"numeric\":[\">\",%s,\"<=\",100]}", rnd(2) ? "-1" : "0"); break;
+    case 11: km_buf_printf(b, "{\"numeric\":[\"=\",%s]}", nums[rnd(9)]); break;
+    case 12: km_buf_printf(b, "{\"exists\":%s}", rnd(2) ? "true" : "false"); break;
+    case 13: km_buf_puts(b, "{\"cidr\":\"10.0.0.0/8\"}"); break;
+    case 14: km_buf_puts(b, "{\"anything-but\":{\"equals-ignore-case\":"); put_str(b, strs[rnd(12)]); km_buf_puts(b, "}}"); break;
+    default: km_buf_puts(b, "{\"prefix\":{\"equals-ignore-case\":\"x\"}}"); break;
+    }
+}
+
+static void rand_pattern_obj(km_buf *b, int depth) {
+    km_buf_putc(b, '{');
+    uint32_t n = rnd(3) + 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) km_buf_putc(b, ',');
+        if (depth < 2 && rnd(8) == 0) {
+            km_buf_puts(b, "\"$or\":[");
+            rand_pattern_obj(b, depth + 1);
+            km_buf_putc(b, ',');
+            rand_pattern_obj(b, depth + 1);
+            km_buf_putc(b, ']');
+            continue;
+        }
+        put_str(b, keys[rnd(4)]);
+        km_buf_putc(b, ':');
+        if (depth < 3 && rnd(3) == 0) {
+            rand_pattern_obj(b, depth + 1);
+        } else {
+            km_buf_putc(b, '[');
+            uint32_t k = rnd(2) + 1;
+            for (uint32_t j = 0; j < k; j++) {
+                if (j) km_buf_putc(b, ',');
+                rand_matcher(b);
+            }
+            km_buf_putc(b, ']');
+        }
+    }
+    km_buf_putc(b, '}');
+}
+
+TEST(match_differential_random) {
+    rng_state = 0x9E3779B97F4A7C15ull;
+    size_t compared = 0, rejected = 0, matched = 0;
+    km_match_scratch *s = km_match_scratch_new();
+    for (int i = 0; i < 20000; i++) {
+        km_buf p = KM_BUF_INIT, e = KM_BUF_INIT;
+        rand_pattern_obj(&p, 0);
+        rand_event_obj(&e, 0);
+        km_matcher *m = km_matcher_new();
+        if (km_matcher_add(m, 1, p.data, p.len, NULL) != KM_OK) {
+            rejected++;
+        } else {
+            const uint32_t *ids;
+            int got = km_matcher_match(m, s, e.data, e.len, &ids, NULL);
+            int ref = ref_match(p.data, p.len, e.data, e.len);
+            compared++;
+            matched += got == 1;
+            if (got != ref) km_test_case(0, "pair %d: matcher %d, reference %d\n   pattern %s\n   event %s", i, got, ref, p.data, e.data);
+        }
+        km_matcher_free(m);
+        km_buf_free(&p);
+        km_buf_free(&e);
+    }
+    km_match_scratch_free(s);
+    km_test_case(compared > 15000 && matched > 1000, "random pairs: %zu compared, %zu matched, %zu rejected", compared, matched,
+                 rejected);
+}
+
+/* The fast number check must agree with formatting and re-reading, on numbers written the way
+ * JSON producers write them (shortest, %.15g..%.17g, random digit strings). */
+#include "match/internal.h"
+#include <stdio.h>
+TEST(match_number_comparability_fast_equals_slow) {
+    uint64_t st = 0x1234567887654321ull;
+    size_t bad = 0, n = 0, comparable = 0;
+    char buf[64];
+    for (int i = 0; i < 300000; i++) {
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        double d;
+        uint64_t r = st;
+        switch (r % 6) {
+        case 0: { uint64_t b = st >> 1; memcpy(&d, &b, 8); break; } /* any bit pattern */
+        case 1: d = (double)(int64_t)(st % 2000000) / 1000.0; break;
+        case 2: d = -122.5 + (double)(st % 1000000007) / 1e9 * 0.14; break;
+        case 3: d = (double)(st % 100000) * 1e-7; break;
+        case 4: d = ldexp((double)(st % (1ull << 53)), (int)(st % 200) - 100); break;
+        default: d = 1.0 / (double)(st % 9999 + 1); break;
+        }
+        if (!isfinite(d)) continue;
+        int prec = 15 + (int)(r >> 60) % 3;
+        int len = (r >> 58) & 1 ? snprintf(buf, sizeof buf, "%.*g", prec, d) : snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+        if ((r >> 57) & 1) {
+            /* perturb the last digit */
+            char *e = strpbrk(buf, "eE");
+            char *lastd = e ? e - 1 : buf + len - 1;
+            if (*lastd >= '0' && *lastd <= '8') (*lastd)++;
+        }
+        double a = 0, b = 0;
+        int fa = km_num_comparable(buf, strlen(buf), &a), fb = km_num_comparable_slow(buf, strlen(buf), &b);
+        n++;
+        comparable += fb;
+        if (fa != fb || (fa && a != b)) {
+            if (bad++ < 5) km_test_case(0, "%s: fast %d (%.17g), slow %d (%.17g)", buf, fa, a, fb, b);
+        }
+    }
+    km_test_case(bad == 0 && comparable > n / 4 && comparable < n, "%zu of %zu disagree; %zu comparable", bad, n, comparable);
+}
+
+/* ---- the flattener on hostile bytes ----------------------------------------------------------- */
+
+static const char *const nasty[] = {
+    "\"a\\\"b\"", "\"x\\\\\"", "\"[{\"", "\"}]\"", "\"\\\\\\\"}\"", "\"\\u0061\"", "\"\\ud83d\\ude80\"", "\"\\ud800\"",
+    "\"\xc3\xa9\"", "\"\xff\"", "\"0123456789012345678901234567890123456789012345678901234567890123456789{[\\\"]}\"",
+    "\"\\/\\b\\f\\n\\r\\t\"", "-0.5e+3", "1E2", "0", "true", "null", "[]", "{}", "[[[]]]", "{\"a\":{\"b\":[1,{\"c\":\"}\"}]}}",
+};
+
+static void nasty_value(km_buf *b, int depth) {
+    uint32_t r = rnd(depth < 4 ? 10 : 6);
+    if (r < 5) {
+        km_buf_puts(b, nasty[rnd(sizeof nasty / sizeof nasty[0])]);
+    } else if (r < 7) {
+        km_buf_puts(b, nums[rnd(9)]);
+    } else if (r < 8) {
+        km_buf_puts(b, " [ ");
+        uint32_t n = rnd(5);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) km_buf_puts(b, " ,\n");
+            nasty_value(b, depth + 1);
+        }
+        km_buf_puts(b, "]");
+    } else {
+        km_buf_putc(b, '{');
+        uint32_t n = rnd(5);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) km_buf_putc(b, ',');
+            /* keys: used ones (sometimes escaped), dotted ones, unused ones */
+            static const char *const k[] = {"\"a\"", "\"b\"", "\"\\u0061\"", "\"a.b\"", "\"zz\"", "\"q\\\"\"", "\"c\""};
+            km_buf_puts(b, k[rnd(7)]);
+            km_buf_puts(b, rnd(2) ? ":" : " :\t");
+            nasty_value(b, depth + 1);
+        }
+        km_buf_putc(b, '}');
+    }
+}
+
+TEST(match_flattener_hostile_events_agree_with_reference) {
+    rng_state = 0xC0FFEE1234567ull;
+    static const char *const pats[] = {
+        "{\"a\": [{\"exists\": true}]}",
+        "{\"a\": {\"b\": [{\"exists\": true}]}}",
+        "{\"a\": [\"a\\\"b\", \"x\\\\\", \"}]\", \"\\u00e9\"]}",
+        "{\"a\": {\"b\": [{\"prefix\": \"0123\"}], \"c\": [{\"exists\": false}]}}",
+        "{\"a\": [{\"numeric\": [\"<\", 0]}], \"b\": [{\"anything-but\": \"x\"}]}",
+        "{\"c\": [null, true, \"\\ud83d\\ude80\"]}",
+        "{\"a\": {\"b\": {\"c\": [\"}\"]}}}",
+    };
+    size_t agreed = 0, invalid = 0, matched = 0;
+    km_match_scratch *s = km_match_scratch_new();
+    for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+        km_matcher *m = km_matcher_new();
+        CHECK_INT(km_matcher_add(m, 1, pats[p], strlen(pats[p]), NULL), KM_OK);
+        for (int i = 0; i < 3000; i++) {
+            km_buf e = KM_BUF_INIT;
+            km_buf_putc(&e, '{');
+            uint32_t n = rnd(4) + 1;
+            for (uint32_t k = 0; k < n; k++) {
+                if (k) km_buf_putc(&e, ',');
+                static const char *const top[] = {"\"a\"", "\"c\"", "\"zz\"", "\"a.b\"", "\"\\u0061\""};
+                km_buf_puts(&e, top[rnd(5)]);
+                km_buf_putc(&e, ':');
+                nasty_value(&e, 0);
+            }
+            km_buf_putc(&e, '}');
+            /* sometimes damage it */
+            int damaged = 0;
+            if (rnd(4) == 0 && e.len > 2) {
+                size_t at = rnd((uint32_t)e.len);
+                static const char junk[] = "\"\\{}[],: x";
+                if (rnd(2)) memmove(e.data + at, e.data + at + 1, e.len - at), e.len--;
+                else e.data[at] = junk[rnd(sizeof junk - 1)];
+                damaged = 1;
+            }
+            const uint32_t *ids;
+            km_error err;
+            int got = km_matcher_match(m, s, e.data, e.len, &ids, &err);
+            km_json_opts o = {.replace_invalid_utf8 = 1};
+            km_json_doc *d = km_json_parse(e.data, e.len, &o, NULL, NULL);
+            int ref = ref_match(pats[p], strlen(pats[p]), e.data, e.len);
+            if (d) {
+                /* valid JSON: same answer as the reference */
+                if (got != ref) km_test_case(0, "pattern %s event %s: matcher %d reference %d (%s)", pats[p], e.data, got, ref, got < 0 ? err.msg : "");
+                else agreed++;
+                matched += got == 1;
+            } else {
+                invalid++;
+                /* invalid JSON: the matcher may only accept it when the damage is in a part no
+                 * pattern reads; it must never crash */
+                if (!damaged) km_test_case(0, "generated invalid JSON: %s", e.data);
+            }
+            km_json_doc_free(d);
+            km_buf_free(&e);
+        }
+        km_matcher_free(m);
+    }
+    km_match_scratch_free(s);
+    km_test_case(agreed > 15000 && matched > 1000 && invalid > 1000, "%zu agreed, %zu matched, %zu invalid", agreed, matched, invalid);
+}

@@ -1,0 +1,195 @@
+/* Rule files: loading, validation messages, EventBridge-form rewriting, the built-in pack. */
+#include "test.h"
+#include "kumomori/rules.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    const char *pattern;
+    const char *want;     /* rewritten pattern, or NULL when an error is expected */
+    int eventbridge;
+    const char *error;    /* substring of the error message */
+    long offset;          /* byte offset of the error in the pattern */
+} rewrite_case;
+
+static const rewrite_case rewrites[] = {
+    /* Raw form passes through, compacted. */
+    {"{ \"eventName\" : [\"A\"] }", "{\"eventName\":[\"A\"]}", 0, NULL, 0},
+    {"{\"$or\":[{\"eventName\":[\"A\"]},{\"errorCode\":[{\"exists\":true}]}]}",
+     "{\"$or\":[{\"eventName\":[\"A\"]},{\"errorCode\":[{\"exists\":true}]}]}", 0, NULL, 0},
+    /* The envelope onto the record, in the order written. */
+    {"{\"source\":[\"aws.s3\",\"aws.kms\"],\"detail-type\":[\"AWS API Call via CloudTrail\"],\"detail\":{\"eventName\":[\"PutObject\"]}}",
+     "{\"eventSource\":[\"s3.amazonaws.com\",\"kms.amazonaws.com\"],\"eventType\":[\"AwsApiCall\"],\"eventName\":[\"PutObject\"]}", 1, NULL, 0},
+    {"{\"detail\":{\"userIdentity\":{\"type\":[\"Root\"]}},\"account\":[\"111122223333\"],\"region\":[{\"prefix\":\"eu-\"}]}",
+     "{\"userIdentity\":{\"type\":[\"Root\"]},\"recipientAccountId\":[\"111122223333\"],\"awsRegion\":[{\"prefix\":\"eu-\"}]}", 1, NULL, 0},
+    {"{\"detail-type\":[\"AWS Console Sign In via CloudTrail\",\"AWS Service Event via CloudTrail\",\"AWS Console Action via CloudTrail\",\"AWS Insight via CloudTrail\"]}",
+     "{\"eventType\":[\"AwsConsoleSignIn\",\"AwsServiceEvent\",\"AwsConsoleAction\",\"AwsCloudTrailInsight\"]}", 1, NULL, 0},
+    {"{\"source\":[\"aws.cloudwatch\"]}", "{\"eventSource\":[\"monitoring.amazonaws.com\"]}", 1, NULL, 0},
+    /* $or whose branches use the envelope: each branch is rewritten. */
+    {"{\"$or\":[{\"source\":[\"aws.s3\"]},{\"detail\":{\"eventName\":[\"X\"]}}]}",
+     "{\"$or\":[{\"eventSource\":[\"s3.amazonaws.com\"]},{\"eventName\":[\"X\"]}]}", 1, NULL, 0},
+    /* detail's own $or stays a $or over record fields. */
+    {"{\"source\":[\"aws.iam\"],\"detail\":{\"$or\":[{\"eventName\":[\"A\"]},{\"eventName\":[\"B\"]}]}}",
+     "{\"eventSource\":[\"iam.amazonaws.com\"],\"$or\":[{\"eventName\":[\"A\"]},{\"eventName\":[\"B\"]}]}", 1, NULL, 0},
+    /* Errors, each at the value at fault. */
+    {"{\"source\":[\"my.app\"]}", NULL, 1, "exact AWS sources", 11},
+    {"{\"source\":[{\"prefix\":\"aws.\"}]}", NULL, 1, "exact AWS sources", 11},
+    {"{\"detail-type\":[\"Object Created\"]}", NULL, 1, "CloudTrail detail types", 16},
+    {"{\"source\":[\"aws.s3\"],\"eventName\":[\"A\"]}", NULL, 1, "\"eventName\" is not a field of the EventBridge envelope", 33},
+    {"{\"resources\":[\"arn:x\"]}", NULL, 1, "\"resources\" has no counterpart", 13},
+    {"{\"time\":[{\"prefix\":\"2026\"}]}", NULL, 1, "\"time\" has no counterpart", 8},
+    {"{\"detail\":[1]}", NULL, 1, "\"detail\" must be an object", 10},
+    {"{\"source\":[\"aws.s3\"],\"detail\":{\"eventSource\":[\"s3.amazonaws.com\"]}}", NULL, 1,
+     "\"source\" and a field under \"detail\" both constrain the record's \"eventSource\"", 45},
+    {"{\"account\":[\"1\"],\"detail\":{\"recipientAccountId\":[\"2\"]}}", NULL, 1, "both constrain the record's \"recipientAccountId\"", 48},
+};
+
+TEST(rules_rewrite_eventbridge_form_onto_the_record) {
+    for (size_t i = 0; i < sizeof rewrites / sizeof rewrites[0]; i++) {
+        const rewrite_case *c = &rewrites[i];
+        km_buf out;
+        km_buf_init(&out, 0);
+        km_error err;
+        km_error_clear(&err);
+        int eb = -1;
+        int rc = km_pattern_rewrite(c->pattern, strlen(c->pattern), &out, &eb, &err);
+        if (c->want) {
+            km_test_case(rc == KM_OK && out.data && strcmp(out.data, c->want) == 0 && eb == c->eventbridge,
+                         "rewrite %s\n  gave %s (rc %d, eventbridge %d, %s)\n  want %s", c->pattern,
+                         out.data ? out.data : "", rc, eb, err.msg, c->want);
+        } else {
+            km_test_case(rc != KM_OK && strstr(err.msg, c->error) && (long)err.offset == c->offset,
+                         "rewrite %s\n  gave rc %d, \"%s\" at %ld\n  want an error \"%s\" at %ld", c->pattern, rc,
+                         err.msg, (long)err.offset, c->error, c->offset);
+        }
+        km_buf_free(&out);
+    }
+}
+
+static char *path_in_top(const char *rel) {
+    static char p[4096];
+    snprintf(p, sizeof p, "%s/%s", km_test_top(), rel);
+    return p;
+}
+
+TEST(rules_load_a_folder_of_rule_files) {
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    CHECK_MSG(km_ruleset_add_path(rs, path_in_top("tests/data/detect/rules"), &err) == KM_OK, "%s", err.msg);
+    CHECK_INT(km_ruleset_count(rs), 3);
+    /* Name order: cloudtrail-stop.json, s3-ssec.json, sg-open.json */
+    const km_rule *r = km_ruleset_get(rs, 0);
+    CHECK_STR(r->id, "KM-TEST-CLOUDTRAIL-STOP");
+    CHECK_INT(r->severity, KM_SEV_CRITICAL);
+    CHECK_INT(r->scenarios, KM_SCENARIO_BIT(7) | KM_SCENARIO_BIT(4));
+    CHECK_INT(r->primary_scenario, 7);
+    CHECK_INT(r->nmitre, 1);
+    CHECK_STR(r->mitre[0], "T1562.008");
+    CHECK_INT(r->nreferences, 1);
+    CHECK_INT(r->eventbridge_form, 1);
+    CHECK_STR(r->pattern, "{\"eventSource\":[\"cloudtrail.amazonaws.com\"],\"eventType\":[\"AwsApiCall\"],\"eventName\":[\"StopLogging\",\"DeleteTrail\"]}");
+    CHECK_INT(r->nexamples, 3);
+    CHECK_INT(r->examples[0].should_match, 1);
+    CHECK_INT(r->examples[2].should_match, 0);
+    CHECK_INT(r->examples[0].line, 33);
+    CHECK(r->builtin == 0);
+    CHECK(km_ruleset_find(rs, "KM-TEST-S3-SSEC") == km_ruleset_get(rs, 1));
+    CHECK(km_ruleset_find(rs, "KM-NOPE") == NULL);
+    CHECK_INT(km_ruleset_get(rs, 1)->eventbridge_form, 0);
+    /* Loading the same folder again: every rule is a duplicate, and each is reported. */
+    CHECK(km_ruleset_add_path(rs, path_in_top("tests/data/detect/rules"), &err) != KM_OK);
+    CHECK_CONTAINS(err.msg, "duplicate rule id \"KM-TEST-CLOUDTRAIL-STOP\" (already loaded from");
+    CHECK_INT(km_ruleset_error_count(rs), 3);
+    CHECK_INT(km_ruleset_count(rs), 3);
+    km_ruleset_free(rs);
+}
+
+TEST(rules_matcher_runs_every_example) {
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    CHECK(km_ruleset_add_path(rs, path_in_top("tests/data/detect/rules"), &err) == KM_OK);
+    km_matcher *m = km_ruleset_matcher(rs, &err);
+    CHECK_MSG(m, "%s", err.msg);
+    km_match_scratch *s = km_match_scratch_new();
+    size_t checked = 0;
+    for (size_t i = 0; i < km_ruleset_count(rs); i++) {
+        const km_rule *r = km_ruleset_get(rs, i);
+        for (size_t k = 0; k < r->nexamples; k++) {
+            const uint32_t *ids;
+            int n = km_matcher_match(m, s, r->examples[k].json, r->examples[k].len, &ids, &err);
+            int hit = 0;
+            for (int j = 0; j < n; j++) hit |= ids[j] == i;
+            km_test_case(n >= 0 && hit == r->examples[k].should_match, "%s example %zu", r->id, k);
+            checked++;
+        }
+    }
+    CHECK_INT(checked, 7);
+    km_match_scratch_free(s);
+    km_matcher_free(m);
+    km_ruleset_free(rs);
+}
+
+static const char *load_error(const char *text) {
+    static char msg[600];
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    km_error_clear(&err);
+    int rc = km_ruleset_add_text(rs, "r.json", text, strlen(text), 0, &err);
+    snprintf(msg, sizeof msg, "%s", rc == KM_OK ? "(loaded)" : err.msg);
+    km_ruleset_free(rs);
+    return msg;
+}
+
+#define BASE "\"id\":\"KM-A\",\"title\":\"t\",\"description\":\"d\",\"severity\":\"low\",\"scenarios\":[\"S1\"],\"mitre\":[],\"response\":\"r\""
+#define EX "\"examples\":{\"match\":[{\"eventName\":\"A\"}],\"no_match\":[{\"eventName\":\"B\"}]}"
+
+TEST(rules_validation_names_file_line_and_column) {
+    CHECK_STR(load_error("{" BASE ",\"pattern\":{\"eventName\":[\"A\"]}," EX "}"), "(loaded)");
+    CHECK_STR(load_error("[1]"), "r.json:1:1: a rule file holds one JSON object, not array");
+    CHECK_STR(load_error("{" BASE ",\n\"pattern\":{\"eventName\":[\"A\"]}}"), "r.json:1:1: missing required field \"examples\"");
+    CHECK_STR(load_error("{" BASE ",\n\"pattern\":{\"eventName\":[\"A\"]},\n\"examples\":{\"match\":[1],\"no_match\":[{}]}}"),
+              "r.json:3:22: example records must be JSON objects (CloudTrail records), not number");
+    CHECK_STR(load_error("{" BASE ",\"pattern\":{\"eventName\":[\"A\"]},\"examples\":{\"match\":[{}]}}"),
+              "r.json:1:147: missing required field \"no_match\"");
+    CHECK_STR(load_error("{" BASE ",\"pattern\":\"x\"," EX "}"),
+              "r.json:1:116: \"pattern\" must be an object (an EventBridge event pattern)");
+    CHECK_STR(load_error("{\"id\":\"KM-A\",\"title\":\"\"}"), "r.json:1:22: \"title\" must not be empty");
+    CHECK_STR(load_error("{\"id\":\"KM-A-\",\"title\":\"\"}"),
+              "r.json:1:7: rule id \"KM-A-\" must be KM- followed by upper-case words or digits joined by '-' (e.g. KM-S3-SSEC-REENCRYPT)");
+    CHECK_STR(load_error("{\"id\":7}"), "r.json:1:7: \"id\" must be a string, not number");
+    CHECK_CONTAINS(load_error("{" BASE ",\"pattern\":{\"eventName\":[{\"numeric\":[\">\"]}]}," EX "}"),
+                   "r.json:1:141: invalid pattern: ");
+    CHECK_STR(load_error("{" BASE ",\"references\":\"http://x\",\"pattern\":{}," EX "}"),
+              "r.json:1:119: \"references\" must be an array of URLs");
+}
+
+TEST(rules_builtin_pack_loads_and_its_examples_pass) {
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    int rc = km_ruleset_add_builtin(rs, &err);
+    for (size_t i = 0; i < km_ruleset_error_count(rs); i++) fprintf(stdout, "  %s\n", km_ruleset_error(rs, i));
+    CHECK_MSG(rc == KM_OK, "%s", err.msg);
+    if (km_ruleset_count(rs) == 0) {
+        km_test_skip("the built-in pack (rules/) is empty in this tree");
+        km_ruleset_free(rs);
+        return;
+    }
+    km_matcher *m = km_ruleset_matcher(rs, &err);
+    CHECK_MSG(m, "%s", err.msg);
+    km_match_scratch *s = km_match_scratch_new();
+    for (size_t i = 0; i < km_ruleset_count(rs); i++) {
+        const km_rule *r = km_ruleset_get(rs, i);
+        CHECK(r->builtin);
+        for (size_t k = 0; k < r->nexamples; k++) {
+            const uint32_t *ids;
+            int n = km_matcher_match(m, s, r->examples[k].json, r->examples[k].len, &ids, &err);
+            int hit = 0;
+            for (int j = 0; j < n; j++) hit |= ids[j] == i;
+            km_test_case(n >= 0 && hit == r->examples[k].should_match, "%s (%s:%zu): %s example", r->id, r->file,
+                         r->examples[k].line, r->examples[k].should_match ? "match" : "no_match");
+        }
+    }
+    km_match_scratch_free(s);
+    km_matcher_free(m);
+    km_ruleset_free(rs);
+}
