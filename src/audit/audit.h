@@ -11,11 +11,11 @@
 #include "audit/snap.h"
 #include "kumomori/error.h"
 #include "kumomori/json.h"
+#include "kumomori/rules.h" /* km_severity and its names */
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum { KM_PASS, KM_FAIL, KM_UNKNOWN, KM_NA } km_status;
-typedef enum { KM_SEV_INFO, KM_SEV_LOW, KM_SEV_MEDIUM, KM_SEV_HIGH, KM_SEV_CRITICAL } km_severity;
 
 #define KM_NSCENARIOS 7
 
@@ -135,8 +135,6 @@ typedef struct km_rollup {
 void km_audit_rollup(const km_audit *a, km_rollup *out);
 
 const char *km_status_name(km_status s);
-const char *km_severity_name(km_severity s);
-int km_severity_parse(const char *s, km_severity *out);
-const char *km_scenario_title(int i); /* 0-based */
+const char *km_audit_scenario_title(int i); /* 0-based, as report headings */
 
 #endif

@@ -20,7 +20,7 @@ static const char *const scenario_titles[KM_NSCENARIOS] = {
     "Supply chain", "Database and backups", "Log and monitoring tampering",
 };
 
-const char *km_scenario_title(int i) { return i >= 0 && i < KM_NSCENARIOS ? scenario_titles[i] : "?"; }
+const char *km_audit_scenario_title(int i) { return i >= 0 && i < KM_NSCENARIOS ? scenario_titles[i] : "?"; }
 
 const char *km_status_name(km_status s) {
     switch (s) {
@@ -29,17 +29,6 @@ const char *km_status_name(km_status s) {
     case KM_UNKNOWN: return "UNKNOWN";
     default: return "NOT_APPLICABLE";
     }
-}
-
-static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
-
-const char *km_severity_name(km_severity s) { return (unsigned)s < 5 ? sev_names[s] : "?"; }
-
-int km_severity_parse(const char *s, km_severity *out) {
-    for (int i = 0; i < 5; i++)
-        if (s && km_streq_ci(s, sev_names[i])) { *out = (km_severity)i; return 0; }
-    if (s && km_streq_ci(s, "informational")) { *out = KM_SEV_INFO; return 0; }
-    return -1;
 }
 
 void km_audit_opts_default(km_audit_opts *o) {
