@@ -817,3 +817,88 @@ TEST(iam_explain_api) {
     km_iam_policy_free(p);
     km_iam_policy_free(NULL);
 }
+
+/* ---- robustness: mutated documents never crash, hang or fail silently ---------------------- */
+
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
+static unsigned rnd(unsigned n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+TEST(iam_mutated_policies) {
+    static const char *seeds[] = {
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"A\",\"Effect\":\"Allow\",\"Action\":[\"s3:Get*\",\"iam:*AccessKey*\"],"
+        "\"Resource\":\"arn:aws:s3:::b/${aws:username}/*\",\"Condition\":{\"ForAnyValue:StringLike\":{\"aws:TagKeys\":[\"a*\",\"b?\"]},"
+        "\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"2001:db8::/32\"]}}}]}",
+        "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Deny\",\"NotAction\":[\"iam:GetUser\"],\"NotResource\":\"arn:aws:iam::*:user/x\","
+        "\"NotPrincipal\":{\"AWS\":[\"arn:aws:iam::111122223333:root\",\"111122223333\"]},\"Condition\":{\"BoolIfExists\":"
+        "{\"aws:MultiFactorAuthPresent\":\"false\"},\"DateLessThan\":{\"aws:CurrentTime\":\"2024-01-01T00:00:00Z\"},"
+        "\"NumericGreaterThan\":{\"aws:MultiFactorAuthAge\":3600},\"Null\":{\"aws:TokenIssueTime\":true}}}}",
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\",\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\","
+        "\"Condition\":{\"ArnLike\":{\"aws:SourceArn\":\"arn:aws:ec2:*:${aws:PrincipalAccount}:instance/*\"},\"StringEquals\":"
+        "{\"sts:ExternalId\":\"${aws:PrincipalTag/team, 'x'}\"}}}]}"};
+    static const char noise[] = "{}[]\":,*?$\\/ az09-";
+    km_iam_context *ctx = km_iam_context_new();
+    km_iam_context_set(ctx, "aws:username", "alice");
+    km_iam_context_set(ctx, "aws:SourceIp", "10.1.2.3");
+    km_iam_context_set_multi(ctx, "aws:TagKeys", NULL, 0);
+    km_iam_context_add(ctx, "aws:TagKeys", "ab");
+    char buf[2048];
+    int parsed = 0, rejected = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *seed = seeds[rnd(3)];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        int muts = 1 + (int)rnd(4);
+        for (int m = 0; m < muts && n > 1; m++) {
+            unsigned at = rnd((unsigned)n);
+            switch (rnd(4)) {
+            case 0: memmove(buf + at, buf + at + 1, n - at - 1); n--; break;          /* delete */
+            case 1: if (n + 1 < sizeof buf) { memmove(buf + at + 1, buf + at, n - at); buf[at] = noise[rnd(sizeof noise - 1)]; n++; } break;
+            case 2: buf[at] = noise[rnd(sizeof noise - 1)]; break;                   /* replace */
+            default: n = at ? at : 1; break;                                        /* truncate */
+            }
+        }
+        km_error e;
+        km_error_clear(&e);
+        km_iam_policy *p = km_iam_policy_parse(buf, n, (km_iam_policy_kind)rnd(KM_IAM_KIND_COUNT), "m", &e);
+        if (!p) {
+            rejected++;
+            CHECK_MSG(e.msg[0] != 0, "a rejected document must say why: %.*s", (int)n, buf);
+            continue;
+        }
+        parsed++;
+        const km_iam_policy *pp = p;
+        km_iam_input in = {0};
+        if (rnd(2)) {
+            in.identity = &pp;
+            in.n_identity = 1;
+        } else {
+            in.resource = p;
+        }
+        km_iam_request rq = {rnd(5) ? "arn:aws:sts::111122223333:assumed-role/r/s" : NULL, "s3:GetObject",
+                             rnd(3) ? "arn:aws:s3:::b/alice/x" : "arn:aws:s3:::b/*", NULL, ctx};
+        km_iam_options o = {0};
+        o.mode = rnd(4) ? KM_IAM_STRICT : KM_IAM_DISCOVERY;
+        o.expand_wildcards = (int)rnd(2);
+        km_iam_explain *ex = rnd(2) ? km_iam_explain_new() : NULL;
+        int d = km_iam_evaluate(&in, &rq, &o, ex, &e);
+        CHECK_MSG(d >= 0 && d <= 2, "evaluation failed: %s", e.msg);
+        if (ex) {
+            km_buf b = KM_BUF_INIT;
+            CHECK(km_iam_explain_json(ex, &b) == 0);
+            km_json_doc *jd = km_json_parse(b.data, b.len, NULL, NULL, NULL);
+            CHECK_MSG(jd != NULL, "explanation is not JSON: %s", b.data);
+            km_json_doc_free(jd);
+            km_buf_free(&b);
+            km_iam_explain_free(ex);
+        }
+        km_iam_policy_free(p);
+    }
+    km_iam_context_free(ctx);
+    printf("iam mutated policies: %d parsed and evaluated, %d rejected with a message\n", parsed, rejected);
+    CHECK(parsed > 100 && rejected > 100);
+}

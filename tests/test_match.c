@@ -677,3 +677,63 @@ TEST(match_flattener_hostile_events_agree_with_reference) {
     km_match_scratch_free(s);
     km_test_case(agreed > 15000 && matched > 1000 && invalid > 1000, "%zu agreed, %zu matched, %zu invalid", agreed, matched, invalid);
 }
+
+/* Many threads may match on one matcher at once, each with its own scratch. */
+#include <pthread.h>
+typedef struct thr_arg {
+    const km_matcher *m;
+    const char *const *events;
+    size_t nevents;
+    const int *want;
+    int bad;
+} thr_arg;
+
+static void *thr_match(void *p) {
+    thr_arg *a = p;
+    km_match_scratch *s = km_match_scratch_new();
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < a->nevents; i++) {
+            const uint32_t *ids;
+            int n = km_matcher_match(a->m, s, a->events[i], strlen(a->events[i]), &ids, NULL);
+            if (n != a->want[i]) a->bad++;
+        }
+    }
+    km_match_scratch_free(s);
+    return NULL;
+}
+
+TEST(match_concurrent_matching_on_one_matcher) {
+    km_matcher *m = km_matcher_new();
+    char p[128];
+    for (uint32_t id = 0; id < 300; id++) {
+        int n = snprintf(p, sizeof p, "{\"a\": [%u], \"b\": {\"c\": [{\"prefix\": \"x%u\"}]}}", id % 30, id % 7);
+        CHECK_INT(km_matcher_add(m, id, p, (size_t)n, NULL), KM_OK);
+    }
+    static const char *const events[] = {
+        "{\"a\": 3, \"b\": {\"c\": \"x3y\"}}",
+        "{\"a\": [3, 4], \"b\": [{\"c\": \"x4\"}, {\"c\": \"x3\"}]}",
+        "{\"a\": 99}",
+        "{\"b\": {\"c\": \"x1\"}, \"a\": 1}",
+    };
+    int want[4];
+    km_match_scratch *s = km_match_scratch_new();
+    for (size_t i = 0; i < 4; i++) {
+        const uint32_t *ids;
+        want[i] = km_matcher_match(m, s, events[i], strlen(events[i]), &ids, NULL);
+    }
+    km_match_scratch_free(s);
+    CHECK(want[0] > 0 && want[1] > want[0] && want[2] == 0);
+    pthread_t th[4];
+    thr_arg args[4];
+    for (int t = 0; t < 4; t++) {
+        args[t] = (thr_arg){m, events, 4, want, 0};
+        CHECK(pthread_create(&th[t], NULL, thr_match, &args[t]) == 0);
+    }
+    int bad = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        bad += args[t].bad;
+    }
+    CHECK_INT(bad, 0);
+    km_matcher_free(m);
+}

@@ -20,13 +20,22 @@ static loaded *load_pack(size_t *n) {
     while (km_builtin_rules[cnt].name) cnt++;
     loaded *v = calloc(cnt ? cnt : 1, sizeof *v);
     if (!v) return NULL;
+    size_t k = 0;
     for (size_t i = 0; i < cnt; i++) {
         km_error err;
-        v[i].name = km_builtin_rules[i].name;
-        v[i].doc = km_json_parse(km_builtin_rules[i].data, km_builtin_rules[i].len, NULL, NULL, &err);
-        if (!v[i].doc) km_test_fail(__FILE__, __LINE__, "%s: %s", v[i].name, err.msg);
+        v[k].name = km_builtin_rules[i].name;
+        v[k].doc = km_json_parse(km_builtin_rules[i].data, km_builtin_rules[i].len, NULL, NULL, &err);
+        if (!v[k].doc) km_test_fail(__FILE__, __LINE__, "%s: %s", v[k].name, err.msg);
+        /* sigma helper: thresholds and correlations (rules/stateful, docs/stateful.md) have their
+         * own format and checks (tests/test_stateful.c) */
+        const km_json *root = km_json_root(v[k].doc);
+        if (root && (km_json_get(root, "threshold") || km_json_get(root, "correlation"))) {
+            km_json_doc_free(v[k].doc);
+            continue;
+        }
+        k++;
     }
-    *n = cnt;
+    *n = k;
     return v;
 }
 

@@ -180,6 +180,9 @@ TEST(rules_builtin_pack_loads_and_its_examples_pass) {
     for (size_t i = 0; i < km_ruleset_count(rs); i++) {
         const km_rule *r = km_ruleset_get(rs, i);
         CHECK(r->builtin);
+        /* Thresholds, correlations and Sigma rules decide on more than one pattern match: their
+         * examples are sequences, run by `kumomori rules test` (the rules-test-builtin case). */
+        if (r->kind != KM_RULE_PATTERN) continue;
         for (size_t k = 0; k < r->nexamples; k++) {
             const uint32_t *ids;
             int n = km_matcher_match(m, s, r->examples[k].json, r->examples[k].len, &ids, &err);

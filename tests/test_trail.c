@@ -559,6 +559,69 @@ TEST(trail_verify_limits_and_errors) {
     km_trail_keys_free(k);
 }
 
+/* Damaged inputs of every kind must give an error or a result, never a crash (ASan checks the
+ * memory side in the sanitized run). Deterministic: a fixed linear congruential generator. */
+TEST(trail_damaged_inputs_do_not_crash) {
+    const char *corp = km_test_corpora();
+    if (!corp) { km_test_skip("shared corpora absent"); return; }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/integrity/digests/real_llmguard_ap-northeast-1_20231015T230404Z.digest.json", corp);
+    size_t len = 0;
+    char *orig = km_test_read(path, &len);
+    CHECK(orig && len > 100);
+    char *buf = malloc(len + 1);
+    CHECK(buf);
+    uint32_t x = 12345;
+    int parsed = 0, refused = 0;
+    for (int round = 0; round < 400; round++) {
+        memcpy(buf, orig, len + 1);
+        size_t n = len;
+        x = x * 1103515245u + 12345u;
+        size_t at = (x >> 8) % len;
+        switch (round % 4) {
+        case 0: buf[at] ^= (char)(1 + (x & 0x7f)); break;      /* flip bits */
+        case 1: n = at; buf[n] = 0; break;                       /* truncate */
+        case 2: buf[at] = "\"{}[],:\\0"[x % 10]; break;        /* structural byte */
+        case 3: memmove(buf + at, buf + at + 1, len - at); n--; break; /* drop a byte */
+        }
+        km_error e;
+        km_error_clear(&e);
+        km_trail_digest *d = km_trail_digest_parse(buf, n, &e);
+        if (d) parsed++;
+        else if (strncmp(e.msg, "invalid format: ", 16) == 0) refused++;
+        km_trail_digest_free(d);
+    }
+    km_test_case(parsed + refused == 400, "400 damaged digests: %d parsed, %d refused with a message", parsed, refused);
+    /* gzip: every truncation and some bit flips of a real gzip stream */
+    char gzpath[512], cut[512];
+    snprintf(gzpath, sizeof gzpath, "%s/damaged.json.gz", tmp());
+    snprintf(cut, sizeof cut, "%s/damaged-cut.json.gz", tmp());
+    CHECK(write_gz(gzpath, orig, len) == 0);
+    size_t glen = 0;
+    char *gz = km_test_read(gzpath, &glen);
+    CHECK(gz);
+    int errors = 0, ok = 0;
+    for (size_t k = 0; k < glen; k++) {
+        char h[65];
+        km_error e;
+        km_error_clear(&e);
+        if (k % 2) {
+            gz[k] ^= 0x20;
+            write_raw(cut, gz, glen);
+            gz[k] ^= 0x20;
+        } else {
+            write_raw(cut, gz, k);
+        }
+        if (km_trail_gz_sha256(cut, h, NULL, &e) == 0) ok++;
+        else if (strstr(e.msg, cut)) errors++;
+    }
+    km_test_case(ok + errors == (int)glen && errors > (int)glen / 2,
+                 "%zu damaged gzip files: %d read, %d errors naming the file", glen, ok, errors);
+    free(gz);
+    free(buf);
+    free(orig);
+}
+
 TEST(trail_cleanup) {
     if (!tmpdir[0]) return;
     char cmd[600];

@@ -571,11 +571,10 @@ static void answer_out(who_out *w, const km_iam_answer *a, int all) {
     } else {
         const char *verdict = a->decision == KM_IAM_ALLOWED ? "" : a->conditional ? " [conditional]" : "";
         if (all) {
-            km_buf_printf(o, "  %-4s %-70s %s%s (%s)\n", a->kind, a->principal,
+            int can = a->decision == KM_IAM_ALLOWED || a->conditional;
+            km_buf_printf(o, "  %-4s %-70s %s (%s)\n", a->kind, a->principal,
                           a->decision == KM_IAM_ALLOWED ? "CAN" : a->conditional ? "CAN IF" : "cannot",
-                          a->decision == KM_IAM_ALLOWED || a->conditional ? "" : "",
-                          a->decision == KM_IAM_ALLOWED || a->conditional ? (a->credential ? a->credential : "")
-                                                                          : km_iam_decision_name(a->decision));
+                          can ? (a->credential ? a->credential : "") : km_iam_decision_name(a->decision));
         } else {
             km_buf_printf(o, "  %-4s %s  (%s)%s\n", a->kind, a->principal, a->credential ? a->credential : "", verdict);
         }
@@ -687,7 +686,6 @@ static int cmd_who_can(int argc, char **argv) {
             km_buf_puts(&out, all ? ",\"answers\":[" : ",\"can\":[");
         }
         long n = 0;
-        size_t mark = out.len;
         if (!json) km_buf_printf(&out, "%s on %s, %s:\n", act, resource ? resource : "any resource", cred_text);
         if (all) {
             for (size_t i = 0; i < total; i++) {
@@ -712,7 +710,6 @@ static int cmd_who_can(int argc, char **argv) {
         if (json) {
             km_buf_printf(&out, "],\"count\":%ld}", n);
         } else {
-            (void)mark;
             km_buf_printf(&out, "%ld of %zu users and roles can%s.\n\n", n, total, n ? "" : " (nobody)");
         }
         if (n > 0) anyone = 1;

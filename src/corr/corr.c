@@ -964,13 +964,14 @@ static void release(km_corr *e, int64_t watermark, int all) {
 int km_corr_feed(km_corr *e, const km_corr_hit *in, km_corr_emit_fn emit, void *ctx) {
     e->emit = emit;
     e->emit_ctx = ctx;
-    e->st.hits++;
+    /* one arrival number per event, whichever of its hits the rules read */
+    if (!in->same_event || e->seq == 0) e->seq++;
     if (!km_corr_consumes(e, in->id)) return 0;
+    e->st.hits++;
     if (in->time_ms < 0) {
         e->st.untimed++;
         return 0;
     }
-    if (!in->same_event || e->seq == 0) e->seq++;
     hitrec *h = hit_copy(in->id, in->time_ms, e->seq, in->vals, in->nvals, in->event_id, in->ctx, in->ctx_len);
     if (!h) return -1;
     int64_t wm = e->maxt == NONE ? NONE : e->maxt - (int64_t)e->o.lateness_ms;

@@ -14,6 +14,7 @@ struct km_program {
     uint32_t *always;
     size_t nalways;
     km_severity min_sev;
+    int fresh;   /* an alert of a new record was seen and none of its hits fed yet */
     /* writing side */
     km_writer *w;
     long written;
@@ -313,6 +314,7 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
     p->w = w;
     p->written = 0;
     p->failed = 0;
+    if (!same_event) p->fresh = 1; /* the record's first hit, whichever alert carries it, starts a new event */
     if (!a->rule->hidden && a->rule->severity >= p->min_sev) {
         if (km_writer_alert(w, a)) return -1;
         p->written++;
@@ -329,7 +331,8 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
         ch.event_id = a->event_id;
         ch.ctx = ctx.data;
         ch.ctx_len = ctx.len;
-        ch.same_event = same_event;
+        ch.same_event = !p->fresh;
+        p->fresh = 0;
         km_corr_feed(p->corr, &ch, on_fire, p);
         km_buf_free(&ctx);
     }

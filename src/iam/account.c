@@ -889,6 +889,9 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
             return NULL;
         }
     }
+    if (S_ISDIR(st.st_mode))
+        note(a, "%s: %zu JSON files read, %zu used for IAM (the rest concern other checks)", path, a->files_seen,
+             a->files_used);
     if (a->npr == 0) {
         char first[300] = "";
         if (a->notes.data) snprintf(first, sizeof first, " (%.*s)", (int)strcspn(a->notes.data, "\n"), a->notes.data);
@@ -1203,9 +1206,12 @@ static void why_from_explain(const km_iam_explain *ex, km_buf *why, int want_den
         if (km_iam_explain_applied(ex, i, &r) < 0) continue;
         if (r.deny != want_deny) continue;
         if (!want_deny && (r.kind == KM_IAM_SCP || r.kind == KM_IAM_RCP || r.kind == KM_IAM_BOUNDARY)) continue;
-        km_buf_printf(why, "%s policy %s statement %zu", km_iam_kind_name(r.kind), r.policy, r.index);
-        if (r.sid) km_buf_printf(why, " (Sid %s)", r.sid);
-        km_buf_putc(why, '\n');
+        char line[700];
+        snprintf(line, sizeof line, "%s policy %s statement %zu%s%s%s\n", km_iam_kind_name(r.kind), r.policy,
+                 r.index, r.sid ? " (Sid " : "", r.sid ? r.sid : "", r.sid ? ")" : "");
+        /* the same managed policy reached twice (attached and through a group) is listed once */
+        if (why->data && strstr(why->data, line)) continue;
+        km_buf_puts(why, line);
     }
 }
 
@@ -1369,7 +1375,9 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
         for (size_t t = 0; t < nt; t++) {
             const char *rq_principal = tries[t].session || p->role ? req_principal : p->arn;
             km_iam_request rq = {rq_principal, action, res, racct[0] ? racct : NULL, ctxs[t]};
-            int d = km_iam_evaluate(&in, &rq, &o, NULL, err);
+            /* quick (who-can): no explanation unless the answer is reported */
+            km_iam_explain *x = quick ? NULL : ex;
+            int d = km_iam_evaluate(&in, &rq, &o, x, err);
             if (d < 0) {
                 rc = err ? err->code : KM_ERR;
                 break;
@@ -1377,14 +1385,13 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
             if (pass == 0 && t == 0) {
                 first = d;
                 out->credential = tries[t].label;
-                if (!quick && km_iam_evaluate(&in, &rq, &o, ex, err) >= 0)
-                    why_from_explain(ex, &out->why, d == KM_IAM_EXPLICIT_DENY);
+                if (x) why_from_explain(ex, &out->why, d == KM_IAM_EXPLICIT_DENY);
             }
             if (d == KM_IAM_ALLOWED) {
                 allowed = (int)t;
                 out->credential = tries[t].label;
                 km_buf_reset(&out->why);
-                if (km_iam_evaluate(&in, &rq, &o, ex, err) >= 0) {
+                if (x || km_iam_evaluate(&in, &rq, &o, ex, err) >= 0) {
                     why_from_explain(ex, &out->why, 0);
                     if (pass == 1) ignored_conditions(ex, &out->why);
                 }

@@ -8,9 +8,15 @@
  *  - a multi-valued key needs a set operator: a plain operator is false for it;
  *  - ForAllValues is true for an empty set, ForAnyValue false.
  * Sources: reference_policies_elements_condition_operators.md,
- * reference_policies_multi-value-conditions.md (see docs/iam.md). */
+ * reference_policies_multi-value-conditions.md (see docs/iam.md).
+ *
+ * Addresses are read with inet_pton. Dates are read by hand: the W3C profile of ISO 8601 that
+ * AWS accepts (optional month, day, time, seconds, fraction and zone offset) is not what strptime
+ * parses, and the comparison must be exact to the millisecond. Numbers are checked against the
+ * decimal grammar before strtod, which alone would also take "inf", "nan" and hex. */
 #include "iam/iam_internal.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,98 +151,18 @@ int iam_parse_date(const char *s, size_t n, int64_t *ms) {
     return 1;
 }
 
-static int parse_v4(const char *s, size_t n, uint8_t out[4]) {
-    size_t i = 0;
-    for (int part = 0; part < 4; part++) {
-        if (part) {
-            if (i >= n || s[i] != '.') return 0;
-            i++;
-        }
-        size_t start = i;
-        int v = 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + (s[i++] - '0');
-        if (i == start || v > 255) return 0;
-        out[part] = (uint8_t)v;
-    }
-    return i == n;
-}
-
-static int hexv(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static int parse_v6(const char *s, size_t n, uint8_t out[16]) {
-    uint16_t g[8];
-    int ng = 0, dbl = -1;
-    size_t i = 0;
-    if (n >= 2 && s[0] == ':' && s[1] == ':') {
-        dbl = 0;
-        i = 2;
-    } else if (n && s[0] == ':') {
-        return 0;
-    }
-    while (i < n) {
-        if (ng >= 8) return 0;
-        /* embedded IPv4 in the last 32 bits */
-        size_t j = i;
-        while (j < n && s[j] != ':') j++;
-        if (j == n && memchr(s + i, '.', n - i)) {
-            uint8_t v4[4];
-            if (ng > 6 || !parse_v4(s + i, n - i, v4)) return 0;
-            g[ng++] = (uint16_t)(v4[0] << 8 | v4[1]);
-            g[ng++] = (uint16_t)(v4[2] << 8 | v4[3]);
-            i = n;
-            break;
-        }
-        if (j - i < 1 || j - i > 4) return 0;
-        unsigned v = 0;
-        for (size_t k = i; k < j; k++) {
-            int h = hexv(s[k]);
-            if (h < 0) return 0;
-            v = v << 4 | (unsigned)h;
-        }
-        g[ng++] = (uint16_t)v;
-        i = j;
-        if (i < n) {
-            if (i + 1 < n && s[i + 1] == ':') {
-                if (dbl >= 0) return 0;
-                dbl = ng;
-                i += 2;
-            } else {
-                i++;
-                if (i == n) return 0; /* trailing single ':' */
-            }
-        }
-    }
-    uint16_t full[8] = {0};
-    if (dbl >= 0) {
-        if (ng > 7) return 0;
-        for (int k = 0; k < dbl; k++) full[k] = g[k];
-        int tail = ng - dbl;
-        for (int k = 0; k < tail; k++) full[8 - tail + k] = g[dbl + k];
-    } else {
-        if (ng != 8) return 0;
-        memcpy(full, g, sizeof full);
-    }
-    for (int k = 0; k < 8; k++) {
-        out[2 * k] = (uint8_t)(full[k] >> 8);
-        out[2 * k + 1] = (uint8_t)full[k];
-    }
-    return 1;
-}
-
 int iam_parse_ip(const char *s, size_t n, iam_cidr *out) {
     memset(out, 0, sizeof *out);
-    if (n == 0 || n > 64) return 0;
-    if (memchr(s, ':', n)) {
-        if (!parse_v6(s, n, out->addr)) return 0;
+    if (n == 0 || n >= INET6_ADDRSTRLEN) return 0;
+    char buf[INET6_ADDRSTRLEN];
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    if (memchr(buf, ':', n)) {
+        if (inet_pton(AF_INET6, buf, out->addr) != 1) return 0;
         out->v6 = 1;
         out->prefix = 128;
     } else {
-        if (!parse_v4(s, n, out->addr)) return 0;
+        if (inet_pton(AF_INET, buf, out->addr) != 1) return 0;
         out->prefix = 32;
     }
     out->ok = 1;

@@ -234,8 +234,6 @@ static int stmt_action_matches(const E *e, const iam_stmt *st) {
 
 enum { OV_EQUAL, OV_POLICY_SUBSET, OV_POLICY_SUPERSET, OV_OVERLAP, OV_NONE };
 
-int iam_glob_star_only(const char *p, size_t pn, const char *str, size_t sn);
-
 static int segment_overlap(const char *pol, size_t pn, const char *req, size_t rn) {
     if (pn == rn && memcmp(pol, req, pn) == 0) return OV_EQUAL;
     if (iam_glob_star_only(req, rn, pol, pn)) return OV_POLICY_SUBSET;

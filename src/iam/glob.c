@@ -102,7 +102,6 @@ int iam_glob(const char *p, const uint8_t *w, size_t pn, const char *str, size_t
 }
 
 /* Request patterns treat only '*' as a wildcard ('?' is a literal character there). */
-int iam_glob_star_only(const char *p, size_t pn, const char *str, size_t sn);
 int iam_glob_star_only(const char *p, size_t pn, const char *str, size_t sn) {
     return glob_impl(p, NULL, pn, str, sn, 0, 1);
 }

@@ -31,6 +31,8 @@ void iam_scratch_free(iam_scratch *s);
  * wildcard; otherwise w says which bytes are. icase folds ASCII case. Iterative, O(pn*sn)
  * worst case, no recursion. */
 int iam_glob(const char *p, const uint8_t *w, size_t pn, const char *str, size_t sn, int icase);
+/* The same with only '*' as a wildcard ('?' literal), for request resource patterns. */
+int iam_glob_star_only(const char *p, size_t pn, const char *str, size_t sn);
 /* Whether some string matches both patterns (wildcards '*' and '?' on both sides, w NULL
  * meaning every '*'/'?' is one). Returns 1/0, or -1 when the patterns are too long to decide
  * within the work cap. */
@@ -126,7 +128,6 @@ typedef enum iam_op {
 /* Negated operators: multiple policy values must all "not match", and a missing key
  * satisfies them. */
 int iam_op_negated(iam_op op);
-const char *iam_op_name(iam_op op);
 
 enum { SET_NONE = 0, SET_FOR_ALL = 1, SET_FOR_ANY = 2 };
 

@@ -391,12 +391,6 @@ static const struct {
     {"Null", OP_NULL},
 };
 
-const char *iam_op_name(iam_op op) {
-    for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++)
-        if (op_table[i].op == op) return op_table[i].name;
-    return "?";
-}
-
 int iam_op_negated(iam_op op) {
     return op == OP_STRING_NOT_EQUALS || op == OP_STRING_NOT_EQUALS_IC || op == OP_STRING_NOT_LIKE ||
            op == OP_NUM_NE || op == OP_DATE_NE || op == OP_NOT_IP || op == OP_ARN_NOT_EQUALS ||

@@ -388,7 +388,22 @@ static int ps_add(posset *s, size_t v) {
     return 0;
 }
 
+static inline unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+/* An ASCII pattern character's two forms are its ASCII cases, so an ASCII pattern compares
+ * byte by byte, ignoring ASCII case (a non-ASCII byte in the value never matches). */
+static int eic_ascii(const char *pat, size_t plen, const char *s, size_t slen, int mode) {
+    if (mode == 0 ? slen != plen : slen < plen) return 0;
+    const unsigned char *a = (const unsigned char *)pat, *b = (const unsigned char *)s + (mode == 2 ? slen - plen : 0);
+    for (size_t i = 0; i < plen; i++)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return 0;
+    return 1;
+}
+
 int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int mode) {
+    size_t k = 0;
+    while (k < plen && (unsigned char)pat[k] < 0x80) k++;
+    if (k == plen) return eic_ascii(pat, plen, s, slen, mode);
     posset A, B, *cur = &A, *nxt = &B;
     ps_init(&A);
     ps_init(&B);

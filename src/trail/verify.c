@@ -343,7 +343,7 @@ static int scan(ctx *c, const char *bucket, const char *dir, const char *rel, in
         nn++;
     }
     closedir(dp);
-    if (rc == KM_OK) qsort(names, nn, sizeof *names, cmp_name);
+    if (rc == KM_OK && nn > 1) qsort(names, nn, sizeof *names, cmp_name);
     for (size_t i = 0; i < nn && rc == KM_OK; i++) {
         char *path = xprintf("%s/%s", dir, names[i]);
         char *key = xprintf("%s%s", rel, names[i]);
