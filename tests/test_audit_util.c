@@ -74,3 +74,17 @@ TEST(audit_util_strings) {
     km_arn_field("arn:aws:logs:us-east-1:222233334444:log-group:org-trail:*", 6, out, sizeof out);
     CHECK_STR(out, "org-trail");
 }
+
+TEST(audit_util_join_is_bounded) {
+    char b[17] = "";
+    CHECK_INT(km_join(b, sizeof b, ", ", "alpha"), 0);
+    CHECK_INT(km_join(b, sizeof b, ", ", "beta"), 0);
+    CHECK_STR(b, "alpha, beta");
+    CHECK_INT(km_join(b, sizeof b, ", ", "gamma"), -1); /* 11 + 7 > 16 */
+    CHECK_STR(b, "alpha, beta, ...");
+    CHECK_INT(km_join(b, sizeof b, ", ", "d"), -1);      /* marked once only */
+    CHECK_STR(b, "alpha, beta, ...");
+    char c[4] = "";
+    CHECK_INT(km_join(c, sizeof c, "+", "toolong"), -1);
+    CHECK_STR(c, "...");
+}

@@ -190,10 +190,7 @@ static void chk_ecs_images(km_audit *a) {
             int p = private_image(a, img, td->account);
             if (p) continue;
             bad++;
-            if (strlen(outside) + strlen(img) + 3 < sizeof outside) {
-                if (outside[0]) strcat(outside, ", ");
-                strcat(outside, img);
-            }
+            km_join(outside, sizeof outside, ", ", img);
         }
         if (bad) km_emit(a, td, KM_FAIL, "pulls %zu image(s) from outside your private ECR: %s", bad, outside);
         else if (km_json_len(cds)) km_emit(a, td, KM_PASS, "every container image comes from a private ECR registry");
@@ -470,7 +467,7 @@ static void chk_codebuild_secrets(km_audit *a) {
             const char *nm = km_ci_str(e, "name"), *type = km_ci_str(e, "type");
             if (!nm || (type && !km_streq_ci(type, "PLAINTEXT")) || !secret_name(nm)) continue;
             /* the value is never printed */
-            if (strlen(names) + strlen(nm) + 3 < sizeof names) { if (names[0]) strcat(names, ", "); strcat(names, nm); }
+            km_join(names, sizeof names, ", ", nm);
         }
         if (names[0]) km_emit(a, v[i], KM_FAIL, "plaintext environment variable(s) that look like secrets: %s (use Secrets Manager or Parameter Store)", names);
         else km_emit(a, v[i], KM_PASS, "no plaintext secret in environment variables");

@@ -75,10 +75,7 @@ static void ports_check(km_audit *a, const int *ports, size_t np, const char *wh
             if (!km_sg_world_open(sg, ports[k], rule, sizeof rule)) continue;
             char one[32];
             snprintf(one, sizeof one, "%d", ports[k]);
-            if (strlen(open) + strlen(one) + 3 < sizeof open) {
-                if (open[0]) strcat(open, ", ");
-                strcat(open, one);
-            }
+            km_join(open, sizeof open, ", ", one);
         }
         if (open[0]) km_emit(a, sg, KM_FAIL, "open to the internet on %s port(s) %s", what, open);
         else km_emit(a, sg, KM_PASS, "no %s port open to the internet", what);
@@ -182,10 +179,7 @@ static void chk_vpc_endpoints(km_audit *a) {
             }
             char *dst = found ? have : miss;
             size_t cap = found ? sizeof have : sizeof miss;
-            if (strlen(dst) + strlen(*s) + 3 < cap) {
-                if (dst[0]) strcat(dst, ", ");
-                strcat(dst, *s);
-            }
+            km_join(dst, cap, ", ", *s);
         }
         if (miss[0]) km_emit(a, vpc, KM_FAIL, "VPC in use without endpoint(s) for %s: traffic to them leaves the VPC", miss);
         else km_emit(a, vpc, KM_PASS, "endpoints for %s", have);

@@ -348,13 +348,9 @@ static void doc_privesc(km_audit *a, const km_res *owner, const char *what, cons
         nfound++;
         char combo[200] = "";
         for (int k = 0; privesc[c][k]; k++) {
-            if (k) strcat(combo, "+");
-            strncat(combo, privesc[c][k], sizeof combo - strlen(combo) - 1);
+            km_join(combo, sizeof combo, "+", privesc[c][k]);
         }
-        if (strlen(found) + strlen(combo) + 3 < sizeof found) {
-            if (found[0]) strcat(found, ", ");
-            strcat(found, combo);
-        }
+        km_join(found, sizeof found, ", ", combo);
     }
     if (nfound) km_emit(a, owner, KM_FAIL, "%s allows privilege escalation: %s", what, found);
     else km_emit(a, owner, KM_PASS, "%s has no known privilege-escalation combination", what);

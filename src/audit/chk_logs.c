@@ -382,20 +382,14 @@ static void chk_eventbridge_iam(km_audit *a) {
             if (tg.status != KM_DATA_OK) target_unknown = 1;
             for (size_t e = 0; e < nev; e++)
                 if (docs[e] && km_evpattern_match(pat, km_json_root(docs[e]), NULL, 0)) covered[e] = 1;
-            if (strlen(rulesok) + strlen(name) + 3 < sizeof rulesok) {
-                if (rulesok[0]) strcat(rulesok, ", ");
-                strcat(rulesok, name);
-            }
+            km_join(rulesok, sizeof rulesok, ", ", name);
         }
         char missing[600] = "";
         size_t nmiss = 0;
         for (size_t e = 0; e < nev; e++)
             if (!covered[e]) {
                 nmiss++;
-                if (strlen(missing) + strlen(iam_policy_events[e]) + 3 < sizeof missing) {
-                    if (missing[0]) strcat(missing, ", ");
-                    strcat(missing, iam_policy_events[e]);
-                }
+                km_join(missing, sizeof missing, ", ", iam_policy_events[e]);
             }
         if (nmiss == 0 && !target_unknown)
             km_emit_acct(a, acct, "us-east-1", KM_PASS, "EventBridge rule(s) %s catch all %zu IAM policy-change calls and have targets", rulesok, nev);

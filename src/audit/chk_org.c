@@ -113,20 +113,14 @@ static void scp_denies(km_audit *a, const char *const *actions, size_t need, con
                         hit = 1;
                     }
                 if (hit && scps[k].applies == 2) maybe = 1;
-                if (hit && scps[k].applies == 1 && strlen(names) < 200) {
-                    if (names[0]) strcat(names, ", ");
-                    strncat(names, scps[k].name ? scps[k].name : scps[k].id, sizeof names - strlen(names) - 1);
-                }
+                if (hit && scps[k].applies == 1) km_join(names, sizeof names, ", ", scps[k].name ? scps[k].name : scps[k].id);
             }
         }
         size_t have = 0;
         char miss[400] = "";
         for (size_t x = 0; x < nact; x++) {
             if (covered[x]) { have++; continue; }
-            if (strlen(miss) + strlen(actions[x]) + 3 < sizeof miss) {
-                if (miss[0]) strcat(miss, ", ");
-                strcat(miss, actions[x]);
-            }
+            km_join(miss, sizeof miss, ", ", actions[x]);
         }
         if (have >= need) km_emit_acct(a, acct, NULL, KM_PASS, "SCP(s) %s deny %s%s%s", names, what, miss[0] ? "; not covered: " : "", miss);
         else if (maybe || unreadable)

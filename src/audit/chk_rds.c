@@ -92,7 +92,7 @@ static void chk_sg_open(km_audit *a) {
             if (!id) continue;
             const km_res *sg = km_sg_find(a, db->account, db->region, id);
             if (!sg) {
-                if (strlen(missing) + strlen(id) + 3 < sizeof missing) { if (missing[0]) strcat(missing, ", "); strcat(missing, id); }
+                km_join(missing, sizeof missing, ", ", id);
                 continue;
             }
             km_ev(a, sg->file);

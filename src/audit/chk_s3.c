@@ -13,10 +13,7 @@ static void pab_missing(const km_s3_pab *p, char *buf, size_t n) {
     const char *names[4] = {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"};
     int vals[4] = {p->block_acls, p->ignore_acls, p->block_policy, p->restrict_buckets};
     for (int i = 0; i < 4; i++)
-        if (vals[i] != 1) {
-            if (buf[0]) strncat(buf, ", ", n - strlen(buf) - 1);
-            strncat(buf, names[i], n - strlen(buf) - 1);
-        }
+        if (vals[i] != 1) km_join(buf, n, ", ", names[i]);
 }
 
 static void chk_account_pab(km_audit *a) {

@@ -211,8 +211,7 @@ static void restricted_ports(km_audit *a, const char *acct, const char *reg) {
         if (v && v->type == KM_JSON_STRING) snprintf(num, sizeof num, "%s", v->u.str.s);
         else if (v && v->type == KM_JSON_NUMBER) snprintf(num, sizeof num, "%.0f", v->u.num.d);
         if (!num[0]) continue;
-        if (ports[0]) strncat(ports, ",", sizeof ports - strlen(ports) - 1);
-        strncat(ports, num, sizeof ports - strlen(ports) - 1);
+        km_join(ports, sizeof ports, ",", num);
     }
     const char *bp = km_ci_str(params, "blockedPorts");
     if (!ports[0] && bp) snprintf(ports, sizeof ports, "%s", bp);
@@ -328,8 +327,7 @@ static void inspector(km_audit *a, const char *acct, const char *reg, const char
     for (const char *const *t = types; *t; t++) {
         const char *s = km_ci_str(km_ci_get(km_ci_get(st, "resourceState"), *t), "status");
         if (!km_streq_ci(s, "ENABLED")) {
-            if (off[0]) strncat(off, ", ", sizeof off - strlen(off) - 1);
-            strncat(off, *t, sizeof off - strlen(off) - 1);
+            km_join(off, sizeof off, ", ", *t);
         }
     }
     if (off[0]) km_emit_acct(a, acct, reg, KM_FAIL, "Amazon Inspector does not scan %s in %s (%s off)", what, reg, off);

@@ -152,10 +152,7 @@ static void chk_multi_region(km_audit *a) {
             else if (t[k].mgmt_all == 0) snprintf(r, sizeof r, "%s does not record all management events", t[k].name);
             else if (t[k].logging < 0 || t[k].mgmt_all < 0) { if (unknown < 0) unknown = (int)k; continue; }
             else { pass = (int)k; break; }
-            if (strlen(reasons) + strlen(r) + 3 < sizeof reasons) {
-                if (reasons[0]) strcat(reasons, "; ");
-                strcat(reasons, r);
-            }
+            km_join(reasons, sizeof reasons, "; ", r);
         }
         km_item lw;
         int listed = km_trails_listed(a, acct, &lw);

@@ -363,3 +363,16 @@ void km_arn_field(const char *arn, int n, char *out, size_t outn) {
     memcpy(out, p, l);
     out[l] = 0;
 }
+
+int km_join(char *buf, size_t n, const char *sep, const char *item) {
+    if (!n || !item) return -1;
+    size_t l = strnlen(buf, n - 1);
+    const char *sp = l ? sep : "";
+    size_t need = strlen(sp) + strlen(item);
+    if (l + need < n) {
+        snprintf(buf + l, n - l, "%s%s", sp, item);
+        return 0;
+    }
+    if (!(l >= 3 && !strcmp(buf + l - 3, "...")) && l + strlen(sp) + 3 < n) snprintf(buf + l, n - l, "%s...", sp);
+    return -1;
+}

@@ -68,6 +68,10 @@ void km_arn_field(const char *arn, int n, char *out, size_t outn);
 
 /* Case-insensitive ASCII string equality (either may be NULL: then equal only if both are). */
 int km_streq_ci(const char *a, const char *b);
+/* Append sep (when buf is not empty) and item to the string in buf[0..n). What does not fit is
+ * left out and marked once with "...", so lists in messages stay bounded. Returns 0 when item
+ * was added, -1 when not. */
+int km_join(char *buf, size_t n, const char *sep, const char *item);
 int km_str_starts(const char *s, const char *prefix);
 int km_str_ends(const char *s, const char *suffix);
 
