@@ -327,6 +327,29 @@ ALARM_FN(chk_alarm_config, 7)
 
 /* ---- the strategy's EventBridge rule on IAM policy changes ---- */
 
+/* A rule written for IAM events but created in another region: a common mistake (the
+ * strategy's own rule would be created in the workload's region), worth naming. */
+static void elsewhere(km_audit *a, const char *acct, km_json_doc *const *docs, size_t nev, char *diag, size_t n) {
+    for (size_t r = 0; r < km_nregions(a, acct); r++) {
+        const char *reg = km_region(a, acct, r);
+        if (!strcmp(reg, "us-east-1") || !strcmp(reg, "global")) continue;
+        km_item lr = km_get(a, acct, reg, "events", "list-rules", NULL);
+        const km_json *rules = km_ci_get(lr.json, "Rules");
+        for (size_t k = 0; k < km_json_len(rules); k++) {
+            const km_json *rule = km_json_at(rules, k);
+            const km_json *pat = km_snap_embedded(a->snap, km_ci_get(rule, "EventPattern"), NULL);
+            if (!pat || pat->type != KM_JSON_OBJECT) continue;
+            /* the sample events say us-east-1; a pattern that filters on region is not this mistake */
+            for (size_t e = 0; e < nev; e++)
+                if (docs[e] && km_evpattern_match(pat, km_json_root(docs[e]), NULL, 0)) {
+                    snprintf(diag, n, "rule %s in %s matches them, but IAM events reach EventBridge only in us-east-1, so it never fires",
+                             km_ci_str(rule, "Name") ? km_ci_str(rule, "Name") : "?", reg);
+                    return;
+                }
+        }
+    }
+}
+
 static void chk_eventbridge_iam(km_audit *a) {
     size_t nev = 0;
     while (iam_policy_events[nev]) nev++;
@@ -395,9 +418,11 @@ static void chk_eventbridge_iam(km_audit *a) {
             km_emit_acct(a, acct, "us-east-1", KM_PASS, "EventBridge rule(s) %s catch all %zu IAM policy-change calls and have targets", rulesok, nev);
         else if (nmiss == 0)
             km_emit_acct(a, acct, "us-east-1", KM_UNKNOWN, "rule(s) %s match every IAM policy change, but their targets are not in the snapshot (events list-targets-by-rule)", rulesok);
-        else if (nmiss == nev)
+        else if (nmiss == nev) {
+            if (!diag[0]) elsewhere(a, acct, docs, nev, diag, sizeof diag);
             km_emit_acct(a, acct, "us-east-1", KM_FAIL, "no enabled EventBridge rule with a target matches IAM policy changes in us-east-1%s%s",
                          diag[0] ? ": " : "", diag);
+        }
         else
             km_emit_acct(a, acct, "us-east-1", KM_FAIL, "rule(s) %s miss %zu of %zu IAM policy-change calls: %s", rulesok, nmiss, nev, missing);
     }

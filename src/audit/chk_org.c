@@ -84,6 +84,7 @@ static void chk_scp_mfa(km_audit *a) {
     }
 }
 
+/* need: actions[0..need) must all be denied for a PASS; the rest are reported when missing. */
 static void scp_denies(km_audit *a, const char *const *actions, size_t need, const char *what) {
     for (size_t i = 0; i < km_naccounts(a); i++) {
         const char *acct = km_account(a, i);
@@ -119,12 +120,13 @@ static void scp_denies(km_audit *a, const char *const *actions, size_t need, con
         size_t have = 0;
         char miss[400] = "";
         for (size_t x = 0; x < nact; x++) {
-            if (covered[x]) { have++; continue; }
+            if (covered[x]) { if (x < need) have++; continue; }
             km_join(miss, sizeof miss, ", ", actions[x]);
         }
         if (have >= need) km_emit_acct(a, acct, NULL, KM_PASS, "SCP(s) %s deny %s%s%s", names, what, miss[0] ? "; not covered: " : "", miss);
         else if (maybe || unreadable)
             km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: an SCP that may deny %s is attached where the snapshot cannot place the account, or its content is missing", what);
+        else if (names[0]) km_emit_acct(a, acct, NULL, KM_FAIL, "SCP(s) %s deny only part of %s (missing: %s)", names, what, miss);
         else km_emit_acct(a, acct, NULL, KM_FAIL, "no SCP denies %s (missing: %s)", what, miss);
     }
 }
@@ -133,13 +135,13 @@ static const char *const logging_actions[] = {
     "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "guardduty:DeleteDetector", "config:StopConfigurationRecorder",
     "config:DeleteConfigurationRecorder", NULL};
 
-static void chk_scp_logging(km_audit *a) { scp_denies(a, logging_actions, 2, "switching off CloudTrail, GuardDuty and AWS Config"); }
+static void chk_scp_logging(km_audit *a) { scp_denies(a, logging_actions, 5, "switching off CloudTrail, GuardDuty and AWS Config"); }
 
 static const char *const backup_actions[] = {
     "backup:DeleteRecoveryPoint", "backup:DeleteBackupVault", "backup:PutBackupVaultAccessPolicy",
     "backup:DeleteBackupVaultLockConfiguration", "rds:DeleteDBSnapshot", NULL};
 
-static void chk_scp_backups(km_audit *a) { scp_denies(a, backup_actions, 2, "deleting backups and recovery points"); }
+static void chk_scp_backups(km_audit *a) { scp_denies(a, backup_actions, 4, "deleting backups and recovery points"); }
 
 const km_check_impl km_chk_org[] = {
     {"KMA-ORG-SCP-MFA", chk_scp_mfa},
