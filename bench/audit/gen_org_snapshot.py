@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Generate a large organisation snapshot in kumomori collect's layout, for the audit benchmark:
 50,000 IAM roles, 20,000 S3 buckets (each with its nine per-bucket answers), 5,000 security
 groups, 2,000 RDS instances, spread over 10 accounts and 10 regions, plus the account- and
