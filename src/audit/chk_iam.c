@@ -530,7 +530,7 @@ static void chk_identity_center(km_audit *a) {
             const char *path = km_json_str(km_res_get(roles[k], "Path"));
             if (path && strstr(path, "/aws-reserved/sso.amazonaws.com/")) {
                 km_ev(a, roles[k]->file);
-                snprintf(pass, sizeof pass, "role %s was provisioned by IAM Identity Center", roles[k]->name);
+                snprintf(pass, sizeof pass, "IAM Identity Center (its role %s is in the account)", roles[k]->name);
             }
         }
         km_item saml = km_get(a, acct, "global", "iam", "list-saml-providers", NULL);
