@@ -45,7 +45,7 @@ fi
 # --- 2. scaling ------------------------------------------------------------------------------
 if [[ " $only " == *" scale "* ]] && [ -s "$cl2_events" ]; then
     echo "== rule-count scaling: 10 vs 10,000 generated patterns over the same events"
-    build/bench/scale --reps 3 "$cl2_events" 10 10000 | tee "$out/scale.txt"
+    build/bench/scale --reps 5 "$cl2_events" 10 10000 | tee "$out/scale.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
     if [ "${KM_BENCH_SCALE_FAMILIES:-0}" = 1 ]; then
         echo "-- the same, one pattern family at a time (0 exact, 4 prefix, 5 equals-ignore-case, 6 numeric,"

@@ -192,68 +192,79 @@ int main(int argc, char **argv) {
     }
 
     printf("events %zu\n", ev.n);
+    /* All matchers are built first and their runs interleaved (10, 10000, 10, 10000, ...), so that a
+     * change in the machine's load during the benchmark hits every pattern count alike. */
+    typedef struct cell {
+        km_matcher *m;
+        km_match_scratch *s;
+        double add_s, eps[100], cpu[100];
+        unsigned long total, errors, matched_events;
+        size_t distinct;
+    } cell;
+    static cell cells[MAX_COUNTS];
     double med[MAX_COUNTS], cpu_med[MAX_COUNTS];
-    double *eps = calloc((size_t)reps, sizeof *eps), *cpu = calloc((size_t)reps, sizeof *cpu);
     uint32_t *hits = calloc(maxn, sizeof *hits);
-    if (!eps || !cpu || !hits) return 2;
+    if (!hits) return 2;
     int failed = 0;
+    km_error err;
+    km_error_clear(&err);
     for (size_t c = 0; c < ncounts; c++) {
-        size_t n = counts[c];
-        km_error err;
-        km_error_clear(&err);
-        km_matcher *m = km_matcher_new();
-        km_match_scratch *s = km_match_scratch_new();
-        if (!m || !s) return 2;
+        cell *x = &cells[c];
+        x->m = km_matcher_new();
+        x->s = km_match_scratch_new();
+        if (!x->m || !x->s) return 2;
         double t0 = bench_now();
-        for (size_t k = 0; k < n; k++) {
-            if (km_matcher_add(m, (uint32_t)k, pats[k], strlen(pats[k]), &err) != KM_OK) {
+        for (size_t k = 0; k < counts[c]; k++) {
+            if (km_matcher_add(x->m, (uint32_t)k, pats[k], strlen(pats[k]), &err) != KM_OK) {
                 fprintf(stderr, "pattern %zu rejected: %s\n  %s\n", k, err.msg, pats[k]);
                 return 1;
             }
         }
-        double add_s = bench_now() - t0;
-        unsigned long total = 0, errors = 0, matched_events = 0;
-        size_t distinct = 0;
-        for (long r = 0; r < reps; r++) {
-            total = errors = matched_events = 0;
+        x->add_s = bench_now() - t0;
+    }
+    for (long r = 0; r < reps; r++) {
+        for (size_t c = 0; c < ncounts; c++) {
+            cell *x = &cells[c];
+            x->total = x->errors = x->matched_events = 0;
             double before = bench_now(), cpu_before = bench_cpu_now();
             for (size_t e = 0; e < ev.n; e++) {
                 const uint32_t *ids;
-                int got = km_matcher_match(m, s, ev.v[e].p, ev.v[e].len, &ids, &err);
+                int got = km_matcher_match(x->m, x->s, ev.v[e].p, ev.v[e].len, &ids, &err);
                 if (got < 0) {
-                    errors++;
+                    x->errors++;
                     continue;
                 }
-                total += (unsigned long)got;
-                matched_events += got > 0;
+                x->total += (unsigned long)got;
+                x->matched_events += got > 0;
                 if (r == 0)
                     for (int j = 0; j < got; j++) hits[ids[j]] = 1;
             }
-            eps[r] = (double)ev.n / (bench_now() - before);
-            cpu[r] = (double)ev.n / (bench_cpu_now() - cpu_before);
+            x->eps[r] = (double)ev.n / (bench_now() - before);
+            x->cpu[r] = (double)ev.n / (bench_cpu_now() - cpu_before);
+            if (r == 0) {
+                x->distinct = 0;
+                for (size_t k = 0; k < counts[c]; k++) x->distinct += hits[k], hits[k] = 0;
+            }
         }
-        distinct = 0;
-        for (size_t k = 0; k < n; k++) distinct += hits[k], hits[k] = 0;
-        double sorted[100];
-        memcpy(sorted, eps, (size_t)reps * sizeof *eps);
-        med[c] = bench_median(sorted, (size_t)reps);
-        cpu_med[c] = bench_median(cpu, (size_t)reps);
+    }
+    for (size_t c = 0; c < ncounts; c++) {
+        cell *x = &cells[c];
+        med[c] = bench_median(x->eps, (size_t)reps);
+        cpu_med[c] = bench_median(x->cpu, (size_t)reps);
         printf("SCALE patterns %zu median_eps %.0f min %.0f max %.0f cpu_median_eps %.0f add_ms %.1f matches %lu "
                "matching_events %lu patterns_that_matched %zu",
-               n, med[c], sorted[0], sorted[reps - 1], cpu_med[c], add_s * 1e3, total, matched_events, distinct);
-        if (errors) printf(" event_errors %lu", errors), failed = 1;
+               counts[c], med[c], x->eps[0], x->eps[reps - 1], cpu_med[c], x->add_s * 1e3, x->total,
+               x->matched_events, x->distinct);
+        if (x->errors) printf(" event_errors %lu", x->errors), failed = 1;
         printf("\n");
-        fflush(stdout);
-        km_match_scratch_free(s);
-        km_matcher_free(m);
+        km_match_scratch_free(x->s);
+        km_matcher_free(x->m);
     }
     if (ncounts >= 2)
         printf("SCALE ratio %.3f cpu_ratio %.3f (events/s with %zu patterns / with %zu; target >= 0.5)\n",
                med[ncounts - 1] / med[0], cpu_med[ncounts - 1] / cpu_med[0], counts[ncounts - 1], counts[0]);
     for (size_t k = 0; k < maxn; k++) free(pats[k]);
     free(pats);
-    free(eps);
-    free(cpu);
     free(hits);
     bench_lines_free(&ev);
     return failed;

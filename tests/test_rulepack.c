@@ -39,6 +39,12 @@ static loaded *load_pack(size_t *n) {
     return v;
 }
 
+/* Threshold and correlation rules (rules/stateful/, docs/stateful.md) share the metadata but not
+ * the pattern or the examples' shape (sequences of records); their own tests cover those. */
+static int stateful(const km_json *r) {
+    return km_json_get(r, "threshold") != NULL || km_json_get(r, "correlation") != NULL;
+}
+
 static void free_pack(loaded *v, size_t n) {
     for (size_t i = 0; v && i < n; i++) km_json_doc_free(v[i].doc);
     free(v);
@@ -152,7 +158,7 @@ TEST(rulepack_every_file_is_a_complete_rule) {
             if (!u || strncmp(u, "https://", 8) != 0) why = "a reference is not an https URL";
         }
         if (!why && !nonempty_str(km_json_get(r, "response"))) why = "no response hint";
-        if (!why && !km_json_is(km_json_get(r, "pattern"), KM_JSON_OBJECT)) why = "pattern is not an object";
+        if (!why && !stateful(r) && !km_json_is(km_json_get(r, "pattern"), KM_JSON_OBJECT)) why = "pattern is not an object";
         if (!why && (km_json_len(km_json_get(ex, "match")) == 0 || km_json_len(km_json_get(ex, "no_match")) == 0))
             why = "examples need at least one match and one no_match record";
         km_test_case(why == NULL, "%s (%s)%s%s", f, id ? id : "?", why ? ": " : "", why ? why : "");
@@ -270,6 +276,7 @@ TEST(rulepack_failed_calls_are_handled_on_purpose) {
         const km_json *r = km_json_root(pack[i].doc);
         const char *id = km_json_get_str(r, "id", "?");
         const km_json *pat = km_json_get(r, "pattern");
+        if (stateful(r)) continue;
         const char *on_purpose = NULL;
         for (size_t k = 0; k < sizeof failures_on_purpose / sizeof failures_on_purpose[0]; k++)
             if (strcmp(id, failures_on_purpose[k].rule) == 0) on_purpose = failures_on_purpose[k].why;
@@ -300,6 +307,7 @@ TEST(rulepack_examples_are_cloudtrail_records_of_their_own) {
     for (size_t i = 0; i < n; i++) {
         const km_json *r = km_json_root(pack[i].doc);
         const char *rid = km_json_get_str(r, "id", "?");
+        if (stateful(r)) continue;
         const char *kinds[] = {"match", "no_match"};
         const char *why = NULL;
         for (int k = 0; k < 2 && !why; k++) {

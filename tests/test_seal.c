@@ -556,6 +556,50 @@ TEST(seal_file_stream) {
     free(text);
 }
 
+TEST(seal_resume_after_restart) {
+    CHECK(setup() == 0);
+    km_buf out = KM_BUF_INIT;
+    km_seal_opts o = {2, 3600, "test-resume"};
+    km_sealer *s = km_sealer_new(priv, to_buf, &out, &o, NULL);
+    CHECK(s);
+    CHECK(km_sealer_record(s, "{\"a\":1}", 7, NULL) == 0);
+    CHECK(km_sealer_record(s, "{\"a\":2}", 7, NULL) == 0); /* + a checkpoint */
+    CHECK(km_sealer_record(s, "{\"a\":3}", 7, NULL) == 0);
+    char pos[KM_SEAL_POSITION_MAX];
+    CHECK(km_sealer_position(s, pos) == 0);
+    size_t saved = out.len; /* what a state file records with the position */
+    CHECK(km_sealer_record(s, "{\"a\":4}", 7, NULL) == 0); /* lost in the crash */
+    km_sealer_free(s);
+    out.len = saved; /* the restart cuts the output back */
+    out.data[saved] = 0;
+    s = km_sealer_resume(priv, to_buf, &out, &o, pos, NULL);
+    CHECK(s);
+    CHECK(km_sealer_record(s, "{\"a\":4}", 7, NULL) == 0);
+    CHECK(km_sealer_record(s, "{\"a\":5}", 7, NULL) == 0);
+    CHECK(km_sealer_finish(s, NULL) == 0);
+    CHECK(km_sealer_position(s, pos) == 0);
+    CHECK(strstr(pos, ":final") != NULL);
+    km_sealer_free(s);
+    km_seal_report *r = verify(out.data);
+    CHECK(r && km_seal_report_ok(r) && r->nstreams == 1 && r->records == 5);
+    km_seal_report_free(r);
+    /* after a final signature, a restart starts a new stream in the same file */
+    s = km_sealer_resume(priv, to_buf, &out, &o, pos, NULL);
+    CHECK(s);
+    CHECK(km_sealer_record(s, "{\"a\":6}", 7, NULL) == 0);
+    CHECK(km_sealer_finish(s, NULL) == 0);
+    km_sealer_free(s);
+    r = verify(out.data);
+    CHECK(r && km_seal_report_ok(r) && r->nstreams == 2 && r->records == 6);
+    km_seal_report_free(r);
+    km_buf_free(&out);
+    /* positions that cannot be used */
+    km_error e;
+    km_error_clear(&e);
+    CHECK(km_sealer_resume(priv, to_buf, &out, &o, "v1:zz", &e) == NULL);
+    CHECK_CONTAINS(e.msg, "unreadable stream position");
+}
+
 TEST(seal_cleanup) {
     km_seal_key_free(priv);
     km_seal_key_free(pub);

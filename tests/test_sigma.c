@@ -458,3 +458,45 @@ TEST(sigma_field_text_for_grouping) {
     }
     km_json_doc_free(d);
 }
+
+/* A |re that backtracks catastrophically on a crafted value gives up (no match) instead of hanging. */
+TEST(sigma_regex_backtracking_is_bounded) {
+    km_buf v = KM_BUF_INIT;
+    km_buf_puts(&v, "{\"f\":\"");
+    for (int i = 0; i < 5000; i++) km_buf_putc(&v, 'a');
+    km_buf_puts(&v, "!\"}");
+    km_error err;
+    km_sigma_set *s = mk(SEL("f|re: '^(a|aa)+$'"), &err);
+    CHECK_MSG(s, "%s", err.msg);
+    km_json_doc *d = km_json_parse(v.data, v.len, NULL, NULL, &err);
+    CHECK(d);
+    km_sigma_scratch *sc = km_sigma_scratch_new();
+    CHECK_INT(km_sigma_eval(s, 0, km_json_root(d), sc), 0);
+    km_sigma_scratch_free(sc);
+    km_json_doc_free(d);
+    km_sigma_set_free(s);
+    km_buf_free(&v);
+}
+
+/* Hostile YAML: deep nesting and a huge condition are refused with a message, not a crash. */
+TEST(sigma_hostile_yaml_is_refused) {
+    km_buf b = KM_BUF_INIT;
+    km_buf_puts(&b, "title: t\nlogsource:\n    product: aws\nx: ");
+    for (int i = 0; i < 5000; i++) km_buf_putc(&b, '[');
+    km_sigma_set *s = km_sigma_set_new();
+    km_error err;
+    CHECK(km_sigma_set_add_text(s, "deep.yml", b.data, b.len, &err) != KM_OK);
+    CHECK_CONTAINS(err.msg, "deep.yml:");
+    km_sigma_set_free(s);
+    km_buf_reset(&b);
+    km_buf_puts(&b, "title: t\nlogsource:\n    product: aws\ndetection:\n    a:\n        f: 1\n    condition: ");
+    for (int i = 0; i < 500; i++) km_buf_puts(&b, "not (");
+    km_buf_puts(&b, "a");
+    for (int i = 0; i < 500; i++) km_buf_putc(&b, ')');
+    km_buf_putc(&b, '\n');
+    s = km_sigma_set_new();
+    CHECK(km_sigma_set_add_text(s, "cond.yml", b.data, b.len, &err) != KM_OK);
+    CHECK_CONTAINS(err.msg, "condition nested too deeply");
+    km_sigma_set_free(s);
+    km_buf_free(&b);
+}

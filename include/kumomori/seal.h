@@ -80,6 +80,17 @@ void km_sealer_free(km_sealer *s);
 /* Records sealed so far. */
 uint64_t km_sealer_count(const km_sealer *s);
 
+/* Where a stream stands, as text for a state file, so that a writer that restarts after cutting
+ * its output back to a saved length (watch) continues the same stream instead of leaving it
+ * unfinished: "v1:STREAM:KEYID:SEQ:LINK", with ":final" once the final signature is written. */
+#define KM_SEAL_POSITION_MAX 192
+int km_sealer_position(const km_sealer *s, char out[KM_SEAL_POSITION_MAX]);
+/* Continue the stream at position (no header is written; the next record is SEQ+1). When
+ * position is NULL or empty, final, or made with another key, a new stream starts instead
+ * (header written). A malformed position is an error. */
+km_sealer *km_sealer_resume(const km_seal_key *key, km_seal_write_fn write, void *ctx,
+                            const km_seal_opts *opts, const char *position, km_error *err);
+
 /* ---- sealing through a FILE * ----------------------------------------------------------- */
 
 /* For writers that write JSON lines to a FILE * (detect's jsonl writer, audit, watch): every
@@ -91,7 +102,17 @@ typedef struct km_seal_file km_seal_file;
 km_seal_file *km_seal_file_open(const km_seal_key *key, FILE *out, const km_seal_opts *opts,
                                 km_error *err);
 FILE *km_seal_file_stream(km_seal_file *sf);
-/* Long-running writers: flush and sign pending records if every_seconds passed. */
+/* As km_seal_file_open, continuing the stream at position (see km_sealer_resume). */
+km_seal_file *km_seal_file_resume(const km_seal_key *key, FILE *out, const km_seal_opts *opts,
+                                  const char *position, km_error *err);
+/* Flush what was written and give the position (for the state file saved with the output's
+ * length). */
+int km_seal_file_position(km_seal_file *sf, char out[KM_SEAL_POSITION_MAX]);
+/* Flush, seal a last unterminated line and write the final signature; sf stays open for
+ * km_seal_file_position (which then ends in ":final") and must still be closed. */
+int km_seal_file_finish(km_seal_file *sf, km_error *err);
+/* Long-running writers: flush and sign pending records if every_seconds passed. Returns 1 when
+ * a signature line was written, 0 when none was due, or an error. */
 int km_seal_file_tick(km_seal_file *sf, km_error *err);
 /* Flush, seal a last unterminated line, write the final signature, close the stream and free sf
  * (not out). Returns the first error met while sealing, if any. Takes NULL. */

@@ -10,6 +10,8 @@
 #include "cli/ruleload.h"
 #include "detect/detect.h"
 #include "kumomori/json.h"
+#include "kumomori/kumomori.h"
+#include "kumomori/seal.h" /* verify helper: --seal */
 #include "util/walk.h"
 
 #include <dirent.h>
@@ -53,6 +55,9 @@ static void help(void) {
            "  --max-groups N      groups kept per threshold or correlation (default 100000)\n"
            "  --sigma-placeholder NAME=V1,V2  values for a Sigma rule's |expand %%NAME%%\n"
            "  --include-event     put each alert's CloudTrail record in it\n"
+           "  --seal KEY          seal the output: hash-chained, signed with the private key of\n"
+           "                      `kumomori keygen` every 100 alerts, every 60 s and at the end; a\n"
+           "                      restart continues the stream (`kumomori verify --sealed`)\n"
            "  --interval SEC      rescan the folder every SEC seconds (default 30)\n"
            "  --settle SEC        leave a file until it is SEC seconds old, so it is complete (default 2)\n"
            "  --checkpoint N      save the state after at most N files (default 100; also every 5 s\n"
@@ -77,6 +82,7 @@ typedef struct wstate {
     int64_t cutoff_ns;      /* files older than this are done even when not listed */
     uint64_t out_bytes;     /* committed length of the output */
     uint64_t files, records, alerts, input_errors;
+    char seal_pos[KM_SEAL_POSITION_MAX]; /* verify helper: the sealed stream at out_bytes */
 } wstate;
 
 static int cmp_done(const void *a, const void *b) {
@@ -134,8 +140,14 @@ static int state_save(const char *path, const wstate *s, const km_program *prog,
     km_buf_puts(&b, "{\"version\":1,\"dir\":");
     km_buf_json_str(&b, dir, strlen(dir));
     km_buf_printf(&b, ",\"output_bytes\":%" PRIu64 ",\"cutoff_ns\":%" PRId64 ",\"files\":%" PRIu64 ",\"records\":%" PRIu64
-                      ",\"alerts\":%" PRIu64 ",\"input_errors\":%" PRIu64 ",\"done\":[",
+                      ",\"alerts\":%" PRIu64 ",\"input_errors\":%" PRIu64,
                   s->out_bytes, s->cutoff_ns, s->files, s->records, s->alerts, s->input_errors);
+    if (s->seal_pos[0]) { /* verify helper: the sealed stream's position at output_bytes */
+        km_buf_puts(&b, ",\"seal\":");
+        km_buf_json_str(&b, s->seal_pos, strlen(s->seal_pos));
+    }
+    km_buf_puts(&b, ",\"done\":[");
+
     for (size_t i = 0; i < s->n; i++) {
         km_buf_puts(&b, i ? ",[" : "[");
         km_buf_json_str(&b, s->f[i].path, strlen(s->f[i].path));
@@ -184,6 +196,18 @@ static int state_save(const char *path, const wstate *s, const km_program *prog,
     return rc;
 }
 
+/* verify helper: after a signature line outside the per-file cycle, record the sealed stream's
+ * position with the output's new length, so that a restart neither cuts it off nor repeats it. */
+static int seal_commit(km_seal_file *sf, FILE *out, const char *output, wstate *st, const char *state_path,
+                       const km_program *prog, const char *dir) {
+    if (km_seal_file_position(sf, st->seal_pos) || fflush(out)) return -1;
+    if (!output) return 0;
+    struct stat ost;
+    if (fsync(fileno(out)) || fstat(fileno(out), &ost) != 0) return -1;
+    st->out_bytes = (uint64_t)ost.st_size;
+    return state_save(state_path, st, prog, dir);
+}
+
 static int state_load(const char *path, wstate *s, km_program *prog, const char *dir, char *msg, size_t msgsz) {
     size_t len;
     km_error err;
@@ -217,6 +241,7 @@ static int state_load(const char *path, wstate *s, km_program *prog, const char 
         s->records = U64("records");
         s->alerts = U64("alerts");
         s->input_errors = U64("input_errors");
+        snprintf(s->seal_pos, sizeof s->seal_pos, "%s", km_json_get_str(r, "seal", "")); /* verify helper */
         const km_json *c = km_json_get(r, "cutoff_ns");
         s->cutoff_ns = c && c->type == KM_JSON_NUMBER ? strtoll(c->u.num.raw, NULL, 10) : 0;
         const km_json *dn = km_json_get(r, "done");
@@ -415,6 +440,9 @@ int km_cmd_watch(int argc, char **argv) {
     km_matcher *m = NULL;
     km_writer *w = NULL;
     FILE *out = NULL;
+    const char *seal_path = NULL; /* verify helper: --seal */
+    km_seal_key *seal_key = NULL;
+    km_seal_file *sealf = NULL;
     int ifd = -1;
     wstate st;
     memset(&st, 0, sizeof st);
@@ -433,6 +461,7 @@ int km_cmd_watch(int argc, char **argv) {
         else if (!strcmp(a, "--rules")) { NEED(); rule_paths[nrp++] = argv[i]; }
         else if (!strcmp(a, "--no-builtin")) builtin = 0;
         else if (!strcmp(a, "--include-event")) include_event = 1;
+        else if (!strcmp(a, "--seal")) { NEED(); seal_path = argv[i]; } /* verify helper */
         else if (!strcmp(a, "--once")) once = 1;
         else if (!strcmp(a, "--stats")) stats = 1;
         else if (!strcmp(a, "--sigma-placeholder")) { NEED(); placeholders[nph++] = argv[i]; }
@@ -500,9 +529,13 @@ int km_cmd_watch(int argc, char **argv) {
         fprintf(stderr, "kumomori watch: %s: not a folder: %s\n", dir_arg, strerror(errno ? errno : ENOTDIR));
         goto done;
     }
+    km_error err;
+    if (seal_path && !(seal_key = km_seal_key_load_private(seal_path, &err))) { /* verify helper */
+        fprintf(stderr, "kumomori watch: %s\n", err.msg);
+        goto done;
+    }
     rs = km_cli_load_rules_ph("watch", rule_paths, nrp, builtin, 0, placeholders, nph);
     if (!rs) goto done;
-    km_error err;
     po.min_severity = min_sev;
     if (!(prog = km_program_new(rs, &po, &err))) {
         fprintf(stderr, "kumomori watch: %s\n", err.msg);
@@ -555,6 +588,14 @@ int km_cmd_watch(int argc, char **argv) {
     }
     km_writer_opts wo = {0};
     wo.out = out;
+    if (seal_key) { /* verify helper: continue the stream the state file left off (cut back with the output) */
+        km_seal_opts so = {0, 0, "kumomori watch " KUMOMORI_VERSION};
+        if (!(sealf = km_seal_file_resume(seal_key, out, &so, output ? st.seal_pos : NULL, &err))) {
+            fprintf(stderr, "kumomori watch: %s\n", err.msg);
+            goto done;
+        }
+        wo.out = km_seal_file_stream(sealf);
+    }
     wo.rules = rs;
     wo.include_event = include_event;
     if (!(w = km_writer_new("jsonl", &wo, &err)) || km_writer_begin(w)) {
@@ -597,7 +638,9 @@ int km_cmd_watch(int argc, char **argv) {
             o.program = prog;
             km_run_stats rst;
             char *inputs[1] = {sc.c[i].full};
-            if (km_detect_run(&o, inputs, 1, &rst) || fflush(out) || (output && fsync(fileno(out)))) {
+            /* verify helper: the sealed stream's position is taken with the output's length */
+            if (km_detect_run(&o, inputs, 1, &rst) || (sealf && km_seal_file_position(sealf, st.seal_pos)) ||
+                fflush(out) || (output && fsync(fileno(out)))) {
                 fprintf(stderr, "kumomori watch: cannot write the output: %s\n", strerror(errno));
                 status = 2;
                 stop_requested = 1;
@@ -650,6 +693,14 @@ int km_cmd_watch(int argc, char **argv) {
             last_stats = t;
         }
         if (had_work) continue; /* more may have come meanwhile */
+        if (sealf) { /* verify helper: sign what came since the last signature, when due */
+            int signed_now = km_seal_file_tick(sealf, &err);
+            if (signed_now < 0 || (signed_now > 0 && seal_commit(sealf, out, output, &st, state_path, prog, dir))) {
+                fprintf(stderr, "kumomori watch: cannot write the sealed output\n");
+                status = 2;
+                break;
+            }
+        }
         /* wait for inotify, the settle time of a waiting file, or the rescan interval */
         int timeout = (int)interval * 1000;
         if (unsettled && settle * 1000 + 100 < timeout) timeout = (int)settle * 1000 + 100;
@@ -666,10 +717,19 @@ int km_cmd_watch(int argc, char **argv) {
             nanosleep(&ts, NULL);
         }
     }
+    if (sealf && status == 0) { /* verify helper: the final signature, and a state that says so */
+        if (km_seal_file_finish(sealf, &err) || seal_commit(sealf, out, output, &st, state_path, prog, dir)) {
+            fprintf(stderr, "kumomori watch: cannot finish the sealed output\n");
+            status = 2;
+        }
+    }
     if (stop_requested && status == 0 && !once) fprintf(stderr, "kumomori watch: stopped; state saved in %s\n", state_path);
 done:
     if (ifd >= 0) close(ifd);
     km_writer_free(w);
+    if (status == 0) km_seal_file_close(sealf, NULL); /* verify helper (finished above) */
+    else km_seal_file_abort(sealf);                 /* an error: the stream stays unfinished */
+    km_seal_key_free(seal_key);
     if (out && out != stdout) fclose(out);
     km_matcher_free(m);
     km_program_free(prog);

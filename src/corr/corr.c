@@ -34,13 +34,6 @@ static char *xstrdup(const char *s) {
     return p;
 }
 
-static char *xmemdup(const char *s, size_t n) {
-    char *p = malloc(n + 1);
-    if (!p) return NULL;
-    if (n) memcpy(p, s, n);
-    p[n] = 0;
-    return p;
-}
 
 /* ---- stored hits ---- */
 
@@ -55,33 +48,50 @@ typedef struct hitrec {
     size_t ctx_len;
 } hitrec;
 
-static void hit_free(hitrec *h) {
-    if (!h) return;
-    for (size_t i = 0; i < h->nvals; i++) free(h->vals[i]);
-    free(h->vals);
-    free(h->event_id);
-    free(h->ctx);
-    free(h);
-}
+/* A stored hit is one allocation: the record, its value pointers, then the strings. */
+static void hit_free(hitrec *h) { free(h); }
 
 static hitrec *hit_copy(uint32_t id, int64_t t, uint64_t seq, const char *const *vals, size_t nvals, const char *eid,
                         const char *ctx, size_t ctx_len) {
-    hitrec *h = calloc(1, sizeof *h);
+    size_t total = sizeof(hitrec) + nvals * sizeof(char *);
+    for (size_t i = 0; i < nvals; i++)
+        if (vals[i]) total += strlen(vals[i]) + 1;
+    if (eid) total += strlen(eid) + 1;
+    if (ctx) total += ctx_len + 1;
+    hitrec *h = malloc(total);
     if (!h) return NULL;
     h->id = id;
     h->t = t;
     h->seq = seq;
     h->nvals = nvals;
-    if (nvals && !(h->vals = calloc(nvals, sizeof *h->vals))) goto fail;
-    for (size_t i = 0; i < nvals; i++)
-        if (vals[i] && !(h->vals[i] = xstrdup(vals[i]))) goto fail;
-    if (eid && !(h->event_id = xstrdup(eid))) goto fail;
-    if (ctx && !(h->ctx = xmemdup(ctx, ctx_len))) goto fail;
-    h->ctx_len = ctx ? ctx_len : 0;
+    h->vals = nvals ? (char **)(h + 1) : NULL;
+    char *p = (char *)(h + 1) + nvals * sizeof(char *);
+    for (size_t i = 0; i < nvals; i++) {
+        if (!vals[i]) {
+            h->vals[i] = NULL;
+            continue;
+        }
+        size_t l = strlen(vals[i]) + 1;
+        memcpy(p, vals[i], l);
+        h->vals[i] = p;
+        p += l;
+    }
+    h->event_id = NULL;
+    if (eid) {
+        size_t l = strlen(eid) + 1;
+        memcpy(p, eid, l);
+        h->event_id = p;
+        p += l;
+    }
+    h->ctx = NULL;
+    h->ctx_len = 0;
+    if (ctx) {
+        if (ctx_len) memcpy(p, ctx, ctx_len);
+        p[ctx_len] = 0;
+        h->ctx = p;
+        h->ctx_len = ctx_len;
+    }
     return h;
-fail:
-    hit_free(h);
-    return NULL;
 }
 
 /* ---- a set of value hashes with times, in time order (value_count) ---- */

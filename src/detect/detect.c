@@ -191,6 +191,7 @@ typedef struct worker {
     km_match_scratch *scratch;
     km_program_scratch *pscratch; /* sigma helper */
     int stateful;                 /* sigma helper: report event time to the thresholds */
+    km_arena light;               /* sigma helper: fields read by the fast path */
     int64_t maxt, last_tick;      /* sigma helper */
     batch *cur;
     size_t idx;
@@ -289,8 +290,36 @@ static void fill_alert(worker *w, km_alert *a, const km_json *root) {
     }
 }
 
+/* sigma helper: records that only feed thresholds and correlations are read without a tree */
+static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, int n) {
+    run *r = w->r;
+    const entry *e = &r->list.e[w->idx];
+    if (w->light.total > ((size_t)1 << 20)) { /* reused across records; emptied now and then */
+        km_arena_free(&w->light);
+        km_arena_init(&w->light, 0);
+    }
+    km_light l;
+    if (km_program_light_extract(r->o->program, rec->data, rec->len, ids, n, &w->light, &l)) return -1;
+    for (int i = 0; i < n; i++) {
+        item *it = new_item(w);
+        if (!it) break;
+        km_alert *a = &it->alert;
+        a->rule = km_ruleset_get(r->o->rules, ids[i]);
+        a->rule_index = ids[i];
+        a->input = input_name(w);
+        a->offset = rec->offset;
+        a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
+        km_program_light_fill(r->o->program, &l, (size_t)i, &w->cur->arena, a, &it->hit);
+        it->same_event = i > 0;
+        atomic_fetch_add(&r->alerts, 1);
+    }
+    return 0;
+}
+
 static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, int n) {
     run *r = w->r;
+    if (r->o->program && !r->o->include_event && km_program_light(r->o->program, ids, n) && light_alerts(w, rec, ids, n) == 0)
+        return; /* sigma helper */
     km_json_opts jo = {0};
     jo.replace_invalid_utf8 = 1;
     jo.max_string = r->o->limits.max_record ? r->o->limits.max_record : ((size_t)8 << 20);
@@ -314,6 +343,7 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
         a->offset = rec->offset;
         a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
         if (root) fill_alert(w, a, root);
+        if (it->hit) km_program_hit_ctx(it->hit, a, &w->cur->arena); /* sigma helper: built here, in parallel */
         atomic_fetch_add(&r->alerts, 1);
     }
     km_json_doc_free(doc);
@@ -609,6 +639,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         km_reader_free(ws[i].rd);
         km_input_close(ws[i].in);
         km_program_scratch_free(ws[i].pscratch); /* sigma helper */
+        km_arena_free(&ws[i].light);
         km_buf_free(&ws[i].tmp);
         batch_free(ws[i].cur);
     }

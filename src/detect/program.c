@@ -1,5 +1,6 @@
 /* The detection program (program.h). */
 #include "detect/program.h"
+#include "detect/extract.h"
 #include "kumomori/sigma.h"
 
 #include <inttypes.h>
@@ -15,6 +16,7 @@ struct km_program {
     size_t nalways;
     km_severity min_sev;
     int fresh;   /* an alert of a new record was seen and none of its hits fed yet */
+    km_buf ctx;  /* the alert being fed, as JSON (reused) */
     /* writing side */
     km_writer *w;
     long written;
@@ -101,6 +103,7 @@ km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_er
 void km_program_free(km_program *p) {
     if (!p) return;
     km_corr_free(p->corr);
+    km_buf_free(&p->ctx);
     free(p->always);
     free(p);
 }
@@ -180,16 +183,121 @@ km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_j
     return h;
 }
 
+/* ---- the fast path ---- */
+
+static const char *const light_paths[13] = {
+    "eventTime", "eventID", "eventName", "eventSource", "awsRegion", "recipientAccountId", "sourceIPAddress",
+    "userAgent", "errorCode", "userIdentity.arn", "userIdentity.invokedBy", "userIdentity.principalId", "userIdentity.type",
+};
+
+int km_program_light(const km_program *p, const uint32_t *ids, int n) {
+    if (!p || p->nalways || n <= 0) return 0;
+    for (int i = 0; i < n; i++) {
+        const km_rule *r = km_ruleset_get(p->rs, ids[i]);
+        if (r->kind != KM_RULE_PATTERN || !r->hidden) return 0;
+    }
+    return 1;
+}
+
+int km_program_light_extract(const km_program *p, const char *text, size_t len, const uint32_t *ids, int n, km_arena *a,
+                             km_light *l) {
+    km_extract_req req[64];
+    size_t nr = 0;
+    for (size_t i = 0; i < 13; i++) req[nr++] = (km_extract_req){light_paths[i], KM_X_STRING, NULL, 0};
+    req[nr++] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0};
+    req[nr++] = (km_extract_req){"resources.arn", KM_X_LIST, NULL, 0};
+    size_t base = nr;
+    memset(l, 0, sizeof *l);
+    l->first = km_arena_alloc(a, (size_t)n * sizeof *l->first);
+    l->nvals = km_arena_alloc(a, (size_t)n * sizeof *l->nvals);
+    if (!l->first || !l->nvals) return -1;
+    for (int i = 0; i < n; i++) {
+        const char *const *paths;
+        size_t k = km_corr_fields(p->corr, ids[i], &paths);
+        l->first[i] = nr - base;
+        l->nvals[i] = k;
+        if (nr + k > 64) return 1;
+        for (size_t j = 0; j < k; j++) req[nr++] = (km_extract_req){paths[j], KM_X_TEXT, NULL, 0};
+    }
+    int rc = km_extract(text, len, req, nr, a);
+    if (rc) return rc;
+    if (req[13].nvalues && req[14].nvalues) return 1; /* both spellings: the tree reads them element by element */
+    for (size_t i = 0; i < 13; i++) l->f[i] = req[i].value;
+    l->res = req[13].nvalues ? req[13].value : req[14].value;
+    l->nres = req[13].nvalues ? req[13].nvalues : req[14].nvalues;
+    l->vals = km_arena_alloc(a, (nr - base + 1) * sizeof *l->vals);
+    if (!l->vals) return -1;
+    for (size_t i = base; i < nr; i++) l->vals[i - base] = req[i].value;
+    l->time_ms = l->f[0] ? km_corr_parse_time(l->f[0], strlen(l->f[0])) : -1;
+    return 0;
+}
+
+static const char *dup_or_null(km_arena *a, const char *s) { return s ? km_arena_strndup(a, s, strlen(s)) : NULL; }
+
+void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar) {
+    km_buf b = KM_BUF_INIT;
+    if (km_alert_to_json(&b, a) == 0) {
+        h->ctx = km_arena_strndup(ar, b.data, b.len);
+        h->ctx_len = h->ctx ? b.len : 0;
+    }
+    km_buf_free(&b);
+}
+
+/* A hidden rule's alert is never written: only the hit (with the event's fields as JSON, for the
+ * threshold or correlation alert it may complete) is kept, straight from the extracted text. */
+void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit) {
+    *hit = NULL;
+    if (!km_corr_consumes(p->corr, (uint32_t)al->rule_index)) return;
+    km_alert tmp = *al;
+    tmp.event_time = l->f[0];
+    tmp.event_id = l->f[1];
+    tmp.event_name = l->f[2];
+    tmp.event_source = l->f[3];
+    tmp.aws_region = l->f[4];
+    tmp.account = l->f[5];
+    tmp.source_ip = l->f[6];
+    tmp.user_agent = l->f[7];
+    tmp.error_code = l->f[8];
+    for (size_t i = 9; i < 13 && !tmp.principal; i++) tmp.principal = l->f[i];
+    const char *list[64];
+    if (l->nres) {
+        const char *q = l->res;
+        for (size_t i = 0; i < l->nres && i < 64; i++) {
+            list[i] = q;
+            q += strlen(q) + 1;
+        }
+        tmp.resources = list;
+        tmp.nresources = l->nres < 64 ? l->nres : 64;
+    }
+    al->event_id = dup_or_null(a, l->f[1]);
+    km_program_hit *h = km_arena_alloc(a, sizeof *h);
+    if (!h) return;
+    h->nvals = l->nvals[k];
+    h->vals = km_arena_alloc(a, (h->nvals ? h->nvals : 1) * sizeof *h->vals);
+    if (!h->vals) return;
+    for (size_t i = 0; i < h->nvals; i++) h->vals[i] = dup_or_null(a, l->vals[l->first[k] + i]);
+    h->time_ms = l->time_ms;
+    km_program_hit_ctx(h, &tmp, a);
+    *hit = h;
+}
+
 /* ---- alerts as JSON and back ---- */
 
 static void jfield(km_buf *b, const char *k, const char *v) {
-    km_buf_printf(b, ",\"%s\":", k);
+    km_buf_putc(b, ',');
+    km_buf_putc(b, '"');
+    km_buf_puts(b, k);
+    km_buf_puts(b, "\":");
     if (v) km_buf_json_str(b, v, strlen(v));
     else km_buf_puts(b, "null");
 }
 
 int km_alert_to_json(km_buf *b, const km_alert *a) {
-    km_buf_printf(b, "{\"o\":%" PRIu64 ",\"gz\":%d", a->offset, a->gzip);
+    char num[32];
+    int nl = snprintf(num, sizeof num, "%" PRIu64, a->offset);
+    km_buf_puts(b, "{\"o\":");
+    km_buf_append(b, num, (size_t)nl);
+    km_buf_puts(b, a->gzip ? ",\"gz\":1" : ",\"gz\":0");
     jfield(b, "in", a->input);
     jfield(b, "t", a->event_time);
     jfield(b, "i", a->event_id);
@@ -321,7 +429,14 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
     }
     if (h) {
         km_buf ctx = KM_BUF_INIT;
-        km_alert_to_json(&ctx, a);
+        if (h->ctx) {
+            ctx.data = (char *)h->ctx;
+            ctx.len = h->ctx_len;
+        } else {
+            km_buf_reset(&p->ctx);
+            km_alert_to_json(&p->ctx, a);
+            ctx = p->ctx;
+        }
         km_corr_hit ch;
         memset(&ch, 0, sizeof ch);
         ch.id = (uint32_t)a->rule_index;
@@ -334,7 +449,6 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
         ch.same_event = !p->fresh;
         p->fresh = 0;
         km_corr_feed(p->corr, &ch, on_fire, p);
-        km_buf_free(&ctx);
     }
     return p->failed ? -1 : p->written;
 }

@@ -32,6 +32,8 @@ typedef struct km_program_hit {
     int64_t time_ms;
     const char **vals;
     size_t nvals;
+    const char *ctx;   /* the alert's event fields as JSON (km_alert_to_json), built by the worker */
+    size_t ctx_len;
 } km_program_hit;
 
 /* A program for the finished rule set rs (which must outlive it). NULL with err set when the
@@ -53,6 +55,27 @@ int km_program_select(const km_program *p, km_program_scratch *s, const km_json 
                       const uint32_t **out);
 /* The hit of rule id for the stateful rules (NULL when none reads it), allocated in a. */
 km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_json *root, km_arena *a);
+
+/* Worker side: h->ctx from the alert's fields, in a (the alert's batch). */
+void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar);
+
+/* The fast path for records that only feed thresholds and correlations: when every matched rule is
+ * hidden (none is a Sigma rule to evaluate, none is written), the fields are read from the record's
+ * text (detect/extract.h) instead of a parsed tree. */
+typedef struct km_light {
+    const char *f[13];      /* alert fields, see program.c */
+    const char *res;        /* resource ARNs, NUL-separated */
+    size_t nres;
+    const char **vals;      /* per matched rule: its hit values, one block after the other */
+    size_t *first, *nvals;
+    int64_t time_ms;
+} km_light;
+int km_program_light(const km_program *p, const uint32_t *ids, int n);
+/* 0 done (l filled, strings in a), 1 the record needs the tree, -1 out of memory. */
+int km_program_light_extract(const km_program *p, const char *text, size_t len, const uint32_t *ids, int n, km_arena *a,
+                             km_light *l);
+/* The alert fields and the hit of the k-th matched rule, copied into a (the alert's batch). */
+void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit);
 
 /* Writing side, one thread, in input order. Writes a (unless its rule is hidden), feeds its hit,
  * and writes the threshold/correlation alerts that become due. same_event: a is not the first alert

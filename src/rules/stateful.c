@@ -121,6 +121,7 @@ static int cond_from(sctx *c, const km_json *o, km_count_cond *cc, int *has) {
         if (v->type != KM_JSON_NUMBER || v->u.num.d < 0 || v->u.num.d != (double)(uint64_t)v->u.num.d)
             return bad(c, v->offset, "condition \"%s\" needs a whole number", k);
         uint64_t n = (uint64_t)v->u.num.d;
+        if (n > 1000000) return bad(c, v->offset, "condition \"%s\": a threshold above 1000000 is not supported (state is kept per event)", k);
         if (!strcmp(k, "gt")) { cc->has_gt = 1; cc->gt = n; }
         else if (!strcmp(k, "gte")) { cc->has_gte = 1; cc->gte = n; }
         else if (!strcmp(k, "lt")) { cc->has_lt = 1; cc->lt = n; }

@@ -215,8 +215,8 @@ static int emit(km_sealer *s, km_error *err) {
     return KM_OK;
 }
 
-km_sealer *km_sealer_new(const km_seal_key *key, km_seal_write_fn write, void *ctx,
-                         const km_seal_opts *opts, km_error *err) {
+static km_sealer *sealer_alloc(const km_seal_key *key, km_seal_write_fn write, void *ctx,
+                               const km_seal_opts *opts, km_error *err) {
     if (!key || !key->has_private) {
         km_error_set(err, KM_ERR, (size_t)-1, "sealing needs a private key (kumomori keygen)");
         return NULL;
@@ -232,6 +232,14 @@ km_sealer *km_sealer_new(const km_seal_key *key, km_seal_write_fn write, void *c
     s->every_records = opts && opts->every_records ? opts->every_records : 100;
     s->every_seconds = opts && opts->every_seconds ? opts->every_seconds : 60;
     km_buf_init(&s->line, 256u << 20);
+    s->last_sign = time(NULL);
+    return s;
+}
+
+km_sealer *km_sealer_new(const km_seal_key *key, km_seal_write_fn write, void *ctx,
+                         const km_seal_opts *opts, km_error *err) {
+    km_sealer *s = sealer_alloc(key, write, ctx, opts, err);
+    if (!s) return NULL;
     unsigned char id[16];
     if (RAND_bytes(id, sizeof id) != 1) {
         km_error_set(err, KM_ERR, (size_t)-1, "no random bytes for the stream id");
@@ -315,15 +323,59 @@ int km_sealer_record(km_sealer *s, const char *json, size_t len, km_error *err) 
     return KM_OK;
 }
 
+int km_sealer_position(const km_sealer *s, char out[KM_SEAL_POSITION_MAX]) {
+    char lh[65];
+    km_hex_encode(s->link, 32, lh);
+    int n = snprintf(out, KM_SEAL_POSITION_MAX, "v1:%s:%s:%llu:%s%s", s->stream, s->key->id,
+                     (unsigned long long)s->seq, lh, s->finished ? ":final" : "");
+    return n > 0 && n < KM_SEAL_POSITION_MAX ? 0 : -1;
+}
+
+km_sealer *km_sealer_resume(const km_seal_key *key, km_seal_write_fn write, void *ctx,
+                            const km_seal_opts *opts, const char *position, km_error *err) {
+    if (!position || !*position) return km_sealer_new(key, write, ctx, opts, err);
+    /* v1:STREAM(32):KEYID(64):SEQ:LINK(64)[:final] */
+    const char *p = position;
+    char stream[33], keyid[65], link[65];
+    unsigned long long seq = 0;
+    int ok = strncmp(p, "v1:", 3) == 0;
+    p += 3;
+    if (ok && strlen(p) > 32 && p[32] == ':') { memcpy(stream, p, 32); stream[32] = 0; p += 33; } else ok = 0;
+    if (ok && strlen(p) > 64 && p[64] == ':') { memcpy(keyid, p, 64); keyid[64] = 0; p += 65; } else ok = 0;
+    char *end = NULL;
+    if (ok) {
+        seq = strtoull(p, &end, 10);
+        ok = end && end != p && *end == ':';
+        p = ok ? end + 1 : p;
+    }
+    if (ok && strlen(p) >= 64) { memcpy(link, p, 64); link[64] = 0; p += 64; } else ok = 0;
+    int final = ok && strcmp(p, ":final") == 0;
+    if (ok && *p && !final) ok = 0;
+    unsigned char lraw[32], sraw[16];
+    if (ok && (km_hex_decode(link, 64, lraw, 32, NULL) != 32 || km_hex_decode(stream, 32, sraw, 16, NULL) != 16)) ok = 0;
+    if (!ok) {
+        km_error_set(err, KM_ERR, (size_t)-1, "sealed output: unreadable stream position '%.80s'", position);
+        return NULL;
+    }
+    if (final || strcmp(keyid, key ? key->id : "") != 0) return km_sealer_new(key, write, ctx, opts, err);
+    km_sealer *s = sealer_alloc(key, write, ctx, opts, err);
+    if (!s) return NULL;
+    memcpy(s->stream, stream, 33);
+    memcpy(s->link, lraw, 32);
+    s->seq = s->signed_seq = seq; /* what follows is signed at the next interval */
+    return s;
+}
+
 int km_sealer_checkpoint(km_sealer *s, km_error *err) {
     if (s->finished || s->seq == s->signed_seq) return KM_OK;
     return sign_line(s, 0, err);
 }
 
 int km_sealer_tick(km_sealer *s, km_error *err) {
-    if (s->finished || s->seq == s->signed_seq) return KM_OK;
-    if (time(NULL) - s->last_sign < (time_t)s->every_seconds) return KM_OK;
-    return sign_line(s, 0, err);
+    if (s->finished || s->seq == s->signed_seq) return 0;
+    if (time(NULL) - s->last_sign < (time_t)s->every_seconds) return 0;
+    int rc = sign_line(s, 0, err);
+    return rc == KM_OK ? 1 : rc;
 }
 
 int km_sealer_finish(km_sealer *s, km_error *err) {
@@ -387,6 +439,11 @@ static int cookie_close(void *c) {
 
 km_seal_file *km_seal_file_open(const km_seal_key *key, FILE *out, const km_seal_opts *opts,
                                 km_error *err) {
+    return km_seal_file_resume(key, out, opts, NULL, err);
+}
+
+km_seal_file *km_seal_file_resume(const km_seal_key *key, FILE *out, const km_seal_opts *opts,
+                                  const char *position, km_error *err) {
     km_seal_file *sf = calloc(1, sizeof *sf);
     if (!sf) {
         km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
@@ -394,7 +451,7 @@ km_seal_file *km_seal_file_open(const km_seal_key *key, FILE *out, const km_seal
     }
     km_buf_init(&sf->line, 256u << 20);
     km_error_clear(&sf->err);
-    sf->s = km_sealer_new(key, km_seal_write_file, out, opts, err);
+    sf->s = km_sealer_resume(key, km_seal_write_file, out, opts, position, err);
     cookie_io_functions_t io = {NULL, cookie_write, NULL, cookie_close};
     if (sf->s) sf->fp = fopencookie(sf, "w", io);
     if (!sf->fp) {
@@ -417,20 +474,27 @@ int km_seal_file_tick(km_seal_file *sf, km_error *err) {
     return km_sealer_tick(sf->s, err);
 }
 
-int km_seal_file_close(km_seal_file *sf, km_error *err) {
-    if (!sf) return KM_OK;
-    int rc = KM_OK;
+int km_seal_file_position(km_seal_file *sf, char out[KM_SEAL_POSITION_MAX]) {
+    if (fflush(sf->fp) || sf->failed) return -1;
+    return km_sealer_position(sf->s, out);
+}
+
+int km_seal_file_finish(km_seal_file *sf, km_error *err) {
     fflush(sf->fp);
     if (!sf->failed && sf->line.len) { /* a last line without its newline */
         if (km_buf_putc(&sf->line, '\n') == 0) seal_lines(sf);
     }
-    fclose(sf->fp);
     if (sf->failed) {
         if (err) *err = sf->err;
-        rc = sf->err.code ? sf->err.code : KM_ERR;
-    } else {
-        rc = km_sealer_finish(sf->s, err);
+        return sf->err.code ? sf->err.code : KM_ERR;
     }
+    return km_sealer_finish(sf->s, err);
+}
+
+int km_seal_file_close(km_seal_file *sf, km_error *err) {
+    if (!sf) return KM_OK;
+    int rc = km_seal_file_finish(sf, err);
+    fclose(sf->fp);
     km_sealer_free(sf->s);
     km_buf_free(&sf->line);
     free(sf);

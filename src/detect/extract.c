@@ -1,0 +1,356 @@
+/* Field extraction from JSON text (extract.h). Hand-written: it is on the detection hot path for
+ * every record a threshold reads, where building a tree costs several times the matching itself.
+ * The record was already checked by the matcher (valid JSON, UTF-8, depth), so this reader can be
+ * simple; it still stops safely at the end of the text on malformed input. */
+#include "detect/extract.h"
+#include "kumomori/buf.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_REL_DEPTH 32 /* nesting followed along requested paths */
+
+typedef struct xs {
+    const char *s;
+    size_t n;
+    km_extract_req *req;
+    size_t nreq;
+    km_buf *vals;   /* per request: the values found so far, joined by ',' */
+    int *count;     /* per request: how many values */
+    int *only_str;  /* per request: every value so far was a string */
+    int *through_array;
+    int giveup;
+} xs;
+
+static size_t ws(const xs *x, size_t i) {
+    while (i < x->n && (x->s[i] == ' ' || x->s[i] == '\t' || x->s[i] == '\n' || x->s[i] == '\r')) i++;
+    return i;
+}
+
+/* i at the opening quote; returns the index after the closing quote (n on error). */
+static size_t str_end(const xs *x, size_t i) {
+    i++;
+    while (i < x->n) {
+        const char *q = memchr(x->s + i, '"', x->n - i);
+        if (!q) return x->n;
+        size_t at = (size_t)(q - x->s), bs = 0;
+        while (at - bs > i && x->s[at - bs - 1] == '\\') bs++;
+        if (bs % 2 == 0) return at + 1;
+        i = at + 1;
+    }
+    return x->n;
+}
+
+/* Bytes that matter when skipping a nested value. */
+static const unsigned char nest_byte[256] = {['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1};
+
+/* Skip any value starting at i; returns the index after it. */
+static size_t skip_value(const xs *x, size_t i) {
+    i = ws(x, i);
+    if (i >= x->n) return x->n;
+    char c = x->s[i];
+    if (c == '"') return str_end(x, i);
+    if (c == '{' || c == '[') {
+        size_t depth = 0;
+        const unsigned char *s = (const unsigned char *)x->s;
+        while (i < x->n) {
+            while (i < x->n && !nest_byte[s[i]]) i++;
+            if (i >= x->n) break;
+            char d = x->s[i];
+            if (d == '"') {
+                i = str_end(x, i);
+                continue;
+            }
+            if (d == '{' || d == '[') depth++;
+            else if (--depth == 0) return i + 1;
+            i++;
+        }
+        return x->n;
+    }
+    while (i < x->n && x->s[i] != ',' && x->s[i] != '}' && x->s[i] != ']' && x->s[i] != ' ' && x->s[i] != '\n' &&
+           x->s[i] != '\t' && x->s[i] != '\r')
+        i++;
+    return i;
+}
+
+static int hexv(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static void put_cp(km_buf *b, uint32_t cp) {
+    char u[4];
+    if (cp < 0x80) { km_buf_putc(b, (char)cp); return; }
+    if (cp < 0x800) { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); km_buf_append(b, u, 2); return; }
+    if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F));
+        km_buf_append(b, u, 3);
+        return;
+    }
+    u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[3] = (char)(0x80 | (cp & 0x3F));
+    km_buf_append(b, u, 4);
+}
+
+static int read_u4(const xs *x, size_t i, uint32_t *v) {
+    if (i + 4 > x->n) return -1;
+    uint32_t r = 0;
+    for (int k = 0; k < 4; k++) {
+        int h = hexv(x->s[i + (size_t)k]);
+        if (h < 0) return -1;
+        r = r * 16 + (uint32_t)h;
+    }
+    *v = r;
+    return 0;
+}
+
+/* Append the decoded string at i (opening quote) to b, as the tree reader would decode it (lone
+ * surrogates become U+FFFD). Returns the index after it. */
+static size_t decode_str(const xs *x, size_t i, km_buf *b) {
+    size_t j = i + 1, run = j;
+    while (j < x->n && x->s[j] != '"') {
+        if (x->s[j] != '\\') { j++; continue; }
+        km_buf_append(b, x->s + run, j - run);
+        char e = j + 1 < x->n ? x->s[j + 1] : 0;
+        j += 2;
+        switch (e) {
+        case 'n': km_buf_putc(b, '\n'); break;
+        case 't': km_buf_putc(b, '\t'); break;
+        case 'r': km_buf_putc(b, '\r'); break;
+        case 'b': km_buf_putc(b, '\b'); break;
+        case 'f': km_buf_putc(b, '\f'); break;
+        case 'u': {
+            uint32_t cp;
+            if (read_u4(x, j, &cp)) { put_cp(b, 0xFFFD); break; }
+            j += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                uint32_t lo;
+                if (j + 1 < x->n && x->s[j] == '\\' && x->s[j + 1] == 'u' && !read_u4(x, j + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    j += 6;
+                } else {
+                    cp = 0xFFFD;
+                }
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                cp = 0xFFFD;
+            }
+            put_cp(b, cp);
+            break;
+        }
+        default: km_buf_putc(b, e); break; /* \" \\ \/ */
+        }
+        run = j;
+    }
+    km_buf_append(b, x->s + run, (j < x->n ? j : x->n) - run);
+    return j < x->n ? j + 1 : x->n;
+}
+
+static void add_value(xs *x, size_t r, const char *v, size_t vl, int is_str, int in_array) {
+    if (x->req[r].mode == KM_X_LIST) {
+        /* the strings of array elements only, as the alert's resource list reads them */
+        if (!is_str || !in_array) x->giveup = 1;
+        km_buf_append(&x->vals[r], v, vl);
+        km_buf_putc(&x->vals[r], 0);
+        x->count[r]++;
+        return;
+    }
+    if (x->count[r]++) km_buf_putc(&x->vals[r], ',');
+    km_buf_append(&x->vals[r], v, vl);
+    if (!is_str) x->only_str[r] = 0;
+    if (in_array) x->through_array[r] = 1;
+}
+
+/* Requests still possible at the current place: their index and where their next segment starts. */
+typedef struct cands {
+    uint8_t r[64];
+    uint16_t pos[64];
+    uint16_t len[64]; /* length of that segment */
+    size_t n;
+} cands;
+
+static uint16_t seg_len(const char *s) { return (uint16_t)strcspn(s, "."); }
+
+static size_t walk_value(xs *x, size_t i, const cands *c, int depth, int in_array);
+
+/* A value at a path some request names exactly. */
+static size_t take(xs *x, size_t i, size_t r, int in_array) {
+    i = ws(x, i);
+    if (i >= x->n) return x->n;
+    char c = x->s[i];
+    if (c == '"') {
+        km_buf tmp = KM_BUF_INIT;
+        size_t e = decode_str(x, i, &tmp);
+        add_value(x, r, tmp.data ? tmp.data : "", tmp.len, 1, in_array);
+        km_buf_free(&tmp);
+        return e;
+    }
+    if (c == '[') {
+        /* the elements, flattened; an object among them would be its JSON text: left to the tree */
+        i++;
+        for (;;) {
+            i = ws(x, i);
+            if (i >= x->n) return x->n;
+            if (x->s[i] == ']') return i + 1;
+            if (x->s[i] == '{') {
+                x->giveup = 1;
+                return skip_value(x, i);
+            }
+            i = take(x, i, r, 1);
+            i = ws(x, i);
+            if (i < x->n && x->s[i] == ',') i++;
+        }
+    }
+    if (c == '{') {
+        if (x->req[r].mode != KM_X_STRING) x->giveup = 1;
+        else x->only_str[r] = 0, x->count[r]++; /* an object is present: not a string */
+        return skip_value(x, i);
+    }
+    size_t e = skip_value(x, i);
+    add_value(x, r, x->s + i, e - i, 0, in_array);
+    return e;
+}
+
+static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_array) {
+    /* i at '{' */
+    const char *seen[64];
+    size_t seenl[64], nseen = 0;
+    i++;
+    for (;;) {
+        i = ws(x, i);
+        if (i >= x->n) return x->n;
+        if (x->s[i] == '}') return i + 1;
+        if (x->s[i] != '"') return x->n;
+        size_t ks = i + 1, ke = str_end(x, i);
+        if (ke > x->n || ke == 0) return x->n;
+        size_t klen = ke - 1 - ks;
+        const char *key = x->s + ks;
+        i = ws(x, ke);
+        if (i < x->n && x->s[i] == ':') i++;
+        cands next;
+        next.n = 0;
+        int exact = 0;
+        int escaped = memchr(key, '\\', klen) != NULL;
+        if (escaped) {
+            /* an escaped key might spell a requested name: let the tree decide */
+            if (c->n) x->giveup = 1;
+        } else {
+            for (size_t k = 0; k < c->n; k++) {
+                const char *seg = x->req[c->r[k]].path + c->pos[k];
+                if (c->len[k] != klen || memcmp(seg, key, klen)) continue;
+                if (seg[klen] == 0) exact = 1;
+                else {
+                    next.r[next.n] = c->r[k];
+                    next.pos[next.n] = (uint16_t)(c->pos[k] + klen + 1);
+                    next.len[next.n++] = seg_len(seg + klen + 1);
+                }
+            }
+        }
+        if (exact || next.n) {
+            if (memchr(key, '.', klen)) x->giveup = 1; /* "a.b" as one key: the tree tries both readings */
+            for (size_t k = 0; k < nseen; k++)
+                if (seenl[k] == klen && !memcmp(seen[k], key, klen)) x->giveup = 1; /* a repeated key: last wins */
+            if (nseen < 64) {
+                seen[nseen] = key;
+                seenl[nseen++] = klen;
+            } else {
+                x->giveup = 1;
+            }
+        } else if (!escaped && memchr(key, '.', klen)) {
+            /* "a.b" might be the first part of a request through a dotted key */
+            for (size_t k = 0; k < c->n; k++)
+                if (!strncmp(x->req[c->r[k]].path + c->pos[k], key, klen)) x->giveup = 1;
+        }
+        if (x->giveup) return x->n;
+        if (exact) {
+            size_t before = i;
+            for (size_t k = 0; k < c->n; k++) {
+                const char *seg = x->req[c->r[k]].path + c->pos[k];
+                if (c->len[k] == klen && !memcmp(seg, key, klen) && seg[klen] == 0) i = take(x, before, c->r[k], in_array);
+            }
+            if (next.n) i = walk_value(x, before, &next, depth + 1, in_array);
+        } else if (next.n) {
+            i = walk_value(x, i, &next, depth + 1, in_array);
+        } else {
+            i = skip_value(x, i);
+        }
+        if (x->giveup) return x->n;
+        i = ws(x, i);
+        if (i < x->n && x->s[i] == ',') i++;
+    }
+}
+
+/* A value on the way to requested paths: objects are entered, arrays' elements followed. */
+static size_t walk_value(xs *x, size_t i, const cands *c, int depth, int in_array) {
+    i = ws(x, i);
+    if (i >= x->n) return x->n;
+    if (depth > MAX_REL_DEPTH) {
+        x->giveup = 1;
+        return x->n;
+    }
+    if (x->s[i] == '{') return walk_object(x, i, c, depth, in_array);
+    if (x->s[i] == '[') {
+        i++;
+        for (;;) {
+            i = ws(x, i);
+            if (i >= x->n) return x->n;
+            if (x->s[i] == ']') return i + 1;
+            i = walk_value(x, i, c, depth + 1, 1);
+            if (x->giveup) return x->n;
+            i = ws(x, i);
+            if (i < x->n && x->s[i] == ',') i++;
+        }
+    }
+    return skip_value(x, i);
+}
+
+int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_arena *a) {
+    xs x;
+    memset(&x, 0, sizeof x);
+    x.s = json;
+    x.n = len;
+    x.req = req;
+    x.nreq = n;
+    km_buf vals[64];
+    int count[64], only_str[64], through[64];
+    if (n > 64) return 1;
+    for (size_t r = 0; r < n; r++) {
+        vals[r] = (km_buf)KM_BUF_INIT;
+        count[r] = 0;
+        only_str[r] = 1;
+        through[r] = 0;
+        req[r].value = NULL;
+        req[r].nvalues = 0;
+    }
+    x.vals = vals;
+    x.count = count;
+    x.only_str = only_str;
+    x.through_array = through;
+    size_t i = ws(&x, 0);
+    cands all;
+    all.n = n;
+    for (size_t r = 0; r < n; r++) {
+        all.r[r] = (uint8_t)r;
+        all.pos[r] = 0;
+        all.len[r] = seg_len(req[r].path);
+        if (strlen(req[r].path) > 60000) return 1;
+    }
+    int rc = 0;
+    if (i >= len || json[i] != '{') rc = -1;
+    else walk_object(&x, i, &all, 0, 0);
+    if (!rc && x.giveup) rc = 1;
+    for (size_t r = 0; r < n && rc == 0; r++) {
+        if (!count[r]) continue;
+        if (req[r].mode == KM_X_STRING && (count[r] != 1 || !only_str[r] || through[r])) continue;
+        if (vals[r].failed) { rc = -1; break; }
+        char *v = km_arena_alloc(a, vals[r].len + 1);
+        if (!v) { rc = -1; break; }
+        if (vals[r].len) memcpy(v, vals[r].data, vals[r].len);
+        v[vals[r].len] = 0;
+        req[r].value = v;
+        req[r].nvalues = (size_t)count[r];
+    }
+    for (size_t r = 0; r < n; r++) km_buf_free(&vals[r]);
+    return rc;
+}

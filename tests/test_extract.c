@@ -1,0 +1,136 @@
+/* The text-only field reader (src/detect/extract.c) gives the tree readers' values exactly, on every
+ * staged record and on hand-made records with escapes, arrays, nulls and the shapes it must leave to
+ * the tree. */
+#include "test.h"
+#include "corpus.h"
+#include "detect/extract.h"
+#include "kumomori/sigma.h"
+#include "kumomori/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const TEXT_PATHS[] = {
+    "eventTime", "eventID", "eventName", "eventSource", "awsRegion", "recipientAccountId", "userIdentity.arn",
+    "userIdentity.type", "userIdentity.accessKeyId", "sourceIPAddress", "userAgent", "errorCode",
+    "responseElements.accessKey.accessKeyId", "requestParameters.bucketName", "requestParameters.key",
+    "requestParameters.containerDefinitions.command", "resources.ARN", "userIdentity.sessionContext.sessionIssuer.arn",
+    "additionalEventData.MFAUsed", "readOnly", "requestParameters.maxResults", "tlsDetails.tlsVersion", "nope.nothing",
+};
+
+/* The alert reader's view: a string member reached through objects only. */
+static const char *tree_string(const km_json *r, const char *path) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    const km_json *v = r;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ".", &save); t && v; t = strtok_r(NULL, ".", &save)) v = km_json_get(v, t);
+    return km_json_str(v);
+}
+
+static int check_record(const char *text, size_t len, const km_json *root, const char *id, long *giveups) {
+    size_t np = sizeof TEXT_PATHS / sizeof TEXT_PATHS[0];
+    km_extract_req req[64];
+    for (size_t i = 0; i < np; i++) {
+        req[i] = (km_extract_req){TEXT_PATHS[i], KM_X_TEXT, NULL, 0};
+        req[np + i] = (km_extract_req){TEXT_PATHS[i], KM_X_STRING, NULL, 0};
+    }
+    req[2 * np] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0};
+    km_arena a;
+    km_arena_init(&a, 0);
+    int rc = km_extract(text, len, req, 2 * np + 1, &a);
+    int ok = 1;
+    if (rc == 1) {
+        (*giveups)++;
+    } else if (rc != 0) {
+        printf("  %s: extract failed\n", id);
+        ok = 0;
+    } else {
+        for (size_t i = 0; i < np && ok; i++) {
+            km_buf b = KM_BUF_INIT;
+            int have = km_sigma_field_text(root, TEXT_PATHS[i], &b);
+            const char *want = have ? (b.data ? b.data : "") : NULL;
+            const char *got = req[i].value;
+            if ((want == NULL) != (got == NULL) || (want && strcmp(want, got))) {
+                printf("  %s: %s: text '%s', the tree says '%s'\n", id, TEXT_PATHS[i], got ? got : "(none)", want ? want : "(none)");
+                ok = 0;
+            }
+            km_buf_free(&b);
+            const char *ws = tree_string(root, TEXT_PATHS[i]), *gs = req[np + i].value;
+            if ((ws == NULL) != (gs == NULL) || (ws && strcmp(ws, gs))) {
+                printf("  %s: %s: string '%s', the tree says '%s'\n", id, TEXT_PATHS[i], gs ? gs : "(none)", ws ? ws : "(none)");
+                ok = 0;
+            }
+        }
+        /* resources[].ARN as a list */
+        const km_json *res = km_json_get(root, "resources");
+        size_t want_n = 0;
+        const char *p = req[2 * np].value;
+        for (size_t k = 0; res && res->type == KM_JSON_ARRAY && k < km_json_len(res); k++) {
+            const char *arn = km_json_str(km_json_get(km_json_at(res, k), "ARN"));
+            if (!arn) continue;
+            if (want_n >= req[2 * np].nvalues || strcmp(p, arn)) {
+                printf("  %s: resources[%zu].ARN differs\n", id, k);
+                ok = 0;
+                break;
+            }
+            p += strlen(p) + 1;
+            want_n++;
+        }
+        if (ok && want_n != req[2 * np].nvalues) {
+            printf("  %s: %zu resource ARNs, the tree has %zu\n", id, req[2 * np].nvalues, want_n);
+            ok = 0;
+        }
+    }
+    km_arena_free(&a);
+    return ok;
+}
+
+TEST(extract_equals_the_tree_on_every_staged_record) {
+    const char *corp = km_test_corpora();
+    if (!corp) { km_test_skip("shared corpora absent"); return; }
+    km_test_corpus *c = km_test_corpus_load(corp);
+    CHECK(c);
+    long giveups = 0, bad = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (!check_record(c->r[i].text, c->r[i].len, c->r[i].rec, c->r[i].id, &giveups)) bad++;
+    km_test_case(bad == 0, "%ld of %zu records differ", bad, c->n);
+    km_test_case(giveups == 0, "%ld of %zu staged records were left to the tree", giveups, c->n);
+    km_test_corpus_free(c);
+}
+
+TEST(extract_hand_made_records) {
+    static const struct { const char *json; int giveup; const char *why; } r[] = {
+        {"{\"eventName\":\"a\\\"b\\\\c\\u00e9\\ud83d\\ude00\\n\",\"userIdentity\":{\"arn\":\"x\"}}", 0, "escapes"},
+        {"{\"eventName\":\"\\ud800x\"}", 0, "a lone surrogate becomes U+FFFD"},
+        {"{ \"eventName\" : \"spaced\" , \"requestParameters\" : { \"key\" : [ \"a\" , [ \"b\" , 3 ] , null ] } }", 0, "white space, nested arrays"},
+        {"{\"requestParameters\":{\"containerDefinitions\":[{\"command\":[\"sh\",\"-c\"]},{\"command\":\"x\"},{\"other\":1}]}}", 0, "through an array of objects"},
+        {"{\"readOnly\":true,\"requestParameters\":{\"maxResults\":1.50e2},\"errorCode\":null}", 0, "literals and numbers as written"},
+        {"{\"resources\":[{\"ARN\":\"a\"},{\"type\":\"t\"},{\"ARN\":\"b\"}]}", 0, "resources"},
+        {"{\"userIdentity\":{\"arn\":[\"in\",\"array\"]}}", 0, "a string field holding an array"},
+        {"{\"userIdentity\":{\"arn\":{\"deep\":1}}}", 1, "a path reaching an object: left to the tree"},
+        {"{\"eventName\":\"a\",\"eventName\":\"b\"}", 1, "a repeated key: left to the tree"},
+        {"{\"userIdentity.arn\":\"dotted\"}", 1, "a key with a dot on a requested path: left to the tree"},
+        {"{\"event\\u004eame\":\"escaped key\"}", 1, "an escaped key that may spell a requested name"},
+        {"{\"unrelated\":{\"a.b\":1,\"x\":[{\"y\":\"\\u0041\"}]},\"eventName\":\"after\"}", 0, "irrelevant shapes are skipped"},
+        {"{\"tlsDetails\":{\"tlsVersion\":\"TLSv1.2\"},\"tlsDetails2\":1}", 0, "a key that extends a requested name"},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        km_error err;
+        km_json_opts jo = {0};
+        jo.replace_invalid_utf8 = 1;
+        km_json_doc *d = km_json_parse(r[i].json, strlen(r[i].json), &jo, NULL, &err);
+        CHECK_MSG(d, "case %zu: %s", i, err.msg);
+        long giveups = 0;
+        int ok = check_record(r[i].json, strlen(r[i].json), km_json_root(d), r[i].why, &giveups);
+        km_test_case(ok && giveups == r[i].giveup, "%s: %s, %s", r[i].why, ok ? "same values" : "values differ",
+                     giveups ? "left to the tree" : "read");
+        km_json_doc_free(d);
+    }
+    km_arena a;
+    km_arena_init(&a, 0);
+    km_extract_req q = {"eventName", KM_X_TEXT, NULL, 0};
+    CHECK_INT(km_extract("[1]", 3, &q, 1, &a), -1);
+    CHECK_INT(km_extract("{\"eventName\":\"unterminated", 26, &q, 1, &a) >= 0, 1);
+    km_arena_free(&a);
+}
