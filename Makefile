@@ -12,7 +12,7 @@ CPPFLAGS += -Iinclude -Isrc -Ibuild/gen
 LDLIBS   := -lz -lcrypto -lyaml -lpcre2-8 -lpthread -lm
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-DEBS := build-essential clang zlib1g-dev libssl-dev libyaml-dev libpcre2-dev python3 gzip
+DEBS := build-essential clang zlib1g-dev libssl-dev libyaml-dev libpcre2-dev python3 python3-jsonschema gzip
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

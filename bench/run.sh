@@ -4,6 +4,7 @@
 #   1. CL2 matcher groups over ../shared/bench/gen_citylots2_like.py 100000 1 (bench/cl2)
 #   2. rule-count scaling, 10 vs 10,000 generated patterns (bench/scale)
 #   3. `kumomori detect` over a generated 1,000,000-event trail vs `gzip -dc` (bench/gen_trail.py)
+#   4. `kumomori audit` over a generated organisation snapshot (bench/audit/run.sh)
 # Generated data and results go to bench/out/ (git-ignored); the summary is bench/out/summary.md.
 # Environment: KM_BENCH_REPS (default 5), KM_BENCH_TRAIL_EVENTS (default 1000000),
 # KM_BENCH_ONLY="cl2 scale trail" (a subset), KM_BENCH_SCALE_FAMILIES=1 (scaling per pattern
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 out=bench/out
 mkdir -p "$out"
 reps=${KM_BENCH_REPS:-5}
-only=${KM_BENCH_ONLY:-cl2 scale trail}
+only=${KM_BENCH_ONLY:-cl2 scale trail audit}
 shared=${KUMOMORI_SHARED:-../shared}
 status=0
 runstat=build/bench/runstat
@@ -87,6 +88,11 @@ if [[ " $only " == *" trail "* ]]; then
             for j in 1 2; do tail -3 "$out/detect-j$j.stderr" | sed "s/^/   detect -j$j stderr: /"; done
         fi
     fi
+fi
+
+# --- 4. audit over an organisation snapshot -----------------------------------------------------
+if [[ " $only " == *" audit "* ]]; then
+    bash bench/audit/run.sh "$out"
 fi
 
 # --- summary ----------------------------------------------------------------------------------

@@ -62,8 +62,18 @@ echo "   EventBridge it never fires. With the source corrected (iam-policy-chang
 expect 1 -- "$KM" match examples/strategy/iam-policy-change.fixed.json examples/strategy/put-user-policy.events.jsonl
 echo "   kumomori's built-in KM-IAM-USER-INLINE-POLICY-CHANGED is that corrected rule."
 
+step "5. kumomori audit examples/snapshot   (the same organisation's configuration, collected that morning)"
+"$KM" audit examples/snapshot > build/demo-audit.txt 2>/dev/null
+rc=$?
+[ "$rc" = 1 ] || { echo "demo: audit exited $rc" >&2; exit 1; }
+sed -n '1,10p' build/demo-audit.txt
+echo "  ... among the findings, the gaps the intruder went through that evening:"
+grep -E "dev-tanaka \(|developers \(|381492765028: SCP|never fires|kumo-vault \(" build/demo-audit.txt | sort -u | cut -c1-200
+echo "  (the whole report: build/demo-audit.txt; every check: docs/audit.md)"
+
 step "Next"
 echo "  $KM detect $TRAIL                 # every alert, grouped by scenario"
 echo "  $KM detect --format sarif $TRAIL  # for code-scanning tools"
+echo "  $KM audit --format sarif examples/snapshot   # the posture report for code-scanning tools"
 echo "  $KM rules list                    # the $("$KM" rules list --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') built-in rules"
 exit 0

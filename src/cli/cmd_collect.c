@@ -1,0 +1,108 @@
+/* kumomori collect: snapshot an account's configuration with read-only AWS CLI calls. */
+#include "cli/commands.h"
+#include "audit/collect.h"
+#include "audit/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+KM_COMMAND(collect, 29, "snapshot an account's configuration with read-only AWS CLI calls (for audit)")
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: kumomori collect --out DIR [options]\n\n"
+            "Runs the read-only AWS CLI calls the audit needs (describe/list/get only; the list is built\n"
+            "into kumomori: 'kumomori collect --print-policy' shows the IAM permissions it takes) and writes\n"
+            "their answers as DIR/<account>/<region|global>/<service>/<operation>.json, per-resource\n"
+            "answers under DIR/<account>/<region|global>/<service>/<operation>/<key>.json, and\n"
+            "DIR/<account>/manifest.json. Error answers are kept: 'not configured' is a finding, 'access\n"
+            "denied' makes the checks concerned UNKNOWN. kumomori never writes to AWS.\n\n"
+            "  --out DIR             where to write (created if needed)\n"
+            "  --profile NAME        AWS CLI profile to use\n"
+            "  --regions R1,R2       regions to collect (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)\n"
+            "  --all-regions         every region enabled for the account (ec2 describe-regions)\n"
+            "  --services S1,S2      only these AWS CLI services (e.g. s3api,iam)\n"
+            "  --jobs N              AWS CLI processes at once (default 4; throttling is retried adaptively)\n"
+            "  --timeout SECONDS     per call (default 600)\n"
+            "  --aws PATH            the AWS CLI program (default: aws on PATH)\n"
+            "  --no-progress         no progress bar on standard error\n"
+            "  --print-policy        print the read-only IAM policy collect needs, and exit\n\n"
+            "Then: kumomori audit DIR\n"
+            "Exit status: 0 collected (some calls may have failed: see the manifest), 2 nothing collected.\n");
+}
+
+int km_cmd_collect(int argc, char **argv) {
+    if (km_cli_wants_help(argc, argv)) { usage(stdout); return 0; }
+    km_collect_opts o;
+    memset(&o, 0, sizeof o);
+    o.jobs = 4;
+    o.timeout_s = 600;
+    o.progress = isatty(2);
+    char *regions_buf = NULL;
+    const char **regions = NULL;
+    int rc = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--out") && has) o.out_dir = argv[++i];
+        else if (!strcmp(a, "--profile") && has) o.profile = argv[++i];
+        else if (!strcmp(a, "--regions") && has) {
+            free(regions_buf);
+            free(regions);
+            regions_buf = strdup(argv[++i]);
+            regions = calloc(strlen(argv[i]) + 1, sizeof *regions);
+            if (!regions_buf || !regions) goto out;
+            o.nregions = 0;
+            char *save = NULL;
+            for (char *t = strtok_r(regions_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (!km_is_region(t)) {
+                    km_cli_usage_error("collect", "'%s' is not a region name (like eu-west-1)", t);
+                    goto out;
+                }
+                regions[o.nregions++] = t;
+            }
+            o.regions = regions;
+        } else if (!strcmp(a, "--all-regions")) o.all_regions = 1;
+        else if (!strcmp(a, "--services") && has) o.services = argv[++i];
+        else if (!strcmp(a, "--aws") && has) o.aws = argv[++i];
+        else if (!strcmp(a, "--no-progress")) o.progress = 0;
+        else if ((!strcmp(a, "--jobs") || !strcmp(a, "--timeout")) && has) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > (a[2] == 'j' ? 64 : 86400)) {
+                km_cli_usage_error("collect", "%s takes a number (1..%d), not '%s'", a, a[2] == 'j' ? 64 : 86400, argv[i]);
+                goto out;
+            }
+            if (a[2] == 'j') o.jobs = (int)v;
+            else o.timeout_s = (int)v;
+        } else if (!strcmp(a, "--print-policy")) {
+            km_collect_print_policy();
+            rc = 0;
+            goto out;
+        } else if (a[0] == '-') {
+            km_cli_usage_error("collect", "%s '%s'", has || a[1] != '-' ? "unknown option" : "missing value for", a);
+            goto out;
+        } else {
+            km_cli_usage_error("collect", "unexpected argument '%s'", a);
+            goto out;
+        }
+    }
+    if (!o.out_dir) { km_cli_usage_error("collect", "--out DIR is required"); goto out; }
+    if (o.nregions && o.all_regions) { km_cli_usage_error("collect", "give --regions or --all-regions, not both"); goto out; }
+    km_collect_summary sum;
+    km_error err;
+    if (km_collect_run(&o, &sum, &err) != KM_OK) {
+        fprintf(stderr, "kumomori collect: %s\n", err.msg);
+        goto out;
+    }
+    fprintf(stderr, "kumomori collect: account %s: %zu calls in %.1f s: %zu answered, %zu not configured, %zu denied, %zu failed\n"
+                    "  written to %s (manifest.json lists every call); next: kumomori audit %s\n",
+            sum.account, sum.calls, sum.seconds, sum.ok, sum.absent, sum.denied, sum.failed, sum.dir, o.out_dir);
+    rc = 0;
+out:
+    free(regions_buf);
+    free(regions);
+    return rc;
+}

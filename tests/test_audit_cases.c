@@ -1,0 +1,205 @@
+/* Data-driven check tests: each file tests/data/audit/checks/<CHECK-ID>.json holds cases, each
+ * a small snapshot (files in the collect layout, inline or taken from the shared corpora) and
+ * the status expected for each resource. Every check must have cases that PASS, FAIL and go
+ * UNKNOWN.
+ *
+ *   {"check": "KMA-...", "now": "2026-06-01T00:00:00Z",
+ *    "fixtures": {"NAME": {"PATH": JSON or "raw text", ...}},
+ *    "cases": [{"name": "...", "use": ["NAME"], "files": {...}, "corpus": {"PATH": "corpus/relative/path"},
+ *               "options": {"scan_unused": true},
+ *               "expect": {"RESOURCE": "PASS", ...}, "messages": {"RESOURCE": "substring"},
+ *               "partial": false}]}
+ *
+ * A PATH without a leading account id gets 111122223333/ in front. RESOURCE is a resource id or
+ * name, or ACCOUNT / ACCOUNT@REGION for account-level findings. Unless partial, the case
+ * fails when the check reports anything not listed. */
+#include "test.h"
+#include "audit/audit.h"
+#include "audit/util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static km_checkset checks;
+static int checks_loaded;
+
+static const km_checkset *get_checks(void) {
+    if (!checks_loaded) {
+        km_error err;
+        if (km_checkset_load(&checks, &err) != KM_OK) return NULL;
+        checks_loaded = 1;
+    }
+    return &checks;
+}
+
+static int starts_with_account(const char *p) {
+    for (int i = 0; i < 12; i++)
+        if (p[i] < '0' || p[i] > '9') return 0;
+    return p[12] == '/';
+}
+
+static void add_file(km_snap *s, const char *path, const char *text, size_t len) {
+    char full[1024];
+    if (starts_with_account(path) || strstr(path, "ConfigSnapshot") || km_str_starts(path, "config/"))
+        snprintf(full, sizeof full, "%s", path);
+    else
+        snprintf(full, sizeof full, "111122223333/%s", path);
+    km_snap_add_text(s, full, text, len, full);
+}
+
+static void add_files(km_snap *s, const km_json *files) {
+    for (size_t i = 0; i < km_json_len(files); i++) {
+        const km_json_member *m = &files->u.obj.members[i];
+        if (m->value->type == KM_JSON_STRING) {
+            add_file(s, m->key, m->value->u.str.s, m->value->u.str.len);
+        } else {
+            km_buf b = KM_BUF_INIT;
+            km_json_write(&b, m->value);
+            add_file(s, m->key, b.data ? b.data : "", b.len);
+            km_buf_free(&b);
+        }
+    }
+}
+
+/* 1 added, 0 corpus absent, -1 file missing */
+static int add_corpus(km_snap *s, const km_json *corpus, char *why, size_t n) {
+    if (!km_json_len(corpus)) return 1;
+    const char *root = km_test_corpora();
+    if (!root) return 0;
+    for (size_t i = 0; i < km_json_len(corpus); i++) {
+        const km_json_member *m = &corpus->u.obj.members[i];
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", root, km_json_str(m->value) ? km_json_str(m->value) : "");
+        size_t len;
+        char *text = km_test_read(path, &len);
+        if (!text) { snprintf(why, n, "corpus file %s not found", path); return -1; }
+        add_file(s, m->key, text, len);
+        free(text);
+    }
+    return 1;
+}
+
+static int finding_matches(const km_finding *f, const char *key) {
+    char acct_reg[64];
+    snprintf(acct_reg, sizeof acct_reg, "%s@%s", f->account, f->region);
+    if (!strcmp(f->res_type, "AWS::::Account")) return !strcmp(key, acct_reg) || !strcmp(key, f->account);
+    return (f->res_id && !strcmp(f->res_id, key)) || (f->res_name && !strcmp(f->res_name, key)) ||
+           (f->res_arn && !strcmp(f->res_arn, key));
+}
+
+static void run_case(const char *file, const char *check_id, int64_t now, const km_json *fixtures, const km_json *c,
+                     int *seen) {
+    const char *name = km_json_get_str(c, "name", "?");
+    km_snap *s = km_snap_new();
+    const km_json *use = km_json_get(c, "use");
+    for (size_t i = 0; i < km_json_len(use); i++) add_files(s, km_json_get(fixtures, km_json_str(km_json_at(use, i))));
+    add_files(s, km_json_get(c, "files"));
+    char why[2300];
+    int cr = add_corpus(s, km_json_get(c, "corpus"), why, sizeof why);
+    if (cr == 0) { km_test_case_skip("%s: %s: shared corpora absent", file, name); km_snap_free(s); return; }
+    if (cr < 0) { km_test_case(0, "%s: %s: %s", file, name, why); km_snap_free(s); return; }
+    km_error err;
+    km_snap_finish(s, &err);
+    km_audit_opts o;
+    km_audit_opts_default(&o);
+    o.now = now;
+    o.only = check_id;
+    const km_json *opts = km_json_get(c, "options");
+    if (km_json_truth(km_json_get(opts, "scan_unused")) == 1) o.scan_unused = 1;
+    km_audit *a = NULL;
+    if (km_audit_run(s, get_checks(), &o, &a, &err) != KM_OK) {
+        km_test_case(0, "%s: %s: run failed: %s", file, name, err.msg);
+        km_snap_free(s);
+        return;
+    }
+    const km_json *expect = km_json_get(c, "expect");
+    const km_json *msgs = km_json_get(c, "messages");
+    int partial = km_json_truth(km_json_get(c, "partial")) == 1;
+    int ok = 1;
+    char report[4096] = "";
+    for (size_t i = 0; i < km_json_len(expect); i++) {
+        const km_json_member *m = &expect->u.obj.members[i];
+        const char *want = km_json_str(m->value);
+        const km_finding *hit = NULL;
+        for (size_t k = 0; k < km_audit_nfindings(a) && !hit; k++)
+            if (finding_matches(km_audit_finding(a, k), m->key)) hit = km_audit_finding(a, k);
+        if (!hit) {
+            ok = 0;
+            snprintf(report + strlen(report), sizeof report - strlen(report), " [%s: no finding, expected %s]", m->key, want);
+            continue;
+        }
+        const char *got = km_status_name(hit->status);
+        if (!strcmp(got, "PASS")) seen[0] = 1;
+        if (!strcmp(got, "FAIL")) seen[1] = 1;
+        if (!strcmp(got, "UNKNOWN")) seen[2] = 1;
+        if (strcmp(got, want)) {
+            ok = 0;
+            snprintf(report + strlen(report), sizeof report - strlen(report), " [%s: %s, expected %s: %s]", m->key, got, want,
+                     hit->message);
+        }
+        const char *sub = km_json_get_str(msgs, m->key, NULL);
+        if (sub && !strstr(hit->message, sub)) {
+            ok = 0;
+            snprintf(report + strlen(report), sizeof report - strlen(report), " [%s: message \"%s\" lacks \"%s\"]", m->key,
+                     hit->message, sub);
+        }
+    }
+    if (!partial) {
+        for (size_t k = 0; k < km_audit_nfindings(a); k++) {
+            const km_finding *f = km_audit_finding(a, k);
+            int listed = 0;
+            for (size_t i = 0; i < km_json_len(expect) && !listed; i++)
+                listed = finding_matches(f, expect->u.obj.members[i].key);
+            if (!listed) {
+                ok = 0;
+                snprintf(report + strlen(report), sizeof report - strlen(report), " [unexpected %s %s/%s: %s]",
+                         km_status_name(f->status), f->res_type, f->res_id, f->message);
+            }
+        }
+    }
+    km_test_case(ok, "%s: case \"%s\":%s", file, name, report);
+    km_audit_free(a);
+    km_snap_free(s);
+}
+
+TEST(audit_check_cases) {
+    const km_checkset *set = get_checks();
+    CHECK(set);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/tests/data/audit/checks", km_test_top());
+    DIR *d = opendir(dir);
+    CHECK_MSG(d, "cannot open %s", dir);
+    /* statuses seen per check: PASS, FAIL, UNKNOWN */
+    int (*seen)[3] = calloc(set->n, sizeof *seen);
+    CHECK(seen);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!km_str_ends(de->d_name, ".json")) continue;
+        char path[8400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        size_t len;
+        char *text = km_test_read(path, &len);
+        km_error err;
+        km_json_doc *doc = text ? km_json_parse(text, len, NULL, NULL, &err) : NULL;
+        free(text);
+        if (!doc) { km_test_case(0, "%s: %s", de->d_name, text ? err.msg : "unreadable"); continue; }
+        const km_json *root = km_json_root(doc);
+        const char *id = km_json_get_str(root, "check", "");
+        const km_check *c = km_checkset_find(set, id);
+        if (!c) { km_test_case(0, "%s: unknown check %s", de->d_name, id); km_json_doc_free(doc); continue; }
+        int64_t now = 0;
+        km_parse_time(km_json_get(root, "now"), &now);
+        const km_json *cases = km_json_get(root, "cases");
+        for (size_t i = 0; i < km_json_len(cases); i++)
+            run_case(de->d_name, id, now, km_json_get(root, "fixtures"), km_json_at(cases, i), seen[c - set->v]);
+        km_json_doc_free(doc);
+    }
+    closedir(d);
+    for (size_t i = 0; i < set->n; i++)
+        km_test_case(seen[i][0] && seen[i][1] && seen[i][2], "%s: the cases in tests/data/audit/checks/%s.json must show PASS (%s), FAIL (%s) and UNKNOWN (%s)",
+                     set->v[i].id, set->v[i].id, seen[i][0] ? "yes" : "missing", seen[i][1] ? "yes" : "missing",
+                     seen[i][2] ? "yes" : "missing");
+    free(seen);
+}
