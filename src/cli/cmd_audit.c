@@ -3,7 +3,9 @@
 #include "cli/commands.h"
 #include "audit/audit.h"
 #include "audit/util.h"
+#include "kumomori/json.h"
 #include "kumomori/kumomori.h"
+#include "kumomori/seal.h"
 #include "out/audit_out.h"
 #include "util/term.h"
 
@@ -34,6 +36,9 @@ static void usage(FILE *f) {
             "  --now TIME              judge ages as of TIME (ISO-8601); default: the snapshot's own time\n"
             "  --scan-unused-services  judge service switches even in regions with nothing to protect\n"
             "  --max-session-hours N   longest acceptable session of roles people assume (default 1)\n"
+            "  --seal KEY              with --format json: write the report as sealed JSON lines (the report\n"
+            "                          without its findings, then one finding per line), hash-chained and\n"
+            "                          signed with a key of 'kumomori keygen'; check with 'kumomori verify --sealed'\n"
             "  -v, --verbose           text: also list passed checks and every resource\n"
             "  -q, --quiet             do not repeat input problems on standard error\n"
             "  --list-checks           print the checks (id, severity, scenarios, title) and exit;\n"
@@ -166,10 +171,50 @@ static void warn_cb(const char *msg, void *ctx) {
     fprintf(stderr, "kumomori audit: warning: %s\n", msg);
 }
 
+/* --seal: the JSON report (one line) becomes JSON lines so that each finding is a sealed record
+ * of its own: first the report without "findings" (plus "findings_sealed": N), then each finding
+ * as written. The pieces are cut from the document's text by the parser's offsets, unchanged. */
+static int write_sealed(const char *doc, size_t len, const km_seal_key *key, FILE *out, km_error *err) {
+    km_json_doc *d = km_json_parse(doc, len, NULL, NULL, err);
+    const km_json *root = km_json_root(d);
+    if (!root || root->type != KM_JSON_OBJECT) {
+        km_json_doc_free(d);
+        return KM_ERR;
+    }
+    const km_json *findings = km_json_get(root, "findings");
+    km_buf head = KM_BUF_INIT;
+    km_buf_putc(&head, '{');
+    int first = 1;
+    for (size_t i = 0; i < root->u.obj.n; i++) {
+        const km_json_member *m = &root->u.obj.members[i];
+        if (m->value == findings) continue;
+        if (!first) km_buf_putc(&head, ',');
+        first = 0;
+        km_buf_json_str(&head, m->key, m->key_len);
+        km_buf_putc(&head, ':');
+        km_buf_append(&head, doc + m->value->offset, m->value->end - m->value->offset);
+    }
+    km_buf_printf(&head, "%s\"findings_sealed\":%zu}\n", first ? "" : ",", km_json_len(findings));
+    km_seal_opts so = {0, 0, "kumomori audit " KUMOMORI_VERSION};
+    km_seal_file *sf = km_seal_file_open(key, out, &so, err);
+    int rc = sf && !head.failed ? KM_OK : KM_ERR;
+    FILE *s = sf ? km_seal_file_stream(sf) : NULL;
+    if (rc == KM_OK && fwrite(head.data, 1, head.len, s) != head.len) rc = KM_ERR;
+    for (size_t i = 0; rc == KM_OK && i < km_json_len(findings); i++) {
+        const km_json *f = km_json_at(findings, i);
+        if (fwrite(doc + f->offset, 1, f->end - f->offset, s) != f->end - f->offset || fputc('\n', s) == EOF) rc = KM_ERR;
+    }
+    if (rc == KM_OK) rc = km_seal_file_close(sf, err) ? KM_ERR : KM_OK;
+    else km_seal_file_abort(sf);
+    km_buf_free(&head);
+    km_json_doc_free(d);
+    return rc;
+}
+
 int km_cmd_audit(int argc, char **argv) {
     if (km_cli_wants_help(argc, argv)) { usage(stdout); return 0; }
     const char *format = "text", *output = NULL, *fail_on = "low", *supp_path = NULL, *only = NULL;
-    const char *scen = NULL, *status = NULL, *now_s = NULL;
+    const char *scen = NULL, *status = NULL, *now_s = NULL, *seal_path = NULL;
     int verbose = 0, quiet = 0, list = 0, scan_unused = 0;
     double max_hours = 1;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
@@ -193,6 +238,7 @@ int km_cmd_audit(int argc, char **argv) {
         else if (!strcmp(a, "--scenario") || !strcmp(a, "--scenarios")) { NEEDARG(); scen = argv[++i]; }
         else if (!strcmp(a, "--status")) { NEEDARG(); status = argv[++i]; }
         else if (!strcmp(a, "--now")) { NEEDARG(); now_s = argv[++i]; }
+        else if (!strcmp(a, "--seal")) { NEEDARG(); seal_path = argv[++i]; }
         else if (!strcmp(a, "--max-session-hours")) {
             NEEDARG();
             char *end;
@@ -217,6 +263,11 @@ int km_cmd_audit(int argc, char **argv) {
         if (!strcmp(format, formats[k])) fi = k;
     if (fi < 0 || (fi == 5 && !list)) {
         km_cli_usage_error("audit", "unknown format '%s' (text, json, sarif, asff, ocsf; markdown with --list-checks)", format);
+        free(inputs);
+        return 2;
+    }
+    if (seal_path && fi != 1) {
+        km_cli_usage_error("audit", "--seal needs --format json (text, SARIF, ASFF and OCSF are documents, not record streams)");
         free(inputs);
         return 2;
     }
@@ -276,6 +327,16 @@ int km_cmd_audit(int argc, char **argv) {
         return 2;
     }
     int rc = 2;
+    km_seal_key *seal_key = NULL;
+    char *sealbuf = NULL;
+    size_t seallen = 0;
+    if (seal_path && !(seal_key = km_seal_key_load_private(seal_path, &err))) {
+        fprintf(stderr, "kumomori audit: %s\n", err.msg);
+        km_suppressions_free(supp);
+        km_checkset_free(&checks);
+        free(inputs);
+        return 2;
+    }
     km_snap *snap = km_snap_new();
     km_audit *audit = NULL;
     FILE *out = stdout;
@@ -318,7 +379,20 @@ int km_cmd_audit(int argc, char **argv) {
     int wr;
     switch (fi) {
     case 0: wr = km_audit_write_text(out, &rep); break;
-    case 1: wr = km_audit_write_json(out, &rep); break;
+    case 1:
+        if (seal_key) { /* the document is made in memory, then written as sealed lines */
+            FILE *mem = open_memstream(&sealbuf, &seallen);
+            wr = !mem || km_audit_write_json(mem, &rep);
+            if (mem && fclose(mem)) wr = -1;
+            km_error_clear(&err);
+            if (!wr && write_sealed(sealbuf, seallen, seal_key, out, &err) != KM_OK) {
+                fprintf(stderr, "kumomori audit: sealed output: %s\n", err.msg[0] ? err.msg : "write failed");
+                wr = -1;
+            }
+        } else {
+            wr = km_audit_write_json(out, &rep);
+        }
+        break;
     case 2: wr = km_audit_write_sarif(out, &rep); break;
     case 3: wr = km_audit_write_asff(out, &rep); break;
     default: wr = km_audit_write_ocsf(out, &rep); break;
@@ -340,6 +414,8 @@ done:
     }
     km_audit_free(audit);
     km_snap_free(snap);
+    km_seal_key_free(seal_key);
+    free(sealbuf);
     km_suppressions_free(supp);
     km_checkset_free(&checks);
     free(inputs);
