@@ -277,6 +277,43 @@ TEST(corr_temporal_ordered_needs_the_order) {
     km_corr_free(e);
 }
 
+/* Order is event time, not arrival: CloudTrail delivers the file with the first step after the one
+ * with the second (another region, a later file). Within the lateness the sequence is the same
+ * as in order; one event is still never two steps. */
+TEST(corr_temporal_ordered_follows_event_time_not_arrival) {
+    uint32_t in[] = {1, 2};
+    km_count_cond none;
+    memset(&none, 0, sizeof none);
+    km_corr *e = one(KM_CORR_TEMPORAL_ORDERED, in, 2, MIN(60), none, 0, NULL, (uint64_t)MIN(30), 0);
+    fired f = {0};
+    hit(e, &f, 2, 20, "u", NULL, "delete-at-20"); /* arrives first */
+    hit(e, &f, 1, 10, "u", NULL, "stop-at-10");   /* arrives second, happened first */
+    km_corr_flush(e, on_fire, &f);
+    CHECK_INT(f.n, 1);
+    CHECK_STR(f.eid[0], "delete-at-20");
+    CHECK_INT(f.first[0], MIN(10));
+    km_corr_free(e);
+    /* the reverse in event time, whatever the arrival: no alert */
+    e = one(KM_CORR_TEMPORAL_ORDERED, in, 2, MIN(60), none, 0, NULL, (uint64_t)MIN(30), 0);
+    fired g = {0};
+    hit(e, &g, 1, 20, "u", NULL, "stop-at-20");
+    hit(e, &g, 2, 10, "u", NULL, "delete-at-10");
+    km_corr_flush(e, on_fire, &g);
+    CHECK_INT(g.n, 0);
+    km_corr_free(e);
+    /* three steps arriving in reverse order, all within the lateness */
+    uint32_t in3[] = {1, 2, 3};
+    e = one(KM_CORR_TEMPORAL_ORDERED, in3, 3, MIN(60), none, 0, NULL, (uint64_t)MIN(30), 0);
+    fired h = {0};
+    hit(e, &h, 3, 12, "u", NULL, "3");
+    hit(e, &h, 2, 11, "u", NULL, "2");
+    hit(e, &h, 1, 10, "u", NULL, "1");
+    km_corr_flush(e, on_fire, &h);
+    CHECK_INT(h.n, 1);
+    CHECK_STR(h.eid[0], "3");
+    km_corr_free(e);
+}
+
 TEST(corr_anchored_lt_decides_at_window_end) {
     uint32_t in[] = {1};
     km_count_cond c;

@@ -921,7 +921,10 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
                 free(g->differ_val);
                 g->differ_val = dv ? xstrdup(dv) : NULL;
             }
-        } else if (g->tt[j - 1] != NONE && g->tt[j - 1] >= t - span && g->tseq[j - 1] < h->seq) {
+        } else if (g->tt[j - 1] != NONE && g->tt[j - 1] >= t - span && g->tt[j - 1] <= t && g->tseq[j - 1] != h->seq) {
+            /* hits come in event-time order (the reorder buffer), so the previous step is earlier;
+             * the arrival number only says whether it was this same event. Comparing arrival
+             * numbers for order would miss a first step delivered in a later file. */
             if (g->tt[j] == NONE || g->tt[j - 1] > g->tt[j] || g->tt[j] < t - span) g->tt[j] = g->tt[j - 1];
             g->tseq[j] = h->seq;
         } else {
