@@ -5,6 +5,10 @@
 #   2. rule-count scaling, 10 vs 10,000 generated patterns (bench/scale)
 #   3. `kumomori detect` over a generated 1,000,000-event trail vs `gzip -dc` (bench/gen_trail.py)
 #   4. `kumomori audit` over a generated organisation snapshot (bench/audit/run.sh)
+#   5. rules (issue 5): the same trail with the pattern rules only vs the built-in pack + thresholds
+#      + correlations + all of SigmaHQ's CloudTrail rules (target: at most 1.2x the time)
+#   6. verify (issue 6): `kumomori verify` over a signed trail of KM_BENCH_VERIFY_MB MiB (default
+#      1024) of uncompressed logs vs `gzip -dc LOGS | sha256sum` (target: at most 1.3x the time)
 # Generated data and results go to bench/out/ (git-ignored); the summary is bench/out/summary.md.
 # Environment: KM_BENCH_REPS (default 5), KM_BENCH_TRAIL_EVENTS (default 1000000),
 # KM_BENCH_ONLY="cl2 scale trail" (a subset), KM_BENCH_SCALE_FAMILIES=1 (scaling per pattern
@@ -15,7 +19,7 @@ cd "$(dirname "$0")/.."
 out=bench/out
 mkdir -p "$out"
 reps=${KM_BENCH_REPS:-5}
-only=${KM_BENCH_ONLY:-cl2 scale trail audit}
+only=${KM_BENCH_ONLY:-cl2 scale trail audit rules verify}
 shared=${KUMOMORI_SHARED:-../shared}
 status=0
 runstat=build/bench/runstat
@@ -58,7 +62,8 @@ fi
 
 # --- 3. detect over a trail ------------------------------------------------------------------------
 median_of() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-if [[ " $only " == *" trail "* ]]; then
+trail_ok=0
+if [[ " $only " == *" trail "* || " $only " == *" rules "* ]]; then
     events=${KM_BENCH_TRAIL_EVENTS:-1000000}
     trail="$out/trail"
     echo "== generating a $events-event trail in $trail (kept between runs)"
@@ -69,6 +74,11 @@ if [[ " $only " == *" trail "* ]]; then
         : > "$out/trail.txt"
         # Page cache warm for every contender: read the files once first.
         find "$trail" -type f -print0 | xargs -0 cat > /dev/null
+        trail_ok=1
+    fi
+fi
+if [[ " $only " == *" trail "* ]] && [ $trail_ok = 1 ]; then
+    (
         have_detect=0
         build/kumomori detect --help > /dev/null 2>&1 && have_detect=1
         [ $have_detect = 1 ] || echo "skipped: kumomori detect is not built yet (floor only)"
@@ -87,6 +97,50 @@ if [[ " $only " == *" trail "* ]]; then
         if [ $have_detect = 1 ]; then
             for j in 1 2; do tail -3 "$out/detect-j$j.stderr" | sed "s/^/   detect -j$j stderr: /"; done
         fi
+    )
+fi
+
+# --- 5. rules: pattern rules only vs everything (issue 5) ------------------------------------------
+if [[ " $only " == *" rules "* ]] && [ $trail_ok = 1 ] && [ -x build/kumomori ]; then
+    sigma="$shared/corpora/cloudtrail/sigma"
+    if [ ! -d "$sigma/rules" ]; then
+        echo "skipped: rules benchmark ($sigma/rules not found)"
+    else
+        # the pattern rules of the built-in pack: every rule folder but the stateful one
+        pat=()
+        for d in rules/*/; do [ "$d" = rules/stateful/ ] || pat+=(--rules "$d"); done
+        : > "$out/rules.txt"
+        echo "-- kumomori detect -j1 -q over $trail: the pack's pattern rules only, then the built-in pack +"
+        echo "   thresholds + correlations + SigmaHQ's rules/ and unsupported/; alternating, $reps rounds"
+        for i in $(seq "$reps"); do
+            $runstat --child-stderr "$out/rules-patterns.stderr" build/kumomori detect -j1 --no-builtin "${pat[@]}" "$trail" 2>&1 |
+                sed 's/^/patterns /' | tee -a "$out/rules.txt"
+            $runstat --child-stderr "$out/rules-all.stderr" build/kumomori detect -j1 --rules "$sigma/rules" \
+                --rules "$sigma/unsupported" "$trail" 2>&1 | sed 's/^/all /' | tee -a "$out/rules.txt"
+        done
+        for k in patterns all; do grep -E 'files,|thresholds' "$out/rules-$k.stderr" | sed "s/^/   $k: /"; done
+    fi
+fi
+
+# --- 6. verify: a signed trail vs gzip -dc | sha256sum (issue 6) -------------------------------------
+if [[ " $only " == *" verify "* ]] && [ -x build/kumomori ]; then
+    mb=${KM_BENCH_VERIFY_MB:-1024}
+    vdir="$out/verify-trail-$mb"
+    if [ ! -f "$vdir/keys.json" ]; then
+        echo "== generating a signed trail with $mb MiB of uncompressed logs in $vdir (kept between runs)"
+        python3 tests/gen_trail.py "$vdir" --bench-mb "$mb" > /dev/null || echo "skipped: verify benchmark (tests/gen_trail.py failed)"
+    fi
+    if [ -f "$vdir/keys.json" ]; then
+        find "$vdir" -type f -print0 | xargs -0 cat > /dev/null
+        : > "$out/verify.txt"
+        echo "-- gzip -dc LOGS | sha256sum and kumomori verify over $vdir; alternating, $reps rounds"
+        for i in $(seq "$reps"); do
+            $runstat sh -c "find '$vdir' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | sort -z | xargs -0 gzip -dc | sha256sum" 2>&1 |
+                sed 's/^/floor /' | tee -a "$out/verify.txt"
+            $runstat --child-stderr "$out/verify.stderr" build/kumomori verify "$vdir/kumomori-test-trail" \
+                --public-keys "$vdir/keys.json" 2>&1 | sed 's/^/verify /' | tee -a "$out/verify.txt"
+        done
+        grep -c . "$out/verify.stderr" > /dev/null 2>&1 && sed 's/^/   verify stderr: /' "$out/verify.stderr" | head -3
     fi
 fi
 

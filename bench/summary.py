@@ -119,6 +119,38 @@ def main():
             print("- %s: %.2f s wall%s; peak RSS %.1f MiB (target <= 64); exit %s"
                   % (k, w, ratio, rss / 1024.0, ",".join(map(str, codes))))
 
+    ratio_section(os.path.join(out, "rules.txt"), "Rules: pattern rules only vs everything (issue 5)",
+                  "patterns", "all", "1.2", "; peak RSS target: 64 MiB + the state cap")
+    ratio_section(os.path.join(out, "verify.txt"), "Verify: `kumomori verify` vs `gzip -dc | sha256sum` (issue 6)",
+                  "floor", "verify", "1.3", "")
+
+
+def ratio_section(path, title, base, other, target, note):
+    """Two contenders run in alternation (runstat lines prefixed by their label): medians and the
+    ratio of other to base, wall and CPU time; peak RSS."""
+    if not os.path.exists(path):
+        return
+    runs = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 11 and f[1] == "wall_s":
+            runs.setdefault(f[0], []).append((float(f[2]), float(f[4]) + float(f[6]), int(f[8]), int(f[10])))
+    if base not in runs or other not in runs:
+        return
+    print("\n## %s\n" % title)
+    med = {}
+    for k in (base, other):
+        w = statistics.median(r[0] for r in runs[k])
+        c = statistics.median(r[1] for r in runs[k])
+        med[k] = (w, c)
+        print("- %s: %.2f s wall, %.2f s CPU (medians of %d), peak RSS %.1f MiB, exit %s"
+              % (k, w, c, len(runs[k]), max(r[2] for r in runs[k]) / 1024.0,
+                 ",".join(map(str, sorted(set(r[3] for r in runs[k]))))))
+    pairs = list(zip(runs[base], runs[other]))
+    per_round = ", ".join("%.2f" % (o[1] / b[1]) for b, o in pairs if b[1] > 0)
+    print("- %s / %s: %.2fx wall, %.2fx CPU (target <= %s); CPU ratio per round: %s%s"
+          % (other, base, med[other][0] / med[base][0], med[other][1] / med[base][1], target, per_round, note))
+
 
 if __name__ == "__main__":
     main()
