@@ -325,10 +325,9 @@ static void fill_alert(worker *w, km_alert *a, const km_json *root) {
 static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, int n) {
     run *r = w->r;
     const entry *e = &r->list.e[w->idx];
-    if (w->light.total > ((size_t)1 << 20)) { /* reused across records; emptied now and then */
-        km_arena_free(&w->light);
-        km_arena_init(&w->light, 0);
-    }
+    /* the extracted fields live until the alerts are filled (copied into the batch's arena): the
+     * arena is emptied for every record and keeps its memory */
+    km_arena_reset(&w->light);
     km_light l;
     if (km_program_light_extract(r->o->program, rec->data, rec->len, ids, n, &w->light, &l)) return -1;
     for (int i = 0; i < n; i++) {

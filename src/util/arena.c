@@ -65,3 +65,22 @@ void km_arena_free(km_arena *a) {
     a->head = NULL;
     a->total = 0;
 }
+
+void km_arena_reset(km_arena *a) {
+    if (!a) return;
+    km_arena_block *keep = NULL;
+    for (km_arena_block *b = a->head; b; b = b->next)
+        if (!keep || b->size > keep->size) keep = b;
+    km_arena_block *b = a->head;
+    while (b) {
+        km_arena_block *next = b->next;
+        if (b != keep) free(b);
+        b = next;
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    a->head = keep;
+    a->total = 0;
+}

@@ -16,4 +16,8 @@ void km_arena_init(km_arena *a, size_t max);
 void *km_arena_alloc(km_arena *a, size_t n);
 char *km_arena_strndup(km_arena *a, const char *s, size_t n);
 void km_arena_free(km_arena *a); /* releases every allocation; takes NULL */
+/* Releases every allocation but keeps the largest block for the next ones: an arena emptied once
+ * per record then costs neither malloc nor fresh pages (whose first touch was a measurable part
+ * of `detect`'s time). */
+void km_arena_reset(km_arena *a);
 #endif
