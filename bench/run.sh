@@ -71,7 +71,6 @@ if [[ " $only " == *" trail "* || " $only " == *" rules "* ]]; then
         echo "skipped: trail benchmark (gen_trail.py failed)"
     else
         cat "$out/trail-manifest.txt"
-        : > "$out/trail.txt"
         # Page cache warm for every contender: read the files once first.
         find "$trail" -type f -print0 | xargs -0 cat > /dev/null
         trail_ok=1
@@ -79,6 +78,7 @@ if [[ " $only " == *" trail "* || " $only " == *" rules "* ]]; then
 fi
 if [[ " $only " == *" trail "* ]] && [ $trail_ok = 1 ]; then
     (
+        : > "$out/trail.txt"
         have_detect=0
         build/kumomori detect --help > /dev/null 2>&1 && have_detect=1
         [ $have_detect = 1 ] || echo "skipped: kumomori detect is not built yet (floor only)"

@@ -222,6 +222,7 @@ typedef struct worker {
     km_program_scratch *pscratch; /* sigma helper */
     int stateful;                 /* sigma helper: report event time to the thresholds */
     km_arena light;               /* sigma helper: fields read by the fast path */
+    km_buf ctxbuf;                /* sigma helper: a hit's alert JSON is built here */
     int64_t maxt, last_tick;      /* sigma helper */
     batch *cur;
     size_t idx;
@@ -339,7 +340,7 @@ static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, in
         a->input = input_name(w);
         a->offset = rec->offset;
         a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
-        km_program_light_fill(r->o->program, &l, (size_t)i, &w->cur->arena, a, &it->hit);
+        km_program_light_fill(r->o->program, &l, (size_t)i, &w->cur->arena, a, &it->hit, &w->ctxbuf);
         it->same_event = i > 0;
         atomic_fetch_add(&r->alerts, 1);
     }
@@ -373,7 +374,7 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
         a->offset = rec->offset;
         a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
         if (root) fill_alert(w, a, root);
-        if (it->hit) km_program_hit_ctx(it->hit, a, &w->cur->arena); /* sigma helper: built here, in parallel */
+        if (it->hit) km_program_hit_ctx(it->hit, a, &w->cur->arena, &w->ctxbuf); /* sigma helper: built here, in parallel */
         atomic_fetch_add(&r->alerts, 1);
     }
     km_json_doc_free(doc);
@@ -614,6 +615,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         ws[i].r = &r;
         ws[i].scratch = km_match_scratch_new();
         km_buf_init(&ws[i].tmp, 0);
+        km_buf_init(&ws[i].ctxbuf, 0); /* sigma helper */
         if (o->program) ws[i].pscratch = km_program_scratch_new(); /* sigma helper */
         ws[i].stateful = o->program && km_program_stateful(o->program);
         if (!ws[i].scratch || (o->program && !ws[i].pscratch) || pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) {
@@ -670,6 +672,7 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         km_input_close(ws[i].in);
         km_program_scratch_free(ws[i].pscratch); /* sigma helper */
         km_arena_free(&ws[i].light);
+        km_buf_free(&ws[i].ctxbuf);
         km_buf_free(&ws[i].tmp);
         batch_free(ws[i].cur);
     }

@@ -19,6 +19,9 @@ typedef struct xs {
     int *count;     /* per request: how many values */
     int *only_str;  /* per request: every value so far was a string */
     int *through_array;
+    const char **first; /* per request: its only value so far, still in the record's text (no copy
+                         * until a second value or the end: most requests find one value) */
+    size_t *first_len;
     int giveup;
 } xs;
 
@@ -147,17 +150,30 @@ static size_t decode_str(const xs *x, size_t i, km_buf *b) {
     return j < x->n ? j + 1 : x->n;
 }
 
-static void add_value(xs *x, size_t r, const char *v, size_t vl, int is_str, int in_array) {
-    if (x->req[r].mode == KM_X_LIST) {
-        /* the strings of array elements only, as the alert's resource list reads them */
-        if (!is_str || !in_array) x->giveup = 1;
+/* The value kept as a slice of the text moves into the request's buffer. */
+static void flush_first(xs *x, size_t r) {
+    if (!x->first[r]) return;
+    km_buf_append(&x->vals[r], x->first[r], x->first_len[r]);
+    if (x->req[r].mode == KM_X_LIST) km_buf_putc(&x->vals[r], 0);
+    x->first[r] = NULL;
+}
+
+/* stable: v points into the record's text (it outlives the walk) */
+static void add_value(xs *x, size_t r, const char *v, size_t vl, int is_str, int in_array, int stable) {
+    int list = x->req[r].mode == KM_X_LIST;
+    /* list: the strings of array elements only, as the alert's resource list reads them */
+    if (list && (!is_str || !in_array)) x->giveup = 1;
+    if (x->count[r] == 0 && stable) {
+        x->first[r] = v;
+        x->first_len[r] = vl;
+    } else {
+        flush_first(x, r);
+        if (!list && x->count[r]) km_buf_putc(&x->vals[r], ',');
         km_buf_append(&x->vals[r], v, vl);
-        km_buf_putc(&x->vals[r], 0);
-        x->count[r]++;
-        return;
+        if (list) km_buf_putc(&x->vals[r], 0);
     }
-    if (x->count[r]++) km_buf_putc(&x->vals[r], ',');
-    km_buf_append(&x->vals[r], v, vl);
+    x->count[r]++;
+    if (list) return;
     if (!is_str) x->only_str[r] = 0;
     if (in_array) x->through_array[r] = 1;
 }
@@ -180,9 +196,14 @@ static size_t take(xs *x, size_t i, size_t r, int in_array) {
     if (i >= x->n) return x->n;
     char c = x->s[i];
     if (c == '"') {
+        size_t e = str_end(x, i);
+        if (e <= x->n && e >= i + 2 && x->s[e - 1] == '"' && !memchr(x->s + i + 1, '\\', e - i - 2)) { /* nothing to decode */
+            add_value(x, r, x->s + i + 1, e - i - 2, 1, in_array, 1);
+            return e;
+        }
         km_buf tmp = KM_BUF_INIT;
-        size_t e = decode_str(x, i, &tmp);
-        add_value(x, r, tmp.data ? tmp.data : "", tmp.len, 1, in_array);
+        e = decode_str(x, i, &tmp);
+        add_value(x, r, tmp.data ? tmp.data : "", tmp.len, 1, in_array, 0);
         km_buf_free(&tmp);
         return e;
     }
@@ -208,7 +229,7 @@ static size_t take(xs *x, size_t i, size_t r, int in_array) {
         return skip_value(x, i);
     }
     size_t e = skip_value(x, i);
-    add_value(x, r, x->s + i, e - i, 0, in_array);
+    add_value(x, r, x->s + i, e - i, 0, in_array, 1);
     return e;
 }
 
@@ -314,12 +335,16 @@ int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_a
     x.nreq = n;
     km_buf vals[64];
     int count[64], only_str[64], through[64];
+    const char *first[64];
+    size_t first_len[64];
     if (n > 64) return 1;
     for (size_t r = 0; r < n; r++) {
         vals[r] = (km_buf)KM_BUF_INIT;
         count[r] = 0;
         only_str[r] = 1;
         through[r] = 0;
+        first[r] = NULL;
+        first_len[r] = 0;
         req[r].value = NULL;
         req[r].nvalues = 0;
     }
@@ -327,6 +352,8 @@ int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_a
     x.count = count;
     x.only_str = only_str;
     x.through_array = through;
+    x.first = first;
+    x.first_len = first_len;
     size_t i = ws(&x, 0);
     cands all;
     all.n = n;
@@ -344,10 +371,14 @@ int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_a
         if (!count[r]) continue;
         if (req[r].mode == KM_X_STRING && (count[r] != 1 || !only_str[r] || through[r])) continue;
         if (vals[r].failed) { rc = -1; break; }
-        char *v = km_arena_alloc(a, vals[r].len + 1);
+        /* the one value still in the text, or the buffer; a list's elements end with a NUL each,
+         * and the arena's memory is zeroed, so the terminators come free */
+        const char *src = first[r] ? first[r] : vals[r].data;
+        size_t sl = first[r] ? first_len[r] : vals[r].len;
+        size_t extra = first[r] && req[r].mode == KM_X_LIST ? 2 : 1;
+        char *v = km_arena_alloc(a, sl + extra);
         if (!v) { rc = -1; break; }
-        if (vals[r].len) memcpy(v, vals[r].data, vals[r].len);
-        v[vals[r].len] = 0;
+        if (sl) memcpy(v, src, sl);
         req[r].value = v;
         req[r].nvalues = (size_t)count[r];
     }

@@ -235,18 +235,21 @@ int km_program_light_extract(const km_program *p, const char *text, size_t len, 
 
 static const char *dup_or_null(km_arena *a, const char *s) { return s ? km_arena_strndup(a, s, strlen(s)) : NULL; }
 
-void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar) {
-    km_buf b = KM_BUF_INIT;
-    if (km_alert_to_json(&b, a) == 0) {
-        h->ctx = km_arena_strndup(ar, b.data, b.len);
-        h->ctx_len = h->ctx ? b.len : 0;
+void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch) {
+    km_buf local = KM_BUF_INIT;
+    km_buf *b = scratch ? scratch : &local; /* the caller's buffer is reused: no allocation per hit */
+    km_buf_reset(b);
+    if (km_alert_to_json(b, a) == 0) {
+        h->ctx = km_arena_strndup(ar, b->data, b->len);
+        h->ctx_len = h->ctx ? b->len : 0;
     }
-    km_buf_free(&b);
+    km_buf_free(&local);
 }
 
 /* The alert of the k-th matched rule from the extracted fields: its fields copied into a (a written
  * alert), and its hit with the event's fields as JSON when a threshold or correlation reads it. */
-void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit) {
+void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
+                           km_buf *scratch) {
     *hit = NULL;
     km_alert tmp = *al;
     tmp.event_time = l->f[0];
@@ -302,7 +305,7 @@ void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_
     if (!h->vals) return;
     for (size_t i = 0; i < h->nvals; i++) h->vals[i] = dup_or_null(a, l->vals[l->first[k] + i]);
     h->time_ms = l->time_ms;
-    km_program_hit_ctx(h, &tmp, a);
+    km_program_hit_ctx(h, &tmp, a, scratch);
     *hit = h;
 }
 

@@ -57,7 +57,7 @@ int km_program_select(const km_program *p, km_program_scratch *s, const km_json 
 km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_json *root, km_arena *a);
 
 /* Worker side: h->ctx from the alert's fields, in a (the alert's batch). */
-void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar);
+void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch);
 
 /* The fast path for records that only feed thresholds and correlations: when every matched rule is
  * hidden (none is a Sigma rule to evaluate, none is written), the fields are read from the record's
@@ -75,7 +75,8 @@ int km_program_light(const km_program *p, const uint32_t *ids, int n);
 int km_program_light_extract(const km_program *p, const char *text, size_t len, const uint32_t *ids, int n, km_arena *a,
                              km_light *l);
 /* The alert fields and the hit of the k-th matched rule, copied into a (the alert's batch). */
-void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit);
+void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
+                           km_buf *scratch);
 
 /* Writing side, one thread, in input order. Writes a (unless its rule is hidden), feeds its hit,
  * and writes the threshold/correlation alerts that become due. same_event: a is not the first alert
