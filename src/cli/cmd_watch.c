@@ -59,6 +59,8 @@ static void help(void) {
            "                      `kumomori keygen` every 100 alerts, every 60 s and at the end; a\n"
            "                      restart continues the stream (`kumomori verify --sealed`)\n"
            "  --interval SEC      rescan the folder every SEC seconds (default 30)\n"
+           "  --no-inotify        rely on the rescan alone (network and FUSE file systems, where inotify\n"
+           "                      does not see files written by other machines)\n"
            "  --settle SEC        leave a file until it is SEC seconds old, so it is complete (default 2)\n"
            "  --checkpoint N      save the state after at most N files (default 100; also every 5 s\n"
            "                      and whenever it has caught up); a restart redoes at most that much\n"
@@ -429,7 +431,7 @@ int km_cmd_watch(int argc, char **argv) {
     char **placeholders = calloc((size_t)argc, sizeof *placeholders);
     size_t nrp = 0, nph = 0;
     const char *dir_arg = NULL, *state_path = NULL, *output = NULL;
-    int builtin = 1, include_event = 0, once = 0, stats = 0;
+    int builtin = 1, include_event = 0, once = 0, stats = 0, no_inotify = 0;
     long interval = 30, settle = 2, checkpoint = 100;
     km_severity min_sev = KM_SEV_INFO;
     km_program_opts po = {0};
@@ -464,6 +466,7 @@ int km_cmd_watch(int argc, char **argv) {
         else if (!strcmp(a, "--seal")) { NEED(); seal_path = argv[i]; } /* verify helper */
         else if (!strcmp(a, "--once")) once = 1;
         else if (!strcmp(a, "--stats")) stats = 1;
+        else if (!strcmp(a, "--no-inotify")) no_inotify = 1;
         else if (!strcmp(a, "--sigma-placeholder")) { NEED(); placeholders[nph++] = argv[i]; }
         else if (!strcmp(a, "--min-severity")) {
             NEED();
@@ -607,12 +610,12 @@ int km_cmd_watch(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (!once) ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (!once && !no_inotify) ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     size_t nwatch = 0;
     if (ifd >= 0) watch_dirs(ifd, dir, 0, &nwatch);
     if (stats || ls == 1)
         fprintf(stderr, "kumomori watch: following %s (%s state, %zu files done, %zu folders watched%s)\n", dir,
-                ls == 1 ? "new" : "restored", st.n, nwatch, ifd < 0 && !once ? ", inotify unavailable: rescanning" : "");
+                ls == 1 ? "new" : "restored", st.n, nwatch, ifd < 0 && !once ? (no_inotify ? ", no inotify: rescanning" : ", inotify unavailable: rescanning") : "");
     time_t last_stats = 0;
     size_t unsaved = 0;
     int64_t last_save_ns = now_ns();
