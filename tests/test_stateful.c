@@ -341,3 +341,66 @@ TEST(stateful_co_matching_visible_rule_does_not_change_sequences) {
                                   "{\"eventTime\":\"2024-05-01T10:02:00Z\",\"eventName\":\"StopLogging\"}]"), 0);
     km_ruleset_free(rs);
 }
+
+/* Sigma's value_count and temporal, in the specification's YAML: the distinct users of failed logins
+ * from one address, and a login plus an access key creation in any order by one user. */
+static const char SIGMA_VC_T[] =
+    "title: Password spraying from one address\n"
+    "id: 0e2b7a32-7d0a-4c1e-9f0a-000000000002\n"
+    "level: medium\n"
+    "correlation:\n"
+    "    type: value_count\n"
+    "    rules: [failed]\n"
+    "    group-by: [sourceIPAddress]\n"
+    "    timespan: 10m\n"
+    "    condition:\n"
+    "        gte: 3\n"
+    "        field: userIdentity.userName\n"
+    "---\n"
+    "title: Login and a new key, either order\n"
+    "id: 0e2b7a32-7d0a-4c1e-9f0a-000000000003\n"
+    "level: high\n"
+    "correlation:\n"
+    "    type: temporal\n"
+    "    rules: [login, newkey]\n"
+    "    group-by: [userIdentity.userName]\n"
+    "    timespan: 30m\n"
+    "---\n"
+    "title: Failed login\nname: failed\nlogsource:\n    product: aws\n    service: cloudtrail\n"
+    "detection:\n    s:\n        eventName: ConsoleLogin\n        errorMessage: Failed authentication\n    condition: s\n"
+    "---\n"
+    "title: Login\nname: login\nlogsource:\n    product: aws\n    service: cloudtrail\n"
+    "detection:\n    s:\n        eventName: ConsoleLogin\n        responseElements.ConsoleLogin: Success\n    condition: s\n"
+    "---\n"
+    "title: New key\nname: newkey\nlogsource:\n    product: aws\n    service: cloudtrail\n"
+    "detection:\n    s:\n        eventName: CreateAccessKey\n    condition: s\n";
+
+#define SPRAY(t, user) "{\"eventTime\":\"" t "\",\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":\"198.51.100.7\",\"userIdentity\":" \
+    "{\"userName\":\"" user "\"},\"errorMessage\":\"Failed authentication\"}"
+#define KEY(t, user) "{\"eventTime\":\"" t "\",\"eventName\":\"CreateAccessKey\",\"userIdentity\":{\"userName\":\"" user "\"}}"
+#define OKLOGIN(t, user) "{\"eventTime\":\"" t "\",\"eventName\":\"ConsoleLogin\",\"userIdentity\":{\"userName\":\"" user "\"}," \
+    "\"responseElements\":{\"ConsoleLogin\":\"Success\"}}"
+
+TEST(stateful_sigma_value_count_and_temporal) {
+    const char *files[] = {"vc.yml", SIGMA_VC_T};
+    km_error err;
+    km_ruleset *rs = from_texts(files, 2, 0, &err);
+    CHECK_MSG(rs, "%s", err.msg);
+    const char *vc = "0e2b7a32-7d0a-4c1e-9f0a-000000000002", *tp = "0e2b7a32-7d0a-4c1e-9f0a-000000000003";
+    CHECK_INT(km_ruleset_find(rs, vc)->kind, KM_RULE_CORRELATION);
+    /* three users from the address within 10 minutes */
+    CHECK_INT(fires(rs, vc, "[" SPRAY("2024-05-01T10:00:00Z", "a") "," SPRAY("2024-05-01T10:01:00Z", "b") ","
+                            SPRAY("2024-05-01T10:02:00Z", "c") "]"), 1);
+    /* the same user three times is one value */
+    CHECK_INT(fires(rs, vc, "[" SPRAY("2024-05-01T10:00:00Z", "a") "," SPRAY("2024-05-01T10:01:00Z", "a") ","
+                            SPRAY("2024-05-01T10:02:00Z", "a") "]"), 0);
+    /* three users, but the first 11 minutes before the last */
+    CHECK_INT(fires(rs, vc, "[" SPRAY("2024-05-01T10:00:00Z", "a") "," SPRAY("2024-05-01T10:05:00Z", "b") ","
+                            SPRAY("2024-05-01T10:11:00Z", "c") "]"), 0);
+    /* temporal: either order within 30 minutes, by the same user */
+    CHECK_INT(fires(rs, tp, "[" KEY("2024-05-01T10:00:00Z", "bob") "," OKLOGIN("2024-05-01T10:20:00Z", "bob") "]"), 1);
+    CHECK_INT(fires(rs, tp, "[" OKLOGIN("2024-05-01T10:00:00Z", "bob") "," KEY("2024-05-01T10:20:00Z", "bob") "]"), 1);
+    CHECK_INT(fires(rs, tp, "[" OKLOGIN("2024-05-01T10:00:00Z", "bob") "," KEY("2024-05-01T10:20:00Z", "eve") "]"), 0);
+    CHECK_INT(fires(rs, tp, "[" OKLOGIN("2024-05-01T10:00:00Z", "bob") "," KEY("2024-05-01T10:31:00Z", "bob") "]"), 0);
+    km_ruleset_free(rs);
+}
