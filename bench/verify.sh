@@ -2,12 +2,13 @@
 # Benchmark of `kumomori verify` (issue 6): validating a trail of KM_BENCH_VERIFY_MB MiB
 # (default 1024) of uncompressed CloudTrail logs must take at most 1.3 times as long as
 # `gzip -dc` piped to `sha256sum` over the same log files. Best of 3 wall-clock runs each.
-# The trail is generated once by tests/gen_trail.py --bench-mb and kept in build/bench/.
+# The trail is generated once by tests/gen_trail.py --bench-mb and kept in bench/out/ (git-ignored),
+# shared with part "verify" of `make bench` (bench/run.sh), which measures with runstat.
 set -eu
 cd "$(dirname "$0")/.."
 MB=${KM_BENCH_VERIFY_MB:-1024}
 RUNS=${KM_BENCH_RUNS:-3}
-DIR=build/bench/verify-trail-$MB
+DIR=bench/out/verify-trail-$MB
 KM=${KM:-build/kumomori}
 if [ ! -f "$DIR/keys.json" ]; then
     echo "generating a trail with $MB MiB of logs in $DIR (once)..."
