@@ -989,13 +989,23 @@ static void match_value(mctx *c, uint32_t vi) {
                 hit_list(c, hm_get(&f->suffix, p, L, hash_bytes(p, L)), v);
             }
         }
-        if (f->eic.n && is_ascii(v->s, v->len)) {
+        if (f->eic.n) {
             if (grow((void **)&s->low, &s->caplow, v->len + 1, 1)) {
                 c->oom = 1;
                 return;
             }
-            for (size_t i = 0; i < v->len; i++) s->low[i] = (v->s[i] >= 'A' && v->s[i] <= 'Z') ? (char)(v->s[i] + 32) : v->s[i];
-            hit_list(c, hm_get(&f->eic, s->low, v->len, hash_bytes(s->low, v->len)), v);
+            /* one pass that folds ASCII and notes any non-ASCII byte, on locals: through the
+             * pointers the compiler reloaded v->len at every byte (the stores might alias it) */
+            const unsigned char *restrict src = (const unsigned char *)v->s;
+            unsigned char *restrict low = (unsigned char *)s->low;
+            size_t n = v->len;
+            unsigned acc = 0;
+            for (size_t i = 0; i < n; i++) {
+                unsigned ch = src[i];
+                acc |= ch;
+                low[i] = (unsigned char)(ch - 'A' < 26u ? ch + 32 : ch);
+            }
+            if (acc < 0x80) hit_list(c, hm_get(&f->eic, s->low, n, hash_bytes(s->low, n)), v);
         }
     } else {
         if (f->literal.n) hit_list(c, hm_get(&f->literal, v->s, v->len, hash_bytes(v->s, v->len)), v);
