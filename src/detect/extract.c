@@ -162,6 +162,17 @@ static void add_value(xs *x, size_t r, const char *v, size_t vl, int is_str, int
     if (in_array) x->through_array[r] = 1;
 }
 
+/* After an element or member: a ',' (consumed) or the closing bracket (left for the loop). Anything
+ * else is not JSON: give up (the caller parses the record and reports it), because a value reader
+ * that stops on a stray '}' or ']' would otherwise leave the loop where it was, forever (found by
+ * fuzz/fuzz_extract: "[{...}<{...}]" hung detect). */
+static size_t after_item(xs *x, size_t i, char close) {
+    i = ws(x, i);
+    if (i < x->n && x->s[i] == ',') return i + 1;
+    if (i < x->n && x->s[i] != close) x->giveup = 1;
+    return i;
+}
+
 /* Requests still possible at the current place: their index and where their next segment starts. */
 typedef struct cands {
     uint8_t r[64];
@@ -198,8 +209,8 @@ static size_t take(xs *x, size_t i, size_t r, int in_array) {
                 return skip_value(x, i);
             }
             i = take(x, i, r, 1);
-            i = ws(x, i);
-            if (i < x->n && x->s[i] == ',') i++;
+            i = after_item(x, i, ']');
+            if (x->giveup) return x->n;
         }
     }
     if (c == '{') {
@@ -276,8 +287,8 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
             i = skip_value(x, i);
         }
         if (x->giveup) return x->n;
-        i = ws(x, i);
-        if (i < x->n && x->s[i] == ',') i++;
+        i = after_item(x, i, '}');
+        if (x->giveup) return x->n;
     }
 }
 
@@ -298,8 +309,8 @@ static size_t walk_value(xs *x, size_t i, const cands *c, int depth, int in_arra
             if (x->s[i] == ']') return i + 1;
             i = walk_value(x, i, c, depth + 1, 1);
             if (x->giveup) return x->n;
-            i = ws(x, i);
-            if (i < x->n && x->s[i] == ',') i++;
+            i = after_item(x, i, ']');
+            if (x->giveup) return x->n;
         }
     }
     return skip_value(x, i);
