@@ -47,8 +47,12 @@ static const char *const nums[] = {"0", "1", "1.0", "-1", "2.5", "100", "1e2", "
                                    "5e-324", "1.7976931348623157e308", "123456789012345678901", "0.30000000000000001",
                                    "-2.5", "99.999", "1e-7", "10", "-100"};
 #define NNUMS (sizeof nums / sizeof nums[0])
-static const char *const wilds[] = {"*", "x*", "*x", "*x*", "a*b", "a\\\\*b", "*y*z", "x*y", "**", "\\\\\\\\*",
-                                    "10.*.1", "*\\u00e9", "X*", "a*b*c", "\\\\x", ""};
+/* Numbers numeric bounds accept (comparable ones). */
+static const char *const bounds[] = {"0", "1", "-1", "2.5", "100", "1e2", "3", "0.1", "-2.5", "99.999", "10", "-100", "1e-7"};
+#define NBOUNDS (sizeof bounds / sizeof bounds[0])
+/* Mostly valid: refusals are the pattern target's business (fuzz/fuzz_pattern.c). */
+static const char *const wilds[] = {"*", "x*", "*x", "*x*", "a*b", "a\\\\*b", "*y*z", "x*y", "\\\\\\\\*",
+                                    "10.*.1", "*\\u00e9", "X*", "a*b*c", "", "*\\u0000*", "\\\\**"};
 #define NWILDS (sizeof wilds / sizeof wilds[0])
 static const char *const cidrs[] = {"10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/24", "0.0.0.0/0", "2001:db8::/32",
                                     "10.0.0.1/31", "::/0", "10.0.0.0/33", "2001:db8::1/127"};
@@ -129,10 +133,10 @@ static void rand_matcher(km_buf *b) {
         uint32_t o = rnd(5);
         if (o < 4 && rnd(2)) {
             const char *lo = o < 2 ? ">" : ">=";
-            km_buf_printf(b, "{\"numeric\":[\"%s\",%s,\"%s\",%s]}", rnd(2) ? lo : ">=", nums[rnd(NNUMS)], rnd(2) ? "<" : "<=",
-                          nums[rnd(NNUMS)]);
+            km_buf_printf(b, "{\"numeric\":[\"%s\",%s,\"%s\",%s]}", rnd(2) ? lo : ">=", bounds[rnd(NBOUNDS)],
+                          rnd(2) ? "<" : "<=", bounds[rnd(NBOUNDS)]);
         } else {
-            km_buf_printf(b, "{\"numeric\":[\"%s\",%s]}", ops[o], nums[rnd(NNUMS)]);
+            km_buf_printf(b, "{\"numeric\":[\"%s\",%s]}", ops[o], bounds[rnd(NBOUNDS)]);
         }
         break;
     }

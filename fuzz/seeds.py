@@ -112,6 +112,11 @@ def gen_match_event():
                 yield b"\0" + c["event"].encode()
 
 
+def gen_extract():
+    for seed in gen_match_event():
+        yield seed[1:]
+
+
 def gen_pattern():
     for p in files("rules", "tests/data/detect/rules", ext=(".json",)):
         try:
