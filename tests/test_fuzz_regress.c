@@ -135,3 +135,40 @@ TEST(fuzz_finding_extract_stray_bracket_gives_up) {
         km_test_case(rc == 1, "record %zu: km_extract gives %d, expected 1 (leave it to the parser)", k, rc);
     }
 }
+
+/* Finding of fuzz/fuzz_reader: the record size limit held only when a record needed more than one
+ * read, so with the default 256 KiB reads a limit below that was not applied at all. */
+#include "detect/input.h"
+#include "detect/reader.h"
+#include "kumomori/buf.h"
+TEST(fuzz_finding_reader_record_limit_whatever_the_read_size) {
+    km_buf text = KM_BUF_INIT;
+    km_buf_puts(&text, "[{\"a\":\"");
+    for (int i = 0; i < 300; i++) km_buf_putc(&text, 'x');
+    km_buf_puts(&text, "\"},{\"b\":1}]\n{\"c\":\"");
+    for (int i = 0; i < 300; i++) km_buf_putc(&text, 'y');
+    km_buf_puts(&text, "\"}\n{\"d\":2}\n");
+    static const size_t sizes[] = {1, 7, 64, 0};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        km_reader_limits lim = {200, 0, sizes[k]};
+        km_input *in = km_input_mem(text.data, text.len);
+        km_reader *r = km_reader_new(in, &lim);
+        km_record rec;
+        km_error err;
+        char got[64] = "";
+        size_t gl = 0;
+        int rc;
+        char msg[600] = "";
+        while ((rc = km_reader_next(r, &rec, &err)) != KM_READ_END && gl < sizeof got - 2) {
+            got[gl++] = rc == KM_READ_RECORD ? 'R' : rec.skip == KM_SKIP_TOO_LARGE ? 'L' : '?';
+            if (rc == KM_READ_SKIP && !msg[0]) snprintf(msg, sizeof msg, "%s", err.msg);
+        }
+        got[gl] = 0;
+        km_reader_free(r);
+        km_input_close(in);
+        /* array element too large, small element, line too large, small line */
+        km_test_case(!strcmp(got, "LRLR"), "read size %zu: %s, expected LRLR", sizes[k], got);
+        km_test_case(strstr(msg, "larger than the limit of 200 bytes") != NULL, "read size %zu: message \"%s\"", sizes[k], msg);
+    }
+    km_buf_free(&text);
+}
