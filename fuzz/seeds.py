@@ -223,6 +223,20 @@ def gen_digest():
 
 
 def gen_seal():
+    # Groups of 1..12 records as JSON lines: the target seals them, then changes the stream as the
+    # three bytes after the mode byte say (mode byte even: checkpoint every 1..8 records).
+    recs = []
+    for p in trail_files():
+        for r in records(p):
+            recs.append(dumps(r))
+            if len(recs) >= 400:
+                break
+        if len(recs) >= 400:
+            break
+    for i in range(0, len(recs), 7):
+        group = recs[i:i + 1 + i % 12]
+        head = bytes([(2 * i) % 16, i % 4, (i * 7) % 256, (i * 13) % 256])
+        yield head + b"\n".join(group)
     for p in files("tests/data/detect", ext=(".jsonl",)):
         b = read(p)
         if b:

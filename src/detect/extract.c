@@ -143,7 +143,9 @@ static size_t decode_str(const xs *x, size_t i, km_buf *b) {
         }
         run = j;
     }
-    km_buf_append(b, x->s + run, (j < x->n ? j : x->n) - run);
+    if (j > x->n) j = x->n; /* a backslash as the last byte stepped past the end */
+    if (run > j) run = j;
+    km_buf_append(b, x->s + run, j - run);
     return j < x->n ? j + 1 : x->n;
 }
 
@@ -234,7 +236,13 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
         if (x->s[i] == '}') return i + 1;
         if (x->s[i] != '"') return x->n;
         size_t ks = i + 1, ke = str_end(x, i);
-        if (ke > x->n || ke == 0) return x->n;
+        /* A key that runs to the end of the text (unterminated, or its quote the last byte) would
+         * give a length of -1 (found by fuzz/fuzz_extract: a read past the record): not an object
+         * this reader can finish, so the tree decides. */
+        if (ke >= x->n || ke < ks + 1) {
+            x->giveup = 1;
+            return x->n;
+        }
         size_t klen = ke - 1 - ks;
         const char *key = x->s + ks;
         i = ws(x, ke);
