@@ -10,7 +10,12 @@
 
 #include <string.h>
 
-/* Every item the reader gives, as text, into out. Returns the number of items. */
+/* Items are compared up to this offset of the decompressed data: gzip inputs can expand a
+ * thousandfold, and reading megabytes a byte at a time would make each execution take seconds.
+ * Both runs go on until an item lies past it, so they see the same items up to it. */
+#define HORIZON ((uint64_t)64 << 10)
+
+/* Every item the reader gives (up to HORIZON), as text, into out. Returns the number of items. */
 static size_t transcript(const uint8_t *d, size_t n, const km_reader_limits *lim, km_buf *out) {
     km_input *in = km_input_mem(d, n);
     km_reader *r = in ? km_reader_new(in, lim) : NULL;
@@ -23,6 +28,7 @@ static size_t transcript(const uint8_t *d, size_t n, const km_reader_limits *lim
         int k = km_reader_next(r, &rec, &err);
         if (k == KM_READ_END) break;
         items++;
+        if (rec.offset > HORIZON) break;
         KM_FUZZ_CHECK("reader", rec.offset >= last, "offset went back from %llu to %llu", (unsigned long long)last,
                       (unsigned long long)rec.offset);
         last = rec.offset;
