@@ -192,3 +192,44 @@ TEST(fuzz_finding_extract_text_ending_inside_a_key_or_escape) {
         if (k < 2) km_test_case(rc == 1, "record %zu (ends inside a key): %d, expected 1 (left to the parser)", k, rc);
     }
 }
+
+/* Finding of fuzz/fuzz_seal: a record beginning with the member "kumomori_seal_stream" (or
+ * "kumomori_seal_signature") was sealed, and the verifier then read its line as a stream header:
+ * an untouched stream failed to verify. The sealer now refuses such a record. */
+#include "kumomori/seal.h"
+#include <unistd.h>
+static int seal_to_buf(void *ctx, const char *data, size_t len) { return km_buf_append(ctx, data, len); }
+TEST(fuzz_finding_seal_refuses_records_that_read_as_seal_lines) {
+    char dir[] = "/tmp/km-test-fuzzseal-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/k.key", dir);
+    snprintf(b, sizeof b, "%s/k.pub", dir);
+    CHECK(km_seal_keygen(a, b, NULL, NULL) == 0);
+    km_seal_key *priv = km_seal_key_load_private(a, NULL), *pub = km_seal_key_load_public(b, NULL);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+    CHECK(priv && pub);
+    km_buf out = KM_BUF_INIT;
+    km_sealer *s = km_sealer_new(priv, seal_to_buf, &out, NULL, NULL);
+    CHECK(s != NULL);
+    km_error e;
+    static const char r1[] = "{\"kumomori_seal_stream\":\"x\",\"a\":1}", r2[] = "{\"kumomori_seal_signature\":{}}",
+                      ok1[] = "{\"a\":\"kumomori_seal_stream\"}", ok2[] = "{ \"kumomori_seal_stream\":1}";
+    CHECK(km_sealer_record(s, r1, strlen(r1), &e) != KM_OK);
+    CHECK_CONTAINS(e.msg, "may not begin with the member \"kumomori_seal_stream\"");
+    CHECK(km_sealer_record(s, r2, strlen(r2), &e) != KM_OK);
+    CHECK(km_sealer_record(s, ok1, strlen(ok1), &e) == KM_OK);
+    CHECK(km_sealer_record(s, ok2, strlen(ok2), &e) == KM_OK); /* not the header's exact bytes */
+    CHECK(km_sealer_finish(s, NULL) == KM_OK);
+    km_sealer_free(s);
+    km_seal_report *r = NULL;
+    CHECK(km_seal_verify(out.data, out.len, pub, &r, NULL) == KM_OK);
+    int ok = km_seal_report_ok(r);
+    km_seal_report_free(r);
+    km_buf_free(&out);
+    km_seal_key_free(priv);
+    km_seal_key_free(pub);
+    CHECK_MSG(ok, "the stream of the two accepted records does not verify");
+}
