@@ -16,7 +16,7 @@ DEBS := build-essential clang zlib1g-dev libssl-dev libyaml-dev libpcre2-dev pyt
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
-TEST_SRC := $(sort $(wildcard tests/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c)) $(sort $(wildcard fuzz/fuzz_*.c)) fuzz/util.c fuzz/matchdiff.c
 RULE_FILES  := $(shell find rules -type f \( -name '*.json' -o -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
 CHECK_FILES := $(shell find checks -type f \( -name '*.json' -o -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
 GEN_SRC  := build/gen/builtin_rules.c build/gen/builtin_checks.c
@@ -143,4 +143,58 @@ install: build/kumomori build/libkumomori.a
 clean:
 	rm -rf build
 
--include $(shell find build/obj build/asan/obj -name '*.d' 2>/dev/null)
+# ---- fuzzing (docs/security.md, "Fuzzing") -----------------------------------------------------
+# Each fuzz/fuzz_<name>.c is a libFuzzer target; the same file, built into the unit tests with
+# KM_FUZZ_REPLAY, replays fuzz/regress/<name>/* (every finding stays a regression test).
+# fuzz/matchdiff.c compares the matcher with tests/ref_match.c on random patterns and events.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_FLAGS   := -O2 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_BIN     := $(addprefix build/fuzz/fuzz_,$(FUZZ_NAMES))
+FUZZ_LIB_OBJ  = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_SRC:build/%=%))
+MATCHDIFF_N  ?= 1000000
+MATCHDIFF_SEED ?= 1
+
+.PHONY: fuzz fuzz-build fuzz-smoke matchdiff
+.PRECIOUS: build/fuzz/obj/%.o
+build/obj/fuzz/%.o: CPPFLAGS += -DKM_FUZZ_REPLAY
+build/asan/obj/fuzz/%.o: CPPFLAGS += -DKM_FUZZ_REPLAY
+
+build/fuzz/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build/fuzz/libkumomori-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o build/fuzz/obj/fuzz/util.o build/fuzz/obj/tests/ref_match.o build/fuzz/libkumomori-fuzz.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+build/fuzz/match_diff: fuzz/matchdiff.c tests/ref_match.c build/libkumomori.a
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) -DKM_MATCHDIFF_MAIN -o $@ fuzz/matchdiff.c tests/ref_match.c build/libkumomori.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN) build/fuzz/match_diff
+
+matchdiff: build/fuzz/match_diff
+	build/fuzz/match_diff $(MATCHDIFF_N) $(MATCHDIFF_SEED)
+
+# Runs every target for FUZZ_SECONDS each (one at a time), then the differential run.
+fuzz: deps
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_NAMES)
+	build/fuzz/match_diff $(MATCHDIFF_N) $(MATCHDIFF_SEED)
+
+fuzz-smoke: deps
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) bash fuzz/run.sh $(FUZZ_NAMES)
+	build/fuzz/match_diff 100000 $(MATCHDIFF_SEED)
+
+-include $(shell find build/obj build/asan/obj build/fuzz/obj -name '*.d' 2>/dev/null)

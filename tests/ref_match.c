@@ -43,17 +43,27 @@ static void add_leaf(leaves *L, const char *name, const km_json *v, const apos *
     if (npath) memcpy(x->path, path, (size_t)npath * sizeof *path);
 }
 
+/* Names are C strings; a key's NUL is written as C0 80 (overlong, so never in decoded text). */
+static size_t put_key(char *dst, const char *key, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (key[i]) dst[k++] = key[i];
+        else { dst[k++] = (char)0xC0; dst[k++] = (char)0x80; }
+    }
+    dst[k] = 0;
+    return k;
+}
+
 static void collect(leaves *L, const km_json *v, char *name, int nsteps, apos *path, int npath) {
     if (v->type == KM_JSON_OBJECT) {
         size_t base = strlen(name);
         for (size_t i = 0; i < v->u.obj.n; i++) {
             const km_json_member *m = &v->u.obj.members[i];
-            char *nn = malloc(base + m->key_len + 2);
+            char *nn = malloc(base + 2 * m->key_len + 2);
             memcpy(nn, name, base);
             size_t k = base;
             if (nsteps > 0) nn[k++] = '.';
-            memcpy(nn + k, m->key, m->key_len);
-            nn[k + m->key_len] = 0;
+            put_key(nn + k, m->key, m->key_len);
             collect(L, m->value, nn, nsteps + 1, path, npath);
             free(nn);
         }
@@ -128,7 +138,7 @@ static void dnf_free(dnf *d) {
 static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
     for (size_t i = 0; i < obj->u.obj.n; i++) {
         const km_json_member *m = &obj->u.obj.members[i];
-        if (strcmp(m->key, "$or") == 0 && m->value->type == KM_JSON_ARRAY) {
+        if (m->key_len == 3 && strcmp(m->key, "$or") == 0 && m->value->type == KM_JSON_ARRAY) {
             dnf out = {0};
             for (size_t b = 0; b < m->value->u.arr.n; b++) {
                 dnf branch = {0};
@@ -146,19 +156,17 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
             continue;
         }
         size_t sl = strlen(steps);
-        char *nm = malloc(sl + m->key_len + 2);
+        char *nm = malloc(sl + 2 * m->key_len + 2);
         size_t k = 0;
         memcpy(nm, steps, sl);
         k = sl;
         if (m->value->type == KM_JSON_OBJECT) {
             if (nsteps > 0) nm[k++] = '.';
-            memcpy(nm + k, m->key, m->key_len);
-            nm[k + m->key_len] = 0;
+            put_key(nm + k, m->key, m->key_len);
             expand(d, m->value, nm, nsteps + 1);
         } else {
             if (sl > 0) nm[k++] = '.';
-            memcpy(nm + k, m->key, m->key_len);
-            nm[k + m->key_len] = 0;
+            put_key(nm + k, m->key, m->key_len);
             if (d->n == 0) {
                 d->r = calloc(1, sizeof *d->r);
                 d->n = 1;
@@ -250,9 +258,8 @@ static int comparable(const km_json *v, double *out) {
 }
 
 /* IP address as EventBridge reads it: 4 bytes, or 16 (IPv4-mapped IPv6 gives 4). */
-static int ip_of(const char *s, unsigned char *out) {
-    size_t n = strlen(s);
-    if (n == 0 || n > 45) return 0;
+static int ip_of(const char *s, size_t n, unsigned char *out) {
+    if (n == 0 || n > 45 || memchr(s, 0, n)) return 0;
     int dots = 0, colons = 0, bad4 = 0, bad6 = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -288,8 +295,7 @@ static int glob(const char *p, const char *pe, const char *t, const char *te) {
 }
 
 /* Literal (non-wildcard) comparison with '*' and '\' escaped, to reuse glob for prefixes. */
-static char *escape_glob(const char *s) {
-    size_t n = strlen(s);
+static char *escape_glob(const char *s, size_t n, size_t *olen) {
     char *o = malloc(2 * n + 3);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -297,6 +303,7 @@ static char *escape_glob(const char *s) {
         o[k++] = s[i];
     }
     o[k] = 0;
+    *olen = k;
     return o;
 }
 
@@ -311,12 +318,13 @@ static char *quoted(const char *pre, const char *s, size_t len, const char *post
 }
 
 /* event-ruler compares strings in their quoted form: "value" */
-static int affix(const char *pat, const km_json *v, int suffix) {
+static int affix(const km_json *pat, const km_json *v, int suffix) {
     if (v->type != KM_JSON_STRING) return 0;
     char *text = quoted("\"", v->u.str.s, v->u.str.len, "\"");
-    char *e = escape_glob(pat);
-    char *g = suffix ? quoted("*", e, strlen(e), "\"") : quoted("\"", e, strlen(e), "*");
-    int r = glob(g, g + strlen(g), text, text + strlen(text));
+    size_t el;
+    char *e = escape_glob(pat->u.str.s, pat->u.str.len, &el);
+    char *g = suffix ? quoted("*", e, el, "\"") : quoted("\"", e, el, "*");
+    int r = glob(g, g + el + 2, text, text + v->u.str.len + 2);
     free(text);
     free(e);
     free(g);
@@ -330,8 +338,8 @@ static const struct km_fold_row *fold(uint32_t cp) {
     return NULL;
 }
 
-static int eic_rec(const char *p, const char *t, const char *te, int prefix) {
-    if (!*p) return prefix || t == te;
+static int eic_rec(const char *p, const char *pe, const char *t, const char *te, int prefix) {
+    if (p == pe) return prefix || t == te;
     const unsigned char *u = (const unsigned char *)p;
     size_t cl = *u < 0x80 ? 1 : *u < 0xE0 ? 2 : *u < 0xF0 ? 3 : 4;
     uint32_t cp = cl == 1 ? *u : cl == 2 ? (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F)
@@ -344,37 +352,39 @@ static int eic_rec(const char *p, const char *t, const char *te, int prefix) {
     self[cl] = 0;
     const char *alts[2] = {r ? r->lo : self, r ? r->up : self};
     for (int a = 0; a < 2; a++) {
-        size_t L = strlen(alts[a]);
-        if ((size_t)(te - t) >= L && memcmp(t, alts[a], L) == 0 && eic_rec(p + cl, t + L, te, prefix)) return 1;
+        size_t L = r ? strlen(alts[a]) : cl; /* self may be a NUL */
+        if ((size_t)(te - t) >= L && memcmp(t, alts[a], L) == 0 && eic_rec(p + cl, pe, t + L, te, prefix)) return 1;
     }
     return 0;
 }
 
-static int eic(const char *pat, const km_json *v, int mode) {
+static int eic(const km_json *patv, const km_json *v, int mode) {
     if (v->type != KM_JSON_STRING) return 0;
+    const char *pat = patv->u.str.s;
+    size_t pl = patv->u.str.len;
     /* quoted forms: "pat" vs "value", "pat vs "value" (prefix), pat" vs "value" (suffix) */
     char *text = quoted("\"", v->u.str.s, v->u.str.len, "\"");
-    size_t tl = strlen(text);
+    size_t tl = v->u.str.len + 2;
     int r = 0;
     if (mode == 0) {
-        char *q = quoted("\"", pat, strlen(pat), "\"");
-        r = eic_rec(q, text, text + tl, 0);
+        char *q = quoted("\"", pat, pl, "\"");
+        r = eic_rec(q, q + pl + 2, text, text + tl, 0);
         free(q);
     } else if (mode == 1) {
-        char *q = quoted("\"", pat, strlen(pat), "");
-        r = eic_rec(q, text, text + tl, 1);
+        char *q = quoted("\"", pat, pl, "");
+        r = eic_rec(q, q + pl + 1, text, text + tl, 1);
         free(q);
     } else {
-        char *q = quoted("", pat, strlen(pat), "\"");
-        for (size_t k = 0; k <= tl && !r; k++) r = eic_rec(q, text + k, text + tl, 0);
+        char *q = quoted("", pat, pl, "\"");
+        for (size_t k = 0; k <= tl && !r; k++) r = eic_rec(q, q + pl + 1, text + k, text + tl, 0);
         free(q);
     }
     free(text);
     return r;
 }
 
-static int wildcard(const char *pat, const km_json *v) {
-    return v->type == KM_JSON_STRING && glob(pat, pat + strlen(pat), v->u.str.s, v->u.str.s + v->u.str.len);
+static int wildcard(const km_json *pat, const km_json *v) {
+    return v->type == KM_JSON_STRING && glob(pat->u.str.s, pat->u.str.s + pat->u.str.len, v->u.str.s, v->u.str.s + v->u.str.len);
 }
 
 static int cidr(const char *c, const km_json *v) {
@@ -385,7 +395,7 @@ static int cidr(const char *c, const km_json *v) {
     snprintf(ip, sizeof ip, "%.*s", (int)(slash - c), c);
     int bits = atoi(slash + 1);
     unsigned char a[16], b[16];
-    int la = ip_of(ip, a), lb = ip_of(v->u.str.s, b);
+    int la = ip_of(ip, strlen(ip), a), lb = ip_of(v->u.str.s, v->u.str.len, b);
     if (!la || la != lb) return 0;
     for (int i = 0; i < bits; i++) {
         int byte = i / 8, bit = 7 - i % 8;
@@ -425,9 +435,9 @@ static int accepts(const km_json *p, const km_json *v) {
     switch (p->type) {
     case KM_JSON_STRING: {
         unsigned char a[16], b[16];
-        int la = ip_of(p->u.str.s, a);
+        int la = ip_of(p->u.str.s, p->u.str.len, a);
         if (la) {
-            int lb = v->type == KM_JSON_STRING ? ip_of(v->u.str.s, b) : 0;
+            int lb = v->type == KM_JSON_STRING ? ip_of(v->u.str.s, v->u.str.len, b) : 0;
             return lb == la && memcmp(a, b, (size_t)la) == 0;
         }
         return v->type == KM_JSON_STRING && v->u.str.len == p->u.str.len && memcmp(v->u.str.s, p->u.str.s, v->u.str.len) == 0;
@@ -444,14 +454,15 @@ static int accepts(const km_json *p, const km_json *v) {
     const char *op = p->u.obj.members[0].key;
     const km_json *a = p->u.obj.members[0].value;
     if (!strcmp(op, "exists")) return a->type == KM_JSON_TRUE;
-    if (!strcmp(op, "exactly")) return v->type == KM_JSON_STRING && strcmp(v->u.str.s, a->u.str.s) == 0 && v->u.str.len == a->u.str.len;
+    if (!strcmp(op, "exactly"))
+        return v->type == KM_JSON_STRING && v->u.str.len == a->u.str.len && memcmp(v->u.str.s, a->u.str.s, v->u.str.len) == 0;
     if (!strcmp(op, "prefix") || !strcmp(op, "suffix")) {
         int suf = op[0] == 's';
-        if (a->type == KM_JSON_OBJECT) return eic(a->u.obj.members[0].value->u.str.s, v, suf ? 2 : 1);
-        return affix(a->u.str.s, v, suf);
+        if (a->type == KM_JSON_OBJECT) return eic(a->u.obj.members[0].value, v, suf ? 2 : 1);
+        return affix(a, v, suf);
     }
-    if (!strcmp(op, "equals-ignore-case")) return eic(a->u.str.s, v, 0);
-    if (!strcmp(op, "wildcard")) return wildcard(a->u.str.s, v);
+    if (!strcmp(op, "equals-ignore-case")) return eic(a, v, 0);
+    if (!strcmp(op, "wildcard")) return wildcard(a, v);
     if (!strcmp(op, "cidr")) return cidr(a->u.str.s, v);
     if (!strcmp(op, "numeric")) return numeric(a, v);
     if (!strcmp(op, "anything-but")) {
@@ -466,12 +477,13 @@ static int accepts(const km_json *p, const km_json *v) {
                     double q, w;
                     hit = comparable(x, &q) && comparable(v, &w) && q == w;
                 } else {
-                    hit = v->type == KM_JSON_STRING && strcmp(v->u.str.s, x->u.str.s) == 0 && v->u.str.len == x->u.str.len;
+                    hit = v->type == KM_JSON_STRING && v->u.str.len == x->u.str.len &&
+                          memcmp(v->u.str.s, x->u.str.s, v->u.str.len) == 0;
                 }
-            } else if (!strcmp(sub, "prefix")) hit = affix(x->u.str.s, v, 0);
-            else if (!strcmp(sub, "suffix")) hit = affix(x->u.str.s, v, 1);
-            else if (!strcmp(sub, "wildcard")) hit = wildcard(x->u.str.s, v);
-            else hit = eic(x->u.str.s, v, 0);
+            } else if (!strcmp(sub, "prefix")) hit = affix(x, v, 0);
+            else if (!strcmp(sub, "suffix")) hit = affix(x, v, 1);
+            else if (!strcmp(sub, "wildcard")) hit = wildcard(x, v);
+            else hit = eic(x, v, 0);
             if (hit) return 0;
         }
         return 1;

@@ -119,6 +119,12 @@ int km_trail_gz_sha256(const char *path, char out[65], uint64_t *ulen, km_error 
 /* Inflate a whole gzip file (at most max uncompressed bytes). Returns malloc'd bytes,
  * NUL-terminated, or NULL with err set (same messages as above). */
 char *km_trail_gz_read(const char *path, size_t max, size_t *len, km_error *err);
+/* The same two over len bytes of gzip data in memory (not copied); name labels the messages in
+ * place of the file name. Same rules, same messages, same offsets. */
+int km_trail_gz_sha256_mem(const void *data, size_t len, const char *name, char out[65], uint64_t *ulen,
+                           km_error *err);
+char *km_trail_gz_read_mem(const void *data, size_t len, const char *name, size_t max, size_t *len_out,
+                           km_error *err);
 
 /* ---- validating a mirror ---------------------------------------------------------------- */
 

@@ -39,12 +39,15 @@ static void chk_log_retention(km_audit *a) {
     }
 }
 
-/* "arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*" */
-static int split_lg(const char *arn, char *region, char *acct, char *name, size_t n) {
+/* "arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*". Each buffer has its own size: the ARN comes
+ * from the snapshot, and one size for all three let a long region overflow the smaller buffers
+ * (found by fuzz/fuzz_snap). A field that does not fit is an error, not a truncated name. */
+static int split_lg(const char *arn, char *region, size_t rn, char *acct, size_t an, char *name, size_t nn) {
     if (!arn) return -1;
-    km_arn_field(arn, 3, region, n);
-    km_arn_field(arn, 4, acct, n);
-    km_arn_field(arn, 6, name, n);
+    km_arn_field(arn, 3, region, rn);
+    km_arn_field(arn, 4, acct, an);
+    km_arn_field(arn, 6, name, nn);
+    if (strlen(region) + 1 >= rn || strlen(acct) + 1 >= an || strlen(name) + 1 >= nn) return -1;
     return region[0] && acct[0] && name[0] ? 0 : -1;
 }
 
@@ -77,7 +80,7 @@ static void chk_cross_account(km_audit *a) {
                 }
             }
             char reg[64], lacct[32], name[512];
-            if (pass[0] || split_lg(t[k].log_group_arn, reg, lacct, name, sizeof name)) continue;
+            if (pass[0] || split_lg(t[k].log_group_arn, reg, sizeof reg, lacct, sizeof lacct, name, sizeof name)) continue;
             (void)sizeof reg;
             km_item sf = km_get(a, lacct, reg, "logs", "describe-subscription-filters", name);
             const km_json *fl = km_ci_get(sf.json, "subscriptionFilters");
@@ -177,7 +180,7 @@ static int pattern_covers(const alarm_spec *sp, const char *raw, char *missing, 
 /* Metric filter on the log group plus an alarm with an action on its metric. */
 static int filter_and_alarm(km_audit *a, const alarm_spec *sp, const char *lg_arn, char *msg, size_t mn, int *unknown) {
     char reg[64], acct[32], name[512];
-    if (split_lg(lg_arn, reg, acct, name, sizeof name)) return 0;
+    if (split_lg(lg_arn, reg, sizeof reg, acct, sizeof acct, name, sizeof name)) return 0;
     km_item mf = km_get(a, acct, reg, "logs", "describe-metric-filters", NULL);
     if (mf.status != KM_DATA_OK) {
         if (mf.status != KM_DATA_ABSENT) {

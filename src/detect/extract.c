@@ -146,7 +146,9 @@ static size_t decode_str(const xs *x, size_t i, km_buf *b) {
         }
         run = j;
     }
-    km_buf_append(b, x->s + run, (j < x->n ? j : x->n) - run);
+    if (j > x->n) j = x->n; /* a backslash as the last byte stepped past the end */
+    if (run > j) run = j;
+    km_buf_append(b, x->s + run, j - run);
     return j < x->n ? j + 1 : x->n;
 }
 
@@ -176,6 +178,17 @@ static void add_value(xs *x, size_t r, const char *v, size_t vl, int is_str, int
     if (list) return;
     if (!is_str) x->only_str[r] = 0;
     if (in_array) x->through_array[r] = 1;
+}
+
+/* After an element or member: a ',' (consumed) or the closing bracket (left for the loop). Anything
+ * else is not JSON: give up (the caller parses the record and reports it), because a value reader
+ * that stops on a stray '}' or ']' would otherwise leave the loop where it was, forever (found by
+ * fuzz/fuzz_extract: "[{...}<{...}]" hung detect). */
+static size_t after_item(xs *x, size_t i, char close) {
+    i = ws(x, i);
+    if (i < x->n && x->s[i] == ',') return i + 1;
+    if (i < x->n && x->s[i] != close) x->giveup = 1;
+    return i;
 }
 
 /* Requests still possible at the current place: their index and where their next segment starts. */
@@ -219,8 +232,8 @@ static size_t take(xs *x, size_t i, size_t r, int in_array) {
                 return skip_value(x, i);
             }
             i = take(x, i, r, 1);
-            i = ws(x, i);
-            if (i < x->n && x->s[i] == ',') i++;
+            i = after_item(x, i, ']');
+            if (x->giveup) return x->n;
         }
     }
     if (c == '{') {
@@ -244,7 +257,13 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
         if (x->s[i] == '}') return i + 1;
         if (x->s[i] != '"') return x->n;
         size_t ks = i + 1, ke = str_end(x, i);
-        if (ke > x->n || ke == 0) return x->n;
+        /* A key that runs to the end of the text (unterminated, or its quote the last byte) would
+         * give a length of -1 (found by fuzz/fuzz_extract: a read past the record): not an object
+         * this reader can finish, so the tree decides. */
+        if (ke >= x->n || ke < ks + 1) {
+            x->giveup = 1;
+            return x->n;
+        }
         size_t klen = ke - 1 - ks;
         const char *key = x->s + ks;
         i = ws(x, ke);
@@ -297,8 +316,8 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
             i = skip_value(x, i);
         }
         if (x->giveup) return x->n;
-        i = ws(x, i);
-        if (i < x->n && x->s[i] == ',') i++;
+        i = after_item(x, i, '}');
+        if (x->giveup) return x->n;
     }
 }
 
@@ -319,8 +338,8 @@ static size_t walk_value(xs *x, size_t i, const cands *c, int depth, int in_arra
             if (x->s[i] == ']') return i + 1;
             i = walk_value(x, i, c, depth + 1, 1);
             if (x->giveup) return x->n;
-            i = ws(x, i);
-            if (i < x->n && x->s[i] == ',') i++;
+            i = after_item(x, i, ']');
+            if (x->giveup) return x->n;
         }
     }
     return skip_value(x, i);

@@ -193,18 +193,16 @@ long km_input_read(km_input *in, char *buf, size_t n, km_error *err) {
             inflateReset(&in->zs);
             in->member_done = 0;
         }
+        int raw_end = 0;
         if (in->zs.avail_in == 0) {
             int r = raw_fill(in, err);
             if (r < 0) return fail(in);
-            if (r == 0) {
-                km_error_set(err, KM_ERR, (size_t)in->out_total,
-                             "truncated gzip data: the compressed stream ends at byte %llu before its end "
-                             "marker (%llu bytes were decompressed)",
-                             (unsigned long long)in->raw_total, (unsigned long long)in->out_total);
-                return fail(in);
-            }
+            /* r == 0: no compressed bytes left, but zlib may still hold output it had no room for
+             * in the caller's buffer last time (a small n); the inflate below drains it, and the
+             * data is truncated only when nothing more comes out. */
+            raw_end = r == 0;
             in->zs.next_in = (unsigned char *)(uintptr_t)(in->raw + in->raw_pos); /* zlib does not write it */
-            in->zs.avail_in = (uInt)(in->raw_len - in->raw_pos);
+            in->zs.avail_in = raw_end ? 0 : (uInt)(in->raw_len - in->raw_pos);
         }
         in->zs.next_out = (unsigned char *)buf;
         in->zs.avail_out = (uInt)(n > (1u << 30) ? (1u << 30) : n);
@@ -230,5 +228,12 @@ long km_input_read(km_input *in, char *buf, size_t n, km_error *err) {
             return fail(in);
         }
         if (produced) return (long)produced;
+        if (raw_end && zr != Z_STREAM_END) {
+            km_error_set(err, KM_ERR, (size_t)in->out_total,
+                         "truncated gzip data: the compressed stream ends at byte %llu before its end "
+                         "marker (%llu bytes were decompressed)",
+                         (unsigned long long)in->raw_total, (unsigned long long)in->out_total);
+            return fail(in);
+        }
     }
 }

@@ -17,6 +17,27 @@
 
 typedef int (*sink_fn)(void *ctx, const unsigned char *p, size_t n);
 
+/* Where the compressed bytes come from: a file descriptor, or memory (km_trail_gz_*_mem, which
+ * the fuzz targets use so that no file is written per input). */
+typedef struct gz_src {
+    int fd;                   /* -1 for memory */
+    const unsigned char *mem;
+    size_t mem_len, mem_pos;
+    size_t in_chunk, out_chunk; /* smaller for memory: inputs are small, and the fuzz targets then
+                                   cross chunk boundaries too */
+} gz_src;
+
+static ssize_t src_read(gz_src *src, unsigned char *buf, size_t n) {
+    if (src->fd >= 0) return read(src->fd, buf, n);
+    size_t left = src->mem_len - src->mem_pos;
+    if (n > left) n = left;
+    if (n) memcpy(buf, src->mem + src->mem_pos, n);
+    src->mem_pos += n;
+    return (ssize_t)n;
+}
+
+static int inflate_src(gz_src *src, const char *path, sink_fn sink, void *ctx, uint64_t *ulen, km_error *err);
+
 /* Inflate the file at path, handing every uncompressed block to sink. */
 static int inflate_file(const char *path, sink_fn sink, void *ctx, uint64_t *ulen, km_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -25,7 +46,20 @@ static int inflate_file(const char *path, sink_fn sink, void *ctx, uint64_t *ule
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    unsigned char *in = malloc(IN_CHUNK), *out = malloc(OUT_CHUNK);
+    gz_src src = {fd, NULL, 0, 0, IN_CHUNK, OUT_CHUNK};
+    int rc = inflate_src(&src, path, sink, ctx, ulen, err);
+    close(fd);
+    return rc;
+}
+
+static int inflate_mem(const void *data, size_t len, const char *name, sink_fn sink, void *ctx, uint64_t *ulen,
+                       km_error *err) {
+    gz_src src = {-1, data, len, 0, 4096, 4096};
+    return inflate_src(&src, name, sink, ctx, ulen, err);
+}
+
+static int inflate_src(gz_src *src, const char *path, sink_fn sink, void *ctx, uint64_t *ulen, km_error *err) {
+    unsigned char *in = malloc(src->in_chunk), *out = malloc(src->out_chunk);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     int rc = KM_OK, zinit = 0;
@@ -41,7 +75,7 @@ static int inflate_file(const char *path, sink_fn sink, void *ctx, uint64_t *ule
     uint64_t consumed = 0; /* compressed bytes handed to zlib before the current chunk */
     int ended = 0;
     for (;;) {
-        ssize_t got = read(fd, in, IN_CHUNK);
+        ssize_t got = src_read(src, in, src->in_chunk);
         if (got < 0) {
             if (errno == EINTR) continue;
             rc = km_error_set(err, KM_ERR, (size_t)consumed, "%s: read error at byte %llu: %s", path,
@@ -59,9 +93,9 @@ static int inflate_file(const char *path, sink_fn sink, void *ctx, uint64_t *ule
         zs.avail_in = (uInt)got;
         while (zs.avail_in > 0) {
             zs.next_out = out;
-            zs.avail_out = OUT_CHUNK;
+            zs.avail_out = (uInt)src->out_chunk;
             int z = inflate(&zs, Z_NO_FLUSH);
-            size_t have = OUT_CHUNK - zs.avail_out;
+            size_t have = src->out_chunk - zs.avail_out;
             if (have && sink(ctx, out, have)) {
                 rc = km_error_set(err, KM_ELIMIT, (size_t)-1, "%s: uncompressed data too large", path);
                 goto done;
@@ -104,7 +138,6 @@ done:
     if (zinit) inflateEnd(&zs);
     free(in);
     free(out);
-    close(fd);
     return rc;
 }
 
@@ -112,14 +145,16 @@ static int sha_sink(void *ctx, const unsigned char *p, size_t n) {
     return EVP_DigestUpdate((EVP_MD_CTX *)ctx, p, n) == 1 ? 0 : -1;
 }
 
-int km_trail_gz_sha256(const char *path, char out[65], uint64_t *ulen, km_error *err) {
+/* SHA-256 of what inflating gives: from path, or from memory when data is not NULL. */
+static int gz_sha256(const char *path, const void *data, size_t dlen, char out[65], uint64_t *ulen, km_error *err) {
     out[0] = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
         EVP_MD_CTX_free(md);
         return km_error_set(err, KM_ERR, (size_t)-1, "%s: SHA-256 unavailable", path);
     }
-    int rc = inflate_file(path, sha_sink, md, ulen, err);
+    int rc = data ? inflate_mem(data, dlen, path, sha_sink, md, ulen, err)
+                  : inflate_file(path, sha_sink, md, ulen, err);
     if (rc == KM_OK) {
         unsigned char h[32];
         unsigned int hl = 0;
@@ -132,14 +167,24 @@ int km_trail_gz_sha256(const char *path, char out[65], uint64_t *ulen, km_error 
     return rc;
 }
 
+int km_trail_gz_sha256(const char *path, char out[65], uint64_t *ulen, km_error *err) {
+    return gz_sha256(path, NULL, 0, out, ulen, err);
+}
+
+int km_trail_gz_sha256_mem(const void *data, size_t len, const char *name, char out[65], uint64_t *ulen,
+                           km_error *err) {
+    return gz_sha256(name, data ? data : "", len, out, ulen, err);
+}
+
 static int buf_sink(void *ctx, const unsigned char *p, size_t n) {
     return km_buf_append((km_buf *)ctx, p, n);
 }
 
-char *km_trail_gz_read(const char *path, size_t max, size_t *len, km_error *err) {
+static char *gz_read(const char *path, const void *data, size_t dlen, size_t max, size_t *len, km_error *err) {
     km_buf b;
     km_buf_init(&b, max);
-    if (inflate_file(path, buf_sink, &b, NULL, err)) {
+    int rc = data ? inflate_mem(data, dlen, path, buf_sink, &b, NULL, err) : inflate_file(path, buf_sink, &b, NULL, err);
+    if (rc) {
         km_buf_free(&b);
         return NULL;
     }
@@ -148,4 +193,12 @@ char *km_trail_gz_read(const char *path, size_t max, size_t *len, km_error *err)
         return NULL;
     }
     return km_buf_steal(&b, len);
+}
+
+char *km_trail_gz_read(const char *path, size_t max, size_t *len, km_error *err) {
+    return gz_read(path, NULL, 0, max, len, err);
+}
+
+char *km_trail_gz_read_mem(const void *data, size_t dlen, const char *name, size_t max, size_t *len, km_error *err) {
+    return gz_read(name, data ? data : "", dlen, max, len, err);
 }

@@ -298,6 +298,16 @@ int km_sealer_record(km_sealer *s, const char *json, size_t len, km_error *err) 
         return km_error_set(err, KM_ERR, 0, "sealed output: a record must be a JSON object on one line");
     if (memchr(json, '\n', len) || memchr(json, '\r', len))
         return km_error_set(err, KM_ERR, 0, "sealed output: a record must be on one line");
+    /* The verifier tells a stream header or a signature line from a record by these first bytes;
+     * a record starting with them would be read as one and the whole stream fail to verify
+     * (found by fuzz/fuzz_seal). */
+    static const char *const reserved[] = {"{\"kumomori_seal_stream\":", "{\"kumomori_seal_signature\":"};
+    for (size_t k = 0; k < sizeof reserved / sizeof reserved[0]; k++) {
+        size_t rl = strlen(reserved[k]);
+        if (len >= rl && memcmp(json, reserved[k], rl) == 0)
+            return km_error_set(err, KM_ERR, 0, "sealed output: a record may not begin with the member \"%.*s\" "
+                                "(it would read as a seal line)", (int)(rl - 4), reserved[k] + 2);
+    }
     unsigned char next[32];
     if (km_seal_link(s->link, s->seq + 1, json, len, next))
         return km_error_set(err, KM_ERR, (size_t)-1, "sealed output: SHA-256 failed");
