@@ -163,6 +163,12 @@ static void esc_v(km_buf *b, const km_json *v) {
 
 static const char *gs(const km_json *o, const char *k) { return km_json_str(km_json_get(o, k)); }
 
+/* A string member shown with its full decoded length (it may hold NUL characters). */
+static void esc_k(km_buf *b, const km_json *o, const char *k) {
+    const km_json *v = km_json_get(o, k);
+    if (v && v->type == KM_JSON_STRING) esc_n(b, v->u.str.s, v->u.str.len);
+}
+
 static int gnum(const km_json *o, const char *k, double *d) {
     const km_json *v = km_json_get(o, k);
     if (!v || v->type != KM_JSON_NUMBER || !isfinite(v->u.num.d)) return 0;
@@ -237,7 +243,7 @@ static void render_header(km_buf *b, const km_report *r, const km_json *root) {
         if (km_json_len(regs)) {
             P(" <span class=\"small\">(");
             if (gs(a, "source")) {
-                esc(b, gs(a, "source"));
+                esc_k(b, a, "source");
                 P(": ");
             }
             for (size_t j = 0; j < km_json_len(regs); j++) {
@@ -249,15 +255,17 @@ static void render_header(km_buf *b, const km_report *r, const km_json *root) {
         P("</span>");
     }
     P("</dd><dt>generated at</dt><dd id=\"generated-at\">");
-    esc(b, gs(root, "generated_at") ? gs(root, "generated_at") : "(not given)");
+    if (gs(root, "generated_at")) esc_k(b, root, "generated_at");
+    else P("(not given)");
     P("</dd>");
     if (gs(root, "evaluated_at")) {
         P("<dt>snapshot time</dt><dd id=\"evaluated-at\">");
-        esc(b, gs(root, "evaluated_at"));
+        esc_k(b, root, "evaluated_at");
         P("</dd>");
     }
     P("<dt>kumomori version</dt><dd id=\"kumomori-version\">");
-    esc(b, gs(tool, "version") ? gs(tool, "version") : "(not given)");
+    if (gs(tool, "version")) esc_k(b, tool, "version");
+    else P("(not given)");
     F(" <span class=\"small\">(audit); report written by kumomori %s</span></dd>", KUMOMORI_VERSION);
     const km_json *inputs = km_json_get(root, "inputs");
     P("<dt>inputs</dt><dd>");
@@ -320,7 +328,8 @@ static void render_heatmap(km_buf *b, const km_json *root) {
         int si = index_of(st, scen_statuses, 5);
         F("<tr class=\"scenario\" id=\"heat-S%d\" data-scenario=\"S%d\" data-status=\"%s\"><th>S%d ", k + 1, k + 1,
           si >= 0 ? scen_statuses[si] : "other", k + 1);
-        esc(b, gs(s, "title") ? gs(s, "title") : default_titles[k]);
+        if (gs(s, "title")) esc_k(b, s, "title");
+        else P(default_titles[k]);
         P("</th><td class=\"status\">");
         scen_badge(b, st);
         double score;
@@ -445,15 +454,15 @@ static void render_fixes(km_buf *b, const km_json *root) {
             P("</td><td><code class=\"check-id\">");
             esc(b, g->check_id);
             P("</code><br>");
-            esc(b, gs(g->first, "title"));
+            esc_k(b, g->first, "title");
             P("</td><td>");
             scen_list(b, g->scen);
             P("</td><td>");
             const km_json *rem = km_json_get(g->first, "remediation");
-            esc(b, gs(rem, "text"));
+            esc_k(b, rem, "text");
             if (gs(rem, "cli") && *gs(rem, "cli")) {
                 P("<br><code>");
-                esc(b, gs(rem, "cli"));
+                esc_k(b, rem, "cli");
                 P("</code>");
             }
             P("</td></tr>\n");
@@ -483,7 +492,7 @@ static void render_paths(km_buf *b, const km_json *paths, const char *label) {
         }
         if (gs(p, "resource")) {
             P(" on <span class=\"mono\">");
-            esc(b, gs(p, "resource"));
+            esc_k(b, p, "resource");
             P("</span>");
         }
         const km_json *by = km_json_get(p, "allowed_by");
@@ -509,17 +518,17 @@ static void render_store(km_buf *b, const km_json *st) {
       km_json_len(pr));
     verdict_badge(b, v);
     P("</td><td><strong>");
-    esc(b, gs(st, "name") ? gs(st, "name") : gs(st, "arn"));
+    esc_k(b, st, gs(st, "name") ? "name" : "arn");
     P("</strong><br><span class=\"small\">");
-    esc(b, gs(st, "type"));
+    esc_k(b, st, "type");
     P("</span><br><span class=\"mono small\">");
-    esc(b, gs(st, "arn"));
+    esc_k(b, st, "arn");
     P("</span></td><td>");
-    esc(b, gs(st, "account"));
+    esc_k(b, st, "account");
     P("<br>");
-    esc(b, gs(st, "region"));
+    esc_k(b, st, "region");
     P("</td><td>");
-    esc(b, gs(st, "reason"));
+    esc_k(b, st, "reason");
     const km_json *miss = km_json_get(st, "missing");
     if (km_json_len(miss)) {
         P("<br><span class=\"small\">missing:</span><ul class=\"plain missing\">");
@@ -540,27 +549,27 @@ static void render_store(km_buf *b, const km_json *st) {
         P("<li class=\"copy\">");
         double cnt;
         if (gnum(c, "count", &cnt) && cnt != 1) F("%.0f \xC3\x97 ", cnt);
-        esc(b, gs(c, "kind"));
+        esc_k(b, c, "kind");
         if (gs(c, "location")) {
             P(" (");
-            esc(b, gs(c, "location"));
+            esc_k(b, c, "location");
             P(")");
         }
         P(imm && imm->type == KM_JSON_TRUE ? " <strong>immutable</strong>" : " not immutable");
         if (gs(c, "immutability")) {
             P(" <span class=\"small\">");
-            esc(b, gs(c, "immutability"));
+            esc_k(b, c, "immutability");
             P("</span>");
         }
         if (gs(c, "isolated")) {
             P("; ");
-            esc(b, gs(c, "isolated"));
+            esc_k(b, c, "isolated");
         }
         double age;
         if (gnum(c, "age_hours", &age)) F("; newest %.1f h old", age);
         else if (gs(c, "newest")) {
             P("; newest ");
-            esc(b, gs(c, "newest"));
+            esc_k(b, c, "newest");
         }
         P("</li>");
     }
@@ -570,11 +579,11 @@ static void render_store(km_buf *b, const km_json *st) {
     for (size_t i = 0; i < km_json_len(pr); i++) {
         const km_json *p = km_json_at(pr, i);
         P("<div class=\"principal\"><span class=\"mono\">");
-        esc(b, gs(p, "arn"));
+        esc_k(b, p, "arn");
         P("</span>");
         if (gs(p, "credential")) {
             P(" <span class=\"small\">(");
-            esc(b, gs(p, "credential"));
+            esc_k(b, p, "credential");
             P(")</span>");
         }
         if (km_json_get(p, "conditional") && km_json_get(p, "conditional")->type == KM_JSON_TRUE)
@@ -705,10 +714,10 @@ static void render_findings(km_buf *b, const km_json *root) {
         F("\"><td><span class=\"badge fs-%s\">%s %s</span>", fstatuses[si], fmarks[si], fstatuses[si]);
         if (suppressed) {
             P("<br><span class=\"small\">suppressed: ");
-            esc(b, gs(sup, "reason"));
+            esc_k(b, sup, "reason");
             if (gs(sup, "expires")) {
                 P(" (until ");
-                esc(b, gs(sup, "expires"));
+                esc_k(b, sup, "expires");
                 P(")");
             }
             P("</span>");
@@ -716,9 +725,9 @@ static void render_findings(km_buf *b, const km_json *root) {
         P("</td><td>");
         sev_badge(b, sv);
         P("</td><td><code class=\"check-id\">");
-        esc(b, gs(f, "check_id"));
+        esc_k(b, f, "check_id");
         P("</code><br>");
-        esc(b, gs(f, "title"));
+        esc_k(b, f, "title");
         P("</td><td>");
         scen_list(b, scen_mask(f));
         P("</td><td class=\"resource\">");
@@ -726,26 +735,26 @@ static void render_findings(km_buf *b, const km_json *root) {
         const char *nm = gs(res, "name") ? gs(res, "name") : gs(res, "id");
         esc(b, nm);
         P("<br><span class=\"small\">");
-        esc(b, gs(res, "type"));
+        esc_k(b, res, "type");
         P(" ");
-        esc(b, gs(res, "account"));
+        esc_k(b, res, "account");
         P(" ");
-        esc(b, gs(res, "region"));
+        esc_k(b, res, "region");
         P("</span>");
         if (gs(res, "arn") && (!nm || strcmp(gs(res, "arn"), nm) != 0)) {
             P("<br><span class=\"mono small\">");
-            esc(b, gs(res, "arn"));
+            esc_k(b, res, "arn");
             P("</span>");
         }
         P("</td><td>");
-        esc(b, gs(km_json_get(f, "evidence"), "message"));
+        esc_k(b, km_json_get(f, "evidence"), "message");
         P("</td><td>");
         if (si == 0 || si == 1) {
             const km_json *rem = km_json_get(f, "remediation");
-            esc(b, gs(rem, "text"));
+            esc_k(b, rem, "text");
             if (gs(rem, "cli") && *gs(rem, "cli")) {
                 P("<br><code>");
-                esc(b, gs(rem, "cli"));
+                esc_k(b, rem, "cli");
                 P("</code>");
             }
         }

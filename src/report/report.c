@@ -57,6 +57,13 @@ void km_report_get_stats(const km_report *r, km_report_stats *st) {
     st->alerts_listed = r->listed;
 }
 
+/* The reason part of a JSON parser message ("invalid JSON at byte N (line L, column C): reason"),
+ * since the report puts its own file:line:column in front. */
+static const char *parse_reason(const km_error *e) {
+    const char *p = strstr(e->msg, "): ");
+    return strncmp(e->msg, "invalid JSON at byte", 20) == 0 && p ? p + 3 : e->msg;
+}
+
 /* ---- the audit document ---- */
 
 typedef struct audit_ctx {
@@ -156,7 +163,7 @@ int km_report_set_audit(km_report *r, const char *text, size_t len, const char *
         size_t off = perr.offset == (size_t)-1 ? 0 : perr.offset, line = 1, col = 1;
         km_json_line_col(text, len, off, &line, &col);
         return km_error_set(err, KM_ERR, off, "%s:%zu:%zu (byte %zu): invalid JSON: %s", name, line, col, off,
-                            perr.msg);
+                            parse_reason(&perr));
     }
     const km_json *root = km_json_root(doc);
     int rc = 0;
@@ -209,10 +216,14 @@ static char *dup_field(const km_json *obj, const char *key) {
         n = RP_FIELD_MAX;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* whole UTF-8 characters */
     }
-    char *d = malloc(n + 1);
+    /* NUL characters become U+2400 so the copy can be a C string */
+    char *d = malloc(3 * n + 1), *o = d;
     if (!d) return NULL;
-    memcpy(d, s, n);
-    d[n] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i]) *o++ = s[i];
+        else { memcpy(o, "\xE2\x90\x80", 3); o += 3; }
+    }
+    *o = 0;
     return d;
 }
 
@@ -307,7 +318,7 @@ int km_report_add_alert_line(km_report *r, const char *line, size_t len, const c
     km_json_doc *doc = km_json_parse(line, len, NULL, NULL, &perr);
     if (!doc)
         return line_bad(r, err, name, lineno, (perr.offset == (size_t)-1 ? 0 : perr.offset) + 1,
-                        "invalid JSON: %s", perr.msg);
+                        "invalid JSON: %s", parse_reason(&perr));
     const km_json *o = km_json_root(doc);
     int rc = 0;
     if (o->type != KM_JSON_OBJECT) {
