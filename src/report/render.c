@@ -48,7 +48,7 @@ static const char css[] =
     "td.fail.l1{background:#fbe3e3}td.fail.l2{background:#f3b6b6}td.fail.l3{background:#e07a7a}td.fail.l4{background:#b2182b;color:#fff}\n"
     "td.pass.l1{background:#e6eef7}td.pass.l2{background:#bcd3ea}td.pass.l3{background:#a9c6e4}td.pass.l4{background:#8fb4dc}\n"
     "td.unknown.l1,td.unknown.l2{background:#eee}td.unknown.l3,td.unknown.l4{background:#bbb}\n"
-    "td.na{color:var(--muted)}\n"
+    "td.na{color:var(--muted)}#heatmap td a{color:inherit}\n"
     "code,.mono{font:12px/1.35 ui-monospace,Menlo,Consolas,'DejaVu Sans Mono',monospace;word-break:break-all}\n"
     "code{background:#f3f4f6;padding:0 2px}\n"
     ".small{font-size:12px;color:var(--muted)}\n"
@@ -101,6 +101,7 @@ static const char js[] =
     " var okV=sv['*']||sv[(row.getAttribute('data-severity')||'').toUpperCase()];\n"
     " var stv=row.getAttribute('data-status');var okT=stv===null||st['*']||st[stv.toUpperCase()];return !!(okS&&okV&&okT);}\n"
     "function apply(){var sc=picked('scenario'),sv=picked('severity'),st=picked('status');\n"
+    " groups.forEach(function(g){boxes(g).forEach(function(b){b.toggleAttribute('checked',b.checked);});});\n"
     " [['tr.finding','findings-shown'],['tr.alert','alerts-shown']].forEach(function(k){var n=0,rows=document.querySelectorAll(k[0]);\n"
     "  Array.prototype.forEach.call(rows,function(r){var ok=match(r,sc,sv,st);r.hidden=!ok;if(ok)n++;});\n"
     "  var o=document.getElementById(k[1]);if(o)o.textContent=n+' of '+rows.length+' shown';});}\n"
@@ -822,7 +823,7 @@ static void render_timeline(km_buf *b, km_report *r) {
             if (sev > msev[k * RP_NSCEN + s]) msev[k * RP_NSCEN + s] = (signed char)sev;
         }
     }
-    const double W = 1200, L = 150, R = 10, LH = 32, TOP = 8, AX = 30;
+    const double W = 1200, L = 235, R = 10, LH = 32, TOP = 8, AX = 30;
     double bw = (W - L - R) / (double)nb, H = TOP + LH * RP_NSCEN + AX;
     char span[32], t0[32], t1[32];
     fmt_span(span, sizeof span, bs);
