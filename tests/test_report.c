@@ -361,3 +361,27 @@ TEST(report_page_is_self_contained) {
     CHECK_CONTAINS(h, "tr[hidden]{display:table-row!important}");
     free(h);
 }
+
+/* Bar widths: the smallest of 1 min, 5 min, ... 30 days, 1 year giving at most 96 bars (counts
+ * worked out separately from the epoch seconds of the two times). */
+TEST(report_timeline_bucket_size_follows_the_span) {
+    static const char *const minutes[] = {
+        "{\"ruleId\":\"A\",\"severity\":\"low\",\"scenarios\":[\"S3\"],\"eventTime\":\"2025-01-01T00:00:00Z\"}",
+        "{\"ruleId\":\"B\",\"severity\":\"high\",\"scenarios\":[\"S3\"],\"eventTime\":\"2025-01-01T00:10:00Z\"}", NULL};
+    char *h = render("audit-small.json", minutes, 0, NULL);
+    CHECK(h);
+    CHECK_CONTAINS(h, "data-buckets=\"11\" data-bucket-seconds=\"60\"");
+    CHECK_CONTAINS(h, "one bar per 1 minute;");
+    CHECK_CONTAINS(h, ">01-01 00:00</text>");
+    CHECK_CONTAINS(h, "<g class=\"lane\" data-scenario=\"S3\" data-alerts=\"2\">");
+    free(h);
+    static const char *const years[] = {
+        "{\"ruleId\":\"A\",\"severity\":\"low\",\"scenarios\":[\"S3\",\"S3\"],\"eventTime\":\"2020-01-01T00:00:00Z\"}",
+        "{\"ruleId\":\"B\",\"severity\":\"high\",\"scenarios\":[\"S3\"],\"eventTime\":\"2025-01-01T00:00:00Z\"}", NULL};
+    h = render("audit-small.json", years, 0, NULL);
+    CHECK(h);
+    CHECK_CONTAINS(h, "data-buckets=\"62\" data-bucket-seconds=\"2592000\"");
+    CHECK_CONTAINS(h, "one bar per 30 days;");
+    CHECK_CONTAINS(h, "<g class=\"lane\" data-scenario=\"S3\" data-alerts=\"2\">");
+    free(h);
+}

@@ -164,8 +164,8 @@ int km_cmd_report(int argc, char **argv) {
         fputc('\n', stderr);
     }
     if (st.alerts_bad) {
-        fprintf(stderr, "kumomori report: %zu alert line%s of %s could not be read and were skipped (exit status 2)\n",
-                st.alerts_bad, st.alerts_bad == 1 ? "" : "s", detect);
+        fprintf(stderr, "kumomori report: %zu alert line%s of %s could not be read and %s skipped (exit status 2)\n",
+                st.alerts_bad, st.alerts_bad == 1 ? "" : "s", detect, st.alerts_bad == 1 ? "was" : "were");
         return 2;
     }
     return 0;

@@ -774,7 +774,7 @@ static const int64_t bucket_sizes[] = {60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3
 static void fmt_span(char *out, size_t n, int64_t s) {
     if (s % 86400 == 0) snprintf(out, n, "%lld day%s", (long long)(s / 86400), s == 86400 ? "" : "s");
     else if (s % 3600 == 0) snprintf(out, n, "%lld hour%s", (long long)(s / 3600), s == 3600 ? "" : "s");
-    else snprintf(out, n, "%lld minutes", (long long)(s / 60));
+    else snprintf(out, n, "%lld minute%s", (long long)(s / 60), s == 60 ? "" : "s");
 }
 
 static void render_timeline(km_buf *b, km_report *r) {
@@ -860,10 +860,12 @@ static void render_timeline(km_buf *b, km_report *r) {
     for (size_t k = 0; k < nb; k += every) {
         char ta[32];
         km_format_time(start + (int64_t)k * bs, ta, sizeof ta);
-        /* "2025-03-12T16:00:00Z" shown as "03-12 16:00" */
-        F("<line class=\"grid\" x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\"/><text x=\"%.2f\" y=\"%.0f\">%.5s %.5s</text>",
+        /* "2025-03-12T16:00:00Z" shown as "03-12 16:00", or as the date alone for day bars */
+        F("<line class=\"grid\" x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\"/><text x=\"%.2f\" y=\"%.0f\">",
           L + bw * (double)k, TOP, L + bw * (double)k, TOP + LH * RP_NSCEN + 4, L + bw * (double)k + 2,
-          TOP + LH * RP_NSCEN + 18, ta + 5, ta + 11);
+          TOP + LH * RP_NSCEN + 18);
+        if (bs >= 86400) F("%.10s</text>", ta);
+        else F("%.5s %.5s</text>", ta + 5, ta + 11);
     }
     P("</svg>\n<p class=\"legend small\">highest severity: <span class=\"badge sev-critical\">critical</span> "
       "<span class=\"badge sev-high\">high</span> <span class=\"badge sev-medium\">medium</span> "
