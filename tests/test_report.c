@@ -214,6 +214,9 @@ TEST(report_recoverability_table_from_the_audit) {
     CHECK_CONTAINS(h, "s3-replica (bucket shop-orders-replica) <strong>immutable</strong>");
     CHECK_CONTAINS(h, "backup get-backup-vault-access-policy dr-vault was denied (AccessDenied)");
     CHECK_CONTAINS(h, "account 444455556666: no iam get-account-authorization-details");
+    CHECK_CONTAINS(h, "4 users and roles evaluated, ages as of 2025-03-12T06:00:00Z.");
+    CHECK_CONTAINS(h, "newest copy 24.3 h old");
+    CHECK_CONTAINS(h, "backup plan DailyBackupPlan (selection production) \xE2\x86\x92 vault kumo-vault; no copy action");
     free(h);
 }
 

@@ -575,6 +575,32 @@ static void render_store(km_buf *b, const km_json *st) {
         P("</li>");
     }
     if (km_json_len(copies)) P("</ul>");
+    double newest;
+    if (gnum(st, "newest_copy_age_hours", &newest)) F("<span class=\"small\">newest copy %.1f h old</span>", newest);
+    const km_json *plans = km_json_get(st, "backup_plans");
+    for (size_t i = 0; i < km_json_len(plans); i++) {
+        const km_json *pl = km_json_at(plans, i);
+        P("<div class=\"small plan\">backup plan ");
+        esc_k(b, pl, "plan");
+        if (gs(pl, "selection")) {
+            P(" (selection ");
+            esc_k(b, pl, "selection");
+            P(")");
+        }
+        if (gs(pl, "vault")) {
+            P(" \xE2\x86\x92 vault ");
+            esc_k(b, pl, "vault");
+        }
+        const km_json *to = km_json_get(pl, "copy_to");
+        P(km_json_len(to) ? "; copies to " : "; no copy action");
+        for (size_t j = 0; j < km_json_len(to); j++) {
+            if (j) P(", ");
+            P("<span class=\"mono\">");
+            esc_v(b, km_json_at(to, j));
+            P("</span>");
+        }
+        P("</div>");
+    }
     P("</td><td class=\"principals\">");
     if (!km_json_len(pr)) P(vi == 0 ? "(not listed)" : "none");
     for (size_t i = 0; i < km_json_len(pr); i++) {
@@ -614,6 +640,14 @@ static void render_recoverability(km_buf *b, const km_json *root) {
           score, score);
     else
         P(" data-score=\"\">No score: no data store could be decided.");
+    double pe = 0;
+    int have_pe = gnum(rc, "principals_evaluated", &pe);
+    if (have_pe) F(" %.0f users and roles evaluated", pe);
+    if (gs(rc, "snapshot_time")) {
+        P(have_pe ? ", ages as of " : " Ages as of ");
+        esc_k(b, rc, "snapshot_time");
+    }
+    if (have_pe || gs(rc, "snapshot_time")) P(".");
     const km_json *counts = km_json_get(rc, "counts");
     P("</p>\n<p id=\"recoverability-counts\">");
     for (int i = 0; i < 4; i++) {
