@@ -239,6 +239,7 @@ TEST(report_escapes_every_input_string) {
     CHECK(!strstr(h, "@import"));
     CHECK_CONTAINS(h, "&lt;script&gt;alert(1)&lt;/script&gt;");
     CHECK_CONTAINS(h, "arn:aws:s3:::evil&quot;bucket&#39;&lt;script&gt;alert(1)&lt;/script&gt;");
+    CHECK_CONTAINS(h, "id id-with-&quot;quotes&quot;-and-&#39;apostrophes&#39;-&lt;script&gt;alert(1)&lt;/script&gt;");
     CHECK_CONTAINS(h, "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt; nul:\xE2\x90\x80 rlo:[U+202E]gnp.exe");
     CHECK_CONTAINS(h, "Title with &amp;amp; and &lt;i&gt;tags&lt;/i&gt;");
     CHECK_CONTAINS(h, "<title>kumomori report: &lt;b&gt;111122223333&lt;/b&gt;</title>");
@@ -319,6 +320,40 @@ TEST(report_alert_table_keeps_the_most_severe_when_capped) {
     /* the timeline still counts every timed alert */
     CHECK_INT(count(h, "<rect class=\"bar"), 5);
     free(h);
+}
+
+TEST(report_read_alerts_skips_a_line_over_16_mib) {
+    char path[] = "/tmp/km-report-long-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    CHECK(f);
+    fputs("{\"ruleId\":\"", f);
+    for (int i = 0; i < 17 * 1024; i++) {
+        static char kib[1024];
+        memset(kib, 'x', sizeof kib);
+        fwrite(kib, 1, sizeof kib, f);
+    }
+    fputs("\"}\n{\"ruleId\":\"OK\",\"severity\":\"low\"}\n", f);
+    fclose(f);
+    km_report *r = km_report_new(0);
+    km_error err;
+    char *msgs = NULL;
+    size_t msgs_len = 0;
+    FILE *errf = open_memstream(&msgs, &msgs_len);
+    CHECK(errf);
+    int rc = km_report_read_alerts(r, path, errf, &err);
+    fclose(errf);
+    km_report_stats st;
+    km_report_get_stats(r, &st);
+    km_report_free(r);
+    unlink(path);
+    CHECK_INT(rc, 0);
+    CHECK_INT(st.alerts, 1);
+    CHECK_INT(st.alerts_bad, 1);
+    CHECK_CONTAINS(msgs, ":1:1: line longer than 16 MiB; line skipped");
+    CHECK_INT(strstr(msgs, "\n") - msgs + 1, (long long)msgs_len); /* one message */
+    free(msgs);
 }
 
 TEST(report_read_alerts_file_lines_crlf_and_no_final_newline) {

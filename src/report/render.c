@@ -776,6 +776,12 @@ static void render_findings(km_buf *b, const km_json *root) {
         P(" ");
         esc_k(b, res, "region");
         P("</span>");
+        const char *rid = gs(res, "id");
+        if (rid && nm && strcmp(rid, nm) != 0 && (!gs(res, "arn") || strcmp(rid, gs(res, "arn")) != 0)) {
+            P("<br><span class=\"small\">id ");
+            esc_k(b, res, "id");
+            P("</span>");
+        }
         if (gs(res, "arn") && (!nm || strcmp(gs(res, "arn"), nm) != 0)) {
             P("<br><span class=\"mono small\">");
             esc_k(b, res, "arn");
