@@ -296,6 +296,14 @@ TEST(report_alert_lines_bad_ones_skipped_and_counted) {
     CHECK_INT(count(h, "<rect class=\"bar"), 5);
     CHECK_CONTAINS(h, "<rect class=\"bar sv-critical\" data-count=\"1\"");
     CHECK_CONTAINS(h, "1 alert(s) without a readable eventTime");
+    /* the close-up: the 16:00 hour has two of the three critical and high alerts, so 15:00 to
+     * 17:59 is shown in minutes: R-CRIT 15:38, R-HIGH 16:01:57, R-CRIT2 16:10 */
+    CHECK_CONTAINS(h, "<svg id=\"timeline-zoom\"");
+    CHECK_CONTAINS(h, "data-buckets=\"33\" data-bucket-seconds=\"60\"");
+    CHECK_CONTAINS(h, "from 2025-03-12T15:38:00Z to 2025-03-12T16:11:00Z (UTC), one bar per 1 minute: 3 alert(s).");
+    CHECK_CONTAINS(h, "<g class=\"zlane\" data-scenario=\"S1\" data-alerts=\"0\">");
+    CHECK_CONTAINS(h, "<g class=\"zlane\" data-scenario=\"S6\" data-alerts=\"1\">");
+    CHECK_INT(count(h, "<rect class=\"zbar"), 4);
     /* the table in time order, the alert without a time last */
     const char *a = strstr(h, "<code>R-INFO</code>"), *b = strstr(h, "<code>R-CRIT</code>"),
                *c = strstr(h, "<code>R-HIGH</code>"), *d = strstr(h, "<code>R-CRIT2</code>"),

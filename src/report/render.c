@@ -57,9 +57,9 @@ static const char css[] =
     "#filters{position:sticky;top:0;z-index:2;background:#fff;padding:6px 0;border-bottom:1px solid var(--line)}\n"
     "#filters fieldset{display:inline-block;border:1px solid var(--line);margin:0 8px 4px 0;padding:2px 8px}\n"
     "#filters label{margin-right:8px;white-space:nowrap}\n"
-    "svg#timeline{width:100%;height:auto;border:1px solid var(--line);background:#fcfcfd}\n"
-    "svg#timeline text{font:11px system-ui,sans-serif;fill:#222}\n"
-    "svg#timeline .grid{stroke:#e3e6ea}\n"
+    "svg.timeline{width:100%;height:auto;border:1px solid var(--line);background:#fcfcfd}\n"
+    "svg.timeline text{font:11px system-ui,sans-serif;fill:#222}\n"
+    "svg.timeline .grid{stroke:#e3e6ea}\n"
     "rect.sv-critical{fill:#67001f}rect.sv-high{fill:#d6604d}rect.sv-medium{fill:#f4a582}\n"
     "rect.sv-low{fill:#6aa5cd}rect.sv-info{fill:#a9c9de}rect.sv-unknown{fill:#999}\n"
     ".legend span{margin-right:10px}\n"
@@ -817,18 +817,21 @@ static void fmt_span(char *out, size_t n, int64_t s) {
     else snprintf(out, n, "%lld minute%s", (long long)(s / 60), s == 60 ? "" : "s");
 }
 
-static void render_timeline(km_buf *b, km_report *r) {
-    size_t lane_total[RP_NSCEN] = {0};
-    if (!r->npoints) {
-        P("<p id=\"timeline-empty\">No alert with a readable eventTime and a scenario S1\xE2\x80\x93S7: no timeline.</p>\n");
-        return;
-    }
+/* One timeline over the points with lo <= t <= hi. zoom: the close-up's classes and wording. Sets
+ * *busy to the start of the bucket with the most critical and high alerts (then the most alerts)
+ * and *busy_bs to the bucket size. Returns the number of points drawn. */
+static size_t timeline_svg(km_buf *b, const km_report *r, int64_t lo, int64_t hi, int zoom, int64_t *busy,
+                           int64_t *busy_bs) {
+    size_t lane_total[RP_NSCEN] = {0}, n = 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     for (size_t i = 0; i < r->npoints; i++) {
         int64_t t = (int64_t)(r->points[i] >> 11);
+        if (t < lo || t > hi) continue;
+        n++;
         if (t < tmin) tmin = t;
         if (t > tmax) tmax = t;
     }
+    if (!n) return 0;
     int64_t bs = 0;
     for (size_t i = 0; i < sizeof bucket_sizes / sizeof bucket_sizes[0]; i++)
         if ((tmax / bucket_sizes[i]) - (tmin / bucket_sizes[i]) + 1 <= RP_MAX_BUCKETS) {
@@ -839,22 +842,26 @@ static void render_timeline(km_buf *b, km_report *r) {
     int64_t start = tmin - tmin % bs;
     size_t nb = (size_t)((tmax - start) / bs) + 1;
     if (nb > RP_MAX_BUCKETS) nb = RP_MAX_BUCKETS;
-    size_t *cnt = calloc(nb * RP_NSCEN, sizeof *cnt);
+    size_t *cnt = calloc(nb * (RP_NSCEN + 2), sizeof *cnt); /* per lane, then per bucket: all, high+ */
     signed char *msev = malloc(nb * RP_NSCEN);
     if (!cnt || !msev) {
         free(cnt);
         free(msev);
         b->failed = 1;
-        return;
+        return 0;
     }
+    size_t *all = cnt + nb * RP_NSCEN, *severe = all + nb;
     memset(msev, -2, nb * RP_NSCEN);
     size_t maxc = 1;
     for (size_t i = 0; i < r->npoints; i++) {
         uint64_t p = r->points[i];
         int64_t t = (int64_t)(p >> 11);
+        if (t < lo || t > hi) continue;
         size_t k = (size_t)((t - start) / bs);
         if (k >= nb) k = nb - 1;
         int sev = (int)((p >> 8) & 7) - 1;
+        all[k]++;
+        if (sev >= 3) severe[k]++;
         for (int s = 0; s < RP_NSCEN; s++) {
             if (!(p & (1u << s))) continue;
             size_t c = ++cnt[k * RP_NSCEN + s];
@@ -863,36 +870,46 @@ static void render_timeline(km_buf *b, km_report *r) {
             if (sev > msev[k * RP_NSCEN + s]) msev[k * RP_NSCEN + s] = (signed char)sev;
         }
     }
+    size_t best = 0;
+    for (size_t k = 1; k < nb; k++)
+        if (severe[k] > severe[best] || (severe[k] == severe[best] && all[k] > all[best])) best = k;
+    *busy = start + (int64_t)best * bs;
+    *busy_bs = bs;
     const double W = 1200, L = 235, R = 10, LH = 32, TOP = 8, AX = 30;
     double bw = (W - L - R) / (double)nb, H = TOP + LH * RP_NSCEN + AX;
     char span[32], t0[32], t1[32];
     fmt_span(span, sizeof span, bs);
     km_format_time(start, t0, sizeof t0);
     km_format_time(start + (int64_t)nb * bs, t1, sizeof t1);
-    F("<p>Alerts per scenario from %s to %s (UTC), one bar per %s; the bar's height grows with the number of alerts "
-      "(logarithmically), its colour is the highest severity among them. An alert naming several scenarios is "
-      "counted in each.</p>\n",
-      t0, t1, span);
-    F("<svg id=\"timeline\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
-      "aria-labelledby=\"timeline-title\" data-buckets=\"%zu\" data-bucket-seconds=\"%lld\">"
-      "<title id=\"timeline-title\">Alerts over time, one lane per scenario</title>\n",
-      W, H, nb, (long long)bs);
-    for (int s = 0; s < RP_NSCEN; s++) {
-        double y = TOP + LH * s;
-        F("<g class=\"lane\" data-scenario=\"S%d\" data-alerts=\"%zu\"><line class=\"grid\" x1=\"%.0f\" y1=\"%.1f\" "
+    if (zoom)
+        F("<p>Close-up of the busiest period, from %s to %s (UTC), one bar per %s: %zu alert(s).</p>\n", t0, t1, span, n);
+    else
+        F("<p>Alerts per scenario from %s to %s (UTC), one bar per %s; the bar's height grows with the number of "
+          "alerts (logarithmically), its colour is the highest severity among them. An alert naming several "
+          "scenarios is counted in each.</p>\n",
+          t0, t1, span);
+    F("<svg id=\"%s\" class=\"timeline\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-labelledby=\"%s-title\" "
+      "data-buckets=\"%zu\" data-bucket-seconds=\"%lld\"><title id=\"%s-title\">%s</title>\n",
+      zoom ? "timeline-zoom" : "timeline", W, H, zoom ? "timeline-zoom" : "timeline", nb, (long long)bs,
+      zoom ? "timeline-zoom" : "timeline",
+      zoom ? "Close-up of the busiest period, one lane per scenario" : "Alerts over time, one lane per scenario");
+    for (int sc = 0; sc < RP_NSCEN; sc++) {
+        double y = TOP + LH * sc;
+        F("<g class=\"%s\" data-scenario=\"S%d\" data-alerts=\"%zu\"><line class=\"grid\" x1=\"%.0f\" y1=\"%.1f\" "
           "x2=\"%.0f\" y2=\"%.1f\"/><text x=\"4\" y=\"%.1f\">S%d %s (%zu)</text>",
-          s + 1, lane_total[s], L, y + LH, W - R, y + LH, y + LH - 10, s + 1, default_titles[s], lane_total[s]);
+          zoom ? "zlane" : "lane", sc + 1, lane_total[sc], L, y + LH, W - R, y + LH, y + LH - 10, sc + 1,
+          default_titles[sc], lane_total[sc]);
         for (size_t k = 0; k < nb; k++) {
-            size_t c = cnt[k * RP_NSCEN + s];
+            size_t c = cnt[k * RP_NSCEN + sc];
             if (!c) continue;
             double h = 4 + (LH - 8) * log1p((double)c) / log1p((double)maxc);
             char ta[32];
             km_format_time(start + (int64_t)k * bs, ta, sizeof ta);
-            const char *sv = sev_name(msev[k * RP_NSCEN + s]);
-            F("<rect class=\"bar sv-%s\" data-count=\"%zu\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\">"
+            const char *sv = sev_name(msev[k * RP_NSCEN + sc]);
+            F("<rect class=\"%s sv-%s\" data-count=\"%zu\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\">"
               "<title>S%d, %s + %s: %zu alert%s, highest severity %s</title></rect>",
-              sv, c, L + bw * (double)k + 0.5, y + LH - h, bw > 2 ? bw - 1 : 1, h, s + 1, ta, span, c,
-              c == 1 ? "" : "s", sv);
+              zoom ? "zbar" : "bar", sv, c, L + bw * (double)k + 0.5, y + LH - h, bw > 2 ? bw - 1 : 1, h, sc + 1, ta,
+              span, c, c == 1 ? "" : "s", sv);
         }
         P("</g>\n");
     }
@@ -907,11 +924,26 @@ static void render_timeline(km_buf *b, km_report *r) {
         if (bs >= 86400) F("%.10s</text>", ta);
         else F("%.5s %.5s</text>", ta + 5, ta + 11);
     }
-    P("</svg>\n<p class=\"legend small\">highest severity: <span class=\"badge sev-critical\">critical</span> "
-      "<span class=\"badge sev-high\">high</span> <span class=\"badge sev-medium\">medium</span> "
-      "<span class=\"badge sev-low\">low</span> <span class=\"badge sev-info\">info</span></p>\n");
+    P("</svg>\n");
     free(cnt);
     free(msev);
+    return n;
+}
+
+static void render_timeline(km_buf *b, km_report *r) {
+    if (!r->npoints) {
+        P("<p id=\"timeline-empty\">No alert with a readable eventTime and a scenario S1\xE2\x80\x93S7: no timeline.</p>\n");
+        return;
+    }
+    int64_t busy = 0, bs = 0, zb, zbs;
+    size_t n = timeline_svg(b, r, INT64_MIN, INT64_MAX, 0, &busy, &bs);
+    P("<p class=\"legend small\">highest severity: <span class=\"badge sev-critical\">critical</span> "
+      "<span class=\"badge sev-high\">high</span> <span class=\"badge sev-medium\">medium</span> "
+      "<span class=\"badge sev-low\">low</span> <span class=\"badge sev-info\">info</span></p>\n");
+    /* When the bars are coarse, a close-up of the busiest bar and its neighbours shows how an
+     * attack unfolded within them (in the example account, the intrusion's last hour). */
+    if (bs > 300 && n > 1 && busy > INT64_MIN + bs && busy < INT64_MAX - 2 * bs)
+        timeline_svg(b, r, busy - bs, busy + 2 * bs - 1, 1, &zb, &zbs);
 }
 
 static int cmp_row_time(const void *a, const void *b) {

@@ -32,6 +32,7 @@ class Page(html.parser.HTMLParser):
         self.lanes = {}
         self.bars = 0
         self.svg = {}
+        self.zoom = {}
         self.outputs = {}
         self.tags = collections.Counter()
         self.title = ""
@@ -73,12 +74,15 @@ class Page(html.parser.HTMLParser):
         if tag == "code" and "check-id" in a.get("class", "") and self.row is not None:
             a["_check"] = True
             self.row[3]["check"] = ""
-        if tag == "g" and "lane" in a.get("class", ""):
+        cls = a.get("class", "").split()
+        if tag == "g" and "lane" in cls:
             self.lanes[a.get("data-scenario")] = int(a.get("data-alerts", "-1"))
-        if tag == "rect" and "bar" in a.get("class", ""):
+        if tag == "rect" and "bar" in cls:
             self.bars += 1
-        if tag == "svg":
+        if tag == "svg" and a.get("id") == "timeline":
             self.svg = a
+        if tag == "svg" and a.get("id") == "timeline-zoom":
+            self.zoom = a
         if tag == "output":
             self.outputs[a.get("id")] = ""
         if tag not in VOID:
@@ -209,6 +213,8 @@ def main():
         if p.svg:
             out.append("timeline: %s buckets of %s s, %d bars" % (p.svg.get("data-buckets"),
                                                                  p.svg.get("data-bucket-seconds"), p.bars))
+        if p.zoom:
+            out.append("close-up: %s buckets of %s s" % (p.zoom.get("data-buckets"), p.zoom.get("data-bucket-seconds")))
     out.append("scripts: %d, with src: %d" % (len(p.scripts), sum("src" in a for a, _ in p.scripts)))
     out.append("external references: %d" % len(p.external))
     out.append("event handler attributes: %d" % len(p.handlers))
