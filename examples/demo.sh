@@ -71,9 +71,20 @@ echo "  ... among the findings, the gaps the intruder went through that evening:
 grep -E "dev-tanaka \(|developers \(|381492765028: SCP|never fires|kumo-vault \(" build/demo-audit.txt | sort -u | cut -c1-200
 echo "  (the whole report: build/demo-audit.txt; every check: docs/audit.md)"
 
+step "6. kumomori report: the audit and the alerts as one HTML page (self-contained, works offline)"
+mkdir -p build/demo
+"$KM" audit --format json examples/snapshot >build/demo/audit.json 2>/dev/null
+rc=$?
+[ "$rc" = 1 ] || { echo "demo: audit --format json exited $rc" >&2; exit 1; }
+cp build/demo-alerts.jsonl build/demo/alerts.jsonl
+expect 0 -- "$KM" report --audit build/demo/audit.json --detect build/demo/alerts.jsonl --out build/demo/report.html
+echo "  the report: build/demo/report.html   (open file://$(pwd)/build/demo/report.html in a browser;"
+echo "  add #scenario=S6&severity=critical,high to the address to see only what threatens the backups)"
+
 step "Next"
 echo "  $KM detect $TRAIL                 # every alert, grouped by scenario"
 echo "  $KM detect --format sarif $TRAIL  # for code-scanning tools"
 echo "  $KM audit --format sarif examples/snapshot   # the posture report for code-scanning tools"
 echo "  $KM rules list                    # the $("$KM" rules list --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') built-in rules"
+echo "  the HTML report of the example account: build/demo/report.html"
 exit 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite and sums their counts. Last line: "N passed, N failed".
 # Suites: unit tests (gcc build), unit tests (clang ASan+UBSan build), CLI cases with the
-# normal binary, CLI cases with the sanitized binary. KM_SKIP_ASAN=1 skips the sanitized ones.
+# normal binary, CLI cases with the sanitized binary, the HTML report in headless Chromium.
+# KM_SKIP_ASAN=1 skips the sanitized ones.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -46,5 +47,7 @@ run_suite cli bash tests/cli/run.sh build/kumomori
 if [ "${KM_SKIP_ASAN:-0}" != 1 ]; then
     run_suite cli-asan bash tests/cli/run.sh build/asan/kumomori
 fi
+# The HTML report in headless Chromium (skipped when Chromium is not installed).
+run_suite browser bash tests/browser/report_chromium.sh build/kumomori
 echo "$total_p passed, $total_f failed, $total_s skipped"
 [ "$total_f" -eq 0 ]
