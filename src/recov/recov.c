@@ -335,6 +335,16 @@ static void copy_vault_facts(km_recov_copy *c, const vault_info *vi) {
 /* Recovery points of the store in every vault of the snapshot, one copy entry per vault. */
 static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
     km_recov_store *st = b->st;
+    /* a volume is also backed up by the backups of the instance it is attached to */
+    const char *arns[5] = {st->arn, NULL, NULL, NULL, NULL};
+    size_t narns = 1;
+    if (!strcmp(st->type, "AWS::EC2::Volume")) {
+        const km_json *att = km_res_get(st->res, "Attachments");
+        for (size_t k = 0; k < km_json_len(att) && narns < 5; k++) {
+            const char *iid = km_json_str(km_ci_get(km_json_at(att, k), "InstanceId"));
+            if (iid) arns[narns++] = S(R, "arn:aws:ec2:%s:%s:instance/%s", st->region, st->account, iid);
+        }
+    }
     for (size_t i = 0; i < vs->n; i++) {
         const vault_info *vi = &vs->v[i];
         if (vi->rps_why) {
@@ -349,7 +359,9 @@ static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
         for (size_t k = 0; k < km_json_len(vi->rps); k++) {
             const km_json *rp = km_json_at(vi->rps, k);
             const char *ra = km_json_str(km_ci_get(rp, "ResourceArn"));
-            if (!ra || strcmp(ra, st->arn)) continue;
+            int mine = 0;
+            for (size_t q = 0; ra && q < narns; q++) mine |= !strcmp(ra, arns[q]);
+            if (!mine) continue;
             const char *status = km_json_str(km_ci_get(rp, "Status"));
             if (status && (!strcmp(status, "DELETING") || !strcmp(status, "EXPIRED"))) continue;
             count++;
@@ -995,7 +1007,8 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
             if (!out->undecided) out->undecided = r.why;
         }
         if (r.cond) out->conditional = 1;
-        if (r.t == KM_TRI_YES && r.why && *r.why) {
+        /* the same statement allowing two steps is named once */
+        if (r.t == KM_TRI_YES && r.why && *r.why && !(why.data && strstr(why.data, r.why))) {
             if (why.len) km_buf_putc(&why, '\n');
             km_buf_puts(&why, r.why);
         }
@@ -1498,6 +1511,13 @@ static void age_text(char *buf, size_t n, int64_t now, int64_t t) {
     else snprintf(buf, n, "newest %.1f days old", h / 24.0);
 }
 
+static int same_steps(const km_recov_path *a, const km_recov_path *b) {
+    if (a->nsteps != b->nsteps) return 0;
+    for (size_t i = 0; i < a->nsteps; i++)
+        if (strcmp(a->steps[i].action, b->steps[i].action) || strcmp(a->steps[i].resource, b->steps[i].resource)) return 0;
+    return 1;
+}
+
 static void text_path(FILE *f, const km_recov_path *p, const char *label) {
     fprintf(f, "      %s: ", label);
     for (size_t i = 0; i < p->nsteps; i++)
@@ -1573,7 +1593,12 @@ int km_recov_text(const km_recov *r, FILE *f, int color, int brief) {
             }
             fprintf(f, "    can destroy all: %s (%s)%s\n", pr->arn, pr->credential, pr->conditional ? " [conditional]" : "");
             for (size_t k = 0; k < pr->ndata; k++) text_path(f, &pr->data[k], "data");
-            for (size_t k = 0; k < pr->ncopy; k++) text_path(f, &pr->copy[k], "copy");
+            for (size_t k = 0; k < pr->ncopy; k++) {
+                /* a path that destroys several copies (their common KMS key) is shown once */
+                int seen = 0;
+                for (size_t q = 0; q < k && !seen; q++) seen = same_steps(&pr->copy[q], &pr->copy[k]);
+                if (!seen) text_path(f, &pr->copy[k], "copy");
+            }
         }
         for (size_t m = 0; m < st->nmissing; m++) fprintf(f, "      missing: %s\n", st->missing[m]);
     }
