@@ -71,6 +71,15 @@ echo "  ... among the findings, the gaps the intruder went through that evening:
 grep -E "dev-tanaka \(|developers \(|381492765028: SCP|never fires|kumo-vault \(" build/demo-audit.txt | sort -u | cut -c1-200
 echo "  (the whole report: build/demo-audit.txt; every check: docs/audit.md)"
 
+step "6. kumomori recoverability examples/snapshot   (can one stolen credential destroy the data and every backup?)"
+"$KM" recoverability examples/snapshot > build/demo-recoverability.txt 2>/dev/null
+rc=$?
+[ "$rc" -le 1 ] || { echo "demo: recoverability exited $rc" >&2; exit 1; }
+sed -n '1,2p' build/demo-recoverability.txt
+grep -E "^  [A-Z_]+ +AWS::" build/demo-recoverability.txt | sed -E 's/ \(arn:[^,]*, / (/' | cut -c1-120
+grep -m1 -E "can destroy all:" build/demo-recoverability.txt | cut -c1-160
+echo "  (every copy, path and statement: build/demo-recoverability.txt; docs/recoverability.md)"
+
 step "Next"
 echo "  $KM detect $TRAIL                 # every alert, grouped by scenario"
 echo "  $KM detect --format sarif $TRAIL  # for code-scanning tools"

@@ -119,7 +119,7 @@ static void run_case(const char *file, const char *check_id, int64_t now, const 
     km_recov *rv = NULL;
     if (!strncmp(check_id, "KMA-RECOV-", 10)) {
         const char *in[1] = {dpath};
-        km_recov_opts ro = {now, NULL};
+        km_recov_opts ro = {.now = now};
         rv = km_recov_analyze(s, in, dir ? 1 : 0, &ro, &err);
     }
     km_audit_opts o;

@@ -297,7 +297,7 @@ int km_cmd_audit(int argc, char **argv) {
     }
     if (scen_mask & (1u << 5)) {
         /* S6's recoverability analysis: its verdicts become KMA-RECOV-* findings and a section */
-        km_recov_opts ro = {opts.now, NULL};
+        km_recov_opts ro = {.now = opts.now};
         recov = km_recov_analyze(snap, inputs, ninputs, &ro, &err);
         if (!recov) fprintf(stderr, "kumomori audit: warning: recoverability not analysed: %s\n", err.msg);
         opts.recov = recov;

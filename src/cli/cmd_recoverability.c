@@ -34,6 +34,8 @@ static void usage(FILE *f) {
             "  --now TIME                judge ages as of TIME (default: the snapshot's time)\n"
             "  --managed-policies FILE   AWS managed policy documents the snapshot only names (JSON lines\n"
             "                            {\"arn\", \"document\"}, as `kumomori iam --managed-policies`)\n"
+            "  --max-evaluations N       stop after N IAM evaluations (default 500000, a few seconds);\n"
+            "                            the stores not judged by then are UNKNOWN\n"
             "  -q, --quiet               no warnings about the input on standard error\n"
             "\n"
             "exit status: 0 nothing is at risk or unprotected, 1 a store is AT_RISK or NOT_BACKED_UP,\n"
@@ -45,7 +47,7 @@ int km_cmd_recoverability(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    const char *format = "text", *output = NULL, *now_s = NULL, *managed = NULL;
+    const char *format = "text", *output = NULL, *now_s = NULL, *managed = NULL, *maxev = NULL;
     int quiet = 0;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     size_t ninputs = 0;
@@ -53,7 +55,7 @@ int km_cmd_recoverability(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int needs = !strcmp(a, "--format") || !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--now") ||
-                    !strcmp(a, "--managed-policies");
+                    !strcmp(a, "--managed-policies") || !strcmp(a, "--max-evaluations");
         if (needs && i + 1 >= argc) {
             km_cli_usage_error("recoverability", "%s needs a value", a);
             free(inputs);
@@ -63,6 +65,7 @@ int km_cmd_recoverability(int argc, char **argv) {
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) output = argv[++i];
         else if (!strcmp(a, "--now")) now_s = argv[++i];
         else if (!strcmp(a, "--managed-policies")) managed = argv[++i];
+        else if (!strcmp(a, "--max-evaluations")) maxev = argv[++i];
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "--")) { while (++i < argc) inputs[ninputs++] = argv[i]; }
         else if (a[0] == '-' && a[1]) {
@@ -77,7 +80,17 @@ int km_cmd_recoverability(int argc, char **argv) {
         free(inputs);
         return 2;
     }
-    km_recov_opts ro = {0, managed};
+    km_recov_opts ro = {.managed_policies = managed};
+    if (maxev) {
+        char *end;
+        long v = strtol(maxev, &end, 10);
+        if (*end || v <= 0) {
+            km_cli_usage_error("recoverability", "--max-evaluations takes a positive number, not '%s'", maxev);
+            free(inputs);
+            return 2;
+        }
+        ro.max_evaluations = (size_t)v;
+    }
     if (now_s && km_parse_time_str(now_s, &ro.now)) {
         km_cli_usage_error("recoverability", "--now takes an ISO-8601 time such as 2026-06-01T00:00:00Z, not '%s'", now_s);
         free(inputs);

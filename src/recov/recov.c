@@ -51,6 +51,8 @@ struct km_recov {
     size_t *pidx;
     size_t npr;
     km_hmap cache;          /* "i|nopol|principal|action|resource" -> evres* */
+    size_t evals, budget;   /* IAM engine calls made, and the most allowed */
+    const char *budget_why;
     int failed;
 };
 
@@ -765,6 +767,7 @@ static void efs_store(km_recov *R, sbuild *b) {
 typedef struct tmpl {
     km_recov_path p;
     const char *unknown[KM_RECOV_MAX_STEPS]; /* why the step's resource policy is unknown */
+    int no_policy[KM_RECOV_MAX_STEPS];       /* the resource has no resource policy at all */
 } tmpl;
 
 typedef struct tmpls {
@@ -853,6 +856,11 @@ static void add_tmpls(km_recov *R, tmpls *out, const km_json *defs, const km_rec
             t.p.steps[k].action = km_json_str(km_json_get(s, "action"));
             t.p.steps[k].resource = res;
             t.p.steps[k].no_resource_policy = km_json_truth(km_json_get(s, "no_resource_policy")) == 1;
+            /* RDS, EC2, DynamoDB and EFS resources carry no resource policy kumomori reads: the
+             * identity side decides alone, so a principal allowed the action nowhere is out */
+            const char *act = t.p.steps[k].action;
+            t.no_policy[k] = act && (km_str_starts(act, "rds:") || km_str_starts(act, "ec2:") || km_str_starts(act, "dynamodb:") ||
+                                     km_str_starts(act, "elasticfilesystem:"));
             if (t.p.steps[k].no_resource_policy) t.unknown[k] = NULL;
             /* a copy whose lock state is unknown: removing it might not be needed */
             if (c && c->lock == -1 && c->vault_arn && !t.unknown[k] && strstr(t.p.steps[k].action, "backup:"))
@@ -959,6 +967,11 @@ static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_s
     evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
     if (hit) return *hit;
     evres r = {KM_TRI_NO, NULL, 0};
+    if (R->evals >= R->budget) {
+        evres over = {KM_TRI_UNK, R->budget_why, 0};
+        return over; /* not cached: the answer is not the engine's */
+    }
+    R->evals++;
     km_iam_account *a = s->no_resource_policy ? iam_nopol(R, ia) : R->iam[ia];
     km_iam_answer ans;
     memset(&ans, 0, sizeof ans);
@@ -967,7 +980,8 @@ static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_s
     if (!a) {
         r.t = KM_TRI_UNK;
         r.why = "the snapshot could not be loaded a second time";
-    } else if (km_iam_account_can(a, principal, s->action, s->resource, KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
+    } else if (km_iam_account_can(a, principal, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
+                                  KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
         r.t = KM_TRI_UNK;
         r.why = S(R, "the IAM engine failed: %s", e.msg);
     } else if (ans.decision == KM_IAM_ALLOWED || ans.conditional) {
@@ -993,6 +1007,16 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
     km_tri res = KM_TRI_YES;
     km_buf why = KM_BUF_INIT;
     for (size_t k = 0; k < t->p.nsteps; k++) {
+        if (t->no_policy[k]) {
+            /* allowed on no resource at all (cached per principal and action): no need to ask
+             * about this one */
+            km_recov_step any = t->p.steps[k];
+            any.resource = "*";
+            if (ask(R, ia, principal, &any).t == KM_TRI_NO) {
+                km_buf_free(&why);
+                return KM_TRI_NO;
+            }
+        }
         evres r = ask(R, ia, principal, &t->p.steps[k]);
         if (t->unknown[k]) {
             /* the resource's policy is unknown: it might deny, or allow, whatever the engine says */
@@ -1090,8 +1114,15 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
     tmpls ts = {NULL, 0, 0};
     add_tmpls(R, &ts, data_defs, st, NULL);
     for (size_t c = 0; c < st->ncopies; c++) add_tmpls(R, &ts, copy_defs, st, &st->copies[c]);
-    size_t nyes = 0, nunk = 0;
+    size_t nyes = 0, nunk = 0, stopped = 0;
     for (size_t p = 0; p < R->npr; p++) {
+        if (R->evals >= R->budget) {
+            /* out of budget: what was decided stands (an AT_RISK principal is one), the rest is
+             * unknown */
+            stopped = 1;
+            missing(R, b, R->budget_why);
+            break;
+        }
         size_t ia = R->pidx[p];
         const char *parn = R->parn[p];
         km_recov_principal pr;
@@ -1136,7 +1167,7 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         st->verdict = KM_RECOV_AT_RISK;
         st->reason = S(R, "%zu principal(s) can destroy the %s and all %zu cop%s without MFA%s", nyes, st->what, ncopies,
                        ncopies == 1 ? "y" : "ies", nimm ? " (the immutable copies through their KMS key)" : "");
-    } else if (nunk) {
+    } else if (nunk || stopped) {
         st->verdict = KM_RECOV_UNKNOWN;
         st->reason = S(R, "%zu principal(s) might destroy the %s and all %zu cop%s without MFA; the snapshot cannot tell (%s)", nunk,
                        st->what, ncopies, ncopies == 1 ? "y" : "ies", st->nmissing ? st->missing[0] : "data is missing");
@@ -1219,6 +1250,9 @@ km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninp
     R->now = opts && opts->now ? opts->now : km_snap_time(snap);
     if (!R->now) R->now = (int64_t)time(NULL);
     R->managed = opts ? opts->managed_policies : NULL;
+    R->budget = opts && opts->max_evaluations ? opts->max_evaluations : KM_RECOV_DEFAULT_EVALUATIONS;
+    R->budget_why = S(R, "not all users and roles were evaluated: the analysis stops after %zu IAM evaluations "
+                         "(kumomori recoverability --max-evaluations)", R->budget);
     const km_json_doc *ad = actions_doc(R, err);
     if (!ad) {
         km_recov_free(R);

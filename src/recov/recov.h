@@ -112,9 +112,15 @@ typedef struct km_recov_store {
 
 typedef struct km_recov km_recov;
 
+/* IAM engine calls one analysis may make by default: a few seconds. Beyond them the stores left
+ * are UNKNOWN (an AT_RISK already found stands), so a snapshot of 50,000 roles and 20,000 buckets
+ * cannot run for hours. */
+#define KM_RECOV_DEFAULT_EVALUATIONS 500000
+
 typedef struct km_recov_opts {
     int64_t now;                    /* 0: the snapshot's time, else the clock */
     const char *managed_policies;   /* AWS managed policy documents (as iam --managed-policies), or NULL */
+    size_t max_evaluations;         /* 0: KM_RECOV_DEFAULT_EVALUATIONS */
 } km_recov_opts;
 
 /* Analyse a finished snapshot. inputs are the paths it was loaded from (the IAM engine reads
