@@ -332,6 +332,7 @@ static void copy_vault_facts(km_recov_copy *c, const vault_info *vi) {
     c->vault_policy = vi->policy;
     c->vault_unknown = vi->policy_why;
     c->res_unknown = vi->policy_why;
+    c->res_policy = vi->policy;
 }
 
 /* Recovery points of the store in every vault of the snapshot, one copy entry per vault. */
@@ -500,6 +501,7 @@ static void backup_plans(km_recov *R, sbuild *b) {
                     cp->count = 1;
                     cp->lock = -1;
                     cp->vault_policy = -1;
+                    cp->res_policy = -1;
                     cp->res_unknown = S(R, "the destination vault %s is not in the snapshot: whether the copies exist and who can "
                                            "delete them cannot be told (collect account %s too)", dest, dacct);
                     missing(R, b, cp->res_unknown);
@@ -532,6 +534,7 @@ static void s3_store(km_recov *R, sbuild *b) {
     st->key = cmk(R, b, f.kms_ref, st->account, st->region, &ku);
     st->key_unknown = ku;
     st->res_unknown = f.pol_why;
+    st->res_policy = f.pol_st == KM_DATA_OK ? 1 : f.pol_st == KM_DATA_ABSENT ? 0 : -1;
     if (f.vers_why) { missing(R, b, f.vers_why); st->copies_incomplete = 1; }
     if (f.lock_why) { missing(R, b, f.lock_why); st->copies_incomplete = 1; }
     if (f.repl_why) { missing(R, b, f.repl_why); st->copies_incomplete = 1; }
@@ -551,6 +554,7 @@ static void s3_store(km_recov *R, sbuild *b) {
         c->key = st->key;
         c->key_unknown = st->key_unknown;
         c->res_unknown = f.pol_why;
+        c->res_policy = st->res_policy;
         if (f.lock_why) c->res_unknown = f.lock_why;
     }
     for (size_t i = 0; i < km_json_len(f.rules); i++) {
@@ -583,10 +587,12 @@ static void s3_store(km_recov *R, sbuild *b) {
             c->key = cmk(R, b, df.kms_ref, db->account, db->region, &dku);
             c->key_unknown = dku;
             c->res_unknown = df.pol_why ? df.pol_why : df.lock_why;
+            c->res_policy = df.pol_st == KM_DATA_OK ? 1 : df.pol_st == KM_DATA_ABSENT ? 0 : -1;
         } else {
             c->account = dacct ? D(R, dacct) : NULL;
             c->region = NULL;
             c->verified = 0;
+            c->res_policy = -1;
             c->immutability = "not verified: the replica bucket is not in the snapshot";
             c->res_unknown = S(R, "replica bucket %s is not in the snapshot: who can delete its versions cannot be told%s%s", dest,
                                dacct ? " (collect account " : "", dacct ? S(R, "%s)", dacct) : "");
@@ -809,20 +815,24 @@ static int when_holds(const km_json *when, const km_recov_store *st, const km_re
 
 /* Expand a resource template; NULL when it names something the store or copy lacks. */
 static const char *expand(km_recov *R, const char *t, const km_recov_store *st, const km_recov_copy *c,
-                          const char **unknown) {
+                          const char **unknown, int *policy) {
     *unknown = NULL;
-    struct { const char *name, *val, *unk; } vars[] = {
-        {"{store}", st->arn, st->res_unknown},
-        {"{store_key}", st->key, st->key_unknown},
-        {"{copy}", c ? c->arn : NULL, c ? c->res_unknown : NULL},
-        {"{copy_key}", c ? c->key : NULL, c ? c->key_unknown : NULL},
-        {"{vault}", c ? c->vault_arn : NULL, c ? c->vault_unknown : NULL},
+    *policy = 1;
+    /* policy: whether the resource may carry a resource policy (1, or -1 unknown) or surely has
+     * none (0): then the identity side alone decides */
+    struct { const char *name, *val, *unk; int pol; } vars[] = {
+        {"{store}", st->arn, st->res_unknown, st->res_policy},
+        {"{store_key}", st->key, st->key_unknown, 1},
+        {"{copy}", c ? c->arn : NULL, c ? c->res_unknown : NULL, c ? c->res_policy : 1},
+        {"{copy_key}", c ? c->key : NULL, c ? c->key_unknown : NULL, 1},
+        {"{vault}", c ? c->vault_arn : NULL, c ? c->vault_unknown : NULL, c ? c->vault_policy : 1},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         size_t l = strlen(vars[i].name);
         if (strncmp(t, vars[i].name, l)) continue;
         if (!vars[i].val) return NULL;
         *unknown = vars[i].unk;
+        *policy = vars[i].pol;
         /* a recovery point whose ARN the snapshot does not know: any in the vault's account */
         const char *val = vars[i].val;
         if (c && !strcmp(vars[i].name, "{copy}") && !strcmp(c->kind, "backup-plan-copy"))
@@ -850,17 +860,17 @@ static void add_tmpls(km_recov *R, tmpls *out, const km_json *defs, const km_rec
         int ok = km_json_len(steps) > 0 && km_json_len(steps) <= KM_RECOV_MAX_STEPS;
         for (size_t k = 0; ok && k < km_json_len(steps); k++) {
             const km_json *s = km_json_at(steps, k);
+            int pol;
             const char *res = expand(R, km_json_str(km_json_get(s, "resource")) ? km_json_str(km_json_get(s, "resource")) : "",
-                                     st, c, &t.unknown[k]);
+                                     st, c, &t.unknown[k], &pol);
             if (!res) { ok = 0; break; }
             t.p.steps[k].action = km_json_str(km_json_get(s, "action"));
             t.p.steps[k].resource = res;
             t.p.steps[k].no_resource_policy = km_json_truth(km_json_get(s, "no_resource_policy")) == 1;
-            /* RDS, EC2, DynamoDB and EFS resources carry no resource policy kumomori reads: the
-             * identity side decides alone, so a principal allowed the action nowhere is out */
-            const char *act = t.p.steps[k].action;
-            t.no_policy[k] = act && (km_str_starts(act, "rds:") || km_str_starts(act, "ec2:") || km_str_starts(act, "dynamodb:") ||
-                                     km_str_starts(act, "elasticfilesystem:"));
+            /* a resource without a resource policy (RDS, EC2, DynamoDB and EFS resources, buckets
+             * and vaults that have none): the identity side decides alone, so a principal
+             * allowed the action nowhere is out without asking about this resource */
+            t.no_policy[k] = pol == 0 || t.p.steps[k].no_resource_policy;
             if (t.p.steps[k].no_resource_policy) t.unknown[k] = NULL;
             /* a copy whose lock state is unknown: removing it might not be needed */
             if (c && c->lock == -1 && c->vault_arn && !t.unknown[k] && strstr(t.p.steps[k].action, "backup:"))
@@ -1128,13 +1138,16 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         km_recov_principal pr;
         memset(&pr, 0, sizeof pr);
         size_t capd = 0, capc = 0;
-        km_tri x = eval_target(R, ia, parn, &ts, NULL, 1, &pr.data, &pr.ndata, &capd);
+        /* the copies first: most principals cannot reach some copy, and that is decided by a
+         * cached "allowed anywhere?" answer more often than the data's question */
+        km_tri x = KM_TRI_YES;
         for (size_t c = 0; c < st->ncopies && x != KM_TRI_NO; c++) {
             const km_recov_copy *cp = &st->copies[c];
             const char *id = cp->arn ? cp->arn : cp->location;
             km_tri ct = eval_target(R, ia, parn, &ts, id, 0, &pr.copy, &pr.ncopy, &capc);
             x = tri_and(x, ct);
         }
+        if (x != KM_TRI_NO) x = tri_and(x, eval_target(R, ia, parn, &ts, NULL, 1, &pr.data, &pr.ndata, &capd));
         if (x == KM_TRI_NO) continue;
         if (x == KM_TRI_YES && st->copies_incomplete) x = KM_TRI_UNK;
         pr.arn = parn;

@@ -55,6 +55,7 @@ typedef struct km_recov_copy {
     const char *res_unknown;  /* why the copy's own resource policy is unknown, or NULL */
     const char *vault_unknown;/* why the vault's access policy is unknown, or NULL */
     const char *key_unknown;  /* why the key's policy is unknown, or NULL */
+    int res_policy;           /* the copy's own resource has a policy (bucket or vault): 1, 0, -1 */
 } km_recov_copy;
 
 typedef struct km_recov_step {
@@ -108,6 +109,7 @@ typedef struct km_recov_store {
     int deletion_protection;
     const char *key;          /* customer managed key protecting the data, or NULL */
     const char *res_unknown, *key_unknown;
+    int res_policy;           /* the store has a resource policy: 1 yes, 0 no, -1 cannot tell */
 } km_recov_store;
 
 typedef struct km_recov km_recov;
