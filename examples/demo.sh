@@ -71,7 +71,16 @@ echo "  ... among the findings, the gaps the intruder went through that evening:
 grep -E "dev-tanaka \(|developers \(|381492765028: SCP|never fires|kumo-vault \(" build/demo-audit.txt | sort -u | cut -c1-200
 echo "  (the whole report: build/demo-audit.txt; every check: docs/audit.md)"
 
-step "6. kumomori report: the audit and the alerts as one HTML page (self-contained, works offline)"
+step "6. kumomori recoverability examples/snapshot   (can one stolen credential destroy the data and every backup?)"
+"$KM" recoverability examples/snapshot > build/demo-recoverability.txt 2>/dev/null
+rc=$?
+[ "$rc" -le 1 ] || { echo "demo: recoverability exited $rc" >&2; exit 1; }
+sed -n '1,2p' build/demo-recoverability.txt
+grep -E "^  [A-Z_]+ +AWS::" build/demo-recoverability.txt | sed -E 's/ \(arn:[^,]*, / (/' | cut -c1-120
+grep -m1 -E "can destroy all:" build/demo-recoverability.txt | cut -c1-160
+echo "  (every copy, path and statement: build/demo-recoverability.txt; docs/recoverability.md)"
+
+step "7. kumomori report: the audit and the alerts as one HTML page (self-contained, works offline)"
 mkdir -p build/demo
 "$KM" audit --format json examples/snapshot >build/demo/audit.json 2>/dev/null
 rc=$?

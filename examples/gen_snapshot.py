@@ -88,7 +88,11 @@ SCP_TRAIL = {"Version": "2012-10-17", "Statement": [{"Sid": "ProtectOrganisation
     "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"],
     "Resource": f"arn:aws:cloudtrail:*:{WK}:trail/kumo-org-trail",
     "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/OrganizationAccountAccessRole"}}}]}
-POLICIES = [("p-FullAWSAccess", "FullAWSAccess", FULL, True, [(ROOT_ID, "ROOT", "Root")]),
+# FullAWSAccess is attached everywhere, as AWS does by default (a level without it would allow nothing)
+POLICIES = [("p-FullAWSAccess", "FullAWSAccess", FULL, True, [(ROOT_ID, "ROOT", "Root"), (OU_PROD, "ORGANIZATIONAL_UNIT", "Production"),
+                                                             (OU_SEC, "ORGANIZATIONAL_UNIT", "Security"), (OU_SANDBOX, "ORGANIZATIONAL_UNIT", "Sandbox"),
+                                                             (MG, "ACCOUNT", "kumo-management"), (LA, "ACCOUNT", "kumo-log-archive"),
+                                                             (WK, "ACCOUNT", "kumo-shop")]),
             ("p-9k1cmfa0", "require-mfa", SCP_MFA, False, [(OU_SANDBOX, "ORGANIZATIONAL_UNIT", "Sandbox")]),
             ("p-9k1ctrl1", "protect-org-trail", SCP_TRAIL, False, [(OU_PROD, "ORGANIZATIONAL_UNIT", "Production")])]
 w(MG, "global/organizations/list-policies", {"Policies": [
@@ -201,7 +205,12 @@ w(WK, "global/iam/get-account-authorization-details", {
                          "GroupPolicyList": [{"PolicyName": "developer-self-service", "PolicyDocument": SELF_SERVICE}],
                          "AttachedManagedPolicies": [{"PolicyName": "ReadOnlyAccess", "PolicyArn": READONLY}]}],
     "RoleDetailList": [role_entry(*r, detail=True) for r in ROLES],
-    "Policies": []})
+    # attached AWS managed policies come with their documents (the others are left out to keep the example small)
+    "Policies": [{"PolicyName": "AdministratorAccess", "PolicyId": "ANPAIWMBCKSKIEE64ZLYK", "Arn": "arn:aws:iam::aws:policy/AdministratorAccess",
+                  "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 1, "IsAttachable": True,
+                  "CreateDate": "2015-02-06T18:39:46+00:00", "UpdateDate": "2015-02-06T18:39:46+00:00",
+                  "PolicyVersionList": [{"Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                                         "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": "2015-02-06T18:39:46+00:00"}]}]})
 w(WK, "global/iam/list-roles", {"Roles": [role_entry(*r, detail=False) for r in ROLES]})
 w(WK, "global/iam/get-account-password-policy", {"PasswordPolicy": {"MinimumPasswordLength": 8, "RequireSymbols": False, "RequireNumbers": True,
                                                                      "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True,
@@ -252,6 +261,7 @@ for b in BUCKETS:
     w(WK, "global/s3api/get-object-lock-configuration",
       ERR("ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"), b)
     w(WK, "global/s3api/get-bucket-replication", ERR("ReplicationConfigurationNotFoundError", "The replication configuration was not found"), b)
+    w(WK, "global/s3api/get-bucket-lifecycle-configuration", ERR("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"), b)
 
 # log archive: AWS Config's bucket, locked
 CFG_BUCKET = f"kumo-config-{LA}"
@@ -269,6 +279,8 @@ w(LA, "global/s3api/get-bucket-logging", "", CFG_BUCKET)
 w(LA, "global/s3api/get-object-lock-configuration", {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled",
                                                                                   "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 400}}}}, CFG_BUCKET)
 w(LA, "global/s3api/get-bucket-replication", ERR("ReplicationConfigurationNotFoundError", "The replication configuration was not found"), CFG_BUCKET)
+w(LA, "global/s3api/get-bucket-lifecycle-configuration", {"Rules": [{"ID": "expire-after-400-days", "Status": "Enabled", "Filter": {"Prefix": ""},
+                                                                    "Expiration": {"Days": 400}}]}, CFG_BUCKET)
 w(MG, "global/s3api/list-buckets", {"Buckets": [], "Owner": {"ID": "f00d"}})
 w(MG, "global/s3control/get-public-access-block", pab())
 
@@ -352,7 +364,10 @@ def basics(acct, region, **over):
                       ("ssm/describe-instance-information", {"InstanceInformationList": []}), ("events/list-rules", {"Rules": []}),
                       ("secretsmanager/list-secrets", {"SecretList": []}), ("kms/list-keys", {"Keys": []}),
                       ("cloudtrail/describe-trails", {"trailList": []}), ("sso-admin/list-instances", {"Instances": []}),
-                      ("wafv2/list-web-acls", {"WebACLs": []}), ("elbv2/describe-load-balancers", {"LoadBalancers": []})):
+                      ("wafv2/list-web-acls", {"WebACLs": []}), ("elbv2/describe-load-balancers", {"LoadBalancers": []}),
+                      ("ec2/describe-volumes", {"Volumes": []}), ("ec2/describe-snapshots", {"Snapshots": []}),
+                      ("dynamodb/list-tables", {"TableNames": []}), ("dynamodb/list-backups", {"BackupSummaries": []}),
+                      ("efs/describe-file-systems", {"FileSystems": []})):
         r(path, obj)
 
 
@@ -361,7 +376,8 @@ SKIP = ("ec2/describe-instances", "ec2/describe-security-groups", "ec2/describe-
         "logs/describe-metric-filters", "cloudwatch/describe-alarms", "rds/describe-db-instances", "rds/describe-db-snapshots",
         "backup/list-backup-plans", "backup/list-backup-vaults", "backup/list-protected-resources", "ecr/describe-repositories",
         "ecs/list-task-definition-families", "ssm/describe-instance-information", "events/list-rules", "secretsmanager/list-secrets",
-        "kms/list-keys", "cloudtrail/describe-trails", "wafv2/list-web-acls", "elbv2/describe-load-balancers", "inspector2/list-findings")
+        "kms/list-keys", "cloudtrail/describe-trails", "wafv2/list-web-acls", "elbv2/describe-load-balancers", "inspector2/list-findings",
+        "ec2/describe-volumes", "ec2/describe-snapshots", "dynamodb/list-tables", "dynamodb/list-backups")
 basics(WK, T, detector="5ac7e1f3b9d24e6a8c0b2d4f6e8a1c3b", malware="DISABLED", rds_login="DISABLED", inspector_ecr="DISABLED", skip=SKIP)
 basics(WK, "us-east-1", malware="DISABLED", rds_login="DISABLED")
 basics(MG, "us-east-1", skip=("sso-admin/list-instances", "accessanalyzer/list-analyzers"))
@@ -407,6 +423,20 @@ rw("ec2/describe-instances", {"Reservations": [{"Instances": [
     {"InstanceId": i, "InstanceType": "t3.large", "State": {"Name": "running"}, "VpcId": VPC, "SecurityGroups": [{"GroupId": APP_SG, "GroupName": "kumo-shop-app"}],
      "IamInstanceProfile": {"Arn": f"arn:aws:iam::{WK}:instance-profile/kumo-shop-worker"}, "MetadataOptions": {"HttpTokens": "required"},
      "Tags": [{"Key": "Name", "Value": n}, {"Key": "Environment", "Value": "Production"}]} for i, n in HOSTS]}]})
+# the workers' root volumes, encrypted with the AWS managed EBS key; Data Lifecycle Manager snapshots them daily
+EBS_KEY_ID = "5f7a9c1e-3b5d-4f7a-9c1e-3b5d7f9a1c3e"
+EBS_KEY = f"arn:aws:kms:{T}:{WK}:key/{EBS_KEY_ID}"
+VOLS = [("vol-0c1e3a5b7d9f1a2c4", HOSTS[0][0]), ("vol-0d2f4b6c8e0a2b3d5", HOSTS[1][0])]
+rw("ec2/describe-volumes", {"Volumes": [
+    {"VolumeId": v, "Size": 30, "VolumeType": "gp3", "State": "in-use", "AvailabilityZone": f"{T}a", "Encrypted": True, "KmsKeyId": EBS_KEY,
+     "CreateTime": "2024-11-02T03:10:00.000Z", "Attachments": [{"VolumeId": v, "InstanceId": i, "Device": "/dev/xvda", "State": "attached",
+                                                                 "DeleteOnTermination": True}],
+     "Tags": [{"Key": "Name", "Value": i + "-root"}]} for v, i in VOLS]})
+rw("ec2/describe-snapshots", {"Snapshots": [
+    {"SnapshotId": f"snap-0{k}{d:02d}e2a4c6b8d0f1a3", "VolumeId": v, "State": "completed", "Progress": "100%", "OwnerId": WK,
+     "StartTime": f"2025-03-{d:02d}T18:00:00.000Z", "VolumeSize": 30, "Encrypted": True, "KmsKeyId": EBS_KEY,
+     "Description": "Created for policy: policy-0a2c4e6b8d1f3a5c7 schedule: daily",
+     "Tags": [{"Key": "dlm:managed", "Value": "true"}]} for k, (v, _) in enumerate(VOLS) for d in (9, 10, 11)]})
 rw("ssm/describe-instance-information", {"InstanceInformationList": [{"InstanceId": i, "PingStatus": "Online", "PlatformType": "Linux",
                                                                       "PlatformName": "Amazon Linux"} for i, _ in HOSTS]})
 rw("ssm/list-resource-compliance-summaries", {"ResourceComplianceSummaryItems": [
@@ -429,25 +459,38 @@ rw("rds/describe-db-instances", {"DBInstances": [{
     "DBInstanceStatus": "available", "Endpoint": {"Address": "kumo-shop-db.c7x9k1m3q5s7.ap-northeast-1.rds.amazonaws.com", "Port": 3306},
     "BackupRetentionPeriod": 7, "VpcSecurityGroups": [{"VpcSecurityGroupId": DB_SG, "Status": "active"}],
     "DBSubnetGroup": {"DBSubnetGroupName": "kumo-shop-private", "VpcId": VPC}, "PubliclyAccessible": False, "StorageEncrypted": True,
-    "KmsKeyId": DATA_KEY, "DbiResourceId": "db-KUMOSHOP7X9K1M3Q5S7U9W1Y3A", "DBInstanceArn": f"arn:aws:rds:{T}:{WK}:db:kumo-shop-db",
+    "KmsKeyId": DATA_KEY, "DbiResourceId": "db-KUMOSHOP7X9K1M3Q5S7U9W1Y3A", "LatestRestorableTime": "2025-03-12T05:55:00+00:00", "DBInstanceArn": f"arn:aws:rds:{T}:{WK}:db:kumo-shop-db",
     "DeletionProtection": False, "MonitoringInterval": 0, "AutoMinorVersionUpgrade": True, "MultiAZ": True,
     "EnabledCloudwatchLogsExports": ["error"], "TagList": [{"Key": "Environment", "Value": "Production"}]}]})
 SNAPS = ["kumo-shop-db-weekly-2025-03-02", "kumo-shop-db-weekly-2025-03-09"]
 rw("rds/describe-db-snapshots", {"DBSnapshots": [
     {"DBSnapshotIdentifier": s, "DBSnapshotArn": f"arn:aws:rds:{T}:{WK}:snapshot:{s}", "DBInstanceIdentifier": "kumo-shop-db",
-     "SnapshotType": "manual", "Encrypted": True, "KmsKeyId": DATA_KEY, "Status": "available"} for s in SNAPS]})
+     "SnapshotType": "manual", "Encrypted": True, "KmsKeyId": DATA_KEY, "Status": "available",
+     "SnapshotCreateTime": s[-10:] + "T03:00:00.000Z"} for s in SNAPS]})
 for s in SNAPS:
     rw("rds/describe-db-snapshot-attributes", {"DBSnapshotAttributesResult": {"DBSnapshotIdentifier": s, "DBSnapshotAttributes": [
         {"AttributeName": "restore", "AttributeValues": []}]}}, s)
 KEYS = {"7d1e3f5a-9b2c-4d6e-8f0a-1b3c5d7e9f20": ("CUSTOMER", "kumo-shop-data: orders, backups, the database", True),
         "2b4d6f8a-0c1e-4a3b-9d5f-7a9c1e3b5d7f": ("AWS", "Default key that protects my Backup vaults when no other key is defined", True),
-        "9e1c3a5b-7d9f-4b2d-8f0a-2c4e6a8b0d2f": ("CUSTOMER", "kumo-shop-logs (created for CloudWatch Logs, never used)", False)}
+        "9e1c3a5b-7d9f-4b2d-8f0a-2c4e6a8b0d2f": ("CUSTOMER", "kumo-shop-logs (created for CloudWatch Logs, never used)", False),
+        EBS_KEY_ID: ("AWS", "Default key that protects my EBS volumes when no other key is defined", True)}
 rw("kms/list-keys", {"Keys": [{"KeyId": k, "KeyArn": f"arn:aws:kms:{T}:{WK}:key/{k}"} for k in KEYS]})
 for k, (mgr, desc, rot) in KEYS.items():
     rw("kms/describe-key", {"KeyMetadata": {"AWSAccountId": WK, "KeyId": k, "Arn": f"arn:aws:kms:{T}:{WK}:key/{k}", "KeyManager": mgr,
                                             "KeyState": "Enabled", "Enabled": True, "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT",
                                             "Origin": "AWS_KMS", "Description": desc, "CreationDate": "2023-06-01T00:00:00+00:00"}}, k)
     rw("kms/get-key-rotation-status", {"KeyRotationEnabled": rot}, k)
+    # the default key policy: the account's IAM policies decide (AWS managed keys: only through their service)
+    kp = {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{WK}:root"}, "Action": "kms:*", "Resource": "*"}]}
+    if mgr == "AWS":
+        kp = {"Version": "2012-10-17", "Id": "auto-default-1", "Statement": [
+            {"Sid": "Allow access through the service for all principals in the account", "Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"], "Resource": "*",
+             "Condition": {"StringEquals": {"kms:CallerAccount": WK}}},
+            {"Sid": "Allow direct access to key metadata to the account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{WK}:root"},
+             "Action": ["kms:Describe*", "kms:Get*", "kms:List*"], "Resource": "*"}]}
+    rw("kms/get-key-policy", {"Policy": json.dumps(kp), "PolicyName": "default"}, k)
 rw("secretsmanager/list-secrets", {"SecretList": [
     {"ARN": f"arn:aws:secretsmanager:{T}:{WK}:secret:prod/kumo-shop/db-Xr4k9Q", "Name": "prod/kumo-shop/db", "RotationEnabled": False,
      "LastChangedDate": "2024-02-14T00:00:00+00:00", "LastAccessedDate": "2025-03-12T00:00:00+00:00", "CreatedDate": "2023-06-05T00:00:00+00:00"}]})
@@ -483,6 +526,21 @@ rw("backup/list-recovery-points-by-backup-vault", {"RecoveryPoints": [
      "ResourceArn": f"arn:aws:rds:{T}:{WK}:db:kumo-shop-db", "IsEncrypted": True, "EncryptionKeyArn": DATA_KEY, "Status": "COMPLETED",
      "CreationDate": f"2025-03-{d:02d}T05:40:00+00:00"} for d in range(1, 12)]}, "kumo-vault")
 rw("backup/list-recovery-points-by-backup-vault", {"RecoveryPoints": []}, "Default")
+for v in ("kumo-vault", "Default"):
+    rw("backup/get-backup-vault-access-policy", ERR("ResourceNotFoundException", f"Backup vault {v} has no access policy"), v)
+
+# the shopping carts: a DynamoDB table nobody backs up (no point-in-time recovery, no backup, no plan selects it)
+CARTS = f"arn:aws:dynamodb:{T}:{WK}:table/kumo-shop-carts"
+rw("dynamodb/list-tables", {"TableNames": ["kumo-shop-carts"]})
+rw("dynamodb/describe-table", {"Table": {"TableName": "kumo-shop-carts", "TableArn": CARTS, "TableId": "4b6d8f0a-2c4e-4a6b-8d0f-2a4c6e8b0d1f",
+                                         "TableStatus": "ACTIVE", "CreationDateTime": "2023-07-01T00:00:00+00:00", "ItemCount": 18342,
+                                         "KeySchema": [{"AttributeName": "cart_id", "KeyType": "HASH"}],
+                                         "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}, "DeletionProtectionEnabled": False}},
+   "kumo-shop-carts")
+rw("dynamodb/describe-continuous-backups", {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED",
+                                                                            "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}},
+   "kumo-shop-carts")
+rw("dynamodb/list-backups", {"BackupSummaries": []})
 
 # the trail: multi-region, management and S3 data events, into the account's own bucket
 TRAIL_ARN = f"arn:aws:cloudtrail:{T}:{WK}:trail/kumo-org-trail"

@@ -6,16 +6,19 @@
  *   {"check": "KMA-...", "now": "2026-06-01T00:00:00Z",
  *    "fixtures": {"NAME": {"PATH": JSON or "raw text", ...}},
  *    "cases": [{"name": "...", "use": ["NAME"], "files": {...}, "corpus": {"PATH": "corpus/relative/path"},
- *               "options": {"scan_unused": true},
+ *               "options": {"scan_unused": true, "snapshot": "tests/data/recov/CASE"},
  *               "expect": {"RESOURCE": "PASS", ...}, "messages": {"RESOURCE": "substring"},
  *               "partial": false}]}
  *
  * A PATH without a leading account id gets 111122223333/ in front. RESOURCE is a resource id or
  * name, or ACCOUNT / ACCOUNT@REGION for account-level findings. Unless partial, the case
- * fails when the check reports anything not listed. */
+ * fails when the check reports anything not listed. "snapshot" loads a snapshot folder of the
+ * repository as well; the KMA-RECOV-* checks get the recoverability analysis of the case, with
+ * the IAM data of that folder. */
 #include "test.h"
 #include "audit/audit.h"
 #include "audit/util.h"
+#include "recov/recov.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -101,12 +104,29 @@ static void run_case(const char *file, const char *check_id, int64_t now, const 
     if (cr == 0) { km_test_case_skip("%s: %s: shared corpora absent", file, name); km_snap_free(s); return; }
     if (cr < 0) { km_test_case(0, "%s: %s: %s", file, name, why); km_snap_free(s); return; }
     km_error err;
+    const km_json *opts = km_json_get(c, "options");
+    const char *dir = km_json_get_str(opts, "snapshot", NULL);
+    char dpath[2048] = "";
+    if (dir) {
+        snprintf(dpath, sizeof dpath, "%s/%s", km_test_top(), dir);
+        if (km_snap_load(s, dpath, &err) != KM_OK) {
+            km_test_case(0, "%s: %s: %s", file, name, err.msg);
+            km_snap_free(s);
+            return;
+        }
+    }
     km_snap_finish(s, &err);
+    km_recov *rv = NULL;
+    if (!strncmp(check_id, "KMA-RECOV-", 10)) {
+        const char *in[1] = {dpath};
+        km_recov_opts ro = {.now = now};
+        rv = km_recov_analyze(s, in, dir ? 1 : 0, &ro, &err);
+    }
     km_audit_opts o;
     km_audit_opts_default(&o);
     o.now = now;
     o.only = check_id;
-    const km_json *opts = km_json_get(c, "options");
+    o.recov = rv;
     if (km_json_truth(km_json_get(opts, "scan_unused")) == 1) o.scan_unused = 1;
     km_audit *a = NULL;
     if (km_audit_run(s, get_checks(), &o, &a, &err) != KM_OK) {
@@ -161,6 +181,7 @@ static void run_case(const char *file, const char *check_id, int64_t now, const 
     }
     km_test_case(ok, "%s: case \"%s\":%s", file, name, report);
     km_audit_free(a);
+    km_recov_free(rv);
     km_snap_free(s);
 }
 

@@ -261,6 +261,12 @@ int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_
 /* Notes collected while loading (skipped files, missing managed policies, how SCP levels were
  * found): one per line, appended to out. */
 void km_iam_account_notes(const km_iam_account *a, km_buf *out);
+/* Say which account owns a resource whose ARN names none (an S3 bucket "arn:aws:s3:::b", an EBS
+ * snapshot "arn:aws:ec2:REGION::snapshot/snap-..."); it also covers the ARNs below it
+ * (the objects "arn:aws:s3:::b/..." and patterns). Without it such a resource is taken to be in the account whose folder
+ * held its resource policy, else the snapshot's first account. Copies the strings. */
+int km_iam_account_set_resource_account(km_iam_account *a, const char *resource_arn, const char *account,
+                                        km_error *err);
 size_t km_iam_account_principal_count(const km_iam_account *a);
 /* ARN of the i-th user or role (ARN order), owned by the account; NULL past the end. */
 const char *km_iam_account_principal(const km_iam_account *a, size_t i);

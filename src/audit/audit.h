@@ -81,6 +81,8 @@ typedef struct km_audit_opts {
     long cert_expiry_days;       /* certificates valid for at least (default 30) */
     long role_unused_days;       /* roles unused longer than this (default 90) */
     const char *only;            /* glob over check ids to run, or NULL for all */
+    const struct km_recov *recov; /* the recoverability analysis (src/recov) the KMA-RECOV-* checks
+                                     report, or NULL: those checks then emit nothing */
 } km_audit_opts;
 
 void km_audit_opts_default(km_audit_opts *o);

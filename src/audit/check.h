@@ -15,7 +15,7 @@ typedef struct km_check_impl {
 
 /* Each chk_*.c file exports one table ending with {NULL, NULL}. */
 extern const km_check_impl km_chk_s3[], km_chk_iam[], km_chk_ec2[], km_chk_rds[], km_chk_trail[],
-    km_chk_logs[], km_chk_backup[], km_chk_svc[], km_chk_app[], km_chk_org[], km_chk_kms[];
+    km_chk_logs[], km_chk_backup[], km_chk_svc[], km_chk_app[], km_chk_org[], km_chk_kms[], km_chk_recov[];
 
 struct km_audit {
     km_snap *snap;

@@ -12,7 +12,7 @@
 
 static const km_check_impl *const impl_tables[] = {
     km_chk_s3, km_chk_iam, km_chk_ec2, km_chk_rds, km_chk_trail, km_chk_logs,
-    km_chk_backup, km_chk_svc, km_chk_app, km_chk_org, km_chk_kms,
+    km_chk_backup, km_chk_svc, km_chk_app, km_chk_org, km_chk_kms, km_chk_recov,
 };
 
 static const char *const scenario_titles[KM_NSCENARIOS] = {
@@ -106,7 +106,7 @@ int km_checkset_load(km_checkset *set, km_error *err) {
     set->docs = calloc(nfiles ? nfiles : 1, sizeof *set->docs);
     if (!set->v || !set->docs) { km_checkset_free(set); return km_error_set(err, KM_ENOMEM, 0, "out of memory"); }
     for (const km_embedded_file *f = km_builtin_checks; f->name; f++) {
-        if (strstr(f->name, "checks/collect/")) continue;
+        if (strstr(f->name, "checks/collect/") || strstr(f->name, "checks/recov/")) continue; /* data, not checks */
         km_json_doc *d = km_json_parse(f->data, f->len, NULL, NULL, err);
         if (!d) {
             km_error_prefix(err, "%s", f->name);

@@ -1208,6 +1208,10 @@ static const spec specs[] = {
     {"AWS::CodeArtifact::Repository", "codeartifact", "list-repositories", "repositories", "{arn}", "{name}", "{arn}", "{arn}", 0},
     {"AWS::GuardDuty::Detector", "guardduty", "list-detectors", "DetectorIds", "{.}", "{.}", "arn:aws:guardduty:{region}:{account}:detector/{.}", "{.}", 0},
     {"AWS::AccessAnalyzer::Analyzer", "accessanalyzer", "list-analyzers", "analyzers", "{arn}", "{name}", "{arn}", "{arn}", 0},
+    /* data stores of the recoverability analysis (src/recov) */
+    {"AWS::EC2::Volume", "ec2", "describe-volumes", "Volumes", "{VolumeId}", "{VolumeId}", "arn:aws:ec2:{region}:{account}:volume/{VolumeId}", "{VolumeId}", 0},
+    {"AWS::DynamoDB::Table", "dynamodb", "describe-table", "Table", "{TableName}", "{TableName}", "{TableArn}", NULL, 1},
+    {"AWS::EFS::FileSystem", "efs", "describe-file-systems", "FileSystems", "{FileSystemId}", "{Name}", "{FileSystemArn}", "{FileSystemId}", 0},
 };
 
 /* Expand "{Field}", "{.}", "{region}", "{account}" against item. Returns 0, or -1 when a field

@@ -1,5 +1,6 @@
 /* kumomori audit: evaluate a snapshot (collect output, AWS Config snapshots) against every
  * countermeasure of the strategy and report by scenario. */
+#include "recov/recov.h"
 #include "cli/commands.h"
 #include "audit/audit.h"
 #include "audit/util.h"
@@ -339,6 +340,7 @@ int km_cmd_audit(int argc, char **argv) {
     }
     km_snap *snap = km_snap_new();
     km_audit *audit = NULL;
+    km_recov *recov = NULL;
     FILE *out = stdout;
     if (!snap) goto done;
     for (size_t i = 0; i < ninputs; i++) {
@@ -353,6 +355,13 @@ int km_cmd_audit(int argc, char **argv) {
                 inputs[0], ninputs > 1 ? " and the other inputs" : "");
         for (size_t i = 0; i < km_snap_nproblems(snap) && i < 10; i++) fprintf(stderr, "  %s\n", km_snap_problem(snap, i));
         goto done;
+    }
+    if (scen_mask & (1u << 5)) {
+        /* S6's recoverability analysis: its verdicts become KMA-RECOV-* findings and a section */
+        km_recov_opts ro = {.now = opts.now};
+        recov = km_recov_analyze(snap, inputs, ninputs, &ro, &err);
+        if (!recov) fprintf(stderr, "kumomori audit: warning: recoverability not analysed: %s\n", err.msg);
+        opts.recov = recov;
     }
     if (km_audit_run(snap, &checks, &opts, &audit, &err) != KM_OK) {
         fprintf(stderr, "kumomori audit: %s\n", err.msg);
@@ -375,7 +384,7 @@ int km_cmd_audit(int argc, char **argv) {
         goto done;
     }
     km_audit_report rep = {audit, &ru, inputs, ninputs, (int64_t)time(NULL), status_mask, scen_mask, 1, verbose,
-                           problems, problems ? np : 0};
+                           problems, problems ? np : 0, recov};
     int wr;
     switch (fi) {
     case 0: wr = km_audit_write_text(out, &rep); break;
@@ -413,6 +422,7 @@ done:
         rc = 2;
     }
     km_audit_free(audit);
+    km_recov_free(recov);
     km_snap_free(snap);
     km_seal_key_free(seal_key);
     free(sealbuf);

@@ -102,6 +102,9 @@ struct km_iam_account {
     km_iam_policy *admin;       /* AdministratorAccess, for the guard-rail probe */
     km_buf notes;
     size_t files_seen, files_used;
+    /* owners of resources whose ARN names no account (S3 buckets, EBS snapshots), set by the
+     * caller: parallel lists of ARN and account */
+    strlist own_arn, own_acct;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -959,7 +962,26 @@ void km_iam_account_free(km_iam_account *a) {
     km_iam_policy_free(a->full_access);
     km_iam_policy_free(a->admin);
     km_buf_free(&a->notes);
+    sl_free(&a->own_arn);
+    sl_free(&a->own_acct);
     free(a);
+}
+
+int km_iam_account_set_resource_account(km_iam_account *a, const char *resource_arn, const char *account,
+                                        km_error *err) {
+    if (!a || !resource_arn || !account || !*account) return km_error_set(err, KM_ERR, (size_t)-1, "missing argument");
+    if (sl_push(&a->own_arn, resource_arn) < 0 || sl_push(&a->own_acct, account) < 0)
+        return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    return KM_OK;
+}
+
+/* The account the caller said owns res (the ARN itself, or an object or pattern below it). */
+static const char *declared_owner(const km_iam_account *a, const char *res) {
+    for (size_t i = 0; i < a->own_arn.n && i < a->own_acct.n; i++) {
+        size_t l = strlen(a->own_arn.v[i]);
+        if (strncmp(res, a->own_arn.v[i], l) == 0 && (res[l] == 0 || res[l] == '/')) return a->own_acct.v[i];
+    }
+    return NULL;
 }
 
 int km_iam_account_add_resource_policy(km_iam_account *a, const char *resource_arn, const char *text,
@@ -1305,6 +1327,7 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
     int rk = iam_arn_split(res, strlen(res), &ra);
     if (rk == 6 && ra.len[4] && ra.len[4] < sizeof racct) snprintf(racct, sizeof racct, "%.*s", (int)ra.len[4], ra.seg[4]);
     else if (rnp && rnp->account[0]) snprintf(racct, sizeof racct, "%s", rnp->account);
+    else if (declared_owner(a, res)) snprintf(racct, sizeof racct, "%s", declared_owner(a, res));
     else if (strcmp(res, "*") == 0 && p->acct[0]) snprintf(racct, sizeof racct, "%s", p->acct);
     else snprintf(racct, sizeof racct, "%s", a->account);
     char region[64] = "us-east-1";

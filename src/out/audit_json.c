@@ -1,6 +1,7 @@
 /* kumomori's own JSON document for an audit: tool, accounts, scenario roll-up, fixes, findings
  * and input problems. This is the stable, primary machine format; the report command reads it. */
 #include "out/audit_out.h"
+#include "recov/recov.h"
 #include "audit/util.h"
 #include "kumomori/buf.h"
 #include "kumomori/kumomori.h"
@@ -151,7 +152,12 @@ int km_audit_write_json(FILE *out, const km_audit_report *r) {
         km_buf_putc(&b, '}');
         if (b.len > (1u << 20) && flush(&b, out)) { km_buf_free(&b); return -1; }
     }
-    km_buf_puts(&b, "],\"problems\":[");
+    km_buf_puts(&b, "]");
+    if (r->recov) {
+        km_buf_puts(&b, ",\"recoverability\":");
+        km_recov_json(r->recov, &b);
+    }
+    km_buf_puts(&b, ",\"problems\":[");
     for (size_t i = 0; i < r->nproblems; i++) {
         if (i) km_buf_putc(&b, ',');
         s(&b, r->problems[i]);

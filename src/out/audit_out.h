@@ -20,6 +20,8 @@ typedef struct km_audit_report {
     int verbose;                /* text: list passed checks too */
     const char *const *problems; /* input problems to report */
     size_t nproblems;
+    const struct km_recov *recov; /* recoverability (src/recov): a text section and the JSON key
+                                     "recoverability"; NULL leaves both out */
 } km_audit_report;
 
 /* Each returns 0, or -1 when writing failed (errno set by stdio). */

@@ -2,6 +2,7 @@
  * scenario the checks that failed or could not tell, with the resources and the fix. A check
  * that counts for several scenarios is detailed under the first one and referred to after. */
 #include "out/audit_out.h"
+#include "recov/recov.h"
 #include "audit/util.h"
 #include "util/term.h"
 
@@ -165,6 +166,10 @@ int km_audit_write_text(FILE *out, const km_audit_report *r) {
         if (!any) fprintf(out, "  %snothing failed or unknown%s\n", D, R0);
     }
     free(order);
+    if (r->recov && (r->scenario_mask & (1u << 5))) {
+        fputc('\n', out);
+        km_recov_text(r->recov, out, r->color && km_term_color(out), 1);
+    }
     if (r->nproblems) {
         fprintf(out, "\n%sInput problems%s (%zu; the answers involved count as UNKNOWN):\n", B, R0, r->nproblems);
         for (size_t i = 0; i < r->nproblems && i < 20; i++) fprintf(out, "  %s\n", r->problems[i]);

@@ -1,0 +1,1659 @@
+/* Recoverability analysis (see recov.h and docs/recoverability.md).
+ *
+ * Three steps per data store: gather the recovery copies the snapshot shows (and note every
+ * source of copies it could not read), instantiate the destruction paths of
+ * checks/recov/actions.json for the store and each copy, then ask the IAM engine, for every
+ * user and role, whether each step is allowed without MFA. All answers are three-valued: a
+ * step on a resource whose policy the snapshot could not read is "cannot tell", whatever the
+ * engine says without it, so that a verdict is AT_RISK or NOT_BACKED_UP only when the snapshot
+ * really says so. */
+#include "recov/recov.h"
+
+#include "audit/check.h" /* km_item_why */
+#include "audit/hmap.h"
+#include "audit/util.h"
+#include "kumomori/iam.h"
+#include "kumomori/json.h"
+#include "util/arena.h"
+#include "util/embedded.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ACTIONS_FILE "checks/recov/actions.json"
+
+typedef struct evres {
+    km_tri t;
+    const char *why;
+    int cond;
+} evres;
+
+struct km_recov {
+    km_arena arena;
+    km_snap *snap;
+    int64_t now;
+    km_recov_store *stores;
+    size_t nstores, capstores;
+    const char **notes;
+    size_t nnotes, capnotes;
+    size_t principals_evaluated;
+    size_t counts[KM_RECOV_NVERDICTS];
+    int score;
+    /* analysis state */
+    km_json_doc *actions;
+    km_iam_account **iam, **iam_nopol;
+    size_t niam;
+    const char **iam_input; /* the input each IAM account was loaded from */
+    const char *managed;
+    const char **parn;      /* principals: ARN and the IAM account index */
+    size_t *pidx;
+    size_t npr;
+    km_hmap cache;          /* "i|nopol|principal|action|resource" -> evres* */
+    size_t evals, budget;   /* IAM engine calls made, and the most allowed */
+    const char *budget_why;
+    int failed;
+};
+
+/* ---- memory: everything lives in the arena ---------------------------------------------- */
+
+static void *grow(km_recov *R, void *v, size_t *cap, size_t n, size_t sz) {
+    if (n < *cap) return v;
+    size_t nc = *cap ? *cap * 2 : 4;
+    void *nv = km_arena_alloc(&R->arena, nc * sz);
+    if (!nv) {
+        R->failed = 1;
+        return NULL;
+    }
+    if (v && n) memcpy(nv, v, n * sz);
+    *cap = nc;
+    return nv;
+}
+
+#define PUSH(R, arr, n, cap)                                                                   \
+    ((arr) = grow((R), (arr), &(cap), (n), sizeof *(arr)), (arr) ? &(arr)[(n)++] : NULL)
+
+static const char *S(km_recov *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *S(km_recov *R, const char *fmt, ...) {
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) return "";
+    char *s = km_arena_strndup(&R->arena, buf, strlen(buf));
+    if (!s) R->failed = 1;
+    return s ? s : "";
+}
+
+static const char *D(km_recov *R, const char *s) { return s ? S(R, "%s", s) : NULL; }
+
+static void note(km_recov *R, const char *msg) {
+    for (size_t i = 0; i < R->nnotes; i++)
+        if (!strcmp(R->notes[i], msg)) return;
+    const char **p = PUSH(R, R->notes, R->nnotes, R->capnotes);
+    if (p) *p = msg;
+}
+
+typedef struct sbuild {
+    km_recov_store *st;
+    size_t capcopies, capplans, capprincipals, capmissing;
+} sbuild;
+
+static void missing(km_recov *R, sbuild *b, const char *msg) {
+    if (!msg) return;
+    for (size_t i = 0; i < b->st->nmissing; i++)
+        if (!strcmp(b->st->missing[i], msg)) return;
+    const char **p = PUSH(R, b->st->missing, b->st->nmissing, b->capmissing);
+    if (p) *p = msg;
+}
+
+/* Why an answer cannot be used, for "missing" lists; NULL when it is usable (data or "not
+ * configured"). */
+static const char *why_item(km_recov *R, const km_item *it, const char *what) {
+    if (it->status == KM_DATA_OK || it->status == KM_DATA_ABSENT) return NULL;
+    char buf[700];
+    km_item_why(it, what, buf, sizeof buf);
+    const char *s = buf;
+    if (km_str_starts(s, "cannot tell: ")) s += 13; /* every entry of "missing" is a cannot-tell */
+    return S(R, "%s", s);
+}
+
+/* ---- small JSON and ARN helpers ----------------------------------------------------------- */
+
+static const char *tag_of(const km_res *r, const char *key) {
+    const km_json *t = r->tags;
+    if (!t) return NULL;
+    if (t->type == KM_JSON_OBJECT) return km_json_str(km_json_get(t, key));
+    for (size_t i = 0; i < km_json_len(t); i++) {
+        const km_json *e = km_json_at(t, i);
+        const char *k = km_json_str(km_ci_get(e, "Key"));
+        if (k && !strcmp(k, key)) return km_json_str(km_ci_get(e, "Value"));
+    }
+    return NULL;
+}
+
+static int64_t time_of(const km_json *v) {
+    int64_t t;
+    return v && km_parse_time(v, &t) == 0 ? t : 0;
+}
+
+static const char *isolation(const km_recov_store *st, const char *acct, const char *region) {
+    if (acct && strcmp(acct, st->account)) return "cross-account";
+    if (region && strcmp(region, st->region)) return "cross-region";
+    return "same-region";
+}
+
+/* ---- KMS keys ------------------------------------------------------------------------------ */
+
+/* The customer managed key behind a key reference (ARN, key id or alias) seen in account and
+ * region; sets *unknown when its key policy cannot be read. NULL when the key is AWS managed,
+ * absent, or outside the snapshot (then a note says why it was not evaluated). */
+static const char *cmk(km_recov *R, sbuild *b, const char *ref, const char *account, const char *region,
+                       const char **unknown) {
+    *unknown = NULL;
+    if (!ref || !*ref) return NULL;
+    if (strstr(ref, "alias/aws/")) return NULL; /* AWS managed: nobody can disable or delete it */
+    char arn[600];
+    if (km_str_starts(ref, "arn:") && strstr(ref, ":key/")) {
+        snprintf(arn, sizeof arn, "%s", ref);
+    } else if (!strchr(ref, ':') && !strchr(ref, '/')) {
+        snprintf(arn, sizeof arn, "arn:aws:kms:%s:%s:key/%s", region, account, ref);
+    } else {
+        missing(R, b, S(R, "KMS key %s is named by an alias: who can disable it was not evaluated", ref));
+        return NULL;
+    }
+    char kacct[32], kreg[64];
+    km_arn_field(arn, 4, kacct, sizeof kacct);
+    km_arn_field(arn, 3, kreg, sizeof kreg);
+    const char *kid = strstr(arn, ":key/") + 5;
+    const km_res *key = km_snap_find_arn(R->snap, arn);
+    if (!key) {
+        size_t n;
+        const km_res *const *v = km_snap_resources(R->snap, "AWS::KMS::Key", &n);
+        for (size_t i = 0; i < n && !key; i++)
+            if (!strcmp(v[i]->id, kid) && !strcmp(v[i]->account, kacct)) key = v[i];
+    }
+    if (!key) {
+        km_item l = km_snap_listing(R->snap, kacct, kreg, "AWS::KMS::Key");
+        if (l.status == KM_DATA_OK) return NULL; /* listed and not there: an AWS managed key of another listing, or gone */
+        missing(R, b, S(R, "KMS key %s is not in the snapshot (account %s, %s): who can disable or delete it was not evaluated",
+                        arn, kacct, kreg));
+        return NULL;
+    }
+    km_item d = km_res_data(R->snap, key, "kms", "describe-key");
+    const char *mgr = d.status == KM_DATA_OK ? km_json_str(km_ci_path(d.json, "KeyMetadata.KeyManager")) : NULL;
+    if (!mgr) mgr = km_json_str(km_res_get(key, "KeyManager"));
+    if (mgr && !strcmp(mgr, "AWS")) return NULL;
+    km_item pol = km_res_data(R->snap, key, "kms", "get-key-policy");
+    if (pol.status != KM_DATA_OK) *unknown = why_item(R, &pol, S(R, "kms get-key-policy %s", arn));
+    if (pol.status == KM_DATA_ABSENT) *unknown = S(R, "the key policy of %s could not be read", arn);
+    return S(R, "%s", arn);
+}
+
+/* ---- S3 facts ------------------------------------------------------------------------------- */
+
+typedef struct bucket_facts {
+    km_data_status vers_st, lock_st, repl_st, enc_st, pol_st;
+    const char *vers_why, *lock_why, *repl_why, *pol_why;
+    int versioning, mfa_delete, object_lock, governance;
+    long lock_days;
+    const km_json *rules; /* replication rules */
+    const char *kms_ref;
+} bucket_facts;
+
+static void bucket_read(km_recov *R, const km_res *b, bucket_facts *f) {
+    memset(f, 0, sizeof *f);
+    km_item v = km_res_data(R->snap, b, "s3api", "get-bucket-versioning");
+    f->vers_st = v.status;
+    f->vers_why = why_item(R, &v, S(R, "s3api get-bucket-versioning %s", b->name));
+    if (v.status == KM_DATA_OK) {
+        const char *s = km_json_str(km_ci_get(v.json, "Status"));
+        f->versioning = s && !strcmp(s, "Enabled");
+        const char *m = km_json_str(km_ci_get(v.json, "MFADelete"));
+        f->mfa_delete = m && !strcmp(m, "Enabled");
+    }
+    km_item l = km_res_data(R->snap, b, "s3api", "get-object-lock-configuration");
+    f->lock_st = l.status;
+    f->lock_why = why_item(R, &l, S(R, "s3api get-object-lock-configuration %s", b->name));
+    if (l.status == KM_DATA_OK) {
+        const km_json *c = km_ci_get(l.json, "ObjectLockConfiguration");
+        const char *en = km_json_str(km_ci_get(c, "ObjectLockEnabled"));
+        const char *mode = km_json_str(km_ci_path(c, "Rule.DefaultRetention.Mode"));
+        if (en && !strcmp(en, "Enabled") && mode) {
+            f->object_lock = 1;
+            f->governance = !strcmp(mode, "GOVERNANCE");
+            double d = 0;
+            if (km_json_num(km_ci_path(c, "Rule.DefaultRetention.Days"), &d) == 0) f->lock_days = (long)d;
+            else if (km_json_num(km_ci_path(c, "Rule.DefaultRetention.Years"), &d) == 0) f->lock_days = (long)(d * 365);
+        }
+    }
+    km_item r = km_res_data(R->snap, b, "s3api", "get-bucket-replication");
+    f->repl_st = r.status;
+    f->repl_why = why_item(R, &r, S(R, "s3api get-bucket-replication %s", b->name));
+    if (r.status == KM_DATA_OK) f->rules = km_ci_path(r.json, "ReplicationConfiguration.Rules");
+    km_item e = km_res_data(R->snap, b, "s3api", "get-bucket-encryption");
+    f->enc_st = e.status;
+    if (e.status == KM_DATA_OK) {
+        const km_json *rules = km_ci_path(e.json, "ServerSideEncryptionConfiguration.Rules");
+        for (size_t i = 0; i < km_json_len(rules) && !f->kms_ref; i++) {
+            const km_json *d = km_ci_get(km_json_at(rules, i), "ApplyServerSideEncryptionByDefault");
+            const char *alg = km_json_str(km_ci_get(d, "SSEAlgorithm"));
+            if (alg && km_str_starts(alg, "aws:kms")) {
+                f->kms_ref = km_json_str(km_ci_get(d, "KMSMasterKeyID"));
+                if (!f->kms_ref) f->kms_ref = "alias/aws/s3";
+            }
+        }
+    }
+    km_item p = km_res_data(R->snap, b, "s3api", "get-bucket-policy");
+    f->pol_st = p.status;
+    f->pol_why = why_item(R, &p, S(R, "s3api get-bucket-policy %s", b->name));
+}
+
+/* ---- AWS Backup ----------------------------------------------------------------------------- */
+
+typedef struct vault_info {
+    const km_res *v;
+    int lock;                 /* 0 open, 1 removable, 2 immutable, -1 unknown */
+    const char *lock_text;
+    int policy;               /* 1, 0, -1 */
+    const char *policy_why;
+    const km_json *policy_doc;/* the get-backup-vault-access-policy answer */
+    const km_json *rps;       /* RecoveryPoints, or NULL */
+    const char *rps_why;      /* why they cannot be read */
+} vault_info;
+
+static void vault_read(km_recov *R, const km_res *v, vault_info *vi) {
+    memset(vi, 0, sizeof *vi);
+    vi->v = v;
+    const char *type = km_json_str(km_res_get(v, "VaultType"));
+    const km_json *locked = km_res_get(v, "Locked");
+    int64_t ld = time_of(km_res_get(v, "LockDate"));
+    char when[32] = "";
+    if (ld) km_format_time(ld, when, sizeof when);
+    if (type && strstr(type, "LOGICALLY_AIR_GAPPED")) {
+        vi->lock = 2;
+        vi->lock_text = "logically air-gapped vault: always locked in compliance mode";
+    } else if (!locked) {
+        vi->lock = -1;
+        vi->lock_text = S(R, "the lock state of vault %s (Locked, LockDate) is not in the snapshot", v->name);
+    } else if (km_json_truth(locked) != 1) {
+        vi->lock = 0;
+        vi->lock_text = "vault not locked";
+    } else if (!ld) {
+        vi->lock = 1;
+        vi->lock_text = "Vault Lock in governance mode only: backup:DeleteBackupVaultLockConfiguration removes it";
+    } else if (ld > R->now) {
+        vi->lock = 1;
+        vi->lock_text = S(R, "Vault Lock in compliance mode but still in its grace time until %s: it can be removed until then", when);
+    } else {
+        double minr = -1;
+        km_json_num(km_res_get(v, "MinRetentionDays"), &minr);
+        vi->lock = 2;
+        vi->lock_text = minr >= 0 ? S(R, "Vault Lock in compliance mode since %s (minimum retention %.0f days)", when, minr)
+                                  : S(R, "Vault Lock in compliance mode since %s", when);
+    }
+    km_item p = km_res_data(R->snap, v, "backup", "get-backup-vault-access-policy");
+    if (p.status == KM_DATA_OK) {
+        vi->policy = km_ci_get(p.json, "Policy") ? 1 : 0;
+        vi->policy_doc = p.json;
+    } else if (p.status == KM_DATA_ABSENT) {
+        vi->policy = 0;
+    } else {
+        vi->policy = -1;
+        vi->policy_why = why_item(R, &p, S(R, "backup get-backup-vault-access-policy %s (%s %s)", v->name, v->account, v->region));
+    }
+    km_item rp = km_res_data(R->snap, v, "backup", "list-recovery-points-by-backup-vault");
+    if (rp.status == KM_DATA_OK) vi->rps = km_ci_get(rp.json, "RecoveryPoints");
+    else if (rp.status == KM_DATA_ABSENT) vi->rps = NULL;
+    else vi->rps_why = why_item(R, &rp, S(R, "backup list-recovery-points-by-backup-vault %s (%s %s)", v->name, v->account, v->region));
+}
+
+typedef struct vaults {
+    vault_info *v;
+    size_t n, cap;
+} vaults;
+
+static void vaults_load(km_recov *R, vaults *vs) {
+    size_t n;
+    const km_res *const *v = km_snap_resources(R->snap, "AWS::Backup::BackupVault", &n);
+    for (size_t i = 0; i < n; i++) {
+        vault_info *vi = PUSH(R, vs->v, vs->n, vs->cap);
+        if (vi) vault_read(R, v[i], vi);
+    }
+}
+
+static void copy_vault_facts(km_recov_copy *c, const vault_info *vi) {
+    c->vault_arn = vi->v->arn;
+    c->lock = vi->lock;
+    c->immutable = vi->lock == 2;
+    c->immutability = vi->lock_text;
+    c->vault_policy = vi->policy;
+    c->vault_unknown = vi->policy_why;
+    c->res_unknown = vi->policy_why;
+    c->res_policy = vi->policy;
+}
+
+/* Recovery points of the store in every vault of the snapshot, one copy entry per vault. */
+static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
+    km_recov_store *st = b->st;
+    /* a volume is also backed up by the backups of the instance it is attached to */
+    const char *arns[5] = {st->arn, NULL, NULL, NULL, NULL};
+    size_t narns = 1;
+    if (!strcmp(st->type, "AWS::EC2::Volume")) {
+        const km_json *att = km_res_get(st->res, "Attachments");
+        for (size_t k = 0; k < km_json_len(att) && narns < 5; k++) {
+            const char *iid = km_json_str(km_ci_get(km_json_at(att, k), "InstanceId"));
+            if (iid) arns[narns++] = S(R, "arn:aws:ec2:%s:%s:instance/%s", st->region, st->account, iid);
+        }
+    }
+    for (size_t i = 0; i < vs->n; i++) {
+        const vault_info *vi = &vs->v[i];
+        if (vi->rps_why) {
+            /* a vault of the store's account and region, or anywhere a copy could have gone */
+            missing(R, b, vi->rps_why);
+            st->copies_incomplete = 1;
+            continue;
+        }
+        size_t count = 0;
+        int64_t newest = 0;
+        const km_json *best = NULL;
+        for (size_t k = 0; k < km_json_len(vi->rps); k++) {
+            const km_json *rp = km_json_at(vi->rps, k);
+            const char *ra = km_json_str(km_ci_get(rp, "ResourceArn"));
+            int mine = 0;
+            for (size_t q = 0; ra && q < narns; q++) mine |= !strcmp(ra, arns[q]);
+            if (!mine) continue;
+            const char *status = km_json_str(km_ci_get(rp, "Status"));
+            if (status && (!strcmp(status, "DELETING") || !strcmp(status, "EXPIRED"))) continue;
+            count++;
+            int64_t t = time_of(km_ci_get(rp, "CreationDate"));
+            if (!best || t > newest) {
+                best = rp;
+                newest = t;
+            }
+        }
+        if (!count) continue;
+        km_recov_copy *c = PUSH(R, st->copies, st->ncopies, b->capcopies);
+        if (!c) return;
+        memset(c, 0, sizeof *c);
+        c->kind = "backup-recovery-point";
+        c->arn = D(R, km_json_str(km_ci_get(best, "RecoveryPointArn")));
+        c->account = vi->v->account;
+        c->region = vi->v->region;
+        c->location = S(R, "backup vault %s", vi->v->name);
+        c->isolated = isolation(st, c->account, c->region);
+        c->newest = newest;
+        c->count = count;
+        c->verified = 1;
+        copy_vault_facts(c, vi);
+        const char *ku;
+        c->key = cmk(R, b, km_json_str(km_ci_get(best, "EncryptionKeyArn")), c->account, c->region, &ku);
+        c->key_unknown = ku;
+    }
+}
+
+/* Backup selections that pick the store (by ARN, tag or conditions). */
+static int arn_listed(const km_json *list, const char *arn) {
+    for (size_t i = 0; i < km_json_len(list); i++) {
+        const char *p = km_json_str(km_json_at(list, i));
+        if (p && km_glob(p, arn)) return 1;
+    }
+    return 0;
+}
+
+static int selection_picks(const km_json *s, const km_res *r) {
+    if (!r->arn || arn_listed(km_ci_get(s, "NotResources"), r->arn)) return 0;
+    const km_json *cond = km_ci_get(s, "Conditions");
+    static const char *const ops[] = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike", NULL};
+    int ncond = 0, cond_ok = 1;
+    for (int o = 0; ops[o]; o++) {
+        const km_json *l = km_ci_get(cond, ops[o]);
+        for (size_t i = 0; i < km_json_len(l); i++) {
+            ncond++;
+            const km_json *t = km_json_at(l, i);
+            const char *k = km_json_str(km_ci_get(t, "ConditionKey")), *val = km_json_str(km_ci_get(t, "ConditionValue"));
+            if (k && km_str_starts(k, "aws:ResourceTag/")) k += 16;
+            const char *have = k ? tag_of(r, k) : NULL;
+            int m = have && val && (o >= 2 ? km_glob(val, have) : !strcmp(have, val));
+            if ((o == 0 || o == 2) != m) cond_ok = 0;
+        }
+    }
+    const km_json *res = km_ci_get(s, "Resources");
+    if (km_json_len(res) && arn_listed(res, r->arn) && cond_ok) return 1;
+    if (!km_json_len(res) && ncond && cond_ok) return 1;
+    const km_json *tags = km_ci_get(s, "ListOfTags");
+    for (size_t i = 0; i < km_json_len(tags); i++) {
+        const km_json *t = km_json_at(tags, i);
+        const char *k = km_json_str(km_ci_get(t, "ConditionKey")), *val = km_json_str(km_ci_get(t, "ConditionValue"));
+        if (k && km_str_starts(k, "aws:ResourceTag/")) k += 16;
+        const char *have = k ? tag_of(r, k) : NULL;
+        if (have && val && !strcmp(have, val)) return 1;
+    }
+    return 0;
+}
+
+static void backup_plans(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    size_t n;
+    const km_res *const *v = km_snap_resources(R->snap, "AWS::Backup::BackupPlan", &n);
+    for (size_t i = 0; i < n; i++) {
+        const km_res *p = v[i];
+        if (strcmp(p->account, st->account) || strcmp(p->region, st->region) || p->from_config) continue;
+        km_item ls = km_res_data(R->snap, p, "backup", "list-backup-selections");
+        if (ls.status != KM_DATA_OK) {
+            missing(R, b, why_item(R, &ls, S(R, "backup list-backup-selections of plan %s", p->name)));
+            continue;
+        }
+        const km_json *l = km_ci_get(ls.json, "BackupSelectionsList");
+        for (size_t k = 0; k < km_json_len(l); k++) {
+            const char *sid = km_json_str(km_ci_get(km_json_at(l, k), "SelectionId"));
+            km_item gs = km_snap_get(R->snap, p->account, p->data_region, "backup", "get-backup-selection", sid);
+            if (gs.status != KM_DATA_OK) {
+                missing(R, b, why_item(R, &gs, S(R, "backup get-backup-selection %s", sid ? sid : "?")));
+                continue;
+            }
+            const km_json *sel = km_ci_get(gs.json, "BackupSelection");
+            if (!selection_picks(sel, st->res)) continue;
+            km_item gp = km_res_data(R->snap, p, "backup", "get-backup-plan");
+            const km_json *doc = gp.status == KM_DATA_OK ? km_ci_get(gp.json, "BackupPlan") : NULL;
+            const km_json *rules = km_ci_get(doc, "Rules");
+            if (gp.status != KM_DATA_OK) missing(R, b, why_item(R, &gp, S(R, "backup get-backup-plan %s", p->name)));
+            for (size_t r = 0; r < km_json_len(rules) || (r == 0 && !km_json_len(rules)); r++) {
+                const km_json *rule = km_json_at(rules, r);
+                km_recov_plan *pl = PUSH(R, st->plans, st->nplans, b->capplans);
+                if (!pl) return;
+                memset(pl, 0, sizeof *pl);
+                pl->plan = p->name;
+                pl->selection = D(R, km_json_str(km_ci_get(sel, "SelectionName")));
+                const char *tv = km_json_str(km_ci_get(rule, "TargetBackupVaultName"));
+                if (!tv) tv = km_json_str(km_ci_get(rule, "TargetBackupVault"));
+                pl->vault = D(R, tv);
+                pl->account = p->account;
+                pl->region = p->region;
+                const km_json *ca = km_ci_get(rule, "CopyActions");
+                size_t cap = 0;
+                for (size_t c = 0; c < km_json_len(ca); c++) {
+                    const char *dest = km_json_str(km_ci_get(km_json_at(ca, c), "DestinationBackupVaultArn"));
+                    if (!dest) continue;
+                    const char **slot = PUSH(R, pl->copy_to, pl->ncopy_to, cap);
+                    if (slot) *slot = D(R, dest);
+                    if (km_snap_find_arn(R->snap, dest)) continue; /* its recovery points are read above */
+                    /* a copy the snapshot cannot show: listed, but it cannot decide anything */
+                    char dacct[32], dreg[64];
+                    km_arn_field(dest, 4, dacct, sizeof dacct);
+                    km_arn_field(dest, 3, dreg, sizeof dreg);
+                    int dup = 0;
+                    for (size_t q = 0; q < st->ncopies; q++)
+                        if (st->copies[q].arn && !strcmp(st->copies[q].arn, dest)) dup = 1;
+                    if (dup) continue;
+                    km_recov_copy *cp = PUSH(R, st->copies, st->ncopies, b->capcopies);
+                    if (!cp) return;
+                    memset(cp, 0, sizeof *cp);
+                    cp->kind = "backup-plan-copy";
+                    cp->arn = D(R, dest);
+                    cp->account = D(R, dacct);
+                    cp->region = D(R, dreg);
+                    cp->location = S(R, "backup vault %s (copy action of plan %s)", dest, p->name);
+                    cp->isolated = isolation(st, dacct, dreg);
+                    cp->immutability = "not verified: the destination vault is not in the snapshot";
+                    cp->count = 1;
+                    cp->lock = -1;
+                    cp->vault_policy = -1;
+                    cp->res_policy = -1;
+                    cp->res_unknown = S(R, "the destination vault %s is not in the snapshot: whether the copies exist and who can "
+                                           "delete them cannot be told (collect account %s too)", dest, dacct);
+                    missing(R, b, cp->res_unknown);
+                }
+            }
+        }
+    }
+}
+
+/* ---- copies per type ------------------------------------------------------------------------ */
+
+static km_recov_copy *new_copy(km_recov *R, sbuild *b, const char *kind) {
+    km_recov_copy *c = PUSH(R, b->st->copies, b->st->ncopies, b->capcopies);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->count = 1;
+    c->verified = 1;
+    c->account = b->st->account;
+    c->region = b->st->region;
+    c->isolated = "same-region";
+    return c;
+}
+
+static void s3_store(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    bucket_facts f;
+    bucket_read(R, st->res, &f);
+    const char *ku;
+    st->key = cmk(R, b, f.kms_ref, st->account, st->region, &ku);
+    st->key_unknown = ku;
+    st->res_unknown = f.pol_why;
+    st->res_policy = f.pol_st == KM_DATA_OK ? 1 : f.pol_st == KM_DATA_ABSENT ? 0 : -1;
+    if (f.vers_why) { missing(R, b, f.vers_why); st->copies_incomplete = 1; }
+    if (f.lock_why) { missing(R, b, f.lock_why); st->copies_incomplete = 1; }
+    if (f.repl_why) { missing(R, b, f.repl_why); st->copies_incomplete = 1; }
+    if (f.versioning) {
+        km_recov_copy *c = new_copy(R, b, "s3-versioning");
+        if (!c) return;
+        c->arn = st->arn;
+        c->location = "previous object versions in the bucket";
+        c->mfa_delete = f.mfa_delete;
+        c->object_lock = f.object_lock;
+        c->object_lock_governance = f.object_lock && f.governance;
+        c->immutable = f.object_lock && !f.governance;
+        if (c->immutable) c->immutability = S(R, "Object Lock in COMPLIANCE mode, default retention %ld days", f.lock_days);
+        else if (f.object_lock) c->immutability = "Object Lock in GOVERNANCE mode: s3:BypassGovernanceRetention overrides it";
+        else if (f.mfa_delete) c->immutability = "MFA Delete on: deleting versions needs the root user's MFA device (not immutable against the root user)";
+        else c->immutability = "versioning without MFA Delete or Object Lock: versions can be deleted";
+        c->key = st->key;
+        c->key_unknown = st->key_unknown;
+        c->res_unknown = f.pol_why;
+        c->res_policy = st->res_policy;
+        if (f.lock_why) c->res_unknown = f.lock_why;
+    }
+    for (size_t i = 0; i < km_json_len(f.rules); i++) {
+        const km_json *rule = km_json_at(f.rules, i);
+        const char *status = km_json_str(km_ci_get(rule, "Status"));
+        if (status && strcmp(status, "Enabled")) continue;
+        const char *dest = km_json_str(km_ci_path(rule, "Destination.Bucket"));
+        if (!dest) continue;
+        const char *dacct = km_json_str(km_ci_path(rule, "Destination.Account"));
+        const km_res *db = km_snap_find_arn(R->snap, dest);
+        km_recov_copy *c = new_copy(R, b, "s3-replica");
+        if (!c) return;
+        c->arn = D(R, dest);
+        c->location = S(R, "replica bucket %s", dest + (km_str_starts(dest, "arn:aws:s3:::") ? 13 : 0));
+        c->newest = 0;
+        if (db) {
+            bucket_facts df;
+            bucket_read(R, db, &df);
+            c->account = db->account;
+            c->region = db->region;
+            c->mfa_delete = df.mfa_delete;
+            c->object_lock = df.object_lock;
+            c->object_lock_governance = df.object_lock && df.governance;
+            c->immutable = df.object_lock && !df.governance;
+            c->immutability = c->immutable ? S(R, "Object Lock in COMPLIANCE mode on the replica, default retention %ld days", df.lock_days)
+                              : df.object_lock ? "Object Lock in GOVERNANCE mode on the replica: s3:BypassGovernanceRetention overrides it"
+                              : df.mfa_delete ? "MFA Delete on the replica: deleting versions needs the root user's MFA device"
+                                              : "replica without Object Lock or MFA Delete";
+            const char *dku;
+            c->key = cmk(R, b, df.kms_ref, db->account, db->region, &dku);
+            c->key_unknown = dku;
+            c->res_unknown = df.pol_why ? df.pol_why : df.lock_why;
+            c->res_policy = df.pol_st == KM_DATA_OK ? 1 : df.pol_st == KM_DATA_ABSENT ? 0 : -1;
+        } else {
+            c->account = dacct ? D(R, dacct) : NULL;
+            c->region = NULL;
+            c->verified = 0;
+            c->res_policy = -1;
+            c->immutability = "not verified: the replica bucket is not in the snapshot";
+            c->res_unknown = S(R, "replica bucket %s is not in the snapshot: who can delete its versions cannot be told%s%s", dest,
+                               dacct ? " (collect account " : "", dacct ? S(R, "%s)", dacct) : "");
+            missing(R, b, c->res_unknown);
+        }
+        c->isolated = c->account && strcmp(c->account, st->account) ? "cross-account"
+                      : c->region && strcmp(c->region, st->region) ? "cross-region"
+                      : c->region ? "same-region" : (dacct ? "same-region" : "cross-region");
+    }
+}
+
+static void rds_store(km_recov *R, sbuild *b, int cluster) {
+    km_recov_store *st = b->st;
+    const km_res *r = st->res;
+    st->deletion_protection = km_json_truth(km_res_get(r, "DeletionProtection")) == 1;
+    const char *ku;
+    if (km_json_truth(km_res_get(r, "StorageEncrypted")) == 1)
+        st->key = cmk(R, b, km_json_str(km_res_get(r, "KmsKeyId")), st->account, st->region, &ku);
+    else ku = NULL;
+    st->key_unknown = ku;
+    double ret = 0;
+    if (km_json_num(km_res_get(r, "BackupRetentionPeriod"), &ret) == 0 && ret > 0) {
+        km_recov_copy *c = new_copy(R, b, "rds-automated-backup");
+        if (!c) return;
+        c->arn = st->arn;
+        c->location = S(R, "automated backups (%.0f days, point-in-time restore)", ret);
+        c->immutability = "automated backups: deleted with the database or when the retention is set to 0";
+        c->newest = time_of(km_res_get(r, "LatestRestorableTime"));
+        if (!c->newest) c->newest = time_of(km_res_get(r, "LatestRestorableTime"));
+        c->key = st->key;
+        c->key_unknown = st->key_unknown;
+    }
+    const char *type = cluster ? "AWS::RDS::DBClusterSnapshot" : "AWS::RDS::DBSnapshot";
+    const char *idf = cluster ? "DBClusterIdentifier" : "DBInstanceIdentifier";
+    km_item l = km_snap_listing(R->snap, st->account, st->region, type);
+    if (l.status != KM_DATA_OK) {
+        missing(R, b, why_item(R, &l, cluster ? "rds describe-db-cluster-snapshots" : "rds describe-db-snapshots"));
+        st->copies_incomplete = 1;
+    }
+    size_t n;
+    const km_res *const *v = km_snap_resources(R->snap, type, &n);
+    for (size_t i = 0; i < n; i++) {
+        const km_res *s = v[i];
+        const char *owner = km_json_str(km_res_get(s, idf));
+        if (!owner || strcmp(owner, st->name) || strcmp(s->account, st->account)) continue;
+        const char *status = km_json_str(km_res_get(s, "Status"));
+        if (status && strcmp(status, "available")) continue;
+        km_recov_copy *c = new_copy(R, b, cluster ? "rds-cluster-snapshot" : "rds-snapshot");
+        if (!c) return;
+        c->arn = s->arn;
+        c->region = s->region;
+        c->isolated = isolation(st, s->account, s->region);
+        c->location = S(R, "manual snapshot %s", s->name);
+        c->immutability = "manual snapshot: rds:DeleteDBSnapshot deletes it";
+        c->newest = time_of(km_res_get(s, cluster ? "SnapshotCreateTime" : "SnapshotCreateTime"));
+        const char *sku = NULL;
+        if (km_json_truth(km_res_get(s, cluster ? "StorageEncrypted" : "Encrypted")) == 1)
+            c->key = cmk(R, b, km_json_str(km_res_get(s, "KmsKeyId")), s->account, s->region, &sku);
+        c->key_unknown = sku;
+    }
+}
+
+static void ebs_store(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    const char *ku;
+    if (km_json_truth(km_res_get(st->res, "Encrypted")) == 1)
+        st->key = cmk(R, b, km_json_str(km_res_get(st->res, "KmsKeyId")), st->account, st->region, &ku);
+    else ku = NULL;
+    st->key_unknown = ku;
+    km_item it = km_snap_get(R->snap, st->account, st->res->data_region, "ec2", "describe-snapshots", NULL);
+    if (it.status != KM_DATA_OK && it.status != KM_DATA_ABSENT) {
+        missing(R, b, why_item(R, &it, S(R, "ec2 describe-snapshots (%s %s)", st->account, st->region)));
+        st->copies_incomplete = 1;
+        return;
+    }
+    const km_json *l = km_ci_get(it.json, "Snapshots");
+    for (size_t i = 0; i < km_json_len(l); i++) {
+        const km_json *s = km_json_at(l, i);
+        const char *vol = km_json_str(km_ci_get(s, "VolumeId"));
+        const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
+        if (!vol || !id || strcmp(vol, st->name)) continue;
+        const char *state = km_json_str(km_ci_get(s, "State"));
+        if (state && !strcmp(state, "error")) continue;
+        km_recov_copy *c = new_copy(R, b, "ebs-snapshot");
+        if (!c) return;
+        c->arn = S(R, "arn:aws:ec2:%s::snapshot/%s", st->region, id);
+        c->location = S(R, "EBS snapshot %s", id);
+        c->immutability = "EBS snapshot: ec2:DeleteSnapshot deletes it";
+        c->newest = time_of(km_ci_get(s, "StartTime"));
+        const char *sku = NULL;
+        if (km_json_truth(km_ci_get(s, "Encrypted")) == 1)
+            c->key = cmk(R, b, km_json_str(km_ci_get(s, "KmsKeyId")), st->account, st->region, &sku);
+        c->key_unknown = sku;
+    }
+}
+
+static void ddb_store(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    const km_res *r = st->res;
+    st->deletion_protection = km_json_truth(km_res_get(r, "DeletionProtectionEnabled")) == 1;
+    const char *ku = NULL;
+    const km_json *sse = km_res_get(r, "SSEDescription");
+    const char *sset = km_json_str(km_ci_get(sse, "SSEType"));
+    if (sset && !strcmp(sset, "KMS")) st->key = cmk(R, b, km_json_str(km_ci_get(sse, "KMSMasterKeyArn")), st->account, st->region, &ku);
+    st->key_unknown = ku;
+    km_item cb = km_snap_get(R->snap, st->account, r->data_region, "dynamodb", "describe-continuous-backups", st->name);
+    if (cb.status != KM_DATA_OK) {
+        missing(R, b, why_item(R, &cb, S(R, "dynamodb describe-continuous-backups %s", st->name)));
+        if (cb.status != KM_DATA_ABSENT) st->copies_incomplete = 1;
+    } else {
+        const km_json *p = km_ci_path(cb.json, "ContinuousBackupsDescription.PointInTimeRecoveryDescription");
+        const char *s = km_json_str(km_ci_get(p, "PointInTimeRecoveryStatus"));
+        if (s && !strcmp(s, "ENABLED")) {
+            km_recov_copy *c = new_copy(R, b, "dynamodb-pitr");
+            if (!c) return;
+            c->arn = st->arn;
+            c->location = "point-in-time recovery (35 days)";
+            c->immutability = "point-in-time recovery: dynamodb:UpdateContinuousBackups switches it off and deletes its history";
+            c->newest = time_of(km_ci_get(p, "LatestRestorableDateTime"));
+            c->key = st->key;
+            c->key_unknown = st->key_unknown;
+        }
+    }
+    km_item lb = km_snap_get(R->snap, st->account, r->data_region, "dynamodb", "list-backups", NULL);
+    if (lb.status != KM_DATA_OK && lb.status != KM_DATA_ABSENT) {
+        missing(R, b, why_item(R, &lb, S(R, "dynamodb list-backups (%s %s)", st->account, st->region)));
+        st->copies_incomplete = 1;
+        return;
+    }
+    const km_json *l = km_ci_get(lb.json, "BackupSummaries");
+    for (size_t i = 0; i < km_json_len(l); i++) {
+        const km_json *s = km_json_at(l, i);
+        const char *tn = km_json_str(km_ci_get(s, "TableName"));
+        const char *type = km_json_str(km_ci_get(s, "BackupType"));
+        const char *status = km_json_str(km_ci_get(s, "BackupStatus"));
+        if (!tn || strcmp(tn, st->name)) continue;
+        if (type && !strcmp(type, "AWS_BACKUP")) continue; /* in a backup vault: read with the vaults */
+        if (status && !strcmp(status, "DELETED")) continue;
+        km_recov_copy *c = new_copy(R, b, "dynamodb-backup");
+        if (!c) return;
+        c->arn = D(R, km_json_str(km_ci_get(s, "BackupArn")));
+        c->location = S(R, "on-demand backup %s", km_json_str(km_ci_get(s, "BackupName")) ? km_json_str(km_ci_get(s, "BackupName")) : "?");
+        c->immutability = "on-demand backup: dynamodb:DeleteBackup deletes it";
+        c->newest = time_of(km_ci_get(s, "BackupCreationDateTime"));
+        c->key = st->key;
+        c->key_unknown = st->key_unknown;
+    }
+}
+
+static void efs_store(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    const km_res *r = st->res;
+    const char *ku = NULL;
+    if (km_json_truth(km_res_get(r, "Encrypted")) == 1)
+        st->key = cmk(R, b, km_json_str(km_res_get(r, "KmsKeyId")), st->account, st->region, &ku);
+    st->key_unknown = ku;
+    km_item bp = km_res_data(R->snap, r, "efs", "describe-backup-policy");
+    if (bp.status == KM_DATA_OK) {
+        const char *s = km_json_str(km_ci_path(bp.json, "BackupPolicy.Status"));
+        if (s && !strcmp(s, "ENABLED")) {
+            km_recov_plan *pl = PUSH(R, st->plans, st->nplans, b->capplans);
+            if (pl) {
+                memset(pl, 0, sizeof *pl);
+                pl->plan = "aws/efs/automatic-backup-plan";
+                pl->selection = "EFS backup policy ENABLED";
+                pl->vault = "aws/efs/automatic-backup-vault";
+                pl->account = st->account;
+                pl->region = st->region;
+            }
+        }
+    } else if (bp.status != KM_DATA_ABSENT) {
+        missing(R, b, why_item(R, &bp, S(R, "efs describe-backup-policy %s", st->name)));
+    }
+}
+
+/* ---- paths ---------------------------------------------------------------------------------- */
+
+typedef struct tmpl {
+    km_recov_path p;
+    const char *unknown[KM_RECOV_MAX_STEPS]; /* why the step's resource policy is unknown */
+    int no_policy[KM_RECOV_MAX_STEPS];       /* the resource has no resource policy at all */
+} tmpl;
+
+typedef struct tmpls {
+    tmpl *v;
+    size_t n, cap;
+} tmpls;
+
+/* Whether a fact named by "when" holds for the store and copy (c may be NULL). */
+static int fact(const km_recov_store *st, const km_recov_copy *c, const char *name) {
+    if (!strcmp(name, "deletion_protection")) return st->deletion_protection;
+    if (!c) return 0;
+    if (!strcmp(name, "vault_open")) return c->vault_arn && (c->lock == 0 || c->lock == -1);
+    if (!strcmp(name, "vault_removable_lock")) return c->vault_arn && c->lock == 1;
+    if (!strcmp(name, "vault_policy")) return c->vault_policy != 0;
+    if (!strcmp(name, "mfa_delete")) return c->mfa_delete;
+    if (!strcmp(name, "object_lock")) return c->object_lock;
+    if (!strcmp(name, "object_lock_governance")) return c->object_lock_governance;
+    return 0;
+}
+
+static int list_has(const km_json *l, const char *s) {
+    if (!l) return 0;
+    for (size_t i = 0; i < km_json_len(l); i++) {
+        const char *x = km_json_str(km_json_at(l, i));
+        if (x && (!strcmp(x, "*") || !strcmp(x, s))) return 1;
+    }
+    return 0;
+}
+
+static int when_holds(const km_json *when, const km_recov_store *st, const km_recov_copy *c) {
+    for (size_t i = 0; i < km_json_len(when); i++) {
+        const char *w = km_json_str(km_json_at(when, i));
+        if (!w) return 0;
+        int neg = w[0] == '!';
+        if (fact(st, c, w + neg) == neg) return 0;
+    }
+    return 1;
+}
+
+/* Expand a resource template; NULL when it names something the store or copy lacks. */
+static const char *expand(km_recov *R, const char *t, const km_recov_store *st, const km_recov_copy *c,
+                          const char **unknown, int *policy) {
+    *unknown = NULL;
+    *policy = 1;
+    /* policy: whether the resource may carry a resource policy (1, or -1 unknown) or surely has
+     * none (0): then the identity side alone decides */
+    struct { const char *name, *val, *unk; int pol; } vars[] = {
+        {"{store}", st->arn, st->res_unknown, st->res_policy},
+        {"{store_key}", st->key, st->key_unknown, 1},
+        {"{copy}", c ? c->arn : NULL, c ? c->res_unknown : NULL, c ? c->res_policy : 1},
+        {"{copy_key}", c ? c->key : NULL, c ? c->key_unknown : NULL, 1},
+        {"{vault}", c ? c->vault_arn : NULL, c ? c->vault_unknown : NULL, c ? c->vault_policy : 1},
+    };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        size_t l = strlen(vars[i].name);
+        if (strncmp(t, vars[i].name, l)) continue;
+        if (!vars[i].val) return NULL;
+        *unknown = vars[i].unk;
+        *policy = vars[i].pol;
+        /* a recovery point whose ARN the snapshot does not know: any in the vault's account */
+        const char *val = vars[i].val;
+        if (c && !strcmp(vars[i].name, "{copy}") && !strcmp(c->kind, "backup-plan-copy"))
+            val = S(R, "arn:aws:backup:%s:%s:recovery-point:*", c->region ? c->region : "*", c->account ? c->account : "*");
+        return S(R, "%s%s", val, t + l);
+    }
+    return S(R, "%s", t);
+}
+
+static void add_tmpls(km_recov *R, tmpls *out, const km_json *defs, const km_recov_store *st, const km_recov_copy *c) {
+    for (size_t i = 0; i < km_json_len(defs); i++) {
+        const km_json *d = km_json_at(defs, i);
+        if (c) {
+            if (!list_has(km_json_get(d, "kinds"), c->kind)) continue;
+            if (km_json_get(d, "types") && !list_has(km_json_get(d, "types"), st->type)) continue;
+        } else if (!list_has(km_json_get(d, "types"), st->type)) {
+            continue;
+        }
+        if (!when_holds(km_json_get(d, "when"), st, c)) continue;
+        tmpl t;
+        memset(&t, 0, sizeof t);
+        t.p.copy = c ? (c->arn ? c->arn : c->location) : NULL;
+        t.p.why = km_json_str(km_json_get(d, "why"));
+        const km_json *steps = km_json_get(d, "steps");
+        int ok = km_json_len(steps) > 0 && km_json_len(steps) <= KM_RECOV_MAX_STEPS;
+        for (size_t k = 0; ok && k < km_json_len(steps); k++) {
+            const km_json *s = km_json_at(steps, k);
+            int pol;
+            const char *res = expand(R, km_json_str(km_json_get(s, "resource")) ? km_json_str(km_json_get(s, "resource")) : "",
+                                     st, c, &t.unknown[k], &pol);
+            if (!res) { ok = 0; break; }
+            t.p.steps[k].action = km_json_str(km_json_get(s, "action"));
+            t.p.steps[k].resource = res;
+            t.p.steps[k].no_resource_policy = km_json_truth(km_json_get(s, "no_resource_policy")) == 1;
+            /* a resource without a resource policy (RDS, EC2, DynamoDB and EFS resources, buckets
+             * and vaults that have none): the identity side decides alone, so a principal
+             * allowed the action nowhere is out without asking about this resource */
+            t.no_policy[k] = pol == 0 || t.p.steps[k].no_resource_policy;
+            if (t.p.steps[k].no_resource_policy) t.unknown[k] = NULL;
+            /* a copy whose lock state is unknown: removing it might not be needed */
+            if (c && c->lock == -1 && c->vault_arn && !t.unknown[k] && strstr(t.p.steps[k].action, "backup:"))
+                t.unknown[k] = c->immutability;
+            if (!t.p.steps[k].action) ok = 0;
+        }
+        if (!ok) continue;
+        t.p.nsteps = km_json_len(steps);
+        tmpl *slot = PUSH(R, out->v, out->n, out->cap);
+        if (slot) *slot = t;
+    }
+}
+
+/* ---- the IAM engine ------------------------------------------------------------------------ */
+
+static void iam_load(km_recov *R, const char *const *inputs, size_t ninputs) {
+    R->iam = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam);
+    R->iam_nopol = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam_nopol);
+    R->iam_input = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam_input);
+    if (!R->iam || !R->iam_nopol || !R->iam_input) { R->failed = 1; return; }
+    for (size_t i = 0; i < ninputs; i++) {
+        km_error e;
+        km_error_clear(&e);
+        km_iam_account *a = km_iam_account_load(inputs[i], &e);
+        if (!a) {
+            note(R, S(R, "the users and roles could not be evaluated: %s", e.msg));
+            continue;
+        }
+        if (R->managed && km_iam_account_add_managed_policies(a, R->managed, &e) != KM_OK)
+            note(R, S(R, "--managed-policies: %s", e.msg));
+        km_buf nb = KM_BUF_INIT;
+        km_iam_account_notes(a, &nb);
+        for (const char *p = nb.data; p && *p;) {
+            size_t l = strcspn(p, "\n");
+            const char *line = S(R, "%.*s", (int)l, p);
+            /* the notes that change answers: policies named but absent */
+            if (strstr(line, "is not in the snapshot: it grants nothing") || strstr(line, "boundary is missing"))
+                note(R, line);
+            p += l + (p[l] == '\n');
+        }
+        km_buf_free(&nb);
+        R->iam_input[R->niam] = inputs[i];
+        R->iam[R->niam++] = a;
+    }
+}
+
+static void iam_prepare(km_recov *R, km_iam_account *a, int with_vault_policies);
+
+static km_iam_account *iam_nopol(km_recov *R, size_t i) {
+    if (R->iam_nopol[i]) return R->iam_nopol[i];
+    km_error e;
+    km_error_clear(&e);
+    R->iam_nopol[i] = km_iam_account_load(R->iam_input[i], &e);
+    if (R->iam_nopol[i] && R->managed) km_iam_account_add_managed_policies(R->iam_nopol[i], R->managed, &e);
+    if (R->iam_nopol[i]) iam_prepare(R, R->iam_nopol[i], 0);
+    return R->iam_nopol[i];
+}
+
+/* Tell the engine what it cannot read from ARNs: the owners of buckets and EBS snapshots, and
+ * the vault access policy that governs each recovery point. */
+static void iam_prepare(km_recov *R, km_iam_account *a, int with_vault_policies) {
+    km_error e;
+    size_t n;
+    const km_res *const *v = km_snap_resources(R->snap, "AWS::S3::Bucket", &n);
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->arn) km_iam_account_set_resource_account(a, v[i]->arn, v[i]->account, &e);
+    for (size_t s = 0; s < R->nstores; s++) {
+        const km_recov_store *st = &R->stores[s];
+        for (size_t c = 0; c < st->ncopies; c++) {
+            const km_recov_copy *cp = &st->copies[c];
+            if (!cp->arn || !cp->account) continue;
+            char acct[32];
+            km_arn_field(cp->arn, 4, acct, sizeof acct);
+            if (!acct[0]) km_iam_account_set_resource_account(a, cp->arn, cp->account, &e);
+        }
+    }
+    if (!with_vault_policies) return;
+    v = km_snap_resources(R->snap, "AWS::Backup::BackupVault", &n);
+    for (size_t i = 0; i < n; i++) {
+        km_item p = km_res_data(R->snap, v[i], "backup", "get-backup-vault-access-policy");
+        if (p.status != KM_DATA_OK || !v[i]->arn) continue;
+        km_buf text = KM_BUF_INIT;
+        km_json_write(&text, p.json);
+        for (size_t s = 0; s < R->nstores; s++) {
+            const km_recov_store *st = &R->stores[s];
+            for (size_t c = 0; c < st->ncopies; c++) {
+                const km_recov_copy *cp = &st->copies[c];
+                if (!cp->arn || !cp->vault_arn || strcmp(cp->vault_arn, v[i]->arn) || !strcmp(cp->arn, v[i]->arn)) continue;
+                km_error_clear(&e);
+                if (text.data &&
+                    km_iam_account_add_resource_policy(a, cp->arn, text.data, text.len, S(R, "vault access policy of %s", v[i]->name), &e))
+                    note(R, S(R, "vault access policy of %s: %s", v[i]->name, e.msg));
+            }
+        }
+        km_buf_free(&text);
+    }
+}
+
+static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_step *s) {
+    evres none = {KM_TRI_UNK, "out of memory", 0};
+    char key[4096];
+    int kl = snprintf(key, sizeof key, "%zu|%d|%s|%s|%s", ia, s->no_resource_policy, principal, s->action, s->resource);
+    if (kl < 0 || (size_t)kl >= sizeof key) return none;
+    evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
+    if (hit) return *hit;
+    evres r = {KM_TRI_NO, NULL, 0};
+    if (R->evals >= R->budget) {
+        evres over = {KM_TRI_UNK, R->budget_why, 0};
+        return over; /* not cached: the answer is not the engine's */
+    }
+    R->evals++;
+    km_iam_account *a = s->no_resource_policy ? iam_nopol(R, ia) : R->iam[ia];
+    km_iam_answer ans;
+    memset(&ans, 0, sizeof ans);
+    km_error e;
+    km_error_clear(&e);
+    if (!a) {
+        r.t = KM_TRI_UNK;
+        r.why = "the snapshot could not be loaded a second time";
+    } else if (km_iam_account_can(a, principal, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
+                                  KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
+        r.t = KM_TRI_UNK;
+        r.why = S(R, "the IAM engine failed: %s", e.msg);
+    } else if (ans.decision == KM_IAM_ALLOWED || ans.conditional) {
+        r.t = KM_TRI_YES;
+        r.cond = ans.conditional;
+        size_t l = ans.why.len;
+        while (l && ans.why.data[l - 1] == '\n') l--;
+        r.why = l ? S(R, "%.*s", (int)l, ans.why.data) : "";
+    }
+    km_iam_answer_free(&ans);
+    evres *slot = km_arena_alloc(&R->arena, sizeof *slot);
+    char *k = km_arena_strndup(&R->arena, key, (size_t)kl);
+    if (slot && k) {
+        *slot = r;
+        km_hmap_put(&R->cache, k, (size_t)kl, slot);
+    }
+    return r;
+}
+
+/* Evaluate one path for a principal into out (a copy of the template). */
+static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmpl *t, km_recov_path *out) {
+    *out = t->p;
+    km_tri res = KM_TRI_YES;
+    km_buf why = KM_BUF_INIT;
+    for (size_t k = 0; k < t->p.nsteps; k++) {
+        if (t->no_policy[k]) {
+            /* allowed on no resource at all (cached per principal and action): no need to ask
+             * about this one */
+            km_recov_step any = t->p.steps[k];
+            any.resource = "*";
+            if (ask(R, ia, principal, &any).t == KM_TRI_NO) {
+                km_buf_free(&why);
+                return KM_TRI_NO;
+            }
+        }
+        evres r = ask(R, ia, principal, &t->p.steps[k]);
+        if (t->unknown[k]) {
+            /* the resource's policy is unknown: it might deny, or allow, whatever the engine says */
+            if (r.t == KM_TRI_NO && !out->undecided) out->undecided = t->unknown[k];
+            res = KM_TRI_UNK;
+            if (!out->undecided) out->undecided = t->unknown[k];
+        } else if (r.t == KM_TRI_NO) {
+            km_buf_free(&why);
+            return KM_TRI_NO;
+        } else if (r.t == KM_TRI_UNK) {
+            res = KM_TRI_UNK;
+            if (!out->undecided) out->undecided = r.why;
+        }
+        if (r.cond) out->conditional = 1;
+        /* the same statement allowing two steps is named once */
+        if (r.t == KM_TRI_YES && r.why && *r.why && !(why.data && strstr(why.data, r.why))) {
+            if (why.len) km_buf_putc(&why, '\n');
+            km_buf_puts(&why, r.why);
+        }
+    }
+    out->result = res;
+    out->allowed_by = why.len ? S(R, "%.*s", (int)why.len, why.data) : "";
+    km_buf_free(&why);
+    return res;
+}
+
+static km_tri tri_or(km_tri a, km_tri b) {
+    if (a == KM_TRI_YES || b == KM_TRI_YES) return KM_TRI_YES;
+    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
+    return KM_TRI_NO;
+}
+
+static km_tri tri_and(km_tri a, km_tri b) {
+    if (a == KM_TRI_NO || b == KM_TRI_NO) return KM_TRI_NO;
+    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
+    return KM_TRI_YES;
+}
+
+/* Paths of one target (the data, or one copy) for one principal: keeps the allowed and the
+ * undecided ones in *out. */
+static km_tri eval_target(km_recov *R, size_t ia, const char *principal, const tmpls *ts, const char *copy,
+                          int data, km_recov_path **out, size_t *n, size_t *cap) {
+    km_tri t = KM_TRI_NO;
+    for (size_t i = 0; i < ts->n; i++) {
+        const tmpl *tp = &ts->v[i];
+        if (data ? tp->p.copy != NULL : (!tp->p.copy || strcmp(tp->p.copy, copy))) continue;
+        km_recov_path p;
+        memset(&p, 0, sizeof p);
+        km_tri r = eval_path(R, ia, principal, tp, &p);
+        if (r == KM_TRI_NO) continue;
+        t = tri_or(t, r);
+        km_recov_path *slot = PUSH(R, *out, *n, *cap);
+        if (slot) *slot = p;
+    }
+    return t;
+}
+
+/* ---- verdicts ------------------------------------------------------------------------------- */
+
+static const char *what_of(const char *type) {
+    if (!strcmp(type, "AWS::S3::Bucket")) return "bucket";
+    if (!strcmp(type, "AWS::RDS::DBInstance")) return "database";
+    if (!strcmp(type, "AWS::RDS::DBCluster")) return "cluster";
+    if (!strcmp(type, "AWS::EC2::Volume")) return "volume";
+    if (!strcmp(type, "AWS::DynamoDB::Table")) return "table";
+    return "file system";
+}
+
+static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_json *copy_defs) {
+    km_recov_store *st = b->st;
+    for (size_t i = 0; i < st->ncopies; i++)
+        if (st->copies[i].newest && st->copies[i].newest > st->newest) st->newest = st->copies[i].newest;
+    if (!st->ncopies) {
+        if (st->copies_incomplete) {
+            st->verdict = KM_RECOV_UNKNOWN;
+            st->reason = S(R, "no recovery copy found, but the snapshot could not show all of them (%s)",
+                           st->nmissing ? st->missing[0] : "a source of copies is missing");
+        } else {
+            st->verdict = KM_RECOV_NOT_BACKED_UP;
+            st->reason = S(R, "no recovery copy: no AWS Backup recovery point, snapshot, %s",
+                           !strcmp(st->type, "AWS::S3::Bucket") ? "versioning or replication"
+                           : !strcmp(st->type, "AWS::DynamoDB::Table") ? "point-in-time recovery or on-demand backup"
+                           : !strcmp(st->type, "AWS::EC2::Volume") ? "or EBS snapshot"
+                           : km_str_starts(st->type, "AWS::RDS::") ? "automated backup or manual snapshot"
+                                                                  : "or backup");
+        }
+        return;
+    }
+    if (!R->niam) {
+        st->verdict = KM_RECOV_UNKNOWN;
+        st->reason = "copies exist, but who can destroy them could not be evaluated (no IAM data: iam get-account-authorization-details)";
+        missing(R, b, "iam get-account-authorization-details (users, roles and their policies)");
+        return;
+    }
+    tmpls ts = {NULL, 0, 0};
+    add_tmpls(R, &ts, data_defs, st, NULL);
+    for (size_t c = 0; c < st->ncopies; c++) add_tmpls(R, &ts, copy_defs, st, &st->copies[c]);
+    size_t nyes = 0, nunk = 0, stopped = 0;
+    for (size_t p = 0; p < R->npr; p++) {
+        if (R->evals >= R->budget) {
+            /* out of budget: what was decided stands (an AT_RISK principal is one), the rest is
+             * unknown */
+            stopped = 1;
+            missing(R, b, R->budget_why);
+            break;
+        }
+        size_t ia = R->pidx[p];
+        const char *parn = R->parn[p];
+        km_recov_principal pr;
+        memset(&pr, 0, sizeof pr);
+        size_t capd = 0, capc = 0;
+        /* the copies first: most principals cannot reach some copy, and that is decided by a
+         * cached "allowed anywhere?" answer more often than the data's question */
+        km_tri x = KM_TRI_YES;
+        for (size_t c = 0; c < st->ncopies && x != KM_TRI_NO; c++) {
+            const km_recov_copy *cp = &st->copies[c];
+            const char *id = cp->arn ? cp->arn : cp->location;
+            km_tri ct = eval_target(R, ia, parn, &ts, id, 0, &pr.copy, &pr.ncopy, &capc);
+            x = tri_and(x, ct);
+        }
+        if (x != KM_TRI_NO) x = tri_and(x, eval_target(R, ia, parn, &ts, NULL, 1, &pr.data, &pr.ndata, &capd));
+        if (x == KM_TRI_NO) continue;
+        if (x == KM_TRI_YES && st->copies_incomplete) x = KM_TRI_UNK;
+        pr.arn = parn;
+        pr.kind = strstr(parn, ":role/") ? "role" : "user";
+        pr.credential = !strcmp(pr.kind, "role") ? "role session without MFA" : "access key (no MFA)";
+        pr.result = x;
+        for (size_t k = 0; k < pr.ndata; k++) pr.conditional |= pr.data[k].conditional;
+        for (size_t k = 0; k < pr.ncopy; k++) pr.conditional |= pr.copy[k].conditional;
+        /* the reasons that left it undecided belong to the store's missing data */
+        if (x == KM_TRI_UNK) {
+            for (size_t k = 0; k < pr.ndata; k++) if (pr.data[k].undecided) missing(R, b, pr.data[k].undecided);
+            for (size_t k = 0; k < pr.ncopy; k++) if (pr.copy[k].undecided) missing(R, b, pr.copy[k].undecided);
+        }
+        km_recov_principal *slot = PUSH(R, st->principals, st->nprincipals, b->capprincipals);
+        if (slot) *slot = pr;
+        if (x == KM_TRI_YES) nyes++;
+        else nunk++;
+    }
+    size_t ncopies = 0, nimm = 0;
+    for (size_t c = 0; c < st->ncopies; c++) {
+        ncopies += st->copies[c].count;
+        nimm += st->copies[c].immutable;
+    }
+    if (nyes) {
+        /* list only the principals that can; the undecided ones stay out of an AT_RISK store */
+        size_t w = 0;
+        for (size_t i = 0; i < st->nprincipals; i++)
+            if (st->principals[i].result == KM_TRI_YES) st->principals[w++] = st->principals[i];
+        st->nprincipals = w;
+        st->verdict = KM_RECOV_AT_RISK;
+        st->reason = S(R, "%zu principal(s) can destroy the %s and all %zu cop%s without MFA%s", nyes, st->what, ncopies,
+                       ncopies == 1 ? "y" : "ies", nimm ? " (the immutable copies through their KMS key)" : "");
+    } else if (nunk || stopped) {
+        st->verdict = KM_RECOV_UNKNOWN;
+        st->reason = S(R, "%zu principal(s) might destroy the %s and all %zu cop%s without MFA; the snapshot cannot tell (%s)", nunk,
+                       st->what, ncopies, ncopies == 1 ? "y" : "ies", st->nmissing ? st->missing[0] : "data is missing");
+    } else {
+        st->verdict = KM_RECOV_RECOVERABLE;
+        const km_recov_copy *imm = NULL;
+        for (size_t c = 0; c < st->ncopies && !imm; c++)
+            if (st->copies[c].immutable) imm = &st->copies[c];
+        if (imm)
+            st->reason = S(R, "an immutable copy exists (%s, %s) and no principal can destroy it without MFA", imm->location,
+                           imm->immutability);
+        else
+            st->reason = S(R, "%zu cop%s; no principal can destroy both the %s and every copy without MFA", ncopies,
+                           ncopies == 1 ? "y" : "ies", st->what);
+    }
+}
+
+/* ---- the analysis --------------------------------------------------------------------------- */
+
+static const char *const store_types[] = {"AWS::S3::Bucket", "AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
+                                          "AWS::EC2::Volume", "AWS::DynamoDB::Table", "AWS::EFS::FileSystem", NULL};
+
+/* Listing calls whose failure hides stores: named in the notes. */
+static void listing_notes(km_recov *R) {
+    static const struct { const char *type, *call; } lists[] = {
+        {"AWS::RDS::DBInstance", "rds describe-db-instances"}, {"AWS::RDS::DBCluster", "rds describe-db-clusters"},
+        {"AWS::EC2::Volume", "ec2 describe-volumes"}, {"AWS::EFS::FileSystem", "efs describe-file-systems"},
+        {"AWS::Backup::BackupVault", "backup list-backup-vaults"}};
+    for (size_t i = 0; i < km_snap_naccounts(R->snap); i++) {
+        const char *acct = km_snap_account(R->snap, i);
+        if (!km_snap_has_collect(R->snap, acct)) continue;
+        km_item b = km_snap_listing(R->snap, acct, "global", "AWS::S3::Bucket");
+        const char *w = why_item(R, &b, "s3api list-buckets");
+        if (w) note(R, S(R, "account %s: %s: its buckets are not analysed", acct, w));
+        for (size_t r = 0; r < km_snap_nregions(R->snap, acct); r++) {
+            const char *reg = km_snap_region(R->snap, acct, r);
+            for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+                km_item it = km_snap_listing(R->snap, acct, reg, lists[k].type);
+                const char *why = why_item(R, &it, lists[k].call);
+                if (why) note(R, S(R, "account %s %s: %s", acct, reg, why));
+            }
+            km_item t = km_snap_get(R->snap, acct, reg, "dynamodb", "list-tables", NULL);
+            const char *why = why_item(R, &t, "dynamodb list-tables");
+            if (why) note(R, S(R, "account %s %s: %s", acct, reg, why));
+        }
+    }
+}
+
+static int cmp_store(const void *x, const void *y) {
+    const km_recov_store *a = x, *b = y;
+    if (a->verdict != b->verdict) return (int)a->verdict - (int)b->verdict;
+    int c = strcmp(a->account, b->account);
+    if (!c) c = strcmp(a->region, b->region);
+    if (!c) c = strcmp(a->type, b->type);
+    if (!c) c = strcmp(a->arn, b->arn);
+    return c;
+}
+
+static const km_json_doc *actions_doc(km_recov *R, km_error *err) {
+    for (const km_embedded_file *f = km_builtin_checks; f->name; f++) {
+        if (!km_str_ends(f->name, ACTIONS_FILE)) continue;
+        R->actions = km_json_parse(f->data, f->len, NULL, NULL, err);
+        if (!R->actions) km_error_prefix(err, "%s", ACTIONS_FILE);
+        return R->actions;
+    }
+    km_error_set(err, KM_ERR, (size_t)-1, "%s is not built into the binary", ACTIONS_FILE);
+    return NULL;
+}
+
+km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninputs, const km_recov_opts *opts,
+                           km_error *err) {
+    km_recov *R = calloc(1, sizeof *R);
+    if (!R) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        return NULL;
+    }
+    km_arena_init(&R->arena, (size_t)1 << 30);
+    R->snap = snap;
+    R->score = -1;
+    R->now = opts && opts->now ? opts->now : km_snap_time(snap);
+    if (!R->now) R->now = (int64_t)time(NULL);
+    R->managed = opts ? opts->managed_policies : NULL;
+    R->budget = opts && opts->max_evaluations ? opts->max_evaluations : KM_RECOV_DEFAULT_EVALUATIONS;
+    R->budget_why = S(R, "not all users and roles were evaluated: the analysis stops after %zu IAM evaluations "
+                         "(kumomori recoverability --max-evaluations)", R->budget);
+    const km_json_doc *ad = actions_doc(R, err);
+    if (!ad) {
+        km_recov_free(R);
+        return NULL;
+    }
+    const km_json *data_defs = km_json_get(km_json_root(ad), "data");
+    const km_json *copy_defs = km_json_get(km_json_root(ad), "copies");
+
+    /* stores and their copies */
+    vaults vs = {NULL, 0, 0};
+    vaults_load(R, &vs);
+    for (const char *const *t = store_types; *t; t++) {
+        size_t n;
+        const km_res *const *v = km_snap_resources(snap, *t, &n);
+        for (size_t i = 0; i < n; i++) {
+            const km_res *r = v[i];
+            if (!r->arn) continue;
+            if (!strcmp(*t, "AWS::RDS::DBInstance") && km_json_str(km_res_get(r, "DBClusterIdentifier"))) continue;
+            km_recov_store *st = PUSH(R, R->stores, R->nstores, R->capstores);
+            if (!st) break;
+            memset(st, 0, sizeof *st);
+            st->res = r;
+            st->arn = r->arn;
+            st->type = *t;
+            st->name = r->name;
+            st->account = r->account;
+            st->region = r->region;
+            st->what = what_of(*t);
+        }
+    }
+    sbuild *bs = km_arena_alloc(&R->arena, (R->nstores ? R->nstores : 1) * sizeof *bs);
+    if (!bs) R->failed = 1;
+    for (size_t s = 0; bs && s < R->nstores; s++) {
+        sbuild *b = &bs[s];
+        b->st = &R->stores[s];
+        const char *t = b->st->type;
+        if (!strcmp(t, "AWS::S3::Bucket")) s3_store(R, b);
+        else if (!strcmp(t, "AWS::RDS::DBInstance")) rds_store(R, b, 0);
+        else if (!strcmp(t, "AWS::RDS::DBCluster")) rds_store(R, b, 1);
+        else if (!strcmp(t, "AWS::EC2::Volume")) ebs_store(R, b);
+        else if (!strcmp(t, "AWS::DynamoDB::Table")) ddb_store(R, b);
+        else efs_store(R, b);
+        km_item vl = km_snap_listing(snap, b->st->account, b->st->region, "AWS::Backup::BackupVault");
+        if (vl.status != KM_DATA_OK) {
+            missing(R, b, why_item(R, &vl, S(R, "backup list-backup-vaults (%s %s)", b->st->account, b->st->region)));
+            b->st->copies_incomplete = 1;
+        }
+        backup_copies(R, b, &vs);
+        backup_plans(R, b);
+    }
+
+    /* principals */
+    iam_load(R, inputs, ninputs);
+    size_t cappr = 0, capidx = 0, npidx = 0;
+    for (size_t i = 0; i < R->niam; i++) {
+        iam_prepare(R, R->iam[i], 1);
+        for (size_t k = 0; k < km_iam_account_principal_count(R->iam[i]); k++) {
+            const char *p = km_iam_account_principal(R->iam[i], k);
+            /* service-linked roles: only the AWS service can assume them */
+            if (!p || strstr(p, ":role/aws-service-role/")) continue;
+            const char **slot = PUSH(R, R->parn, R->npr, cappr);
+            size_t *islot = PUSH(R, R->pidx, npidx, capidx);
+            if (!slot || !islot) break;
+            *slot = p;
+            *islot = i;
+        }
+    }
+    R->principals_evaluated = R->npr;
+    listing_notes(R);
+    for (size_t s = 0; bs && s < R->nstores; s++) judge(R, &bs[s], data_defs, copy_defs);
+    if (R->nstores > 1) qsort(R->stores, R->nstores, sizeof *R->stores, cmp_store);
+    for (size_t s = 0; s < R->nstores; s++) R->counts[R->stores[s].verdict]++;
+    size_t decided = R->counts[KM_RECOV_RECOVERABLE] + R->counts[KM_RECOV_AT_RISK] + R->counts[KM_RECOV_NOT_BACKED_UP];
+    if (decided) R->score = (int)((200 * R->counts[KM_RECOV_RECOVERABLE] + decided) / (2 * decided));
+    if (R->failed) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory during the recoverability analysis");
+        km_recov_free(R);
+        return NULL;
+    }
+    return R;
+}
+
+void km_recov_free(km_recov *R) {
+    if (!R) return;
+    for (size_t i = 0; R->iam && i < R->niam; i++) {
+        km_iam_account_free(R->iam[i]);
+        if (R->iam_nopol) km_iam_account_free(R->iam_nopol[i]);
+    }
+    km_hmap_free(&R->cache);
+    km_json_doc_free(R->actions);
+    km_arena_free(&R->arena);
+    free(R);
+}
+
+const char *km_recov_verdict_name(km_recov_verdict v) {
+    static const char *const names[] = {"AT_RISK", "NOT_BACKED_UP", "UNKNOWN", "RECOVERABLE"};
+    return (unsigned)v < KM_RECOV_NVERDICTS ? names[v] : "?";
+}
+
+size_t km_recov_nstores(const km_recov *r) { return r ? r->nstores : 0; }
+const km_recov_store *km_recov_store_at(const km_recov *r, size_t i) { return r && i < r->nstores ? &r->stores[i] : NULL; }
+size_t km_recov_count(const km_recov *r, km_recov_verdict v) { return r && (unsigned)v < KM_RECOV_NVERDICTS ? r->counts[v] : 0; }
+int km_recov_score(const km_recov *r) { return r ? r->score : -1; }
+int64_t km_recov_time(const km_recov *r) { return r ? r->now : 0; }
+
+/* ---- output --------------------------------------------------------------------------------- */
+
+static void js(km_buf *b, const char *s) {
+    if (s) km_buf_json_str(b, s, strlen(s));
+    else km_buf_puts(b, "null");
+}
+
+static void jkv(km_buf *b, const char *k, const char *v) {
+    km_buf_putc(b, ',');
+    js(b, k);
+    km_buf_putc(b, ':');
+    js(b, v);
+}
+
+static void jtime(km_buf *b, const char *k, int64_t t) {
+    char buf[32];
+    if (t) km_format_time(t, buf, sizeof buf);
+    jkv(b, k, t ? buf : NULL);
+}
+
+static void jage(km_buf *b, const char *k, int64_t now, int64_t t) {
+    km_buf_printf(b, ",\"%s\":", k);
+    if (t) km_buf_printf(b, "%.1f", (double)(now - t) / 3600.0);
+    else km_buf_puts(b, "null");
+}
+
+/* allowed_by: one statement per line, as the IAM engine lists them */
+static void jlines(km_buf *b, const char *s) {
+    km_buf_putc(b, '[');
+    int first = 1;
+    for (const char *p = s; p && *p;) {
+        size_t l = strcspn(p, "\n");
+        const char *q = p;
+        size_t ql = l;
+        while (ql && (*q == ' ')) { q++; ql--; }
+        if (ql) {
+            if (!first) km_buf_putc(b, ',');
+            first = 0;
+            km_buf_json_str(b, q, ql);
+        }
+        p += l + (p[l] == '\n');
+    }
+    km_buf_putc(b, ']');
+}
+
+static void jpath(km_buf *b, const km_recov_path *p, int copy) {
+    km_buf_putc(b, '{');
+    js(b, "actions");
+    km_buf_puts(b, ":[");
+    for (size_t i = 0; i < p->nsteps; i++) {
+        if (i) km_buf_putc(b, ',');
+        js(b, p->steps[i].action);
+    }
+    km_buf_puts(b, "]");
+    jkv(b, "resource", p->nsteps ? p->steps[p->nsteps - 1].resource : NULL);
+    km_buf_puts(b, ",\"steps\":[");
+    for (size_t i = 0; i < p->nsteps; i++) {
+        km_buf_printf(b, "%s{\"action\":", i ? "," : "");
+        js(b, p->steps[i].action);
+        jkv(b, "resource", p->steps[i].resource);
+        km_buf_printf(b, ",\"without_resource_policy\":%s}", p->steps[i].no_resource_policy ? "true" : "false");
+    }
+    km_buf_puts(b, "]");
+    if (copy) jkv(b, "copy", p->copy);
+    jkv(b, "why", p->why);
+    km_buf_puts(b, ",\"allowed_by\":");
+    jlines(b, p->allowed_by);
+    km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s", p->conditional ? "true" : "false",
+                  p->result == KM_TRI_YES ? "true" : "false");
+    jkv(b, "undecided", p->undecided);
+    km_buf_putc(b, '}');
+}
+
+int km_recov_json(const km_recov *r, km_buf *b) {
+    km_buf_puts(b, "{\"version\":1");
+    jtime(b, "snapshot_time", r->now);
+    if (r->score >= 0) km_buf_printf(b, ",\"score\":%d", r->score);
+    else km_buf_puts(b, ",\"score\":null");
+    km_buf_printf(b, ",\"counts\":{\"RECOVERABLE\":%zu,\"AT_RISK\":%zu,\"NOT_BACKED_UP\":%zu,\"UNKNOWN\":%zu}",
+                  r->counts[KM_RECOV_RECOVERABLE], r->counts[KM_RECOV_AT_RISK], r->counts[KM_RECOV_NOT_BACKED_UP],
+                  r->counts[KM_RECOV_UNKNOWN]);
+    km_buf_printf(b, ",\"principals_evaluated\":%zu,\"notes\":[", r->principals_evaluated);
+    for (size_t i = 0; i < r->nnotes; i++) {
+        if (i) km_buf_putc(b, ',');
+        js(b, r->notes[i]);
+    }
+    km_buf_puts(b, "],\"stores\":[");
+    for (size_t s = 0; s < r->nstores; s++) {
+        const km_recov_store *st = &r->stores[s];
+        km_buf_puts(b, s ? ",{" : "{");
+        js(b, "arn");
+        km_buf_putc(b, ':');
+        js(b, st->arn);
+        jkv(b, "type", st->type);
+        jkv(b, "name", st->name);
+        jkv(b, "account", st->account);
+        jkv(b, "region", st->region);
+        jkv(b, "verdict", km_recov_verdict_name(st->verdict));
+        jkv(b, "reason", st->reason);
+        km_buf_puts(b, ",\"copies\":[");
+        for (size_t c = 0; c < st->ncopies; c++) {
+            const km_recov_copy *cp = &st->copies[c];
+            km_buf_puts(b, c ? ",{" : "{");
+            js(b, "kind");
+            km_buf_putc(b, ':');
+            js(b, cp->kind);
+            jkv(b, "arn", cp->arn);
+            jkv(b, "account", cp->account);
+            jkv(b, "region", cp->region);
+            jkv(b, "location", cp->location);
+            km_buf_printf(b, ",\"immutable\":%s", cp->immutable ? "true" : "false");
+            jkv(b, "immutability", cp->immutability);
+            jkv(b, "isolated", cp->isolated);
+            jtime(b, "newest", cp->newest);
+            jage(b, "age_hours", r->now, cp->newest);
+            km_buf_printf(b, ",\"count\":%zu,\"verified\":%s}", cp->count, cp->verified ? "true" : "false");
+        }
+        km_buf_puts(b, "]");
+        jage(b, "newest_copy_age_hours", r->now, st->newest);
+        km_buf_puts(b, ",\"backup_plans\":[");
+        for (size_t p = 0; p < st->nplans; p++) {
+            const km_recov_plan *pl = &st->plans[p];
+            km_buf_puts(b, p ? ",{" : "{");
+            js(b, "plan");
+            km_buf_putc(b, ':');
+            js(b, pl->plan);
+            jkv(b, "selection", pl->selection);
+            jkv(b, "vault", pl->vault);
+            km_buf_puts(b, ",\"copy_to\":[");
+            for (size_t k = 0; k < pl->ncopy_to; k++) {
+                if (k) km_buf_putc(b, ',');
+                js(b, pl->copy_to[k]);
+            }
+            km_buf_puts(b, "]");
+            jkv(b, "account", pl->account);
+            jkv(b, "region", pl->region);
+            km_buf_putc(b, '}');
+        }
+        km_buf_puts(b, "],\"principals\":[");
+        for (size_t p = 0; p < st->nprincipals; p++) {
+            const km_recov_principal *pr = &st->principals[p];
+            km_buf_puts(b, p ? ",{" : "{");
+            js(b, "arn");
+            km_buf_putc(b, ':');
+            js(b, pr->arn);
+            jkv(b, "kind", pr->kind);
+            jkv(b, "credential", pr->credential);
+            km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s,\"data_paths\":[", pr->conditional ? "true" : "false",
+                          pr->result == KM_TRI_YES ? "true" : "false");
+            for (size_t k = 0; k < pr->ndata; k++) {
+                if (k) km_buf_putc(b, ',');
+                jpath(b, &pr->data[k], 0);
+            }
+            km_buf_puts(b, "],\"copy_paths\":[");
+            for (size_t k = 0; k < pr->ncopy; k++) {
+                if (k) km_buf_putc(b, ',');
+                jpath(b, &pr->copy[k], 1);
+            }
+            km_buf_puts(b, "]}");
+        }
+        km_buf_puts(b, "],\"missing\":[");
+        for (size_t m = 0; m < st->nmissing; m++) {
+            if (m) km_buf_putc(b, ',');
+            js(b, st->missing[m]);
+        }
+        km_buf_puts(b, "]}");
+    }
+    km_buf_puts(b, "]}");
+    return b->failed ? -1 : 0;
+}
+
+static const char *verdict_colour(km_recov_verdict v) {
+    switch (v) {
+    case KM_RECOV_AT_RISK: return "\033[1;31m";
+    case KM_RECOV_NOT_BACKED_UP: return "\033[31m";
+    case KM_RECOV_UNKNOWN: return "\033[33m";
+    default: return "\033[32m";
+    }
+}
+
+static void age_text(char *buf, size_t n, int64_t now, int64_t t) {
+    if (!t) { snprintf(buf, n, "age unknown"); return; }
+    double h = (double)(now - t) / 3600.0;
+    if (h < 48) snprintf(buf, n, "newest %.1f h old", h);
+    else snprintf(buf, n, "newest %.1f days old", h / 24.0);
+}
+
+static int same_steps(const km_recov_path *a, const km_recov_path *b) {
+    if (a->nsteps != b->nsteps) return 0;
+    for (size_t i = 0; i < a->nsteps; i++)
+        if (strcmp(a->steps[i].action, b->steps[i].action) || strcmp(a->steps[i].resource, b->steps[i].resource)) return 0;
+    return 1;
+}
+
+static void text_path(FILE *f, const km_recov_path *p, const char *label) {
+    fprintf(f, "      %s: ", label);
+    for (size_t i = 0; i < p->nsteps; i++)
+        fprintf(f, "%s%s on %s%s", i ? ", then " : "", p->steps[i].action, p->steps[i].resource,
+                p->steps[i].no_resource_policy ? " (once the vault policy is gone)" : "");
+    if (p->conditional) fprintf(f, " [conditional]");
+    if (p->result != KM_TRI_YES) fprintf(f, " [cannot tell: %s]", p->undecided ? p->undecided : "?");
+    fprintf(f, " (%s)", p->why ? p->why : "");
+    fputc('\n', f);
+    for (const char *s = p->allowed_by; s && *s;) {
+        size_t l = strcspn(s, "\n");
+        const char *q = s;
+        size_t ql = l;
+        while (ql && *q == ' ') { q++; ql--; }
+        if (ql) fprintf(f, "        allowed by %.*s\n", (int)ql, q);
+        s += l + (s[l] == '\n');
+    }
+}
+
+int km_recov_text(const km_recov *r, FILE *f, int color, int brief) {
+    char t[32];
+    km_format_time(r->now, t, sizeof t);
+    const char *on = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
+    fprintf(f, "%s%sRecoverability%s: %zu data store(s) as of %s; %zu user(s) and role(s) evaluated without MFA\n", on,
+            brief ? "S6 " : "", off, r->nstores, t, r->principals_evaluated);
+    if (r->score >= 0) fprintf(f, "score %d/100: ", r->score);
+    else fprintf(f, "score -: ");
+    fprintf(f, "%zu at risk, %zu not backed up, %zu unknown, %zu recoverable\n", r->counts[KM_RECOV_AT_RISK],
+            r->counts[KM_RECOV_NOT_BACKED_UP], r->counts[KM_RECOV_UNKNOWN], r->counts[KM_RECOV_RECOVERABLE]);
+    for (size_t s = 0; s < r->nstores; s++) {
+        const km_recov_store *st = &r->stores[s];
+        char age[64];
+        age_text(age, sizeof age, r->now, st->newest);
+        fprintf(f, "\n  %s%-13s%s %s %s (%s, %s %s)\n", color ? verdict_colour(st->verdict) : "", km_recov_verdict_name(st->verdict),
+                off, st->type, st->name, st->arn, st->account, st->region);
+        fprintf(f, "      %s\n", st->reason);
+        if (brief) {
+            for (size_t p = 0; p < st->nprincipals; p++)
+                if (st->principals[p].result == KM_TRI_YES) fprintf(f, "      can destroy all: %s\n", st->principals[p].arn);
+            if (st->nmissing) fprintf(f, "      missing: %s%s\n", st->missing[0], st->nmissing > 1 ? " (and more)" : "");
+            continue;
+        }
+        for (size_t c = 0; c < st->ncopies; c++) {
+            const km_recov_copy *cp = &st->copies[c];
+            char ca[64];
+            age_text(ca, sizeof ca, r->now, cp->newest);
+            char cnt[32] = "";
+            if (cp->count > 1) snprintf(cnt, sizeof cnt, "%zu x ", cp->count);
+            fprintf(f, "      copy: %s%s, %s (%s%s%s)%s%s\n", cnt, cp->kind, cp->location, cp->isolated,
+                    cp->account && strcmp(cp->account, st->account) ? " " : "",
+                    cp->account && strcmp(cp->account, st->account) ? cp->account : "", cp->newest ? ", " : "",
+                    cp->newest ? ca : "");
+            fprintf(f, "            %s%s\n", cp->immutable ? "immutable: " : "not immutable: ", cp->immutability ? cp->immutability : "");
+        }
+        for (size_t p = 0; p < st->nplans; p++) {
+            const km_recov_plan *pl = &st->plans[p];
+            fprintf(f, "      plan: %s (selection %s) into vault %s", pl->plan, pl->selection ? pl->selection : "?",
+                    pl->vault ? pl->vault : "?");
+            if (pl->ncopy_to) {
+                fprintf(f, ", copies to");
+                for (size_t k = 0; k < pl->ncopy_to; k++) fprintf(f, " %s", pl->copy_to[k]);
+            } else {
+                fprintf(f, ", no copy elsewhere");
+            }
+            fputc('\n', f);
+        }
+        for (size_t p = 0; p < st->nprincipals; p++) {
+            const km_recov_principal *pr = &st->principals[p];
+            if (pr->result != KM_TRI_YES) {
+                /* undecided: the JSON has the paths; the reason is in "missing" */
+                fprintf(f, "    might destroy all: %s (%s)\n", pr->arn, pr->credential);
+                continue;
+            }
+            fprintf(f, "    can destroy all: %s (%s)%s\n", pr->arn, pr->credential, pr->conditional ? " [conditional]" : "");
+            for (size_t k = 0; k < pr->ndata; k++) text_path(f, &pr->data[k], "data");
+            for (size_t k = 0; k < pr->ncopy; k++) {
+                /* a path that destroys several copies (their common KMS key) is shown once */
+                int seen = 0;
+                for (size_t q = 0; q < k && !seen; q++) seen = same_steps(&pr->copy[q], &pr->copy[k]);
+                if (!seen) text_path(f, &pr->copy[k], "copy");
+            }
+        }
+        for (size_t m = 0; m < st->nmissing; m++) fprintf(f, "      missing: %s\n", st->missing[m]);
+    }
+    if (brief) {
+        fprintf(f, "  (copies, paths and the statements that allow them: kumomori recoverability SNAPSHOT)\n");
+        return ferror(f) ? -1 : 0;
+    }
+    if (r->nnotes) fprintf(f, "\nnotes:\n");
+    for (size_t i = 0; i < r->nnotes; i++) fprintf(f, "  %s\n", r->notes[i]);
+    return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,261 @@
+/* Recoverability analysis over the hand-written snapshots of tests/data/recov/<case>/ (collect
+ * layout, one account 111111111111 in us-east-1 unless said otherwise; roles admin (everything),
+ * app (deletes databases and objects, nothing else) and backup-operator (backup:* and
+ * s3:DeleteObjectVersion, nothing else); snapshot time 2025-06-01T00:00:00Z). The expected
+ * verdicts, principals and paths below are written by hand from what each snapshot holds. */
+#include "test.h"
+
+#include "audit/snap.h"
+#include "kumomori/json.h"
+#include "recov/recov.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ADMIN "arn:aws:iam::111111111111:role/admin"
+
+typedef struct rc {
+    km_snap *snap;
+    km_recov *r;
+} rc;
+
+static int load(rc *c, const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/recov/%s", km_test_top(), name);
+    km_error err;
+    km_error_clear(&err);
+    c->snap = km_snap_new();
+    c->r = NULL;
+    if (!c->snap || km_snap_load(c->snap, path, &err) != KM_OK) return -1;
+    km_snap_finish(c->snap, &err);
+    const char *in[1] = {path};
+    c->r = km_recov_analyze(c->snap, in, 1, NULL, &err);
+    return c->r ? 0 : -1;
+}
+
+static void unload(rc *c) {
+    km_recov_free(c->r);
+    km_snap_free(c->snap);
+}
+
+static const km_recov_store *store(const rc *c, const char *name) {
+    for (size_t i = 0; i < km_recov_nstores(c->r); i++)
+        if (!strcmp(km_recov_store_at(c->r, i)->name, name)) return km_recov_store_at(c->r, i);
+    return NULL;
+}
+
+static const km_recov_principal *principal(const km_recov_store *st, const char *arn) {
+    for (size_t i = 0; i < st->nprincipals; i++)
+        if (!strcmp(st->principals[i].arn, arn)) return &st->principals[i];
+    return NULL;
+}
+
+/* The path of p whose steps are exactly these actions (NULL-terminated), or NULL. */
+static const km_recov_path *path_with(const km_recov_path *v, size_t n, const char *const *actions) {
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (actions[k] && k < v[i].nsteps && !strcmp(v[i].steps[k].action, actions[k])) k++;
+        if (!actions[k] && k == v[i].nsteps) return &v[i];
+    }
+    return NULL;
+}
+
+static int has_missing(const km_recov_store *st, const char *needle) {
+    for (size_t i = 0; i < st->nmissing; i++)
+        if (strstr(st->missing[i], needle)) return 1;
+    return 0;
+}
+
+TEST(recov_unlocked_vault_admin_only) {
+    rc c;
+    CHECK(load(&c, "vault-unlocked") == 0);
+    const km_recov_store *st = store(&c, "orders");
+    CHECK(st);
+    CHECK_INT(st->verdict, KM_RECOV_AT_RISK);
+    CHECK_STR(st->type, "AWS::RDS::DBInstance");
+    /* app can delete the database but no backup; backup-operator the reverse: only admin does both */
+    CHECK_INT(st->nprincipals, 1);
+    const km_recov_principal *p = principal(st, ADMIN);
+    CHECK(p);
+    CHECK_INT(p->result, KM_TRI_YES);
+    static const char *const del_db[] = {"rds:DeleteDBInstance", NULL};
+    const km_recov_path *d = path_with(p->data, p->ndata, del_db);
+    CHECK(d);
+    CHECK_STR(d->steps[0].resource, "arn:aws:rds:us-east-1:111111111111:db:orders");
+    CHECK_CONTAINS(d->allowed_by, "everything");
+    static const char *const del_rp[] = {"backup:DeleteRecoveryPoint", NULL};
+    const km_recov_path *cp = path_with(p->copy, p->ncopy, del_rp);
+    CHECK(cp);
+    /* the newest recovery point stands for the vault's */
+    CHECK_STR(cp->steps[0].resource, "arn:aws:rds:us-east-1:111111111111:snapshot:awsbackup:job-prod-vault-2");
+    static const char *const shorten[] = {"backup:UpdateRecoveryPointLifecycle", NULL};
+    CHECK(path_with(p->copy, p->ncopy, shorten));
+    CHECK(!principal(st, "arn:aws:iam::111111111111:role/app"));
+    CHECK(!principal(st, "arn:aws:iam::111111111111:role/backup-operator"));
+    CHECK_INT(st->ncopies, 1);
+    CHECK_STR(st->copies[0].kind, "backup-recovery-point");
+    CHECK_INT(st->copies[0].count, 2);
+    CHECK_INT(st->copies[0].immutable, 0);
+    CHECK_STR(st->copies[0].isolated, "same-region");
+    /* newest 2025-05-31T12:00:00Z, snapshot 2025-06-01T00:00:00Z */
+    CHECK_INT((km_recov_time(c.r) - st->newest), 12 * 3600);
+    CHECK_INT(km_recov_score(c.r), 0);
+    CHECK_INT(st->nmissing, 0);
+    unload(&c);
+}
+
+TEST(recov_locked_vault_and_grace_time) {
+    rc c;
+    CHECK(load(&c, "vault-locked") == 0);
+    const km_recov_store *orders = store(&c, "orders"), *billing = store(&c, "billing");
+    CHECK(orders && billing);
+    /* compliance lock since 2025-01-10: immutable, nobody can destroy the copies */
+    CHECK_INT(orders->verdict, KM_RECOV_RECOVERABLE);
+    CHECK_INT(orders->copies[0].immutable, 1);
+    CHECK_CONTAINS(orders->copies[0].immutability, "compliance mode since 2025-01-10");
+    CHECK_INT(orders->nprincipals, 0);
+    /* LockDate 2025-06-03 is after the snapshot: still in the grace time, the lock can go */
+    CHECK_INT(billing->verdict, KM_RECOV_AT_RISK);
+    CHECK_INT(billing->copies[0].immutable, 0);
+    CHECK_CONTAINS(billing->copies[0].immutability, "grace time until 2025-06-03");
+    const km_recov_principal *p = principal(billing, ADMIN);
+    CHECK(p);
+    static const char *const unlock[] = {"backup:DeleteBackupVaultLockConfiguration", "backup:DeleteRecoveryPoint", NULL};
+    const km_recov_path *cp = path_with(p->copy, p->ncopy, unlock);
+    CHECK(cp);
+    CHECK_STR(cp->steps[0].resource, "arn:aws:backup:us-east-1:111111111111:backup-vault:grace-vault");
+    /* backup-operator can remove the lock and delete, but not the database */
+    CHECK_INT(billing->nprincipals, 1);
+    CHECK_INT(km_recov_count(c.r, KM_RECOV_RECOVERABLE), 1);
+    CHECK_INT(km_recov_score(c.r), 50);
+    unload(&c);
+}
+
+TEST(recov_object_lock_governance_vs_compliance) {
+    rc c;
+    CHECK(load(&c, "object-lock") == 0);
+    const km_recov_store *gov = store(&c, "gov-bucket"), *comp = store(&c, "comp-bucket");
+    CHECK(gov && comp);
+    CHECK_INT(comp->verdict, KM_RECOV_RECOVERABLE);
+    CHECK_STR(comp->copies[0].kind, "s3-versioning");
+    CHECK_INT(comp->copies[0].immutable, 1);
+    CHECK_INT(gov->verdict, KM_RECOV_AT_RISK);
+    CHECK_INT(gov->copies[0].immutable, 0);
+    const km_recov_principal *p = principal(gov, ADMIN);
+    CHECK(p);
+    static const char *const bypass[] = {"s3:BypassGovernanceRetention", "s3:DeleteObjectVersion", NULL};
+    const km_recov_path *cp = path_with(p->copy, p->ncopy, bypass);
+    CHECK(cp);
+    CHECK_STR(cp->steps[1].resource, "arn:aws:s3:::gov-bucket/*");
+    /* locked versions cannot be expired by a lifecycle rule, nor deleted without the bypass */
+    static const char *const plain[] = {"s3:DeleteObjectVersion", NULL};
+    CHECK(!path_with(p->copy, p->ncopy, plain));
+    /* backup-operator may delete versions but holds no s3:BypassGovernanceRetention nor the data */
+    CHECK_INT(gov->nprincipals, 1);
+    unload(&c);
+}
+
+TEST(recov_cross_account_copy) {
+    rc c;
+    CHECK(load(&c, "cross-account") == 0);
+    const km_recov_store *st = store(&c, "orders");
+    CHECK(st);
+    CHECK_INT(st->verdict, KM_RECOV_RECOVERABLE);
+    CHECK_INT(st->ncopies, 2);
+    const km_recov_copy *far = NULL;
+    for (size_t i = 0; i < st->ncopies; i++)
+        if (!strcmp(st->copies[i].account, "222222222222")) far = &st->copies[i];
+    CHECK(far);
+    CHECK_STR(far->isolated, "cross-account");
+    CHECK_STR(far->location, "backup vault bunker");
+    /* prod's admin cannot reach the bunker (no vault policy lets it in); the bunker's admin
+     * cannot reach prod's database */
+    CHECK_INT(st->nprincipals, 0);
+    CHECK_INT(km_recov_score(c.r), 100);
+    unload(&c);
+}
+
+TEST(recov_vault_access_policy_deny) {
+    rc c;
+    CHECK(load(&c, "vault-policy-deny") == 0);
+    const km_recov_store *orders = store(&c, "orders"), *billing = store(&c, "billing");
+    CHECK(orders && billing);
+    /* strong-vault denies deleting, shortening and replacing or deleting its own policy */
+    CHECK_INT(orders->verdict, KM_RECOV_RECOVERABLE);
+    CHECK_INT(orders->nprincipals, 0);
+    /* weak-vault denies deleting, but not deleting the policy that denies it */
+    CHECK_INT(billing->verdict, KM_RECOV_AT_RISK);
+    const km_recov_principal *p = principal(billing, ADMIN);
+    CHECK(p);
+    static const char *const del_pol[] = {"backup:DeleteBackupVaultAccessPolicy", "backup:DeleteRecoveryPoint", NULL};
+    const km_recov_path *cp = path_with(p->copy, p->ncopy, del_pol);
+    CHECK(cp);
+    CHECK_INT(cp->steps[1].no_resource_policy, 1);
+    static const char *const direct[] = {"backup:DeleteRecoveryPoint", NULL};
+    CHECK(!path_with(p->copy, p->ncopy, direct));
+    unload(&c);
+}
+
+TEST(recov_scp_requiring_mfa) {
+    rc c;
+    CHECK(load(&c, "scp-mfa") == 0);
+    const km_recov_store *st = store(&c, "orders");
+    CHECK(st);
+    /* the same account as vault-unlocked, with the strategy's SCP at the root: nobody without MFA */
+    CHECK_INT(st->verdict, KM_RECOV_RECOVERABLE);
+    CHECK_INT(st->nprincipals, 0);
+    unload(&c);
+}
+
+TEST(recov_missing_data_is_unknown) {
+    rc c;
+    CHECK(load(&c, "missing-data") == 0);
+    const km_recov_store *db = store(&c, "orders"), *b = store(&c, "invoices");
+    CHECK(db && b);
+    /* the vault policy was denied: it might deny admin, or let others in */
+    CHECK_INT(db->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(db, "backup get-backup-vault-access-policy prod-vault"));
+    CHECK(has_missing(db, "was denied (AccessDeniedException"));
+    /* versioning denied and no other copy: not NOT_BACKED_UP */
+    CHECK_INT(b->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(b, "s3api get-bucket-versioning invoices was denied"));
+    CHECK_INT(b->ncopies, 0);
+    CHECK_INT(km_recov_score(c.r), -1);
+    unload(&c);
+}
+
+TEST(recov_not_backed_up) {
+    rc c;
+    CHECK(load(&c, "not-backed-up") == 0);
+    CHECK_INT(km_recov_nstores(c.r), 2);
+    CHECK_INT(store(&c, "orders")->verdict, KM_RECOV_NOT_BACKED_UP);
+    CHECK_INT(store(&c, "uploads")->verdict, KM_RECOV_NOT_BACKED_UP);
+    CHECK_INT(km_recov_count(c.r, KM_RECOV_NOT_BACKED_UP), 2);
+    CHECK_INT(km_recov_score(c.r), 0);
+    unload(&c);
+}
+
+TEST(recov_json_shape) {
+    rc c;
+    CHECK(load(&c, "vault-unlocked") == 0);
+    km_buf b = KM_BUF_INIT;
+    CHECK(km_recov_json(c.r, &b) == 0);
+    km_error err;
+    km_json_doc *d = km_json_parse(b.data, b.len, NULL, NULL, &err);
+    km_buf_free(&b);
+    CHECK(d);
+    const km_json *root = km_json_root(d);
+    const km_json *st = km_json_at(km_json_get(root, "stores"), 0);
+    int ok = km_json_len(km_json_get(root, "stores")) == 1 && !strcmp(km_json_get_str(st, "verdict", ""), "AT_RISK") &&
+             !strcmp(km_json_get_str(root, "snapshot_time", ""), "2025-06-01T00:00:00Z") &&
+             km_json_get(km_json_get(root, "counts"), "NOT_BACKED_UP") &&
+             !strcmp(km_json_get_str(km_json_at(km_json_get(st, "principals"), 0), "arn", ""), ADMIN) &&
+             km_json_len(km_json_get(km_json_at(km_json_get(st, "principals"), 0), "copy_paths")) >= 2 &&
+             !strcmp(km_json_get_str(km_json_at(km_json_get(st, "copies"), 0), "isolated", ""), "same-region");
+    const km_json *age = km_json_get(st, "newest_copy_age_hours");
+    ok = ok && age && age->type == KM_JSON_NUMBER && age->u.num.d == 12.0;
+    km_json_doc_free(d);
+    CHECK(ok);
+    unload(&c);
+}
