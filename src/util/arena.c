@@ -2,6 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <sys/mman.h>
+
+/* Once an arena has grown to 1 MiB blocks (a large document: a snapshot's IAM answers), its
+ * further blocks are 2 MiB, aligned, and offered to the kernel as a transparent huge page: one
+ * page fault per 2 MiB instead of 512, which was a fifth of the time of auditing a large
+ * organisation's snapshot. Small arenas are unchanged. */
+#define HUGE_BLOCK ((size_t)2 << 20)
 
 struct km_arena_block {
     km_arena_block *next;
@@ -21,7 +28,18 @@ static km_arena_block *new_block(km_arena *a, size_t n) {
     if (sz > (1u << 20) && n <= (1u << 20)) sz = 1u << 20;
     if (sz < n) sz = n; /* doubling the head's size is not always enough */
     if (sz > SIZE_MAX - sizeof(km_arena_block)) return NULL;
-    km_arena_block *b = malloc(sizeof(km_arena_block) + sz);
+    km_arena_block *b = NULL;
+    if (a->head && a->head->size >= ((size_t)1 << 20) - sizeof(km_arena_block) &&
+        n <= HUGE_BLOCK - sizeof(km_arena_block)) {
+        b = aligned_alloc(HUGE_BLOCK, HUGE_BLOCK);
+        if (b) {
+#ifdef MADV_HUGEPAGE
+            madvise(b, HUGE_BLOCK, MADV_HUGEPAGE); /* a hint: without it the block still works */
+#endif
+            sz = HUGE_BLOCK - sizeof(km_arena_block);
+        }
+    }
+    if (!b) b = malloc(sizeof(km_arena_block) + sz);
     if (!b) return NULL;
     b->used = 0;
     b->size = sz;
