@@ -39,7 +39,13 @@ static const rewrite_case rewrites[] = {
     {"{\"resources\":[\"arn:x\"]}", NULL, 1, "\"resources\" has no counterpart", 13},
     {"{\"time\":[{\"prefix\":\"2026\"}]}", NULL, 1, "\"time\" has no counterpart", 8},
     {"{\"detail\":[1]}", NULL, 1, "\"detail\" must be an object", 10},
-    {"{\"source\":[\"aws.s3\"],\"detail\":{\"eventSource\":[\"s3.amazonaws.com\"]}}", NULL, 1,
+    /* "source" and detail.eventSource together: AWS matches events satisfying both, i.e. the
+     * intersection when both are exact values. */
+    {"{\"source\":[\"aws.s3\"],\"detail\":{\"eventSource\":[\"s3.amazonaws.com\"]}}",
+     "{\"eventSource\":[\"s3.amazonaws.com\"]}", 1, NULL, 0},
+    {"{\"source\":[\"aws.s3\",\"aws.kms\"],\"detail\":{\"eventName\":[\"A\"],\"eventSource\":[\"kms.amazonaws.com\",\"iam.amazonaws.com\"]}}",
+     "{\"eventSource\":[\"kms.amazonaws.com\"],\"eventName\":[\"A\"]}", 1, NULL, 0},
+    {"{\"source\":[\"aws.s3\"],\"detail\":{\"eventSource\":[{\"prefix\":\"s3\"}]}}", NULL, 1,
      "\"source\" and a field under \"detail\" both constrain the record's \"eventSource\"", 45},
     {"{\"account\":[\"1\"],\"detail\":{\"recipientAccountId\":[\"2\"]}}", NULL, 1, "both constrain the record's \"recipientAccountId\"", 48},
 };
@@ -161,6 +167,65 @@ TEST(rules_validation_names_file_line_and_column) {
                    "r.json:1:141: invalid pattern: ");
     CHECK_STR(load_error("{" BASE ",\"references\":\"http://x\",\"pattern\":{}," EX "}"),
               "r.json:1:119: \"references\" must be an array of URLs");
+}
+
+/* A bare EventBridge pattern (what `aws events put-rule --event-pattern` takes) or the output of
+ * `aws events describe-rule` loads as a rule with made-up metadata. */
+TEST(rules_bare_eventbridge_patterns_load) {
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    const char *p1 = "{\"source\":[\"aws.iam\"],\"detail\":{\"eventName\":[\"PutUserPolicy\"]}}";
+    CHECK_MSG(km_ruleset_add_text(rs, "dir/Iam changes.json", p1, strlen(p1), 0, &err) == KM_OK, "%s", err.msg);
+    const char *p2 = "{\"Name\":\"backup-vault-deleted\",\"Arn\":\"arn:aws:events:us-east-1:1:rule/x\","
+                     "\"EventPattern\":\"{\\\"source\\\":[\\\"aws.backup\\\"],\\\"detail\\\":{\\\"eventName\\\":[\\\"DeleteBackupVault\\\"]}}\","
+                     "\"State\":\"ENABLED\",\"Description\":\"Vault deleted\"}";
+    CHECK_MSG(km_ruleset_add_text(rs, "rule.json", p2, strlen(p2), 0, &err) == KM_OK, "%s", err.msg);
+    /* the same name again gets a numbered id */
+    CHECK_MSG(km_ruleset_add_text(rs, "other/iam-changes.json", p1, strlen(p1), 0, &err) == KM_OK, "%s", err.msg);
+    CHECK_INT(km_ruleset_count(rs), 3);
+    const km_rule *a = km_ruleset_get(rs, 0), *b = km_ruleset_get(rs, 1), *c = km_ruleset_get(rs, 2);
+    CHECK_STR(a->id, "KM-EB-IAM-CHANGES");
+    CHECK_STR(a->title, "EventBridge rule Iam changes");
+    CHECK_INT(a->severity, KM_SEV_MEDIUM);
+    CHECK_INT(a->primary_scenario, 2);
+    CHECK(a->bare_pattern && !a->never_matches);
+    CHECK_STR(a->pattern, "{\"eventSource\":[\"iam.amazonaws.com\"],\"eventName\":[\"PutUserPolicy\"]}");
+    CHECK_STR(b->id, "KM-EB-BACKUP-VAULT-DELETED");
+    CHECK_STR(b->description, "Vault deleted");
+    CHECK_INT(b->primary_scenario, 6);
+    CHECK_STR(b->pattern, "{\"eventSource\":[\"backup.amazonaws.com\"],\"eventName\":[\"DeleteBackupVault\"]}");
+    CHECK_STR(c->id, "KM-EB-IAM-CHANGES-2");
+    CHECK_INT(km_ruleset_warning_count(rs), 0);
+    km_ruleset_free(rs);
+}
+
+/* The defence strategy's pattern: source aws.cloudtrail with eventSource iam.amazonaws.com is valid
+ * in AWS and never matches (EventBridge gives IAM's events source aws.iam). It loads, with a
+ * warning, and stays out of the matcher. */
+TEST(rules_pattern_that_can_never_match_loads_with_a_warning) {
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    const char *p = "{\n\"source\": [\"aws.cloudtrail\"],\n\"detail-type\": [\"AWS API Call via CloudTrail\"],\n"
+                    "\"detail\": {\n\"eventSource\": [\"iam.amazonaws.com\"],\n\"eventName\": [\"DeleteUserPolicy\", \"PutUserPolicy\"]\n}\n}\n";
+    CHECK_MSG(km_ruleset_add_text(rs, "strategy.json", p, strlen(p), 0, &err) == KM_OK, "%s", err.msg);
+    const km_rule *r = km_ruleset_get(rs, 0);
+    CHECK(r && r->never_matches);
+    CHECK_CONTAINS(r->never_matches, "strategy.json:2:11: this pattern can never match");
+    CHECK_CONTAINS(r->never_matches, "did you mean \"source\": [\"aws.iam\"]?");
+    CHECK_INT(km_ruleset_warning_count(rs), 1);
+    CHECK_CONTAINS(km_ruleset_warning(rs, 0), "rule KM-EB-STRATEGY is loaded but will raise no alert");
+    km_matcher *m = km_ruleset_matcher(rs, &err);
+    CHECK(m);
+    km_match_scratch *s = km_match_scratch_new();
+    const char *ev = "{\"eventSource\":\"iam.amazonaws.com\",\"eventName\":\"PutUserPolicy\",\"eventType\":\"AwsApiCall\"}";
+    const uint32_t *ids;
+    CHECK_INT(km_matcher_match(m, s, ev, strlen(ev), &ids, &err), 0);
+    km_match_scratch_free(s);
+    km_matcher_free(m);
+    km_ruleset_free(rs);
+    /* a describe-rule whose EventPattern string is broken: the position is inside the string */
+    CHECK_STR(load_error("{\"Name\":\"x\",\"EventPattern\":\"{\\\"source\\\":[\"}"),
+              "r.json (EventPattern):1:12: invalid JSON at byte 11 (line 1, column 12): unexpected end of input, a value was expected");
 }
 
 TEST(rules_builtin_pack_loads_and_its_examples_pass) {

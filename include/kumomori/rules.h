@@ -72,6 +72,11 @@ typedef struct km_rule {
     const char *pattern;         /* the pattern over the raw CloudTrail record, compact JSON */
     size_t pattern_len;
     int eventbridge_form;        /* the file wrote it in EventBridge form (source/detail-type/detail) */
+    const char *never_matches;   /* why the pattern, valid in AWS, can never match a CloudTrail event as
+                                    EventBridge delivers it ("file:line:col: ..."); such a rule is
+                                    loaded (with a warning) but left out of the matcher. NULL normally */
+    int bare_pattern;            /* the file was a bare EventBridge pattern (or `aws events describe-rule`
+                                    output): the metadata was made up (docs/rules.md) */
     km_rule_example *examples;
     size_t nexamples;
     /* ---- sigma helper: rules that are not one EventBridge pattern (docs/sigma.md, docs/stateful.md) ---- */
@@ -124,6 +129,11 @@ const km_rule *km_ruleset_find(const km_ruleset *rs, const char *id);
 /* Every problem met while loading, "file:line:col: message", in order. */
 size_t km_ruleset_error_count(const km_ruleset *rs);
 const char *km_ruleset_error(const km_ruleset *rs, size_t i);
+
+/* Things that load but deserve the user's attention ("file:line:col: message"), e.g. a pattern that
+ * can never match; the command prints them as warnings. */
+size_t km_ruleset_warning_count(const km_ruleset *rs);
+const char *km_ruleset_warning(const km_ruleset *rs, size_t i);
 
 /* ---- sigma helper: Sigma, threshold and correlation rules ---- */
 /* Add a rule built elsewhere (Sigma, thresholds); every string and array is copied. The id must be

@@ -248,6 +248,12 @@ static void lint_rule(const km_rule *r, const km_ruleset *rs, size_t idx) {
         if (!r->npatterns) warn(r, "no field of the rule narrows the records the matcher passes on: it is evaluated on every record");
         return;
     }
+    if (r->never_matches) warn(r, "%s", r->never_matches);
+    if (r->bare_pattern) {
+        warn(r, "a bare EventBridge pattern: its id, title, severity (medium) and scenario (S%d) are made up; "
+                "write it as a rule file (docs/rules.md) to choose them and to add examples", r->primary_scenario);
+        return;
+    }
     size_t len;
     char *text = rule_text(r, &len);
     km_json_doc *doc = text ? km_json_parse(text, len, NULL, NULL, NULL) : NULL;
@@ -302,7 +308,7 @@ static int lint_rules(const km_ruleset *rs) {
     size_t n = km_ruleset_count(rs), listed = 0;
     for (size_t i = 0; i < n; i++) lint_rule(km_ruleset_get(rs, i), rs, i);
     for (size_t i = 0; i < n; i++) listed += !km_ruleset_get(rs, i)->hidden; /* sigma helper */
-    printf("%zu rules, %zu warning%s\n", listed, warnings, warnings == 1 ? "" : "s");
+    printf("%zu rule%s, %zu warning%s\n", listed, listed == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
     return warnings ? 1 : 0;
 }
 

@@ -49,6 +49,10 @@ km_ruleset *km_cli_load_rules_ph(const char *cmd, char *const *paths, size_t n, 
     if (km_ruleset_finish(rs, &err) != KM_OK) bad = 1;
     km_sigma_set *sg = km_ruleset_sigma(rs);
     for (size_t i = 0; i < km_sigma_warning_count(sg); i++) fprintf(stderr, "kumomori %s: warning: %s\n", cmd, km_sigma_warning(sg, i));
+    /* `rules lint` reports these itself, as warnings it counts */
+    if (strcmp(cmd, "rules") != 0)
+        for (size_t i = 0; i < km_ruleset_warning_count(rs); i++)
+            fprintf(stderr, "kumomori %s: warning: %s\n", cmd, km_ruleset_warning(rs, i));
     for (size_t i = 0; i < km_ruleset_error_count(rs); i++)
         fprintf(stderr, "kumomori %s: %s\n", cmd, km_ruleset_error(rs, i));
     if (bad) {

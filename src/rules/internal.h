@@ -3,8 +3,10 @@
 #define KM_RULES_INTERNAL_H
 #include "kumomori/json.h"
 
-/* km_pattern_rewrite over an already parsed pattern (offsets in err are pattern's). */
-int km_pattern_rewrite_value(const km_json *pattern, km_buf *out, int *was_eb, km_error *err);
+/* km_pattern_rewrite over an already parsed pattern (offsets in err are pattern's). never (may be
+ * NULL) is set (code KM_ERR, the reason, the offset of the value at fault) when the pattern is valid
+ * but can never match a CloudTrail event as EventBridge delivers it; the call still succeeds. */
+int km_pattern_rewrite_value(const km_json *pattern, km_buf *out, int *was_eb, km_error *never, km_error *err);
 
 /* sigma helper (src/rules/stateful.c): a threshold or correlation rule file (docs/stateful.md),
  * already parsed; text/len are the file for positions in messages. */

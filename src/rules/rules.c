@@ -25,6 +25,9 @@ struct km_ruleset {
     size_t index_cap;
     char **errors;
     size_t nerrors, errors_cap;
+    char **warnings;
+    size_t nwarnings, warnings_cap;
+    unsigned bare_seq;   /* numbering of made-up ids when two bare patterns share a name */
     km_sigma_set *sigma; /* sigma helper: YAML rules, turned into rules by km_ruleset_finish */
 };
 
@@ -64,6 +67,8 @@ void km_ruleset_free(km_ruleset *rs) {
     free(rs->index);
     for (size_t i = 0; i < rs->nerrors; i++) free(rs->errors[i]);
     free(rs->errors);
+    for (size_t i = 0; i < rs->nwarnings; i++) free(rs->warnings[i]);
+    free(rs->warnings);
     free(rs);
 }
 
@@ -121,6 +126,24 @@ const km_rule *km_ruleset_find(const km_ruleset *rs, const char *id) {
     if (!rs || !id) return NULL;
     long i = index_find(rs, id);
     return i < 0 ? NULL : &rs->rules[i];
+}
+
+static void keep_warning(km_ruleset *rs, const char *msg) {
+    if (rs->nwarnings == rs->warnings_cap) {
+        size_t ncap = rs->warnings_cap ? rs->warnings_cap * 2 : 8;
+        char **p = realloc(rs->warnings, ncap * sizeof *p);
+        if (!p) return;
+        rs->warnings = p;
+        rs->warnings_cap = ncap;
+    }
+    char *s = strdup(msg);
+    if (s) rs->warnings[rs->nwarnings++] = s;
+}
+
+size_t km_ruleset_warning_count(const km_ruleset *rs) { return rs ? rs->nwarnings : 0; }
+
+const char *km_ruleset_warning(const km_ruleset *rs, size_t i) {
+    return rs && i < rs->nwarnings ? rs->warnings[i] : NULL;
 }
 
 static void keep_error(km_ruleset *rs, const km_error *e) {
@@ -281,7 +304,8 @@ static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
     r->pattern_written = km_arena_strndup(&c->rs->arena, b.data, b.len);
     km_buf_reset(&b);
     km_error_clear(&perr);
-    if (km_pattern_rewrite_value(p, &b, &r->eventbridge_form, &perr) != KM_OK) {
+    km_error never;
+    if (km_pattern_rewrite_value(p, &b, &r->eventbridge_form, &never, &perr) != KM_OK) {
         km_buf_free(&b);
         size_t off = perr.offset != (size_t)-1 ? perr.offset : p->offset;
         return bad(c, off, "%s", perr.msg);
@@ -296,9 +320,179 @@ static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
     r->pattern = km_arena_strndup(&c->rs->arena, b.data, b.len);
     r->pattern_len = b.len;
     km_buf_free(&b);
+    if (never.code != KM_OK) {
+        km_error pos;
+        km_error_clear(&pos);
+        loadctx w = *c;
+        w.err = &pos;
+        size_t off = never.offset != (size_t)-1 ? never.offset : p->offset;
+        bad(&w, off, "%s", never.msg);
+        r->never_matches = km_arena_strndup(&c->rs->arena, pos.msg, strlen(pos.msg));
+        if (!r->never_matches) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
+    }
     if (!r->pattern || !r->pattern_written)
         return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
     return KM_OK;
+}
+
+/* ---- bare EventBridge patterns ----
+ * A user's existing EventBridge rule is a pattern without kumomori's metadata: the file holds the
+ * pattern itself (what `aws events put-rule --event-pattern` takes) or the output of
+ * `aws events describe-rule`. It loads as a rule whose id, title, severity and scenario are made
+ * up as docs/rules.md says, so existing detections run unchanged. */
+
+static int is_pattern_key(const char *k) {
+    static const char *const keys[] = {"source", "detail-type", "detail", "account", "region", "resources",
+                                       "version", "id", "time", "$or"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(k, keys[i]) == 0) return 1;
+    return 0;
+}
+
+/* An object using only EventBridge envelope keys, at least one of source/detail-type/detail. */
+static int looks_like_bare_pattern(const km_json *root) {
+    if (root->type != KM_JSON_OBJECT || root->u.obj.n == 0) return 0;
+    int core = 0;
+    for (size_t i = 0; i < root->u.obj.n; i++) {
+        const km_json_member *m = &root->u.obj.members[i];
+        if (!is_pattern_key(m->key)) return 0;
+        if (!strcmp(m->key, "source") || !strcmp(m->key, "detail-type") || !strcmp(m->key, "detail") ||
+            !strcmp(m->key, "$or"))
+            core = 1;
+    }
+    /* an "id" holding a string is more likely a rule file missing its other fields */
+    const km_json *id = km_json_get(root, "id");
+    return core && !(id && id->type == KM_JSON_STRING);
+}
+
+/* The scenario a made-up rule is filed under, from the service the pattern names (the strategy's
+ * grouping: identity -> credential leak, data and backups -> S6, logging and monitoring -> S7). */
+static int scenario_for_service(const char *svc) {
+    static const struct { const char *svc; int scenario; } map[] = {
+        {"iam", 2}, {"sts", 2}, {"signin", 2}, {"sso", 2}, {"organizations", 2}, {"secretsmanager", 2},
+        {"s3", 6}, {"rds", 6}, {"backup", 6}, {"dynamodb", 6}, {"kms", 6}, {"elasticfilesystem", 6},
+        {"ec2", 3}, {"elasticloadbalancing", 3}, {"wafv2", 1}, {"ecr", 5}, {"ecs", 4}, {"eks", 4}, {"lambda", 4},
+        {"cloudtrail", 7}, {"logs", 7}, {"guardduty", 7}, {"config", 7}, {"securityhub", 7}, {"events", 7},
+        {"monitoring", 7}, {"cloudwatch", 7},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(svc, map[i].svc) == 0) return map[i].scenario;
+    return 0;
+}
+
+/* The first service named by detail.eventSource ("iam.amazonaws.com") or source ("aws.iam"). */
+static int bare_scenario(const km_json *p) {
+    const km_json *d = km_json_get(km_json_get(p, "detail"), "eventSource");
+    for (size_t i = 0; d && i < km_json_len(d); i++) {
+        const char *s = km_json_str(km_json_at(d, i));
+        const char *dot = s ? strchr(s, '.') : NULL;
+        if (!dot || (size_t)(dot - s) >= 64) continue;
+        char svc[64];
+        snprintf(svc, sizeof svc, "%.*s", (int)(dot - s), s);
+        int sc = scenario_for_service(svc);
+        if (sc) return sc;
+    }
+    const km_json *src = km_json_get(p, "source");
+    for (size_t i = 0; src && i < km_json_len(src); i++) {
+        const char *s = km_json_str(km_json_at(src, i));
+        if (!s || strncmp(s, "aws.", 4) != 0) continue;
+        int sc = scenario_for_service(s + 4);
+        if (sc) return sc;
+    }
+    const km_json *or = km_json_get(p, "$or");
+    for (size_t i = 0; or && i < km_json_len(or); i++) {
+        int sc = bare_scenario(km_json_at(or, i));
+        if (sc) return sc;
+    }
+    return 7; /* the strategy files its EventBridge monitoring rules under S7 */
+}
+
+/* KM-EB- and the name in upper case, other characters turned into single '-'. */
+static const char *bare_id(km_ruleset *rs, const char *name) {
+    char id[96];
+    size_t n = (size_t)snprintf(id, sizeof id, "KM-EB-");
+    int dash = 1;
+    for (const char *p = name; *p && n < 80; p++) {
+        char ch = *p;
+        if (ch >= 'a' && ch <= 'z') ch = (char)(ch - 'a' + 'A');
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+            id[n++] = ch;
+            dash = 0;
+        } else if (!dash) {
+            id[n++] = '-';
+            dash = 1;
+        }
+    }
+    while (n > 6 && id[n - 1] == '-') n--;
+    if (n == 6) n += (size_t)snprintf(id + n, sizeof id - n, "PATTERN");
+    id[n] = 0;
+    if (index_find(rs, id) >= 0) {
+        char more[112];
+        do snprintf(more, sizeof more, "%s-%u", id, ++rs->bare_seq + 1);
+        while (index_find(rs, more) >= 0);
+        return km_arena_strndup(&rs->arena, more, strlen(more));
+    }
+    return km_arena_strndup(&rs->arena, id, n);
+}
+
+static int add_loaded(loadctx *c, km_rule *r);
+
+static int load_bare(loadctx *c, const km_json *root, int builtin) {
+    km_ruleset *rs = c->rs;
+    km_rule r;
+    memset(&r, 0, sizeof r);
+    r.builtin = builtin;
+    r.bare_pattern = 1;
+    r.file = km_arena_strndup(&rs->arena, c->name, strlen(c->name));
+    const km_json *ep = km_json_get(root, "EventPattern");
+    const char *rname = km_json_str(km_json_get(root, "Name"));
+    const char *rdesc = km_json_str(km_json_get(root, "Description"));
+    km_json_doc *inner = NULL;
+    const km_json *pat = root;
+    loadctx pc = *c;
+    char where[600];
+    if (ep) {
+        /* describe-rule: the pattern is a JSON document inside a string */
+        if (ep->type != KM_JSON_STRING) return bad(c, ep->offset, "\"EventPattern\" must be a string holding the pattern");
+        snprintf(where, sizeof where, "%s (EventPattern)", c->name);
+        pc.name = where;
+        pc.text = ep->u.str.s;
+        pc.len = ep->u.str.len;
+        km_error perr;
+        inner = km_json_parse(ep->u.str.s, ep->u.str.len, NULL, NULL, &perr);
+        if (!inner) {
+            size_t off = perr.offset == (size_t)-1 ? 0 : perr.offset;
+            return bad(&pc, off, "%s", perr.msg);
+        }
+        pat = km_json_root(inner);
+    }
+    const char *base = strrchr(c->name, '/');
+    base = base ? base + 1 : c->name;
+    char stem[200];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) *dot = 0;
+    r.id = bare_id(rs, rname && *rname ? rname : stem);
+    char buf[512];
+    snprintf(buf, sizeof buf, "EventBridge rule %s", rname && *rname ? rname : stem);
+    r.title = km_arena_strndup(&rs->arena, buf, strlen(buf));
+    if (rdesc && *rdesc) r.description = km_arena_strndup(&rs->arena, rdesc, strlen(rdesc));
+    else {
+        snprintf(buf, sizeof buf, "An event the EventBridge pattern in %s matches.", base);
+        r.description = km_arena_strndup(&rs->arena, buf, strlen(buf));
+    }
+    static const char resp[] = "Review the event. This rule is a bare EventBridge pattern: write it as a kumomori rule "
+                               "(docs/rules.md) to give it a severity, scenarios and a response.";
+    r.response = resp;
+    r.severity = KM_SEV_MEDIUM;
+    r.primary_scenario = bare_scenario(pat);
+    r.scenarios = KM_SCENARIO_BIT(r.primary_scenario);
+    int rc = load_pattern(&pc, pat, &r);
+    km_json_doc_free(inner);
+    if (rc) return rc;
+    if (!r.file || !r.id || !r.title || !r.description)
+        return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
+    return add_loaded(c, &r);
 }
 
 static int load_rule(loadctx *c, const km_json *root, int builtin) {
@@ -308,6 +502,8 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
     /* sigma helper: thresholds and correlations (docs/stateful.md) are read by src/rules/stateful.c */
     if (km_json_get(root, "threshold") || km_json_get(root, "correlation"))
         return km_stateful_load_json(rs, c->name, c->text, c->len, root, builtin, c->err);
+    if (!km_json_get(root, "pattern") && (km_json_get(root, "EventPattern") || looks_like_bare_pattern(root)))
+        return load_bare(c, root, builtin);
     km_rule r;
     memset(&r, 0, sizeof r);
     r.builtin = builtin;
@@ -354,7 +550,12 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
     if (load_examples(c, ex, &r)) return KM_ERR;
     if (!r.file || !r.title || !r.description || !r.response)
         return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
+    return add_loaded(c, &r);
+}
 
+static int add_loaded(loadctx *c, km_rule *rp) {
+    km_ruleset *rs = c->rs;
+    km_rule r = *rp;
     if (rs->n == rs->cap) {
         size_t ncap = rs->cap ? rs->cap * 2 : 64;
         km_rule *p = realloc(rs->rules, ncap * sizeof *p);
@@ -365,6 +566,11 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
     rs->rules[rs->n] = r;
     if (index_put(rs, rs->n)) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
     rs->n++;
+    if (r.never_matches) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s (rule %s is loaded but will raise no alert)", r.never_matches, r.id);
+        keep_warning(rs, msg);
+    }
     return KM_OK;
 }
 
@@ -507,7 +713,7 @@ km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km
                 }
             continue;
         }
-        if (r->kind != KM_RULE_PATTERN) continue;
+        if (r->kind != KM_RULE_PATTERN || r->never_matches) continue;
         if (km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err) != KM_OK) {
             km_error_prefix(err, "%s (%s)", r->file, r->id);
             km_matcher_free(m);
