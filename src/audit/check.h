@@ -99,6 +99,7 @@ typedef struct km_scp {
     const char *target;   /* where it is attached: root, OU or account id */
     const km_json *doc;   /* the parsed Content, or NULL when unreadable */
     const char *file;     /* describe-policy answer */
+    const char *why;      /* when doc is NULL: why the content cannot be read */
     int applies;          /* 1: applies to the account; 2: attached to an OU the account may be in */
 } km_scp;
 

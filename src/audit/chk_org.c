@@ -43,10 +43,15 @@ static void chk_scp_mfa(km_audit *a) {
         if (st == KM_ORG_UNKNOWN) { km_emit_acct(a, acct, NULL, KM_UNKNOWN, "%s", why ? why : "cannot tell"); continue; }
         if (why) { km_emit_acct(a, acct, NULL, KM_FAIL, "%s: no SCP applies", why); continue; }
         int best = 0, maybe = 0, unreadable = 0;
+        const char *unreadable_why = NULL;
         char pass[400] = "", weak[400] = "", narrow[400] = "", maybe_msg[400] = "";
         for (size_t k = 0; k < n; k++) {
             km_ev(a, scps[k].file);
-            if (!scps[k].doc) { unreadable = 1; continue; }
+            if (!scps[k].doc) {
+                if (!unreadable) unreadable_why = scps[k].why;
+                unreadable = 1;
+                continue;
+            }
             for (size_t s = 0; s < km_pol_nstmts(scps[k].doc); s++) {
                 const km_json *stm = km_pol_stmt(scps[k].doc, s);
                 if (!km_stmt_deny(stm)) continue;
@@ -77,7 +82,9 @@ static void chk_scp_mfa(km_audit *a) {
         }
         if (best == 2) km_emit_acct(a, acct, NULL, KM_PASS, "%s", pass);
         else if (maybe) km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: %s", maybe_msg);
-        else if (unreadable) km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: the content of an SCP that applies is not in the snapshot (organizations describe-policy)");
+        else if (unreadable)
+            km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: the content of an SCP that applies is unreadable (%s)",
+                         unreadable_why ? unreadable_why : "organizations describe-policy");
         else if (best == 1) km_emit_acct(a, acct, NULL, KM_FAIL, "%s", weak);
         else if (narrow[0]) km_emit_acct(a, acct, NULL, KM_FAIL, "%s", narrow);
         else km_emit_acct(a, acct, NULL, KM_FAIL, "no SCP that applies to the account denies actions without MFA: a stolen access key works on its own");
@@ -99,10 +106,15 @@ static void scp_denies(km_audit *a, const char *const *actions, size_t need, con
         size_t nact = 0;
         while (actions[nact]) nact++;
         int covered[16] = {0}, maybe = 0, unreadable = 0;
+        const char *unreadable_why = NULL;
         char names[300] = "";
         for (size_t k = 0; k < n; k++) {
             km_ev(a, scps[k].file);
-            if (!scps[k].doc) { unreadable = 1; continue; }
+            if (!scps[k].doc) {
+                if (!unreadable) unreadable_why = scps[k].why;
+                unreadable = 1;
+                continue;
+            }
             for (size_t s = 0; s < km_pol_nstmts(scps[k].doc); s++) {
                 const km_json *stm = km_pol_stmt(scps[k].doc, s);
                 /* a deny that lifts with MFA is the MFA control, not protection from administrators */
@@ -124,8 +136,11 @@ static void scp_denies(km_audit *a, const char *const *actions, size_t need, con
             km_join(miss, sizeof miss, ", ", actions[x]);
         }
         if (have >= need) km_emit_acct(a, acct, NULL, KM_PASS, "SCP(s) %s deny %s%s%s", names, what, miss[0] ? "; not covered: " : "", miss);
-        else if (maybe || unreadable)
-            km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: an SCP that may deny %s is attached where the snapshot cannot place the account, or its content is missing", what);
+        else if (unreadable)
+            km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: the content of an SCP that applies is unreadable (%s)",
+                         unreadable_why ? unreadable_why : "organizations describe-policy");
+        else if (maybe)
+            km_emit_acct(a, acct, NULL, KM_UNKNOWN, "cannot tell: an SCP that may deny %s is attached where the snapshot cannot place the account", what);
         else if (names[0]) km_emit_acct(a, acct, NULL, KM_FAIL, "SCP(s) %s deny only part of %s (missing: %s)", names, what, miss);
         else km_emit_acct(a, acct, NULL, KM_FAIL, "no SCP denies %s (missing: %s)", what, miss);
     }

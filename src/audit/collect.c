@@ -349,7 +349,10 @@ static void record(ctx *c, task *t, const char *why) {
         km_buf_json_str(&b, code ? code : "CLIError", strlen(code ? code : "CLIError"));
         km_buf_puts(&b, ",\"Message\":");
         km_buf_json_str(&b, msg ? msg : "", strlen(msg ? msg : ""));
-        km_buf_printf(&b, "},\"kumomori\":{\"exit\":%d}}\n", t->exit_code);
+        /* the CLI's own words as well, verbatim: the Code/Message split above is parsed from them */
+        km_buf_printf(&b, "},\"kumomori\":{\"exit\":%d,\"stderr\":", t->exit_code);
+        km_buf_json_str(&b, t->err.data ? t->err.data : "", t->err.len);
+        km_buf_puts(&b, "}}\n");
         if (t->cmd->store && write_file(path, b.data, b.len)) status = "write failed";
         km_buf_free(&b);
         free(msg);

@@ -36,6 +36,29 @@ typedef struct km_collect_summary {
  * could be collected (no AWS CLI, no credentials, output not writable). */
 int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *err);
 
+/* collect --trail s3://BUCKET[/PREFIX]: mirror a CloudTrail bucket into OUT/trail/BUCKET/PREFIX
+ * with `aws s3 sync`, save each digest's signature (head-object's Metadata.signature, hex) as
+ * KEY.sig beside it, and the public keys of the digests' regions (list-public-keys) as
+ * OUT/trail/public-keys-REGION.json and, all together, OUT/trail/public-keys.json: what
+ * `kumomori verify OUT/trail/BUCKET --public-keys OUT/trail/public-keys.json` needs
+ * (collect_trail.c). Uses o->out_dir, profile, aws, jobs, timeout_s, progress. */
+#define KM_TRAIL_MAX_FAILURES 20
+typedef struct km_trail_summary {
+    char mirror[4096];            /* OUT/trail/BUCKET: the folder to give verify */
+    char keys_file[4200];         /* OUT/trail/public-keys.json */
+    int keys_written;
+    size_t digests, sigs, sigs_kept, sig_failed;
+    size_t regions, key_regions, key_failed, keys;
+    char sync_warning[512];       /* s3 sync skipped some files (its exit status 2) */
+    char failures[KM_TRAIL_MAX_FAILURES][1100]; /* the first failed calls: what and why */
+    size_t nfailures;
+    double seconds;
+} km_trail_summary;
+
+/* Returns KM_OK when the mirror was made (calls that failed are in sum and in
+ * OUT/trail/manifest-BUCKET.json), or an error when the URL is malformed or s3 sync failed. */
+int km_collect_trail(const km_collect_opts *o, const char *url, km_trail_summary *sum, km_error *err);
+
 /* Write the read-only IAM policy the command list needs (JSON) to stdout. */
 void km_collect_print_policy(void);
 

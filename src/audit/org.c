@@ -183,7 +183,17 @@ static void resolve(km_audit *a, org_entry *e) {
         km_item dp = km_snap_get(s, P, "global", "organizations", "describe-policy", pid);
         sc->file = dp.file;
         const km_json *content = km_ci_path(dp.json, "Policy.Content");
-        sc->doc = content ? km_snap_embedded(s, content, NULL) : NULL;
+        const char *w = NULL;
+        sc->doc = content ? km_snap_embedded(s, content, &w) : NULL;
+        if (!sc->doc) {
+            char whybuf[900];
+            if (dp.status != KM_DATA_OK) sc->why = "organizations describe-policy is not in the snapshot or was not answered";
+            else {
+                snprintf(whybuf, sizeof whybuf, "%s: Policy.Content %s", dp.file ? dp.file : "describe-policy",
+                         !content ? "is missing" : w ? w : "is not a policy document");
+                sc->why = km_snap_intern(s, whybuf);
+            }
+        }
     }
 }
 

@@ -198,7 +198,7 @@ static void emit_v(km_audit *a, const char *account, const char *region, const c
     f->tags = tags;
     f->message = km_arena_strndup(ar, msg, strlen(msg));
     if (a->nev) {
-        f->files = km_arena_alloc(ar, a->nev * sizeof *f->files);
+        f->files = km_arena_alloc_raw(ar, a->nev * sizeof *f->files, 8);
         if (f->files) {
             memcpy(f->files, a->ev, a->nev * sizeof *f->files);
             f->nfiles = a->nev;

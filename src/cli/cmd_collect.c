@@ -28,8 +28,14 @@ static void usage(FILE *f) {
             "  --timeout SECONDS     per call (default 600)\n"
             "  --aws PATH            the AWS CLI program (default: aws on PATH)\n"
             "  --no-progress         no progress bar on standard error\n"
-            "  --print-policy        print the read-only IAM policy collect needs, and exit\n\n"
-            "Then: kumomori audit DIR\n"
+            "  --print-policy        print the read-only IAM policy collect needs, and exit\n"
+            "  --trail s3://BUCKET[/PREFIX]\n"
+            "                        instead: mirror a CloudTrail bucket for 'kumomori verify' (repeatable):\n"
+            "                        aws s3 sync into DIR/trail/BUCKET/PREFIX, each digest's signature\n"
+            "                        (s3api head-object) as DIGEST.sig beside it, the digests' regions' public\n"
+            "                        keys (cloudtrail list-public-keys) in DIR/trail/public-keys.json\n\n"
+            "Then: kumomori audit DIR   (or, after --trail: kumomori verify DIR/trail/BUCKET --public-keys\n"
+            "      DIR/trail/public-keys.json)\n"
             "Exit status: 0 collected (some calls may have failed: see the manifest), 2 nothing collected.\n");
 }
 
@@ -42,6 +48,8 @@ int km_cmd_collect(int argc, char **argv) {
     o.progress = isatty(2);
     char *regions_buf = NULL;
     const char **regions = NULL;
+    const char *trails[16];
+    size_t ntrails = 0;
     int rc = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -66,6 +74,13 @@ int km_cmd_collect(int argc, char **argv) {
             o.regions = regions;
         } else if (!strcmp(a, "--all-regions")) o.all_regions = 1;
         else if (!strcmp(a, "--services") && has) o.services = argv[++i];
+        else if (!strcmp(a, "--trail") && has) {
+            if (ntrails == sizeof trails / sizeof *trails) {
+                km_cli_usage_error("collect", "at most %zu --trail", sizeof trails / sizeof *trails);
+                goto out;
+            }
+            trails[ntrails++] = argv[++i];
+        }
         else if (!strcmp(a, "--aws") && has) o.aws = argv[++i];
         else if (!strcmp(a, "--no-progress")) o.progress = 0;
         else if ((!strcmp(a, "--jobs") || !strcmp(a, "--timeout")) && has) {
@@ -91,8 +106,32 @@ int km_cmd_collect(int argc, char **argv) {
     }
     if (!o.out_dir) { km_cli_usage_error("collect", "--out DIR is required"); goto out; }
     if (o.nregions && o.all_regions) { km_cli_usage_error("collect", "give --regions or --all-regions, not both"); goto out; }
-    km_collect_summary sum;
     km_error err;
+    if (ntrails) {
+        if (o.nregions || o.all_regions || o.services) {
+            km_cli_usage_error("collect", "--trail mirrors a trail bucket only: --regions, --all-regions and --services do not apply (run collect twice)");
+            goto out;
+        }
+        rc = 0;
+        for (size_t t = 0; t < ntrails; t++) {
+            km_trail_summary ts;
+            if (km_collect_trail(&o, trails[t], &ts, &err) != KM_OK) {
+                fprintf(stderr, "kumomori collect: %s\n", err.msg);
+                rc = 2;
+                continue;
+            }
+            fprintf(stderr, "kumomori collect: trail %s: mirrored into %s in %.1f s: %zu digest(s), %zu signature(s) saved, %zu kept from before, %zu failed; public keys of %zu/%zu region(s) (%zu key(s))\n",
+                    trails[t], ts.mirror, ts.seconds, ts.digests, ts.sigs, ts.sigs_kept, ts.sig_failed, ts.key_regions, ts.regions, ts.keys);
+            if (ts.sync_warning[0]) fprintf(stderr, "  aws s3 sync skipped some files: %s\n", ts.sync_warning);
+            for (size_t k = 0; k < ts.nfailures; k++) fprintf(stderr, "  failed: %s\n", ts.failures[k]);
+            if (ts.keys_written)
+                fprintf(stderr, "  next: kumomori verify %s --public-keys %s\n", ts.mirror, ts.keys_file);
+            else
+                fprintf(stderr, "  no public keys were saved (no digest found, or list-public-keys failed): verify needs --public-keys\n");
+        }
+        goto out;
+    }
+    km_collect_summary sum;
     if (km_collect_run(&o, &sum, &err) != KM_OK) {
         fprintf(stderr, "kumomori collect: %s\n", err.msg);
         goto out;

@@ -28,6 +28,18 @@ typedef struct parser {
     km_arena *arena;
     km_error *err;
     km_buf tmp;
+    /* Members and items of the containers being parsed, stacked (nested containers above
+     * their parent's): each container's are copied into the arena once, at exactly their
+     * number, when it closes. Growing every array in the arena instead left the outgrown
+     * copies behind: a third of a large snapshot's memory. */
+    km_json_member *mstack;
+    size_t mtop, mcap;
+    km_json **istack;
+    size_t itop, icap;
+    /* Object keys already stored in this document: AWS answers repeat the same few dozen
+     * keys thousands of times, and each is stored once. Open addressing, no removal. */
+    struct keyslot { const char *s; size_t len; uint32_t hash; } *keys;
+    size_t nkeys, capkeys;
 } parser;
 
 static int fail(parser *p, size_t off, const char *what) {
@@ -113,10 +125,64 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     return 0;
 }
 
-/* Parse a string starting at the opening quote; decoded text goes to arena. */
-static int parse_string(parser *p, const char **out, size_t *out_len) {
+#define KEY_INTERN_MAX 64     /* longer keys are stored each time */
+#define KEY_INTERN_SLOTS 4096 /* at most 3072 distinct keys are remembered per document */
+
+static uint32_t key_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* The stored copy of key s[0..n): found among the keys stored before, or stored now. */
+static const char *intern_key(parser *p, const char *s, size_t n) {
+    if (n > KEY_INTERN_MAX) return km_arena_strndup(p->arena, s, n);
+    if (!p->keys) {
+        p->keys = calloc(KEY_INTERN_SLOTS, sizeof *p->keys);
+        if (!p->keys) return km_arena_strndup(p->arena, s, n);
+        p->capkeys = KEY_INTERN_SLOTS;
+    }
+    uint32_t h = key_hash(s, n);
+    size_t mask = p->capkeys - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct keyslot *k = &p->keys[i];
+        if (!k->s) {
+            char *c = km_arena_strndup(p->arena, s, n);
+            if (c && p->nkeys * 4 < p->capkeys * 3) {
+                k->s = c;
+                k->len = n;
+                k->hash = h;
+                p->nkeys++;
+            }
+            return c;
+        }
+        if (k->hash == h && k->len == n && memcmp(k->s, s, n) == 0) return k->s;
+    }
+}
+
+/* Parse a string starting at the opening quote; decoded text goes to arena (object keys through
+ * intern_key when is_key). */
+static int parse_string(parser *p, const char **out, size_t *out_len, int is_key) {
     size_t start = p->i;
     p->i++; /* opening quote */
+    {
+        /* Most strings hold no escape and no byte above 0x7F: stored straight from the text. */
+        size_t j = p->i;
+        const char *t = p->s;
+        while (j < p->n) {
+            unsigned char c = (unsigned char)t[j];
+            if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+            j++;
+        }
+        if (j < p->n && t[j] == '"' && j - p->i <= p->max_string) {
+            size_t len = j - p->i;
+            *out = is_key ? intern_key(p, t + p->i, len) : km_arena_strndup(p->arena, t + p->i, len);
+            if (!*out) return fail_nomem(p);
+            *out_len = len;
+            p->i = j + 1;
+            return 0;
+        }
+    }
     km_buf_reset(&p->tmp);
     for (;;) {
         size_t run = p->i;
@@ -186,7 +252,8 @@ static int parse_string(parser *p, const char **out, size_t *out_len) {
         if (km_buf_putc(&p->tmp, ch)) goto toolong;
     }
     if (p->tmp.len > p->max_string) goto toolong;
-    *out = km_arena_strndup(p->arena, p->tmp.data ? p->tmp.data : "", p->tmp.len);
+    *out = is_key ? intern_key(p, p->tmp.data ? p->tmp.data : "", p->tmp.len)
+                  : km_arena_strndup(p->arena, p->tmp.data ? p->tmp.data : "", p->tmp.len);
     if (!*out) return fail_nomem(p);
     *out_len = p->tmp.len;
     return 0;
@@ -232,14 +299,41 @@ static int parse_number(parser *p, km_json *v) {
 
 static km_json *parse_value(parser *p);
 
-static int grow(parser *p, void **arr, size_t *cap, size_t n, size_t elem) {
-    if (n < *cap) return 0;
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *na = km_arena_alloc(p->arena, nc * elem);
-    if (!na) return fail_nomem(p);
-    if (n) memcpy(na, *arr, n * elem);
-    *arr = na;
-    *cap = nc;
+static int push_item(parser *p, km_json *item) {
+    if (p->itop == p->icap) {
+        size_t nc = p->icap ? p->icap * 2 : 64;
+        km_json **ns = realloc(p->istack, nc * sizeof *ns);
+        if (!ns) return fail_nomem(p);
+        p->istack = ns;
+        p->icap = nc;
+    }
+    p->istack[p->itop++] = item;
+    return 0;
+}
+
+static int push_member(parser *p, const char *key, size_t klen, km_json *val) {
+    if (p->mtop == p->mcap) {
+        size_t nc = p->mcap ? p->mcap * 2 : 64;
+        km_json_member *ns = realloc(p->mstack, nc * sizeof *ns);
+        if (!ns) return fail_nomem(p);
+        p->mstack = ns;
+        p->mcap = nc;
+    }
+    p->mstack[p->mtop].key = key;
+    p->mstack[p->mtop].key_len = klen;
+    p->mstack[p->mtop].value = val;
+    p->mtop++;
+    return 0;
+}
+
+/* Copy stack[base..top) of elem-sized entries into the arena; NULL for none. */
+static int settle(parser *p, const void *stack, size_t base, size_t top, size_t elem, void **out) {
+    *out = NULL;
+    if (top == base) return 0;
+    void *a = km_arena_alloc_raw(p->arena, (top - base) * elem, 8);
+    if (!a) return fail_nomem(p);
+    memcpy(a, (const char *)stack + base * elem, (top - base) * elem);
+    *out = a;
     return 0;
 }
 
@@ -247,16 +341,14 @@ static km_json *parse_array(parser *p) {
     km_json *v = new_value(p, KM_JSON_ARRAY, p->i);
     if (!v) return NULL;
     p->i++;
-    km_json **items = NULL;
-    size_t n = 0, cap = 0;
+    size_t base = p->itop;
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == ']') { p->i++; goto done; }
     for (;;) {
         skip_ws(p);
         km_json *item = parse_value(p);
         if (!item) return NULL;
-        if (grow(p, (void **)&items, &cap, n, sizeof *items)) return NULL;
-        items[n++] = item;
+        if (push_item(p, item)) return NULL;
         skip_ws(p);
         if (p->i >= p->n) { fail(p, v->offset, "unterminated array"); return NULL; }
         char c = p->s[p->i];
@@ -266,8 +358,9 @@ static km_json *parse_array(parser *p) {
         return NULL;
     }
 done:
-    v->u.arr.items = items;
-    v->u.arr.n = n;
+    if (settle(p, p->istack, base, p->itop, sizeof *p->istack, (void **)&v->u.arr.items)) return NULL;
+    v->u.arr.n = p->itop - base;
+    p->itop = base;
     return v;
 }
 
@@ -275,8 +368,7 @@ static km_json *parse_object(parser *p) {
     km_json *v = new_value(p, KM_JSON_OBJECT, p->i);
     if (!v) return NULL;
     p->i++;
-    km_json_member *m = NULL;
-    size_t n = 0, cap = 0;
+    size_t base = p->mtop;
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == '}') { p->i++; goto done; }
     for (;;) {
@@ -285,18 +377,14 @@ static km_json *parse_object(parser *p) {
         if (p->s[p->i] != '"') { fail(p, p->i, "expected a string key in object"); return NULL; }
         const char *key;
         size_t klen;
-        if (parse_string(p, &key, &klen)) return NULL;
+        if (parse_string(p, &key, &klen, 1)) return NULL;
         skip_ws(p);
         if (p->i >= p->n || p->s[p->i] != ':') { fail(p, p->i, "expected ':' after object key"); return NULL; }
         p->i++;
         skip_ws(p);
         km_json *val = parse_value(p);
         if (!val) return NULL;
-        if (grow(p, (void **)&m, &cap, n, sizeof *m)) return NULL;
-        m[n].key = key;
-        m[n].key_len = klen;
-        m[n].value = val;
-        n++;
+        if (push_member(p, key, klen, val)) return NULL;
         skip_ws(p);
         if (p->i >= p->n) { fail(p, v->offset, "unterminated object"); return NULL; }
         char c = p->s[p->i];
@@ -306,8 +394,9 @@ static km_json *parse_object(parser *p) {
         return NULL;
     }
 done:
-    v->u.obj.members = m;
-    v->u.obj.n = n;
+    if (settle(p, p->mstack, base, p->mtop, sizeof *p->mstack, (void **)&v->u.obj.members)) return NULL;
+    v->u.obj.n = p->mtop - base;
+    p->mtop = base;
     return v;
 }
 
@@ -337,7 +426,7 @@ static km_json *parse_value(parser *p) {
         break;
     case '"':
         v = new_value(p, KM_JSON_STRING, off);
-        if (v && parse_string(p, &v->u.str.s, &v->u.str.len)) return NULL;
+        if (v && parse_string(p, &v->u.str.s, &v->u.str.len, 0)) return NULL;
         break;
     case 't':
         if (!match_word(p, "true", 4)) { fail(p, off, "unknown literal (expected true)"); return NULL; }
@@ -403,6 +492,9 @@ km_json_doc *km_json_parse(const char *text, size_t len, const km_json_opts *opt
         }
     }
     km_buf_free(&p.tmp);
+    free(p.mstack);
+    free(p.istack);
+    free(p.keys);
     if (!doc->root) {
         if (err && err->code == KM_OK) km_error_set(err, KM_ERR, p.i, "invalid JSON");
         km_json_doc_free(doc);

@@ -15,6 +15,10 @@ void km_arena_init(km_arena *a, size_t max);
 /* Zeroed, 16-byte-aligned memory owned by the arena, or NULL (cap or memory). */
 void *km_arena_alloc(km_arena *a, size_t n);
 char *km_arena_strndup(km_arena *a, const char *s, size_t n);
+/* n bytes, not zeroed, aligned to align (1, 2, 4, 8 or 16): for data the caller writes whole at
+ * once (strings, copied arrays), so that small strings do not take 16 bytes each and memory is
+ * touched once instead of twice. NULL on cap or memory. */
+void *km_arena_alloc_raw(km_arena *a, size_t n, size_t align);
 void km_arena_free(km_arena *a); /* releases every allocation; takes NULL */
 /* Releases every allocation but keeps the largest block for the next ones: an arena emptied once
  * per record then costs neither malloc nor fresh pages (whose first touch was a measurable part
