@@ -236,12 +236,15 @@ static int nomem(fw *w) {
     return -1;
 }
 
-static inline void ws(fw *w) {
-    while (w->i < w->n) {
-        unsigned char c = w->s[w->i];
+static inline __attribute__((always_inline)) void ws(fw *w) {
+    size_t i = w->i;
+    /* anything above ' ' ends it at once: the usual case */
+    while (i < w->n && w->s[i] <= ' ') {
+        unsigned char c = w->s[i];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
-        w->i++;
+        i++;
     }
+    w->i = i;
 }
 
 /* Index of the first byte in [i, n) that is '"', '\\', a control character or non-ASCII. */
@@ -265,6 +268,29 @@ static size_t find_special(const unsigned char *s, size_t i, size_t n) {
         i++;
     }
     return n;
+}
+
+/* Most keys and values are short plain ASCII: when the 16 bytes from i (a string's first
+ * content byte) hold its closing quote and nothing before it needs decoding or checking
+ * (backslash, control character, non-ASCII), the quote's index; else (size_t)-1 and the caller
+ * takes the general path. Inlined into the walk: it runs once per key and value. */
+static inline __attribute__((always_inline)) size_t quick_close(const unsigned char *s, size_t i, size_t n) {
+#if defined(__SSE2__)
+    if (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        /* signed compare: bytes >= 0x80 are negative, so "< 0x20" also finds non-ASCII */
+        unsigned sp = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+        if (q) {
+            unsigned k = (unsigned)__builtin_ctz(q);
+            if (!(sp & ((1u << k) - 1))) return i + k;
+        }
+    }
+#else
+    (void)s, (void)i, (void)n;
+#endif
+    return (size_t)-1;
 }
 
 static size_t utf8_len(const unsigned char *s, size_t n) {
@@ -635,7 +661,14 @@ static int skip_value(fw *w) {
     if (w->i >= w->n) return ferr(w, w->i, "unexpected end of input");
     unsigned char c = w->s[w->i];
     switch (c) {
-    case '"': return skip_string(w);
+    case '"': {
+        size_t j = quick_close(w->s, w->i + 1, w->n);
+        if (j != (size_t)-1) {
+            w->i = j + 1;
+            return 0;
+        }
+        return skip_string(w);
+    }
     case '{':
     case '[': return skip_container(w);
     case 't': return literal(w, "true", 4);
@@ -676,50 +709,95 @@ static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char
 
 static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth);
 
-/* Value at a used state: a leaf goes to its field; objects and arrays are walked. */
+static inline __attribute__((always_inline)) size_t skip_ws(const unsigned char *s, size_t i, size_t n) {
+    while (i < n && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+    return i;
+}
+
+/* An object at a used state: keys some pattern uses are walked, the other values skipped. The
+ * position is kept in a local and written back around calls: this loop runs once per key of
+ * every walked object, and plain keys and string values (quick_close) never leave it. */
 static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
+    const unsigned char *s = w->s;
+    const size_t n = w->n;
     size_t start = w->i;
-    w->i++;
-    ws(w);
-    if (w->i < w->n && w->s[w->i] == '}') {
-        w->i++;
+    size_t i = skip_ws(s, w->i + 1, n);
+    if (i < n && s[i] == '}') {
+        w->i = i + 1;
         return 0;
     }
     for (;;) {
-        ws(w);
-        if (w->i >= w->n || w->s[w->i] != '"') return ferr(w, w->i >= w->n ? start : w->i, "expected a string key in object");
+        i = skip_ws(s, i, n);
+        if (i >= n || s[i] != '"') {
+            w->i = i;
+            return ferr(w, i >= n ? start : i, "expected a string key in object");
+        }
         const char *k;
         size_t klen;
-        int dec;
-        size_t kb = 0, kcap = w->kcap;
-        if (parse_string(w, &k, &klen, &dec, &w->kbuf, &kb, &kcap)) return -1;
-        w->kcap = kcap;
         uint64_t head;
-        if (dec) {
-            k = w->kbuf;
-            head = key_head(k, klen);
-        } else if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (size_t)((const unsigned char *)k - w->s) + 8 <= w->n) {
-            /* 8 bytes readable: load and mask instead of a variable-length copy */
-            memcpy(&head, k, 8);
-            if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+        size_t kq = quick_close(s, i + 1, n);
+        if (kq != (size_t)-1) {
+            /* plain key with 16 readable bytes from its start */
+            k = (const char *)s + i + 1;
+            klen = kq - i - 1;
+            i = kq + 1;
+            if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+                memcpy(&head, k, 8);
+                if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+            } else {
+                head = key_head(k, klen);
+            }
         } else {
-            head = key_head(k, klen);
+            int dec;
+            size_t kb = 0, kcap = w->kcap;
+            w->i = i;
+            if (parse_string(w, &k, &klen, &dec, &w->kbuf, &kb, &kcap)) return -1;
+            w->kcap = kcap;
+            i = w->i;
+            if (dec) {
+                k = w->kbuf;
+                head = key_head(k, klen);
+            } else if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (size_t)((const unsigned char *)k - s) + 8 <= n) {
+                /* 8 bytes readable: load and mask instead of a variable-length copy */
+                memcpy(&head, k, 8);
+                if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+            } else {
+                head = key_head(k, klen);
+            }
         }
-        ws(w);
-        if (w->i >= w->n || w->s[w->i] != ':') return ferr(w, w->i, "expected ':' after key");
-        w->i++;
-        ws(w);
+        if (i < n && s[i] == ':') {
+            i++;
+        } else {
+            i = skip_ws(s, i, n);
+            if (i >= n || s[i] != ':') {
+                w->i = i;
+                return ferr(w, i, "expected ':' after key");
+            }
+            i++;
+        }
+        i = skip_ws(s, i, n);
         int32_t child = names_step_h(w->names, (uint32_t)state, k, klen, head);
-        if (child < 0) {
-            if (skip_value(w)) return -1;
-        } else if (walk_value(w, child, elem, depth + 1)) {
-            return -1;
+        size_t vq;
+        if (child < 0 && i < n && s[i] == '"' && (vq = quick_close(s, i + 1, n)) != (size_t)-1) {
+            i = vq + 1;
+        } else {
+            w->i = i;
+            if (child < 0 ? skip_value(w) : walk_value(w, child, elem, depth + 1)) return -1;
+            i = w->i;
         }
-        ws(w);
-        if (w->i >= w->n) return ferr(w, start, "unterminated object");
-        unsigned char c = w->s[w->i++];
+        if (i < n && s[i] == ',') {
+            i++;
+            continue;
+        }
+        i = skip_ws(s, i, n);
+        if (i >= n) {
+            w->i = i;
+            return ferr(w, start, "unterminated object");
+        }
+        unsigned char c = s[i++];
+        w->i = i;
         if (c == '}') return 0;
-        if (c != ',') return ferr(w, w->i - 1, "expected ',' or '}'");
+        if (c != ',') return ferr(w, i - 1, "expected ',' or '}'");
     }
 }
 
@@ -776,10 +854,17 @@ static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth) {
         if (st->nchildren == 0 && field < 0) return skip_container(w);
         return walk_array(w, state, elem, depth);
     case '"': {
-        if (field < 0) return skip_string(w);
+        if (field < 0) return skip_value(w);
         const char *s;
         size_t len;
         int dec;
+        size_t vq = quick_close(w->s, w->i + 1, w->n);
+        if (vq != (size_t)-1) {
+            s = (const char *)w->s + w->i + 1;
+            len = vq - w->i - 1;
+            w->i = vq + 1;
+            return add_value(w, (uint32_t)field, elem, KM_V_STRING, s, len, 0, 0);
+        }
         size_t b0 = w->out->nbuf;
         if (parse_string(w, &s, &len, &dec, &w->out->buf, &w->out->nbuf, &w->out->capbuf)) return -1;
         return add_value(w, (uint32_t)field, elem, KM_V_STRING, s, len, dec, b0);
