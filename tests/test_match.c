@@ -538,6 +538,82 @@ TEST(match_differential_random) {
                  rejected);
 }
 
+/* Hundreds of patterns in one matcher (sub-rules are then also found through combined keys of
+ * two fields, src/match/matcher.c): each event's ids must be exactly the patterns the reference
+ * matches. Some events have long arrays in two fields, so that the matcher falls back from
+ * trying every pair of values. */
+TEST(match_differential_many_patterns) {
+    rng_state = 0x5DEECE66Dull;
+    enum { NPAT = 320, NEV = 500 };
+    km_buf pats[NPAT];
+    int ok[NPAT];
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    size_t added = 0, hits = 0, events = 0, bad = 0;
+    for (int i = 0; i < NPAT; i++) {
+        pats[i] = (km_buf)KM_BUF_INIT;
+        if (i % 2) {
+            rand_pattern_obj(&pats[i], 0);
+        } else {
+            /* two fields, each one test that can be part of a combined key */
+            static const char *const ops[] = {"%s", "{\"equals-ignore-case\":%s}", "{\"prefix\":%s}", "{\"suffix\":%s}"};
+            km_buf_putc(&pats[i], '{');
+            for (int f = 0; f < 2; f++) {
+                km_buf t = KM_BUF_INIT;
+                put_str(&t, strs[rnd(12)]);
+                km_buf_printf(&pats[i], "%s\"%s\":[", f ? "," : "", keys[f + 2 * (int)rnd(2)]);
+                km_buf_printf(&pats[i], ops[rnd(4)], t.data);
+                km_buf_putc(&pats[i], ']');
+                km_buf_free(&t);
+            }
+            km_buf_putc(&pats[i], '}');
+        }
+        ok[i] = km_matcher_add(m, (uint32_t)i, pats[i].data, pats[i].len, NULL) == KM_OK;
+        added += ok[i];
+    }
+    for (int j = 0; j < NEV; j++) {
+        km_buf e = KM_BUF_INIT;
+        if (j % 10 == 9) {
+            /* two fields with 9 values each: 81 pairs */
+            km_buf_puts(&e, "{");
+            for (int f = 0; f < 2; f++) {
+                km_buf_printf(&e, "%s\"%s\":[", f ? "," : "", keys[rnd(4)]);
+                for (int k = 0; k < 9; k++) {
+                    if (k) km_buf_putc(&e, ',');
+                    rand_value(&e);
+                }
+                km_buf_putc(&e, ']');
+            }
+            km_buf_puts(&e, "}");
+        } else {
+            rand_event_obj(&e, 0);
+        }
+        const uint32_t *ids;
+        int got = km_matcher_match(m, s, e.data, e.len, &ids, NULL);
+        if (got < 0) {
+            km_buf_free(&e);
+            continue;
+        }
+        events++;
+        int k = 0;
+        for (int i = 0; i < NPAT; i++) {
+            if (!ok[i]) continue;
+            int ref = ref_match(pats[i].data, pats[i].len, e.data, e.len);
+            int in = k < got && ids[k] == (uint32_t)i;
+            if (in) k++;
+            hits += ref == 1;
+            if (ref != in && bad++ < 5)
+                km_test_case(0, "pattern %d: matcher %d, reference %d\n   pattern %s\n   event %s", i, in, ref, pats[i].data, e.data);
+        }
+        km_buf_free(&e);
+    }
+    km_test_case(bad == 0 && added > 250 && events > 400 && hits > 3000, "%zu patterns, %zu events, %zu matches, %zu disagree",
+                 added, events, hits, bad);
+    for (int i = 0; i < NPAT; i++) km_buf_free(&pats[i]);
+    km_matcher_free(m);
+    km_match_scratch_free(s);
+}
+
 /* The fast number check must agree with formatting and re-reading, on numbers written the way
  * JSON producers write them (shortest, %.15g..%.17g, random digit strings). */
 #include "match/internal.h"

@@ -268,6 +268,80 @@ TEST(input_truncated_gzip_keeps_what_was_read) {
     km_buf_free(&b);
 }
 
+/* Everything km_input_read gives (bytes, then the error message if any) for a source. */
+static char *drain_input(km_input *in, size_t *len) {
+    km_buf b;
+    km_buf_init(&b, 0);
+    char chunk[7000];
+    km_error err;
+    long n;
+    while ((n = km_input_read(in, chunk, sizeof chunk, &err)) > 0) km_buf_append(&b, chunk, (size_t)n);
+    if (n < 0) km_buf_printf(&b, "\nERROR %s", err.msg);
+    *len = b.len;
+    return b.data ? b.data : calloc(1, 1);
+}
+
+/* Files are decoded whole (libdeflate, when built with it) up to a size, streamed above it; a
+ * file read from disk must give exactly what the streaming decoder gives for the same bytes:
+ * the data, the data before damage, and the same message. */
+TEST(input_gzip_files_read_whole_or_streamed_give_the_same) {
+    km_buf t;
+    km_buf_init(&t, 0);
+    km_buf_puts(&t, "{\"Records\":[");
+    for (int i = 0; i < 30000; i++) km_buf_printf(&t, "%s{\"eventID\":\"%d\",\"pad\":\"%08x\"}", i ? "," : "", i, i * 2654435761u);
+    km_buf_puts(&t, "]}");
+    size_t gl;
+    char *gz = gzip_bytes(t.data, t.len, &gl);
+    /* 3 MiB of incompressible text (over the whole-file cap) and 20 MiB of one byte (output over
+       its cap) */
+    size_t bigl = 3u << 20, zl = 20u << 20;
+    char *big = malloc(bigl), *zeros = malloc(zl);
+    uint64_t st = 88172645463325252ull;
+    for (size_t i = 0; i < bigl; i++) {
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        big[i] = (char)(' ' + st % 90);
+    }
+    memset(zeros, 'z', zl);
+    size_t gbl, gzl;
+    char *gbig = gzip_bytes(big, bigl, &gbl), *gzero = gzip_bytes(zeros, zl, &gzl);
+    km_buf v[8];
+    for (int i = 0; i < 8; i++) km_buf_init(&v[i], 0);
+    km_buf_append(&v[0], gz, gl);                       /* one member */
+    km_buf_append(&v[1], gz, gl); km_buf_append(&v[1], gz, gl); km_buf_append(&v[1], "\0\0\0", 3); /* two, padding */
+    km_buf_append(&v[2], gz, gl / 2);                   /* truncated */
+    km_buf_append(&v[3], gz, gl); v[3].data[gl / 2] ^= 0x55; v[3].data[gl / 2 + 1] ^= 0xaa; /* corrupt */
+    km_buf_append(&v[4], gz, gl); km_buf_append(&v[4], "junk", 4);       /* junk after the end */
+    km_buf_append(&v[5], gbig, gbl);                    /* over the whole-file cap */
+    km_buf_append(&v[6], gzero, gzl);                   /* output over its cap */
+    km_buf_append(&v[7], gz, gl); v[7].data[gl - 6] ^= 1; /* bad CRC */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/km-whole-%d.json.gz", (int)getpid());
+    int errors = 0;
+    for (int i = 0; i < 8; i++) {
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(v[i].data, 1, v[i].len, f) == v[i].len);
+        fclose(f);
+        km_error err;
+        km_input *a = km_input_open(path, &err), *b = km_input_mem(v[i].data, v[i].len);
+        CHECK(a && b);
+        size_t la, lb;
+        char *da = drain_input(a, &la), *db = drain_input(b, &lb);
+        CHECK_MSG(la == lb && memcmp(da, db, la) == 0, "variant %d: file gave %zu bytes, memory %zu (%s | %s)", i, la, lb,
+                  la > 200 ? da + la - 200 : da, lb > 200 ? db + lb - 200 : db);
+        CHECK_INT(km_input_is_gzip(a), 1);
+        errors += strstr(da, "\nERROR ") != NULL;
+        free(da);
+        free(db);
+        km_input_close(a);
+        km_input_close(b);
+    }
+    CHECK_INT(errors, 4);
+    unlink(path);
+    for (int i = 0; i < 8; i++) km_buf_free(&v[i]);
+    free(gz); free(gbig); free(gzero); free(big); free(zeros);
+    km_buf_free(&t);
+}
+
 TEST(input_open_errors_name_the_file) {
     km_error err;
     CHECK(km_input_open("/nonexistent/kumomori-x.json", &err) == NULL);

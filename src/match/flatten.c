@@ -15,6 +15,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define KM_X86_DISPATCH 1
+#endif
 
 /* ---- name states -------------------------------------------------------------------------- */
 
@@ -232,12 +236,15 @@ static int nomem(fw *w) {
     return -1;
 }
 
-static inline void ws(fw *w) {
-    while (w->i < w->n) {
-        unsigned char c = w->s[w->i];
+static inline __attribute__((always_inline)) void ws(fw *w) {
+    size_t i = w->i;
+    /* anything above ' ' ends it at once: the usual case */
+    while (i < w->n && w->s[i] <= ' ') {
+        unsigned char c = w->s[i];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
-        w->i++;
+        i++;
     }
+    w->i = i;
 }
 
 /* Index of the first byte in [i, n) that is '"', '\\', a control character or non-ASCII. */
@@ -261,6 +268,29 @@ static size_t find_special(const unsigned char *s, size_t i, size_t n) {
         i++;
     }
     return n;
+}
+
+/* Most keys and values are short plain ASCII: when the 16 bytes from i (a string's first
+ * content byte) hold its closing quote and nothing before it needs decoding or checking
+ * (backslash, control character, non-ASCII), the quote's index; else (size_t)-1 and the caller
+ * takes the general path. Inlined into the walk: it runs once per key and value. */
+static inline __attribute__((always_inline)) size_t quick_close(const unsigned char *s, size_t i, size_t n) {
+#if defined(__SSE2__)
+    if (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        /* signed compare: bytes >= 0x80 are negative, so "< 0x20" also finds non-ASCII */
+        unsigned sp = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+        if (q) {
+            unsigned k = (unsigned)__builtin_ctz(q);
+            if (!(sp & ((1u << k) - 1))) return i + k;
+        }
+    }
+#else
+    (void)s, (void)i, (void)n;
+#endif
+    return (size_t)-1;
 }
 
 static size_t utf8_len(const unsigned char *s, size_t n) {
@@ -512,74 +542,116 @@ static inline __attribute__((always_inline)) void block_masks(const unsigned cha
 #endif
 }
 
-/* Skip an object or array starting at w->i (its opening bracket). Compiled twice: with the
- * popcnt instruction when the CPU has it, and plain. */
-static inline __attribute__((always_inline)) int skip_container_impl(fw *w) {
-    size_t start = w->i;
-    size_t i = w->i;
-    long depth = 0;
-    uint64_t in_str = 0;  /* all ones when the block starts inside a string */
-    uint64_t esc_carry = 0; /* first byte of the block is escaped */
-    unsigned char tail[64];
-    while (i < w->n) {
-        const unsigned char *p;
-        size_t avail = w->n - i;
-        if (avail >= 64) {
-            p = w->s + i;
-        } else {
-            memset(tail, ' ', sizeof tail);
-            memcpy(tail, w->s + i, avail);
-            p = tail;
-        }
-        uint64_t q, bs, op, cl;
-        block_masks(p, &q, &bs, &op, &cl);
-        if (avail < 64) {
-            uint64_t valid = avail == 64 ? ~0ull : ((1ull << avail) - 1);
-            q &= valid; bs &= valid; op &= valid; cl &= valid;
-        }
-        uint64_t escaped = esc_carry;
-        esc_carry = 0;
-        if (bs) {
-            /* a backslash escapes the next byte unless it is itself escaped */
-            uint64_t b = bs & ~escaped;
-            while (b) {
-                int k = __builtin_ctzll(b);
-                if (k == 63) esc_carry = 1;
-                else escaped |= 1ull << (k + 1);
-                b &= b - 1;
-                if (k < 63) b &= ~(1ull << (k + 1));
-            }
-        }
-        q &= ~escaped;
-        uint64_t str = prefix_xor(q) ^ in_str;
-        in_str = (uint64_t)((int64_t)str >> 63);
-        op &= ~str;
-        cl &= ~str;
-        long nc = __builtin_popcountll(cl);
-        if (depth > nc) {
-            depth += __builtin_popcountll(op) - nc;
-        } else {
-            uint64_t all = op | cl;
-            while (all) {
-                int k = __builtin_ctzll(all);
-                if (op >> k & 1) depth++;
-                else if (--depth == 0) {
-                    w->i = i + (size_t)k + 1;
-                    return 0;
-                }
-                all &= all - 1;
-            }
-        }
-        i += 64;
-    }
-    return ferr(w, start, in_str ? "unterminated string" : "unterminated object or array");
+#ifdef KM_X86_DISPATCH
+/* The same masks with AVX-512 (one load and four compares for 64 bytes; '{' and '[' differ only
+ * in bit 0x20, as do '}' and ']'). */
+__attribute__((target("avx512f,avx512bw"))) static inline __attribute__((always_inline)) void
+block_masks_512(const unsigned char *p, uint64_t *q, uint64_t *bs, uint64_t *op, uint64_t *cl) {
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    __m512i f = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+    *q = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"'));
+    *bs = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'));
+    *op = _mm512_cmpeq_epi8_mask(f, _mm512_set1_epi8('{'));
+    *cl = _mm512_cmpeq_epi8_mask(f, _mm512_set1_epi8('}'));
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* Running XOR of the bits (1 from an opening quote up to its closing quote) by carry-less
+ * multiplication with all ones. */
+__attribute__((target("pclmul,sse2"))) static inline __attribute__((always_inline)) uint64_t prefix_xor_clmul(uint64_t x) {
+    __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xFF), 0);
+    return (uint64_t)_mm_cvtsi128_si64(r);
+}
+#endif
+
+/* Skip an object or array starting at w->i (its opening bracket). Compiled several times: with
+ * AVX-512 and carry-less multiplication, with the popcnt instruction, and plain, for the CPU
+ * found at run time (wide is 1 for the AVX-512 build). */
+#define SKIP_CONTAINER_BODY(MASKS, PXOR) \
+    size_t start = w->i; \
+    size_t i = w->i; \
+    long depth = 0; \
+    uint64_t in_str = 0;  /* all ones when the block starts inside a string */ \
+    uint64_t esc_carry = 0; /* first byte of the block is escaped */ \
+    unsigned char tail[64]; \
+    while (i < w->n) { \
+        const unsigned char *p; \
+        size_t avail = w->n - i; \
+        if (avail >= 64) { \
+            p = w->s + i; \
+        } else { \
+            memset(tail, ' ', sizeof tail); \
+            memcpy(tail, w->s + i, avail); \
+            p = tail; \
+        } \
+        uint64_t q, bs, op, cl; \
+        MASKS(p, &q, &bs, &op, &cl); \
+        if (avail < 64) { \
+            uint64_t valid = avail == 64 ? ~0ull : ((1ull << avail) - 1); \
+            q &= valid; bs &= valid; op &= valid; cl &= valid; \
+        } \
+        uint64_t escaped = esc_carry; \
+        esc_carry = 0; \
+        if (bs) { \
+            /* a backslash escapes the next byte unless it is itself escaped */ \
+            uint64_t b = bs & ~escaped; \
+            while (b) { \
+                int k = __builtin_ctzll(b); \
+                if (k == 63) esc_carry = 1; \
+                else escaped |= 1ull << (k + 1); \
+                b &= b - 1; \
+                if (k < 63) b &= ~(1ull << (k + 1)); \
+            } \
+        } \
+        q &= ~escaped; \
+        uint64_t str; \
+        str = PXOR(q) ^ in_str; \
+        in_str = (uint64_t)((int64_t)str >> 63); \
+        op &= ~str; \
+        cl &= ~str; \
+        long nc = __builtin_popcountll(cl); \
+        if (depth > nc) { \
+            depth += __builtin_popcountll(op) - nc; \
+        } else { \
+            uint64_t all = op | cl; \
+            while (all) { \
+                int k = __builtin_ctzll(all); \
+                if (op >> k & 1) depth++; \
+                else if (--depth == 0) { \
+                    w->i = i + (size_t)k + 1; \
+                    return 0; \
+                } \
+                all &= all - 1; \
+            } \
+        } \
+        i += 64; \
+    } \
+    return ferr(w, start, in_str ? "unterminated string" : "unterminated object or array");
+
+static inline __attribute__((always_inline)) int skip_container_impl(fw *w) { SKIP_CONTAINER_BODY(block_masks, prefix_xor) }
+
+#ifdef KM_X86_DISPATCH
+__attribute__((target("avx512f,avx512bw,pclmul,popcnt,bmi"))) static int skip_container_512(fw *w) {
+    SKIP_CONTAINER_BODY(block_masks_512, prefix_xor_clmul)
+}
 __attribute__((target("popcnt"))) static int skip_container_popcnt(fw *w) { return skip_container_impl(w); }
 static int skip_container_plain(fw *w) { return skip_container_impl(w); }
+/* 2 AVX-512 with carry-less multiplication, 1 popcnt, 0 neither */
+static int cpu_level(void) {
+    static int level = -1;
+    int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (l < 0) {
+        __builtin_cpu_init();
+        l = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("pclmul") &&
+                    __builtin_cpu_supports("popcnt")
+                ? 2
+                : __builtin_cpu_supports("popcnt") ? 1 : 0;
+        __atomic_store_n(&level, l, __ATOMIC_RELAXED);
+    }
+    return l;
+}
 static int skip_container(fw *w) {
-    return __builtin_cpu_supports("popcnt") ? skip_container_popcnt(w) : skip_container_plain(w);
+    int l = cpu_level();
+    return l == 2 ? skip_container_512(w) : l == 1 ? skip_container_popcnt(w) : skip_container_plain(w);
 }
 #else
 static int skip_container(fw *w) { return skip_container_impl(w); }
@@ -589,7 +661,14 @@ static int skip_value(fw *w) {
     if (w->i >= w->n) return ferr(w, w->i, "unexpected end of input");
     unsigned char c = w->s[w->i];
     switch (c) {
-    case '"': return skip_string(w);
+    case '"': {
+        size_t j = quick_close(w->s, w->i + 1, w->n);
+        if (j != (size_t)-1) {
+            w->i = j + 1;
+            return 0;
+        }
+        return skip_string(w);
+    }
     case '{':
     case '[': return skip_container(w);
     case 't': return literal(w, "true", 4);
@@ -630,50 +709,95 @@ static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char
 
 static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth);
 
-/* Value at a used state: a leaf goes to its field; objects and arrays are walked. */
+static inline __attribute__((always_inline)) size_t skip_ws(const unsigned char *s, size_t i, size_t n) {
+    while (i < n && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+    return i;
+}
+
+/* An object at a used state: keys some pattern uses are walked, the other values skipped. The
+ * position is kept in a local and written back around calls: this loop runs once per key of
+ * every walked object, and plain keys and string values (quick_close) never leave it. */
 static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
+    const unsigned char *s = w->s;
+    const size_t n = w->n;
     size_t start = w->i;
-    w->i++;
-    ws(w);
-    if (w->i < w->n && w->s[w->i] == '}') {
-        w->i++;
+    size_t i = skip_ws(s, w->i + 1, n);
+    if (i < n && s[i] == '}') {
+        w->i = i + 1;
         return 0;
     }
     for (;;) {
-        ws(w);
-        if (w->i >= w->n || w->s[w->i] != '"') return ferr(w, w->i >= w->n ? start : w->i, "expected a string key in object");
+        i = skip_ws(s, i, n);
+        if (i >= n || s[i] != '"') {
+            w->i = i;
+            return ferr(w, i >= n ? start : i, "expected a string key in object");
+        }
         const char *k;
         size_t klen;
-        int dec;
-        size_t kb = 0, kcap = w->kcap;
-        if (parse_string(w, &k, &klen, &dec, &w->kbuf, &kb, &kcap)) return -1;
-        w->kcap = kcap;
         uint64_t head;
-        if (dec) {
-            k = w->kbuf;
-            head = key_head(k, klen);
-        } else if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (size_t)((const unsigned char *)k - w->s) + 8 <= w->n) {
-            /* 8 bytes readable: load and mask instead of a variable-length copy */
-            memcpy(&head, k, 8);
-            if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+        size_t kq = quick_close(s, i + 1, n);
+        if (kq != (size_t)-1) {
+            /* plain key with 16 readable bytes from its start */
+            k = (const char *)s + i + 1;
+            klen = kq - i - 1;
+            i = kq + 1;
+            if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+                memcpy(&head, k, 8);
+                if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+            } else {
+                head = key_head(k, klen);
+            }
         } else {
-            head = key_head(k, klen);
+            int dec;
+            size_t kb = 0, kcap = w->kcap;
+            w->i = i;
+            if (parse_string(w, &k, &klen, &dec, &w->kbuf, &kb, &kcap)) return -1;
+            w->kcap = kcap;
+            i = w->i;
+            if (dec) {
+                k = w->kbuf;
+                head = key_head(k, klen);
+            } else if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (size_t)((const unsigned char *)k - s) + 8 <= n) {
+                /* 8 bytes readable: load and mask instead of a variable-length copy */
+                memcpy(&head, k, 8);
+                if (klen < 8) head &= ((uint64_t)1 << (8 * klen)) - 1;
+            } else {
+                head = key_head(k, klen);
+            }
         }
-        ws(w);
-        if (w->i >= w->n || w->s[w->i] != ':') return ferr(w, w->i, "expected ':' after key");
-        w->i++;
-        ws(w);
+        if (i < n && s[i] == ':') {
+            i++;
+        } else {
+            i = skip_ws(s, i, n);
+            if (i >= n || s[i] != ':') {
+                w->i = i;
+                return ferr(w, i, "expected ':' after key");
+            }
+            i++;
+        }
+        i = skip_ws(s, i, n);
         int32_t child = names_step_h(w->names, (uint32_t)state, k, klen, head);
-        if (child < 0) {
-            if (skip_value(w)) return -1;
-        } else if (walk_value(w, child, elem, depth + 1)) {
-            return -1;
+        size_t vq;
+        if (child < 0 && i < n && s[i] == '"' && (vq = quick_close(s, i + 1, n)) != (size_t)-1) {
+            i = vq + 1;
+        } else {
+            w->i = i;
+            if (child < 0 ? skip_value(w) : walk_value(w, child, elem, depth + 1)) return -1;
+            i = w->i;
         }
-        ws(w);
-        if (w->i >= w->n) return ferr(w, start, "unterminated object");
-        unsigned char c = w->s[w->i++];
+        if (i < n && s[i] == ',') {
+            i++;
+            continue;
+        }
+        i = skip_ws(s, i, n);
+        if (i >= n) {
+            w->i = i;
+            return ferr(w, start, "unterminated object");
+        }
+        unsigned char c = s[i++];
+        w->i = i;
         if (c == '}') return 0;
-        if (c != ',') return ferr(w, w->i - 1, "expected ',' or '}'");
+        if (c != ',') return ferr(w, i - 1, "expected ',' or '}'");
     }
 }
 
@@ -730,10 +854,17 @@ static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth) {
         if (st->nchildren == 0 && field < 0) return skip_container(w);
         return walk_array(w, state, elem, depth);
     case '"': {
-        if (field < 0) return skip_string(w);
+        if (field < 0) return skip_value(w);
         const char *s;
         size_t len;
         int dec;
+        size_t vq = quick_close(w->s, w->i + 1, w->n);
+        if (vq != (size_t)-1) {
+            s = (const char *)w->s + w->i + 1;
+            len = vq - w->i - 1;
+            w->i = vq + 1;
+            return add_value(w, (uint32_t)field, elem, KM_V_STRING, s, len, 0, 0);
+        }
         size_t b0 = w->out->nbuf;
         if (parse_string(w, &s, &len, &dec, &w->out->buf, &w->out->nbuf, &w->out->capbuf)) return -1;
         return add_value(w, (uint32_t)field, elem, KM_V_STRING, s, len, dec, b0);

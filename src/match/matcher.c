@@ -320,7 +320,30 @@ typedef struct fidx {
     ivindex num, ip4, ip6; /* numeric ranges; cidr blocks and address literals */
     gen_vm *gen;
     size_t ngen, capgen;
+    /* wildcards with a literal head and tail, keyed by both ends at once (km_wc_key): the head
+       alone is shared by many patterns ("143*..."), the pair hardly ever */
+    hmap wc;
+    uint32_t (*wcl)[2]; /* the distinct (head, tail) lengths */
+    size_t nwcl;
 } fidx;
+
+/* How a value gives one part of a combined key: the whole string, lower-cased (ASCII
+ * equals-ignore-case), or its first / last len bytes. */
+enum { PK_EXACT, PK_EIC, PK_PREFIX, PK_SUFFIX };
+typedef struct pkey {
+    uint32_t field;
+    uint32_t mode;
+    uint32_t len;
+} pkey;
+
+/* Sub-rules whose most selective single test is shared by many patterns (the same street in a
+ * thousand patterns) are found through two of their fields at once: a key made of both
+ * values' parts. single holds the first part alone, used when an event has so many values in
+ * the two fields that trying every pair would cost more. */
+typedef struct combo {
+    pkey a, b;
+    hmap pair, single;
+} combo;
 
 enum { SLOT_REQUIRED = 0, SLOT_ABSENT = 1, SLOT_EITHER = 2 };
 
@@ -360,6 +383,8 @@ struct km_matcher {
     uint32_t *always; /* sub-rules with no required slot */
     size_t nalways, capalways;
     hmap pop;          /* how many required fields of live patterns use each (field, test) */
+    combo *cb;
+    size_t ncb, capcb;
     size_t nsubs_built; /* sub-rules when the indexes were last rebuilt */
 };
 
@@ -380,6 +405,8 @@ struct km_match_scratch {
     size_t capchosen;
     char *low;       /* lower-cased value for the ignore-case table */
     size_t caplow;
+    char *pk;        /* combined keys (combos, wildcard ends) */
+    size_t cappk;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t sz) {
@@ -414,6 +441,8 @@ static void fidx_free(fidx *f) {
     iv_free(&f->ip4);
     iv_free(&f->ip6);
     free(f->gen);
+    hm_free(&f->wc);
+    free(f->wcl);
 }
 
 /* Drops every index (not the patterns). */
@@ -432,6 +461,13 @@ static void clear_indexes(km_matcher *m) {
     hm_free(&m->pop);
     km_names_free(&m->names);
     km_names_init(&m->names);
+    for (size_t i = 0; i < m->ncb; i++) {
+        hm_free(&m->cb[i].pair);
+        hm_free(&m->cb[i].single);
+    }
+    free(m->cb);
+    m->cb = NULL;
+    m->ncb = m->capcb = 0;
     free(m->always);
     m->always = NULL;
     m->nalways = m->capalways = 0;
@@ -568,6 +604,29 @@ static void mark_suffix(fidx *f, const char *p, size_t n) {
     else f->slast[(unsigned char)p[n - 1]] = 1;
 }
 
+/* Appends len bytes at p to the key being built in (*buf, *n), lower-cased (ASCII) if asked. */
+static int key_put(char **buf, size_t *cap, size_t *n, const char *p, size_t len, int lower) {
+    if (grow((void **)buf, cap, *n + len + 4, 1)) return -1;
+    char *o = *buf + *n;
+    if (lower)
+        for (size_t i = 0; i < len; i++) o[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i];
+    else if (len)
+        memcpy(o, p, len);
+    *n += len;
+    return 0;
+}
+
+/* Two parts joined with the first one's length in front, so that "ab"+"c" and "a"+"bc" are
+ * different keys. Returns the key's length, or 0 when out of memory. */
+static size_t key2(char **buf, size_t *cap, const char *a, size_t al, int alow, const char *b, size_t bl, int blow) {
+    size_t n = 0;
+    uint32_t l32 = (uint32_t)al;
+    if (key_put(buf, cap, &n, (const char *)&l32, 4, 0) || key_put(buf, cap, &n, a, al, alow) ||
+        key_put(buf, cap, &n, b, bl, blow))
+        return 0;
+    return n;
+}
+
 static int index_ip(fidx *f, const km_vm *vm, target t) {
     ivindex *x = vm->ip_len == 4 ? &f->ip4 : &f->ip6;
     return iv_add(x, ip_key(vm->ip_lo, vm->ip_len), ip_key(vm->ip_hi, vm->ip_len), t);
@@ -626,6 +685,30 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
             return rc;
         }
         char *tail = wildcard_part(&vm->str, 1, &tl, &star);
+        if (head && tail) {
+            /* both ends literal: index under the pair */
+            char *kb = NULL;
+            size_t kcap = 0, kl = key2(&kb, &kcap, head, hl, 0, tail, tl, 0);
+            int rc = kl == 0;
+            size_t i = 0;
+            while (!rc && i < f->nwcl && !(f->wcl[i][0] == hl && f->wcl[i][1] == tl)) i++;
+            if (!rc && i == f->nwcl) {
+                uint32_t(*nw)[2] = realloc(f->wcl, (f->nwcl + 1) * sizeof *nw);
+                if (!nw) rc = 1;
+                else {
+                    f->wcl = nw;
+                    f->wcl[f->nwcl][0] = (uint32_t)hl;
+                    f->wcl[f->nwcl][1] = (uint32_t)tl;
+                    f->nwcl++;
+                }
+            }
+            t.verify = vm;
+            if (!rc) rc = hm_add(&f->wc, kb, kl, t);
+            free(kb);
+            free(head);
+            free(tail);
+            return rc ? -1 : 0;
+        }
         /* index under the longer literal end: it selects fewer candidates to verify */
         if (head && (!tail || hl >= tl)) {
             free(tail);
@@ -727,6 +810,69 @@ static int count_pattern(km_matcher *m, uint32_t ei) {
     return 0;
 }
 
+/* The part of a combined key a pattern field's single matcher gives, if it can give one. */
+static int pk_of_vm(const km_vm *vm, uint32_t field, pkey *k) {
+    switch (vm->kind) {
+    case KM_VM_STRING:
+        if (vm->is_ip) return 0;
+        *k = (pkey){field, PK_EXACT, 0};
+        return 1;
+    case KM_VM_EIC:
+        if (!is_ascii(vm->str.s, vm->str.len) || memchr(vm->str.s, '"', vm->str.len)) return 0;
+        *k = (pkey){field, PK_EIC, 0};
+        return 1;
+    case KM_VM_PREFIX:
+    case KM_VM_SUFFIX:
+        if (memchr(vm->str.s, '"', vm->str.len)) return 0;
+        *k = (pkey){field, vm->kind == KM_VM_PREFIX ? PK_PREFIX : PK_SUFFIX, (uint32_t)vm->str.len};
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Each kind of combined key costs a lookup or two per event whatever the patterns, so their
+ * number is capped; past it, sub-rules are found through one field as before. */
+#define COMBO_MAX 32
+/* With few patterns a value is rarely shared and one lookup per field costs less than the
+ * combined keys; they pay off once many patterns hold the same values. */
+#define COMBO_MIN_PATTERNS 256
+
+static int pkey_cmp(const pkey *a, const pkey *b) {
+    if (a->field != b->field) return a->field < b->field ? -1 : 1;
+    if (a->mode != b->mode) return a->mode < b->mode ? -1 : 1;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int combo_find(const km_matcher *m, const pkey *a, const pkey *b) {
+    for (size_t i = 0; i < m->ncb; i++)
+        if (pkey_cmp(&m->cb[i].a, a) == 0 && pkey_cmp(&m->cb[i].b, b) == 0) return (int)i;
+    return -1;
+}
+
+static int add_combo(km_matcher *m, const pkey *a, const km_vm *va, const pkey *b, const km_vm *vb, target t) {
+    int ci = combo_find(m, a, b);
+    size_t i = ci < 0 ? m->ncb : (size_t)ci;
+    if (ci < 0) {
+        if (grow((void **)&m->cb, &m->capcb, m->ncb + 1, sizeof *m->cb)) return -1;
+        memset(&m->cb[i], 0, sizeof m->cb[i]);
+        m->cb[i].a = *a;
+        m->cb[i].b = *b;
+        m->ncb++;
+    }
+    combo *cb = &m->cb[i];
+    char *kb = NULL;
+    size_t kcap = 0;
+    size_t kl = key2(&kb, &kcap, va->str.s, va->str.len, a->mode == PK_EIC, vb->str.s, vb->str.len, b->mode == PK_EIC);
+    int rc = kl == 0 || hm_add(&cb->pair, kb, kl, t);
+    if (!rc) {
+        size_t n = 0;
+        rc = key_put(&kb, &kcap, &n, va->str.s, va->str.len, a->mode == PK_EIC) || hm_add(&cb->single, kb, n, t);
+    }
+    free(kb);
+    return rc ? -1 : 0;
+}
+
 /* Index one compiled pattern under entry index ei. */
 static int index_pattern(km_matcher *m, uint32_t ei) {
     const km_pattern *p = m->e[ei].p;
@@ -739,6 +885,9 @@ static int index_pattern(km_matcher *m, uint32_t ei) {
         *sb = (sub){ei, (uint32_t)m->nslots, (uint32_t)sr->nfields, UINT32_MAX, 0, sr};
         int best = 1 << 30;
         size_t anchor_k = 0;
+        int pbest[2] = {1 << 30, 1 << 30}; /* the two best fields that can give a combined key */
+        size_t pk_k[2] = {0, 0};
+        pkey pks[2];
         for (size_t k = 0; k < sr->nfields; k++) {
             const km_pfield *pf = &sr->fields[k];
             int32_t fid = field_id(m, &pf->name);
@@ -759,8 +908,28 @@ static int index_pattern(km_matcher *m, uint32_t ei) {
                 best = cost;
                 anchor_k = k;
             }
+            pkey pk;
+            if (pf->nvm == 1 && pk_of_vm(&pf->vms[0], (uint32_t)fid, &pk)) {
+                if (cost < pbest[0]) {
+                    pbest[1] = pbest[0], pk_k[1] = pk_k[0], pks[1] = pks[0];
+                    pbest[0] = cost, pk_k[0] = k, pks[0] = pk;
+                } else if (cost < pbest[1]) {
+                    pbest[1] = cost, pk_k[1] = k, pks[1] = pk;
+                }
+            }
         }
-        if (best < (1 << 30)) {
+        if (pbest[1] < (1 << 30) && pkey_cmp(&pks[0], &pks[1]) > 0) {
+            /* one order for a pair of fields, so that sub-rules share the kind of key */
+            pkey tp = pks[0];
+            size_t tk = pk_k[0];
+            pks[0] = pks[1], pk_k[0] = pk_k[1];
+            pks[1] = tp, pk_k[1] = tk;
+        }
+        if (pbest[1] < (1 << 30) && m->ne >= COMBO_MIN_PATTERNS && (m->ncb < COMBO_MAX || combo_find(m, &pks[0], &pks[1]) >= 0)) {
+            sb->anchor = (uint32_t)(m->nslots + pk_k[0]);
+            target t = {si, sb->anchor, NULL};
+            if (add_combo(m, &pks[0], &sr->fields[pk_k[0]].vms[0], &pks[1], &sr->fields[pk_k[1]].vms[0], t)) return -1;
+        } else if (best < (1 << 30)) {
             sb->anchor = (uint32_t)(m->nslots + anchor_k);
             const km_pfield *pf = &sr->fields[anchor_k];
             target t = {si, sb->anchor, NULL};
@@ -873,6 +1042,7 @@ void km_match_scratch_free(km_match_scratch *s) {
     free(s->vnext);
     free(s->chosen);
     free(s->low);
+    free(s->pk);
     free(s);
 }
 
@@ -988,6 +1158,16 @@ static void match_value(mctx *c, uint32_t vi) {
                 const char *p = v->s + v->len - L;
                 hit_list(c, hm_get(&f->suffix, p, L, hash_bytes(p, L)), v);
             }
+        }
+        for (size_t i = 0; i < f->nwcl; i++) {
+            size_t hl = f->wcl[i][0], tl = f->wcl[i][1];
+            if (hl + tl > v->len) continue;
+            size_t kl = key2(&s->pk, &s->cappk, v->s, hl, 0, v->s + v->len - tl, tl, 0);
+            if (!kl) {
+                c->oom = 1;
+                return;
+            }
+            hit_list(c, hm_get(&f->wc, s->pk, kl, hash_bytes(s->pk, kl)), v);
         }
         if (f->eic.n) {
             if (grow((void **)&s->low, &s->caplow, v->len + 1, 1)) {
@@ -1125,6 +1305,62 @@ static int verify(mctx *c, uint32_t si) {
     return dfs(&e, 0);
 }
 
+/* The part of a combined key value v gives under k: 1 with (*p, *len), or 0 when none. */
+static int pk_part(const pkey *k, const km_value *v, const char **p, size_t *len) {
+    if (v->type != KM_V_STRING) return 0;
+    switch (k->mode) {
+    case PK_EXACT: *p = v->s, *len = v->len; return 1;
+    case PK_EIC:
+        if (!is_ascii(v->s, v->len)) return 0;
+        *p = v->s, *len = v->len;
+        return 1;
+    case PK_PREFIX:
+        if (v->len < k->len) return 0;
+        *p = v->s, *len = k->len;
+        return 1;
+    default:
+        if (v->len < k->len) return 0;
+        *p = v->s + v->len - k->len, *len = k->len;
+        return 1;
+    }
+}
+
+/* Every pair of values of the combo's two fields, or when they are too many pairs, the first
+ * field's values alone (the other field is then checked when verifying). */
+static void match_combo(mctx *c, const combo *cb) {
+    km_match_scratch *s = c->s;
+    uint32_t ha = field_first(s, cb->a.field), hb = field_first(s, cb->b.field);
+    if (ha == NO_VALUE || hb == NO_VALUE) return;
+    size_t na = 0, nb = 0;
+    for (uint32_t i = ha; i != NO_VALUE && na <= 64; i = s->vnext[i]) na++;
+    for (uint32_t i = hb; i != NO_VALUE && nb <= 64; i = s->vnext[i]) nb++;
+    int pairs = na * nb <= 64;
+    for (uint32_t i = ha; i != NO_VALUE; i = s->vnext[i]) {
+        km_value *va = &s->flat.v[i].v;
+        const char *pa, *pb;
+        size_t la, lb;
+        if (!pk_part(&cb->a, va, &pa, &la)) continue;
+        if (!pairs) {
+            size_t n = 0;
+            if (key_put(&s->pk, &s->cappk, &n, pa, la, cb->a.mode == PK_EIC)) {
+                c->oom = 1;
+                return;
+            }
+            hit_list(c, hm_get(&cb->single, s->pk, n, hash_bytes(s->pk, n)), va);
+            continue;
+        }
+        for (uint32_t j = hb; j != NO_VALUE; j = s->vnext[j]) {
+            if (!pk_part(&cb->b, &s->flat.v[j].v, &pb, &lb)) continue;
+            size_t kl = key2(&s->pk, &s->cappk, pa, la, cb->a.mode == PK_EIC, pb, lb, cb->b.mode == PK_EIC);
+            if (!kl) {
+                c->oom = 1;
+                return;
+            }
+            hit_list(c, hm_get(&cb->pair, s->pk, kl, hash_bytes(s->pk, kl)), va);
+        }
+    }
+}
+
 int km_matcher_match(const km_matcher *m, km_match_scratch *s, const char *event, size_t len,
                      const uint32_t **ids, km_error *err) {
     km_match_limits lim = m->lim;
@@ -1148,6 +1384,7 @@ int km_matcher_match(const km_matcher *m, km_match_scratch *s, const char *event
     }
     mctx c = {m, s, 0};
     for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, (uint32_t)i);
+    for (size_t i = 0; i < m->ncb && !c.oom; i++) match_combo(&c, &m->cb[i]);
     for (size_t pass = 0; pass < 2; pass++) {
         const uint32_t *list = pass ? m->always : s->cand;
         size_t n = pass ? m->nalways : s->ncand;
