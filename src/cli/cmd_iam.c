@@ -361,7 +361,10 @@ static int cmd_simulate(int argc, char **argv) {
     memset(rcp, 0, sizeof rcp);
     km_iam_context *ctx = km_iam_context_new();
     km_iam_explain *ex = km_iam_explain_new();
-    if (!ctx || !ex) goto done;
+    if (!ctx || !ex) {
+        fprintf(stderr, "kumomori iam: out of memory\n");
+        goto done;
+    }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;

@@ -6,6 +6,7 @@
  * decides something (top level, the Records array) and each record's JSON is validated later by
  * the matcher. */
 #include "detect/reader.h"
+#include "util/limits.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static const char *const reason_names[KM_SKIP_REASONS][2] = {
     [KM_SKIP_TOO_LARGE] = {"record over the size limit", "records over the size limit"},
     [KM_SKIP_TOO_DEEP] = {"record nested too deep", "records nested too deep"},
     [KM_SKIP_INVALID_UTF8] = {"record with invalid UTF-8", "records with invalid UTF-8"},
+    [KM_SKIP_TOO_MANY_FIELDS] = {"record with too many fields", "records with too many fields"},
     [KM_SKIP_DIGEST] = {"digest file", "digest files"},
     [KM_SKIP_NOT_CLOUDTRAIL] = {"EventBridge event not from CloudTrail", "EventBridge events not from CloudTrail"},
 };
@@ -77,12 +79,19 @@ const char *km_skip_reason_phrase(km_skip_reason r, uint64_t count) {
 
 int km_skip_is_error(km_skip_reason r) { return r > KM_SKIP_NONE && r <= KM_SKIP_ERROR_LAST; }
 
+/* "8 MiB" or "200 bytes", for the messages. */
+static const char *size_str(size_t n, char *buf) {
+    if (n >= ((size_t)1 << 20) && n % ((size_t)1 << 20) == 0) snprintf(buf, 32, "%zu MiB", n >> 20);
+    else snprintf(buf, 32, "%zu bytes", n);
+    return buf;
+}
+
 km_reader *km_reader_new(km_input *in, const km_reader_limits *lim) {
     km_reader *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->in = in;
-    r->max_record = lim && lim->max_record ? lim->max_record : ((size_t)8 << 20);
-    r->max_depth = lim && lim->max_depth ? lim->max_depth : 512;
+    r->max_record = lim && lim->max_record ? lim->max_record : km_limit(KM_LIMIT_RECORD, (size_t)8 << 20);
+    r->max_depth = lim && lim->max_depth ? lim->max_depth : km_limit(KM_LIMIT_DEPTH, 512);
     r->read_size = lim && lim->read_size ? lim->read_size : CHUNK;
     r->cap = CHUNK;
     r->buf = malloc(r->cap);
@@ -367,6 +376,12 @@ static int emit(km_reader *r, km_record *rec, km_error *err, uint64_t start, km_
     rec->offset = start;
     rec->kind = kind;
     r->keep = NONE;
+    if (rec->len > r->max_record) { /* harden helper: a record read within one chunk is held to the limit too */
+        char sz[32];
+        return problem(r, rec, err, KM_SKIP_TOO_LARGE, start,
+                       "the record at byte %llu is larger than the limit of %s (--limit record); skipped",
+                       (unsigned long long)start, size_str(r->max_record, sz));
+    }
     if (kind == KM_REC_DELIVERY) return KM_READ_RECORD;
     return classify(rec, err);
 }
@@ -407,6 +422,7 @@ static int at_end(km_reader *r, km_record *rec, km_error *err, int input_failed)
 }
 
 int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
+    char sz[32];
     km_error_clear(err);
     if (r->finished) return KM_READ_END;
     for (;;) {
@@ -418,8 +434,8 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 if (r->mode == M_REC) {
                     r->rec_dropped = 1;
                     return problem(r, rec, err, KM_SKIP_TOO_LARGE, start,
-                                   "the record at byte %llu is larger than the limit of %zu MiB; skipped",
-                                   (unsigned long long)start, r->max_record >> 20);
+                                   "the record at byte %llu is larger than the limit of %s (--limit record); skipped",
+                                   (unsigned long long)start, size_str(r->max_record, sz));
                 }
                 r->top_overflow = 1; /* reported at its end, unless it turns out to hold Records */
                 continue;
@@ -531,8 +547,8 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 if (r->top_container || r->top_dropped) break;
                 if (r->top_overflow)
                     return problem(r, rec, err, KM_SKIP_TOO_LARGE, r->top_start,
-                                   "the object at byte %llu is larger than the limit of %zu MiB; skipped",
-                                   (unsigned long long)r->top_start, r->max_record >> 20);
+                                   "the object at byte %llu is larger than the limit of %s (--limit record); skipped",
+                                   (unsigned long long)r->top_start, size_str(r->max_record, sz));
                 return emit(r, rec, err, r->top_start, KM_REC_LINE);
             }
             default:
@@ -602,7 +618,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 r->rec_dropped = 1;
                 r->keep = NONE;
                 return problem(r, rec, err, KM_SKIP_TOO_DEEP, r->rec_start,
-                               "the record at byte %llu is nested deeper than %zu levels (at byte %llu); skipped",
+                               "the record at byte %llu is nested deeper than %zu levels (at byte %llu; --limit depth); skipped",
                                (unsigned long long)r->rec_start, r->max_depth, (unsigned long long)off);
             }
             r->mode = M_ARR;
@@ -618,7 +634,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 r->top_dropped = 1;
                 r->keep = NONE;
                 return problem(r, rec, err, KM_SKIP_TOO_DEEP, r->top_start,
-                               "the object at byte %llu is nested deeper than %zu levels (at byte %llu); skipped",
+                               "the object at byte %llu is nested deeper than %zu levels (at byte %llu; --limit depth); skipped",
                                (unsigned long long)r->top_start, r->max_depth, (unsigned long long)off);
             }
             if (rc == 1) {

@@ -415,8 +415,8 @@ static int same_role(const char *x, size_t xn, const char *y, size_t yn) {
     /* both given as role ARN or session ARN; compare partition, account and role name */
     iam_arn a, b;
     if (iam_arn_split(x, xn, &a) != 6 || iam_arn_split(y, yn, &b) != 6) return 0;
-    const char *an, *bn;
-    size_t anl, bnl;
+    const char *an = NULL, *bn = NULL; /* both set by the loop or it returns; cppcheck cannot tell */
+    size_t anl = 0, bnl = 0;
     for (int side = 0; side < 2; side++) {
         iam_arn *t = side ? &b : &a;
         const char **nm = side ? &bn : &an;

@@ -18,15 +18,20 @@ void km_arena_init(km_arena *a, size_t max) {
 void *km_arena_alloc(km_arena *a, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if (n == 0) n = 16;
-    if (a->max && (n > a->max || a->total > a->max - n)) return NULL;
+    if (a->max && (n > a->max || a->total > a->max - n)) {
+        a->failed = 1;
+        return NULL;
+    }
     km_arena_block *b = a->head;
     if (!b || b->size - b->used < n) {
         size_t sz = n > 16384 ? n : (a->head ? a->head->size * 2 : 4096);
         if (sz > (1u << 20) && n <= (1u << 20)) sz = 1u << 20;
         if (sz < n) sz = n; /* doubling the head's size is not always enough */
-        if (sz > SIZE_MAX - sizeof(km_arena_block)) return NULL;
-        b = malloc(sizeof(km_arena_block) + sz);
-        if (!b) return NULL;
+        b = sz > SIZE_MAX - sizeof(km_arena_block) ? NULL : malloc(sizeof(km_arena_block) + sz);
+        if (!b) {
+            a->failed = 1;
+            return NULL;
+        }
         b->used = 0;
         b->size = sz;
         if (a->head && n > 16384 && a->head->size - a->head->used > 256) {
