@@ -171,7 +171,7 @@ static void add_region(km_snap *s, sacct *a, const char *region) {
     if (!a || !region || !strcmp(region, "global") || !km_is_region(region)) return;
     for (size_t i = 0; i < a->nregions; i++)
         if (!strcmp(a->regions[i], region)) return;
-    if (grow((void **)&a->regions, &a->cap, a->nregions, sizeof *a->regions)) return;
+    if (grow((void **)&a->regions, &a->cap, a->nregions, sizeof *a->regions)) { s->oom = 1; return; }
     a->regions[a->nregions++] = km_snap_intern(s, region);
 }
 
@@ -806,11 +806,11 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
     size_t n = 0, cap = 0;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
-        if (grow((void **)&names, &cap, n, sizeof *names)) break;
+        if (grow((void **)&names, &cap, n, sizeof *names)) { s->oom = 1; break; } /* harden helper */
         /* one leading byte keeps the entry type so that most entries need no stat */
         size_t nl = strlen(de->d_name);
         char *e = malloc(nl + 2);
-        if (!e) continue;
+        if (!e) { s->oom = 1; continue; }
         memcpy(e + 1, de->d_name, nl + 1);
         e[0] = de->d_type == DT_DIR ? 'd' : de->d_type == DT_REG ? 'f' : '?';
         names[n++] = e;
@@ -822,7 +822,7 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
         const char *name = names[i] + 1;
         size_t pl = dl + strlen(name) + 2;
         char *path = malloc(pl);
-        if (!path) { free(names[i]); continue; }
+        if (!path) { s->oom = 1; free(names[i]); continue; }
         snprintf(path, pl, "%s/%s", dir, name);
         char kind = names[i][0];
         if (kind == '?') {
@@ -831,7 +831,7 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
             else kind = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : 0;
         }
         if (kind == 'd') walk(s, l, path, depth + 1);
-        else if (kind == 'f' && json_name(name)) push_path(l, path);
+        else if (kind == 'f' && json_name(name)) { if (push_path(l, path)) s->oom = 1; } /* harden helper */
         free(path);
         free(names[i]);
     }
@@ -964,7 +964,7 @@ int km_snap_load(km_snap *s, const char *path, km_error *err) {
         load_paths(s, l.v, l.n, 0);
         if (s->nfiles == before) problem(s, "%s: no .json or .json.gz files found", path);
     } else if (S_ISREG(st.st_mode)) {
-        push_path(&l, path);
+        if (push_path(&l, path)) s->oom = 1; /* harden helper */
         load_paths(s, l.v, l.n, 1);
     } else {
         return km_error_set(err, KM_ERR, (size_t)-1, "%s: not a file or directory", path);

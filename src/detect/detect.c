@@ -450,7 +450,7 @@ static void process_file(worker *w) {
         size_t bad = km_utf8_check((const unsigned char *)rec.data, rec.len);
         if (bad < rec.len) {
             snprintf(msg, sizeof msg, "invalid UTF-8 at byte %llu (in the record that begins at byte %llu); record skipped",
-                     (unsigned long long)(rec.offset + bad), (unsigned long long)rec.offset);
+                     (unsigned long long)rec.offset + bad, (unsigned long long)rec.offset);
             note(w, KM_SKIP_INVALID_UTF8, rec.offset + bad, msg);
             continue;
         }

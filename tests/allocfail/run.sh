@@ -9,6 +9,9 @@
 # and in both cases without a crash, a sanitizer report or a leak (LeakSanitizer is on).
 # KM_ALLOCFAIL_SURVEY=1 goes on after a failure and prints each failing N once per allocation
 # site (tests/allocfail/trace.sh shows the stack of one N).
+# tests/allocfail/known-failures.txt lists scenarios that still fail, each with why: they are
+# run and reported as "skipped (known failure)" so that the rest keeps `make test` meaningful;
+# KM_ALLOCFAIL_STRICT=1 counts them as failures.
 # Usage: tests/allocfail/run.sh [FILTER]   Last line: "N passed, N failed, N skipped" (per scenario).
 set -u
 cd "$(dirname "$0")/../.."
@@ -95,7 +98,11 @@ while IFS='|' read -r name setup args; do
         site=$(cd "$work" && eval "set -- $args" && bash "$TOP/tests/allocfail/trace.sh" "$last" "$@" | sed -n 2,3p | tr "\n" " ")
         case "$sites" in *" $site "*) ;; *) echo "   $name $why"; echo "      at $site";; esac
     fi
-    if [ "$bad" = 1 ]; then
+    known=$(grep -E "^$name[[:space:]]" "$TOP/tests/allocfail/known-failures.txt" 2>/dev/null | head -1)
+    if [ "$bad" = 1 ] && [ -n "$known" ] && [ "${KM_ALLOCFAIL_STRICT:-0}" != 1 ]; then
+        echo "skipped $name (known failure: ${known#*[[:space:]]}): $why"
+        skipped=$((skipped + 1))
+    elif [ "$bad" = 1 ]; then
         [ -z "$why" ] && why="see the failures above"
         echo "FAIL $name: $why"
         failed=$((failed + 1))
