@@ -18,7 +18,8 @@ LDLIBS   += -ldeflate
 endif
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-DEBS := build-essential clang zlib1g-dev libdeflate-dev libssl-dev libyaml-dev libpcre2-dev python3 python3-jsonschema gzip
+DEBS := build-essential clang zlib1g-dev libdeflate-dev libssl-dev libyaml-dev libpcre2-dev python3 python3-jsonschema gzip \
+        valgrind cppcheck clang-tidy
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -35,7 +36,7 @@ ACLI_OBJ  = $(patsubst %.c,build/asan/obj/%.o,$(CLI_SRC))
 ALIB_OBJ  = $(filter-out $(ACLI_OBJ),$(AOBJ))
 ATEST_OBJ = $(patsubst %.c,build/asan/obj/%.o,$(TEST_SRC))
 
-.PHONY: all deps test test-fast demo bench bench-iam install clean asan difftest-deps
+.PHONY: all deps test test-fast demo bench bench-iam install clean asan difftest-deps allocfail lint valgrind
 all: build/kumomori build/libkumomori.a build/tests/unit
 
 # Installs the Debian packages kumomori needs, only when one is missing.
@@ -113,13 +114,34 @@ build/asan/tests/unit: $(ATEST_OBJ) $(ALIB_OBJ)
 
 asan: build/asan/kumomori build/asan/tests/unit
 
+# Allocation-failure test binary: the sanitized CLI with malloc & co. wrapped by
+# tests/allocfail/wrap.c, which fails the Nth allocation (KM_ALLOCFAIL_N). Only kumomori's own
+# objects are wrapped; the libraries keep their allocator. docs/security.md explains the runs.
+ALLOCFAIL_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+build/asan/kumomori-allocfail: $(AOBJ) build/asan/obj/tests/allocfail/wrap.o
+	$(ASAN_CC) $(ASANFLAGS) $(ALLOCFAIL_WRAP) -o $@ $^ $(LDLIBS)
+
+# Every N for every scenario (make test runs about 25 per scenario: KM_ALLOCFAIL_RUNS).
+allocfail: build/asan/kumomori-allocfail build/kumomori
+	@KM_ALLOCFAIL_STRIDE=1 bash tests/allocfail/run.sh
+
+# Banned functions, cppcheck and clang-tidy with the checked-in configuration (docs/security.md).
+lint: build/gen/builtin_rules.c build/gen/builtin_checks.c
+	@bash tools/lint.sh
+
+# Every CLI case with every kumomori process under valgrind (make test runs a subset), except
+# those that kill kumomori at a chosen moment: under valgrind the moment moves.
+valgrind: build/kumomori
+	@KM_VALGRIND=1 KM_VALGRIND_SKIP="watch-follow watch-kill-restart watch-seal-kill-restart" \
+	  bash tests/cli/run.sh build/kumomori
+
 test: deps
-	$(MAKE) all asan
+	$(MAKE) all asan build/asan/kumomori-allocfail
 	@bash tests/run.sh
 
 # Without installing packages or the sanitized build: for quick edit-test loops.
 test-fast: all
-	@KM_SKIP_ASAN=1 bash tests/run.sh
+	@KM_SKIP_ASAN=1 KM_SKIP_SLOW=1 bash tests/run.sh
 
 demo: deps
 	$(MAKE) build/kumomori

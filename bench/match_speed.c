@@ -70,9 +70,9 @@ int main(int argc, char **argv) {
     const char *only = NULL;
     int a = 1;
     for (; a < argc && argv[a][0] == '-'; a++) {
-        if (!strcmp(argv[a], "-r") && a + 1 < argc) rounds = atoi(argv[++a]);
+        if (!strcmp(argv[a], "-r") && a + 1 < argc) rounds = (int)strtol(argv[++a], NULL, 10);
         else if (!strcmp(argv[a], "-g") && a + 1 < argc) only = argv[++a];
-        else if (!strcmp(argv[a], "-n") && a + 1 < argc) copies = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "-n") && a + 1 < argc) copies = (int)strtol(argv[++a], NULL, 10);
         else { fprintf(stderr, "unknown option %s\n", argv[a]); return 2; }
     }
     if (argc - a != 2) {
@@ -89,11 +89,16 @@ int main(int argc, char **argv) {
     const km_json *groups = km_json_get(km_json_root(doc), "groups");
     size_t nl = 0, cap = 1024;
     line *ls = malloc(cap * sizeof *ls);
+    if (!ls) { fprintf(stderr, "out of memory\n"); return 2; }
     for (char *p = events, *end = events + elen; p < end;) {
         char *nlp = memchr(p, '\n', (size_t)(end - p));
         char *le = nlp ? nlp : end;
         if (le > p) {
-            if (nl == cap) ls = realloc(ls, (cap *= 2) * sizeof *ls);
+            if (nl == cap) {
+                line *nls = realloc(ls, (cap *= 2) * sizeof *nls);
+                if (!nls) { fprintf(stderr, "out of memory\n"); exit(2); }
+                ls = nls;
+            }
             ls[nl++] = (line){p, (size_t)(le - p)};
         }
         p = le + 1;

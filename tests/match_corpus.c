@@ -3,6 +3,7 @@
 #include "test.h"
 #include "kumomori/buf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,7 +142,9 @@ static void load_skips(void) {
         if (!tab2) continue;
         if (nskips == cap) {
             cap *= 2;
-            skips = realloc(skips, cap * sizeof *skips);
+            void *ns = realloc(skips, cap * sizeof *skips);
+            if (!ns) { fprintf(stderr, "match_corpus: out of memory\n"); exit(1); }
+            skips = ns;
         }
         skips[nskips].key = dup_n(ln, (size_t)(tab1 - ln));
         skips[nskips].reason = strdup(tab2 + 1);

@@ -393,10 +393,11 @@ static int cidr(const char *c, const km_json *v) {
     if (!slash) return 0;
     char ip[64];
     snprintf(ip, sizeof ip, "%.*s", (int)(slash - c), c);
-    int bits = atoi(slash + 1);
+    char *end;
+    long bits = strtol(slash + 1, &end, 10);
     unsigned char a[16], b[16];
     int la = ip_of(ip, strlen(ip), a), lb = ip_of(v->u.str.s, v->u.str.len, b);
-    if (!la || la != lb) return 0;
+    if (!la || la != lb || end == slash + 1 || *end || bits < 0 || bits > la * 8) return 0;
     for (int i = 0; i < bits; i++) {
         int byte = i / 8, bit = 7 - i % 8;
         if (((a[byte] >> bit) & 1) != ((b[byte] >> bit) & 1)) return 0;

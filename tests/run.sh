@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test suite and sums their counts. Last line: "N passed, N failed".
 # Suites: unit tests (gcc build), unit tests (clang ASan+UBSan build), CLI cases with the
-# normal binary, CLI cases with the sanitized binary, the HTML report in headless Chromium.
-# KM_SKIP_ASAN=1 skips the sanitized ones.
+# normal binary, CLI cases with the sanitized binary, the HTML report in headless Chromium, then
+# (docs/security.md) the allocation-failure sweep (sampled), a subset of the CLI cases under
+# valgrind and make lint.
+# KM_SKIP_ASAN=1 skips the sanitized ones, KM_SKIP_SLOW=1 the last three (make test-fast).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -49,5 +51,14 @@ if [ "${KM_SKIP_ASAN:-0}" != 1 ]; then
 fi
 # The HTML report in headless Chromium (skipped when Chromium is not installed).
 run_suite browser bash tests/browser/report_chromium.sh build/kumomori
+if [ "${KM_SKIP_SLOW:-0}" != 1 ]; then
+    if [ "${KM_SKIP_ASAN:-0}" != 1 ]; then
+        run_suite allocfail env KM_ALLOCFAIL_RUNS="${KM_ALLOCFAIL_RUNS:-25}" bash tests/allocfail/run.sh
+    fi
+    # The cases below cover every command and the bad-input paths; `make valgrind` runs them all.
+    run_suite cli-valgrind env KM_VALGRIND=1 KM_CASES="$(cat tests/valgrind-cases.txt | grep -v '^#' | tr '\n' ' ')" \
+        bash tests/cli/run.sh build/kumomori
+    run_suite lint env LINT_QUICK=1 bash tools/lint.sh
+fi
 echo "$total_p passed, $total_f failed, $total_s skipped"
 [ "$total_f" -eq 0 ]

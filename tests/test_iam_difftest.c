@@ -70,6 +70,7 @@ TEST(iam_differential_vs_iam_simulate) {
     }
     km_buf_free(&cmd);
     klass classes[32];
+    memset(classes, 0, sizeof classes); /* filled line by line below; cppcheck cannot tell */
     int nclasses = 0;
     snprintf(classes_path, sizeof classes_path, "%s/tests/data/iam/difftest_classes.tsv", top);
     FILE *f = fopen(classes_path, "r");

@@ -78,11 +78,14 @@ int km_cmdset_load(km_cmdset *set, const char *text, size_t len, km_error *err) 
                 if (!from || !src->items || !src->key ||
                     split_call(from, &src->from_service, &src->from_op)) {
                     size_t off = s ? s->offset : 0;
+                    /* harden helper: the message first; k and its strings die with set (they
+                     * were read after the free, found by the allocation-failure runs) */
+                    km_error_set(err, KM_ERR, off,
+                                 "checks/collect/commands.json: for_each of %s %s at byte %zu "
+                                 "needs from (\"service operation\"), items and key",
+                                 k->service, k->op, off);
                     km_cmdset_free(set);
-                    return km_error_set(err, KM_ERR, off,
-                                        "checks/collect/commands.json: for_each of %s %s at byte %zu "
-                                        "needs from (\"service operation\"), items and key",
-                                        k->service, k->op, off);
+                    return KM_ERR;
                 }
             }
         }

@@ -6,6 +6,7 @@
  * its elements do not line up with the files, each file is parsed on its own so that the
  * error names the right file and position. */
 #include "audit/snap.h"
+#include "util/limits.h"
 #include "audit/commands.h"
 #include "audit/hmap.h"
 #include "audit/util.h"
@@ -23,7 +24,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAX_FILE_BYTES ((size_t)1 << 30)
+/* harden helper: --limit file (util/limits.h), default 1 GiB */
+#define MAX_FILE_BYTES km_limit(KM_LIMIT_FILE, (size_t)1 << 30)
 #define MAX_GROUP_BYTES ((size_t)32 << 20)
 #define MAX_PROBLEMS 5000
 #define MAX_DEPTH 16
@@ -58,6 +60,7 @@ typedef struct pending_ci {
 } pending_ci;
 
 struct km_snap {
+    int oom; /* harden helper: something was lost for want of memory (the model is incomplete) */
     km_arena arena;
     km_json_doc **docs;
     size_t ndocs, capdocs;
@@ -96,7 +99,9 @@ static int grow(void **p, size_t *cap, size_t n, size_t elem) {
 
 const char *km_snap_intern(km_snap *s, const char *str) {
     if (!str) return NULL;
-    return km_arena_strndup(&s->arena, str, strlen(str));
+    const char *r = km_arena_strndup(&s->arena, str, strlen(str));
+    if (!r) s->oom = 1; /* the caller goes on with NULL (no value); km_snap_oom tells the run */
+    return r;
 }
 
 /* The names every answer repeats (account, region, service, operation: a few hundred distinct
@@ -114,7 +119,10 @@ static const char *intern_name(km_snap *s, const char *str) {
 static void problem(km_snap *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(km_snap *s, const char *fmt, ...) {
     if (s->nproblems >= MAX_PROBLEMS) { s->dropped_problems++; return; }
-    if (grow((void **)&s->problems, &s->capproblems, s->nproblems, sizeof *s->problems)) return;
+    if (grow((void **)&s->problems, &s->capproblems, s->nproblems, sizeof *s->problems)) {
+        s->oom = 1;
+        return;
+    }
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -176,7 +184,7 @@ static void add_region(km_snap *s, sacct *a, const char *region) {
     if (!a || !region || !strcmp(region, "global") || !km_is_region(region)) return;
     for (size_t i = 0; i < a->nregions; i++)
         if (!strcmp(a->regions[i], region)) return;
-    if (grow((void **)&a->regions, &a->cap, a->nregions, sizeof *a->regions)) return;
+    if (grow((void **)&a->regions, &a->cap, a->nregions, sizeof *a->regions)) { s->oom = 1; return; }
     a->regions[a->nregions++] = km_snap_intern(s, region);
 }
 
@@ -471,7 +479,7 @@ static int append_file(tbuf *b, int dirfd, const char *path, km_error *err) {
         if (b->n - start > MAX_FILE_BYTES) {
             b->n = start;
             close(fd);
-            return km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit of %zu bytes", MAX_FILE_BYTES);
+            return km_error_set(err, KM_ELIMIT, (size_t)-1, "larger than the limit of %zu bytes (--limit file)", MAX_FILE_BYTES);
         }
         if ((size_t)r < want) break;
     }
@@ -758,6 +766,13 @@ static void add_config(km_snap *s, finfo *f) {
 
 static void add_file(km_snap *s, finfo *f) {
     s->nfiles++;
+    /* harden helper: a file lost for want of memory is not an input problem but a failed run */
+    if (f->failed && (!f->err || strstr(f->err, "out of memory"))) s->oom = 1;
+    if ((f->kind == F_LIST || f->kind == F_KEYED) &&
+        (!f->account || !f->region || !f->service || !f->op || (f->kind == F_KEYED && !f->key))) {
+        s->oom = 1; /* classify ran out of memory */
+        return;
+    }
     if (f->kind == F_SKIP) return;
     if (f->kind == F_LIST || f->kind == F_KEYED) {
         km_item it = {0};
@@ -837,11 +852,11 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
     size_t n = 0, cap = 0;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
-        if (grow((void **)&names, &cap, n, sizeof *names)) break;
+        if (grow((void **)&names, &cap, n, sizeof *names)) { s->oom = 1; break; } /* harden helper */
         /* one leading byte keeps the entry type so that most entries need no stat */
         size_t nl = strlen(de->d_name);
         char *e = malloc(nl + 2);
-        if (!e) continue;
+        if (!e) { s->oom = 1; continue; }
         memcpy(e + 1, de->d_name, nl + 1);
         e[0] = de->d_type == DT_DIR ? 'd' : de->d_type == DT_REG ? 'f' : '?';
         names[n++] = e;
@@ -853,7 +868,7 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
         const char *name = names[i] + 1;
         size_t pl = dl + strlen(name) + 2;
         char *path = malloc(pl);
-        if (!path) { free(names[i]); continue; }
+        if (!path) { s->oom = 1; free(names[i]); continue; }
         snprintf(path, pl, "%s/%s", dir, name);
         char kind = names[i][0];
         if (kind == '?') {
@@ -862,7 +877,7 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
             else kind = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : 0;
         }
         if (kind == 'd') walk(s, l, path, depth + 1);
-        else if (kind == 'f' && json_name(name)) push_path(l, path);
+        else if (kind == 'f' && json_name(name)) { if (push_path(l, path)) s->oom = 1; } /* harden helper */
         free(path);
         free(names[i]);
     }
@@ -870,6 +885,7 @@ static void walk(km_snap *s, plist *l, const char *dir, int depth) {
 }
 
 static int same_group(const finfo *a, const finfo *b) {
+    if (!b->account || !b->region || !b->service || !b->op) return 0; /* out of memory in classify */
     return a->kind == F_KEYED && b->kind == F_KEYED && !strcmp(a->account, b->account) &&
            !strcmp(a->region, b->region) && !strcmp(a->service, b->service) && !strcmp(a->op, b->op);
 }
@@ -881,6 +897,7 @@ typedef struct batch {
     size_t nf;
     job *jobs;
     size_t nj;
+    int oom; /* a file was left out for want of memory */
 } batch;
 
 /* Classify paths[0..m) and cut them into jobs: the files of one per-resource call together. */
@@ -895,7 +912,10 @@ static int batch_make(batch *bt, char **paths, size_t m, int force_config) {
     }
     for (size_t i = 0; i < m; i++) {
         finfo *f = calloc(1, sizeof *f);
-        if (!f) continue;
+        if (!f) {
+            bt->oom = 1; /* harden helper: was silently left out */
+            continue;
+        }
         f->path = paths[i];
         f->display = f->path;
         classify(f, f->path);
@@ -904,7 +924,7 @@ static int batch_make(batch *bt, char **paths, size_t m, int force_config) {
     }
     for (size_t i = 0; i < bt->nf;) {
         size_t k = i + 1;
-        if (bt->fv[i]->kind == F_KEYED)
+        if (bt->fv[i]->kind == F_KEYED && bt->fv[i]->account && bt->fv[i]->region && bt->fv[i]->service && bt->fv[i]->op)
             while (k < bt->nf && same_group(bt->fv[i], bt->fv[k]) && k - i < 4096) k++;
         if (bt->fv[i]->kind != F_SKIP) {
             bt->jobs[bt->nj].files = &bt->fv[i];
@@ -955,6 +975,7 @@ static void load_paths(km_snap *s, char **paths, size_t n, int force_config) {
             problem(s, "out of memory: %zu files not read", n - start);
             break;
         }
+        if (cur.oom) s->oom = 1;
         pool_add(&p, cur.jobs, cur.nj, threaded);
         if (have_prev) batch_file(s, &p, &prev, threaded);
         prev = cur;
@@ -989,7 +1010,7 @@ int km_snap_load(km_snap *s, const char *path, km_error *err) {
         load_paths(s, l.v, l.n, 0);
         if (s->nfiles == before) problem(s, "%s: no .json or .json.gz files found", path);
     } else if (S_ISREG(st.st_mode)) {
-        push_path(&l, path);
+        if (push_path(&l, path)) s->oom = 1; /* harden helper */
         load_paths(s, l.v, l.n, 1);
     } else {
         return km_error_set(err, KM_ERR, (size_t)-1, "%s: not a file or directory", path);
@@ -1496,6 +1517,8 @@ static void config_items(km_snap *s, const pending_ci *p) {
     }
 }
 
+int km_snap_oom(const km_snap *s) { return s && s->oom; }
+
 int km_snap_finish(km_snap *s, km_error *err) {
     if (s->finished) return KM_OK;
     s->finished = 1;
@@ -1503,7 +1526,7 @@ int km_snap_finish(km_snap *s, km_error *err) {
         const entry *e = s->all[i];
         for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
             const spec *sp = &specs[k];
-            if (strcmp(sp->service, e->service) || strcmp(sp->op, e->op)) continue;
+            if (!e->service || !e->op || strcmp(sp->service, e->service) || strcmp(sp->op, e->op)) continue;
             if (sp->per_key != (e->key != NULL)) continue;
             if (!sp->per_key) set_listing(s, e->account, e->region, sp->type, &e->item);
             if (e->item.status != KM_DATA_OK) continue;

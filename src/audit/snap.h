@@ -78,6 +78,10 @@ int km_snap_load(km_snap *s, const char *path, km_error *err);
  * it in messages (defaults to rel). Problems are recorded as for files. For tests. */
 int km_snap_add_text(km_snap *s, const char *rel, const char *text, size_t len, const char *display);
 
+/* Whether something was lost for want of memory while loading or building (harden helper): the
+ * model is then incomplete and the run must fail rather than report on it. */
+int km_snap_oom(const km_snap *s);
+
 /* Build the resource model from everything loaded. Call once after the last load. */
 int km_snap_finish(km_snap *s, km_error *err);
 

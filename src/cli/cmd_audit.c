@@ -220,7 +220,10 @@ int km_cmd_audit(int argc, char **argv) {
     double max_hours = 1;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     size_t ninputs = 0;
-    if (!inputs) return 2;
+    if (!inputs) {
+        fprintf(stderr, "kumomori audit: out of memory\n");
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define NEEDARG()                                                                       \
@@ -342,7 +345,10 @@ int km_cmd_audit(int argc, char **argv) {
     km_audit *audit = NULL;
     km_recov *recov = NULL;
     FILE *out = stdout;
-    if (!snap) goto done;
+    if (!snap) {
+        fprintf(stderr, "kumomori audit: out of memory\n");
+        goto done;
+    }
     for (size_t i = 0; i < ninputs; i++) {
         if (km_snap_load(snap, inputs[i], &err) != KM_OK) {
             fprintf(stderr, "kumomori audit: %s\n", err.msg);
@@ -350,6 +356,10 @@ int km_cmd_audit(int argc, char **argv) {
         }
     }
     km_snap_finish(snap, &err);
+    if (km_snap_oom(snap)) { /* harden helper */
+        fprintf(stderr, "kumomori audit: out of memory while reading the snapshot; no report\n");
+        goto done;
+    }
     if (!km_snap_naccounts(snap)) {
         fprintf(stderr, "kumomori audit: no account data found in %s%s (expected DIR/<12-digit account>/<region or global>/<service>/<operation>.json or AWS Config snapshot files)\n",
                 inputs[0], ninputs > 1 ? " and the other inputs" : "");
@@ -367,12 +377,24 @@ int km_cmd_audit(int argc, char **argv) {
         fprintf(stderr, "kumomori audit: %s\n", err.msg);
         goto done;
     }
+    if (km_snap_oom(snap)) { /* harden helper: the checks intern into the snapshot too */
+        fprintf(stderr, "kumomori audit: out of memory while running the checks; no report\n");
+        goto done;
+    }
     km_audit_suppress(audit, supp, warn_cb, NULL);
     size_t np = km_snap_nproblems(snap);
     const char **problems = calloc(np ? np : 1, sizeof *problems);
+    if (!problems) { /* harden helper: a report without its input problems would look complete */
+        fprintf(stderr, "kumomori audit: out of memory\n");
+        goto done;
+    }
     for (size_t i = 0; problems && i < np; i++) problems[i] = km_snap_problem(snap, i);
     if (!quiet && np) {
-        for (size_t i = 0; i < np && i < 10; i++) fprintf(stderr, "kumomori audit: warning: %s\n", problems ? problems[i] : "");
+        for (size_t i = 0; i < np && i < 10; i++) {
+            char *t = NULL; /* harden helper: file names and messages may carry terminal controls */
+            fprintf(stderr, "kumomori audit: warning: %s\n", km_term_clean(problems[i], &t));
+            free(t);
+        }
         if (np > 10) fprintf(stderr, "kumomori audit: warning: ... and %zu more input problems (listed in the report)\n", np - 10);
     }
     km_rollup ru;

@@ -122,7 +122,7 @@ int km_cmd_detect(int argc, char **argv) {
     size_t nrule_paths = 0, ninputs = 0;
     const char *format = "text", *output = NULL;
     int builtin = 1, include_event = 0, quiet = 0, verbose = 0;
-    long jobs = 1, max_mib = 8;
+    long jobs = 1, max_mib = 0; /* 0: --limit record (8 MiB) */
     km_severity min_sev = KM_SEV_INFO;
     int status = 2;
     km_ruleset *rs = NULL, *all = NULL; /* rs borrows all */
@@ -292,7 +292,7 @@ int km_cmd_detect(int argc, char **argv) {
     o.progress = !quiet && isatty(fileno(stderr));
     o.verbose = verbose;
     o.diag = stderr;
-    o.limits.max_record = (size_t)max_mib << 20;
+    o.limits.max_record = (size_t)max_mib << 20; /* 0: the reader takes --limit record */
     o.program = prog;
     km_run_stats st;
     int rc = km_detect_run(&o, inputs, ninputs, &st);

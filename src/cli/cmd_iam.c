@@ -11,6 +11,14 @@ KM_COMMAND(iam, 40, "IAM policy engine: simulate requests, list who can perform 
 
 #define MAX_FILES 64
 
+/* harden helper: a result buffer that ran out of memory is not written (it would be cut short);
+ * the command then ends with exit status 2. */
+static int out_lost;
+static void write_out(const km_buf *out) {
+    if (out->failed) out_lost = 1;
+    else fwrite(out->data ? out->data : "", 1, out->len, stdout);
+}
+
 static void iam_usage(FILE *f) {
     fprintf(f,
             "usage: kumomori iam simulate CASE.json [--format text|json]\n"
@@ -246,6 +254,10 @@ static int simulate_case_file(const char *path, const sim_args *sa) {
     extra.wildcard_only_action = sa->wildcard_only;
     int rc = 0, differs = 0, same = 0, unexpected = 0, errors = bad_lines;
     km_iam_explain *ex = km_iam_explain_new();
+    if (!ex) { /* harden helper: without it every case would print nothing */
+        fprintf(stderr, "kumomori iam: out of memory\n");
+        return 2;
+    }
     for (size_t i = 0; i < ncases; i++) {
         km_error ce;
         km_error_clear(&ce);
@@ -288,7 +300,7 @@ static int simulate_case_file(const char *path, const sim_args *sa) {
                     km_buf_printf(&out, "the case expects %s: %s\n", km_iam_decision_name(want),
                                   want == d ? "kumomori agrees" : "kumomori DIFFERS");
             }
-            fwrite(out.data ? out.data : "", 1, out.len, stdout);
+            write_out(&out);
             km_buf_free(&out);
             rc = d == KM_IAM_ALLOWED ? 0 : 1;
         } else {
@@ -302,7 +314,7 @@ static int simulate_case_file(const char *path, const sim_args *sa) {
                 km_buf_puts(&out, ",\"explanation\":");
                 km_iam_explain_json(ex, &out);
                 km_buf_puts(&out, "}\n");
-                fwrite(out.data, 1, out.len, stdout);
+                write_out(&out);
                 km_buf_free(&out);
             } else if (!sa->quiet || (want >= 0 && want != d)) {
                 printf("%-60s %-17s", id, km_iam_decision_name(d));
@@ -361,7 +373,10 @@ static int cmd_simulate(int argc, char **argv) {
     memset(rcp, 0, sizeof rcp);
     km_iam_context *ctx = km_iam_context_new();
     km_iam_explain *ex = km_iam_explain_new();
-    if (!ctx || !ex) goto done;
+    if (!ctx || !ex) {
+        fprintf(stderr, "kumomori iam: out of memory\n");
+        goto done;
+    }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -511,7 +526,7 @@ static int cmd_simulate(int argc, char **argv) {
         } else {
             km_iam_explain_text(ex, &out);
         }
-        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+        write_out(&out);
         km_buf_free(&out);
         rc = d == KM_IAM_ALLOWED ? 0 : 1;
     }
@@ -726,7 +741,7 @@ static int cmd_who_can(int argc, char **argv) {
     }
     km_buf_free(&notes);
     if (rc == 0) {
-        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+        write_out(&out);
         rc = anyone ? 1 : 0;
     }
     km_buf_free(&out);
@@ -791,9 +806,15 @@ int km_cmd_iam(int argc, char **argv) {
         iam_usage(stdout);
         return 0;
     }
-    if (strcmp(sub, "simulate") == 0) return cmd_simulate(argc - 1, argv + 1);
-    if (strcmp(sub, "who-can") == 0) return cmd_who_can(argc - 1, argv + 1);
-    if (strcmp(sub, "check") == 0) return cmd_check(argc - 1, argv + 1);
+    int rc = -1;
+    if (strcmp(sub, "simulate") == 0) rc = cmd_simulate(argc - 1, argv + 1);
+    else if (strcmp(sub, "who-can") == 0) rc = cmd_who_can(argc - 1, argv + 1);
+    else if (strcmp(sub, "check") == 0) rc = cmd_check(argc - 1, argv + 1);
+    if (rc >= 0 && out_lost) { /* harden helper */
+        fprintf(stderr, "kumomori iam: out of memory: some results could not be written\n");
+        return 2;
+    }
+    if (rc >= 0) return rc;
     km_cli_usage_error("iam", "unknown subcommand '%s' (simulate, who-can, check)", sub);
     return 2;
 }

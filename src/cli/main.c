@@ -1,10 +1,12 @@
 /* kumomori: one binary, one command per file. */
 #include "cli/commands.h"
 #include "kumomori/kumomori.h"
+#include "util/limits.h"
 #include "util/term.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const km_command *commands[64];
@@ -41,7 +43,10 @@ static void usage(FILE *f) {
     fprintf(f,
             "\nexit status: 0 nothing found, 1 findings (alerts, failed checks, invalid logs),\n"
             "2 usage or input error.\n"
-            "Colour is used only on a terminal; set NO_COLOR=1 or pass --no-color to turn it off.\n");
+            "Colour is used only on a terminal; set NO_COLOR=1 or pass --no-color to turn it off.\n"
+            "Every command takes --limit NAME=VALUE (repeatable) or KUMOMORI_LIMITS=\"NAME=VALUE,...\" to\n"
+            "change a limit on untrusted input: depth, string, record, fields, file, rules, patterns,\n"
+            "groups, pending (docs/security.md).\n");
 }
 
 void km_cli_usage_error(const char *cmd, const char *fmt, ...) {
@@ -68,6 +73,42 @@ int km_cmd_version(int argc, char **argv) {
     return 0;
 }
 
+/* harden helper: resource limits (docs/security.md). KUMOMORI_LIMITS first, then every
+ * `--limit NAME=VALUE` (or --limit=NAME=VALUE) before a "--" of the command's arguments, which are
+ * taken out of argv so that each command sees only its own options. *end is the new argc. */
+static int apply_limits(const char *cmd, int argc, char **argv, int *end) {
+    km_error e;
+    const char *env = getenv("KUMOMORI_LIMITS");
+    if (env && km_limits_set_list(env, &e)) {
+        fprintf(stderr, "kumomori %s: KUMOMORI_LIMITS: %s\n", cmd, e.msg);
+        return -1;
+    }
+    int out = 1, i = 1;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *spec = NULL;
+        if (strcmp(argv[i], "--limit") == 0) {
+            if (i + 1 >= argc) {
+                km_cli_usage_error(cmd, "--limit needs a value: --limit NAME=VALUE");
+                return -1;
+            }
+            spec = argv[++i];
+        } else if (strncmp(argv[i], "--limit=", 8) == 0) {
+            spec = argv[i] + 8;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (km_limit_set(spec, &e)) {
+            km_cli_usage_error(cmd, "--limit: %s", e.msg);
+            return -1;
+        }
+    }
+    for (; i < argc; i++) argv[out++] = argv[i];
+    *end -= argc - out;
+    argv[out] = NULL;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -88,7 +129,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     const km_command *c = find_command(argv[i]);
-    if (c) return c->fn(argc - i, argv + i);
+    if (c) {
+        if (apply_limits(argv[i], argc - i, argv + i, &argc) != 0) return 2;
+        return c->fn(argc - i, argv + i);
+    }
     if (strcmp(argv[i], "help") == 0) {
         if (i + 1 < argc && (c = find_command(argv[i + 1])) != NULL) {
             char help[] = "--help";

@@ -9,6 +9,8 @@
 #include "detect/detect.h"
 #include "kumomori/json.h"
 #include "util/arena.h"
+#include "util/limits.h"
+#include "util/term.h"
 #include "util/walk.h"
 
 #include <errno.h>
@@ -214,6 +216,7 @@ typedef struct run {
     pthread_mutex_t mu;
     pthread_cond_t wake_main, wake_workers;
     atomic_ullong records, bytes, alerts;
+    atomic_int oom; /* harden helper: an alert, note or tick was lost for want of memory */
 } run;
 
 typedef struct worker {
@@ -268,7 +271,10 @@ static void note(worker *w, km_skip_reason why, uint64_t offset, const char *msg
     slot *s = &w->r->slots[w->idx];
     s->skipped[why]++;
     item *it = new_item(w);
-    if (!it) return;
+    if (!it) {
+        atomic_store(&w->r->oom, 1);
+        return;
+    }
     it->is_note = 1;
     it->reason = why;
     it->note.input = input_name(w);
@@ -333,7 +339,10 @@ static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, in
     if (km_program_light_extract(r->o->program, rec->data, rec->len, ids, n, &w->light, &l)) return -1;
     for (int i = 0; i < n; i++) {
         item *it = new_item(w);
-        if (!it) break;
+        if (!it) {
+            atomic_store(&r->oom, 1);
+            break;
+        }
         km_alert *a = &it->alert;
         a->rule = km_ruleset_get(r->o->rules, ids[i]);
         a->rule_index = ids[i];
@@ -341,6 +350,7 @@ static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, in
         a->offset = rec->offset;
         a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
         km_program_light_fill(r->o->program, &l, (size_t)i, &w->cur->arena, a, &it->hit, &w->ctxbuf);
+        if (w->cur->arena.failed || w->light.failed) atomic_store(&r->oom, 1); /* harden helper: fields lost */
         it->same_event = i > 0;
         atomic_fetch_add(&r->alerts, 1);
     }
@@ -353,16 +363,20 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
         return; /* sigma helper */
     km_json_opts jo = {0};
     jo.replace_invalid_utf8 = 1;
-    jo.max_string = r->o->limits.max_record ? r->o->limits.max_record : ((size_t)8 << 20);
+    jo.max_string = r->o->limits.max_record ? r->o->limits.max_record : km_limit(KM_LIMIT_RECORD, (size_t)8 << 20);
     km_error err;
     km_json_doc *doc = km_json_parse(rec->data, rec->len, &jo, NULL, &err);
+    if (!doc && err.code == KM_ENOMEM) atomic_store(&r->oom, 1); /* alerts without their fields */
     const km_json *root = km_json_root(doc);
     const entry *e = &r->list.e[w->idx];
     /* sigma helper: Sigma rules are decided on the parsed record */
     if (r->o->program) n = km_program_select(r->o->program, w->pscratch, root, ids, n, &ids);
     for (int i = 0; i < n; i++) {
         item *it = new_item(w);
-        if (!it) break;
+        if (!it) {
+            atomic_store(&r->oom, 1);
+            break;
+        }
         if (r->o->program) { /* sigma helper */
             it->hit = km_program_make_hit(r->o->program, ids[i], root, &w->cur->arena);
             it->same_event = i > 0;
@@ -375,6 +389,7 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
         a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
         if (root) fill_alert(w, a, root);
         if (it->hit) km_program_hit_ctx(it->hit, a, &w->cur->arena, &w->ctxbuf); /* sigma helper: built here, in parallel */
+        if (w->cur->arena.failed || w->tmp.failed || w->ctxbuf.failed) atomic_store(&r->oom, 1); /* harden helper: fields lost */
         atomic_fetch_add(&r->alerts, 1);
     }
     km_json_doc_free(doc);
@@ -435,7 +450,7 @@ static void process_file(worker *w) {
         size_t bad = km_utf8_check((const unsigned char *)rec.data, rec.len);
         if (bad < rec.len) {
             snprintf(msg, sizeof msg, "invalid UTF-8 at byte %llu (in the record that begins at byte %llu); record skipped",
-                     (unsigned long long)(rec.offset + bad), (unsigned long long)rec.offset);
+                     (unsigned long long)rec.offset + bad, (unsigned long long)rec.offset);
             note(w, KM_SKIP_INVALID_UTF8, rec.offset + bad, msg);
             continue;
         }
@@ -444,6 +459,7 @@ static void process_file(worker *w) {
         if (n < 0) {
             uint64_t at = rec.offset + (err.offset != (size_t)-1 ? err.offset : 0);
             km_skip_reason why = err.code == KM_ELIMIT ? KM_SKIP_TOO_DEEP : KM_SKIP_INVALID_JSON;
+            if (err.code == KM_ELIMIT && strstr(err.msg, "fields")) why = KM_SKIP_TOO_MANY_FIELDS; /* harden helper */
             if (err.code == KM_ENOMEM) why = KM_SKIP_TOO_LARGE;
             snprintf(msg, sizeof msg, "%s at byte %llu (in the record that begins at byte %llu): %s; record skipped",
                      why == KM_SKIP_INVALID_JSON ? "invalid JSON" : "record over a limit", (unsigned long long)at,
@@ -561,8 +577,11 @@ static void emit_items(emitter *em, batch *b) {
         if (!whole && em->printed >= cap) { em->suppressed++; continue; }
         em->printed++;
         clear_progress(em);
-        fprintf(o->diag, "kumomori detect: %s: %s\n", strcmp(it->note.input, "-") ? it->note.input : "stdin",
-                it->note.message);
+        char *tn = NULL, *tm = NULL; /* harden helper: a file's name is chosen by whoever wrote it */
+        fprintf(o->diag, "kumomori detect: %s: %s\n", km_term_clean(strcmp(it->note.input, "-") ? it->note.input : "stdin", &tn),
+                km_term_clean(it->note.message, &tm));
+        free(tn);
+        free(tm);
     }
 }
 
@@ -681,6 +700,11 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     pthread_cond_destroy(&r.wake_workers);
     pthread_mutex_destroy(&r.mu);
     if (em.write_failed) rc = -1;
+    if (atomic_load(&r.oom)) { /* harden helper */
+        fprintf(o->diag, "kumomori detect: out of memory: some alerts or skipped-input notes were lost\n");
+        st->input_errors++;
+    }
+    if (r.list.oom) st->input_errors++;
 out:
     st->seconds = elapsed(&em.t0);
     st->ignored_files = r.list.ignored;

@@ -1,5 +1,6 @@
 /* The detection program (program.h). */
 #include "detect/program.h"
+#include "util/limits.h"
 #include "detect/extract.h"
 #include "kumomori/sigma.h"
 
@@ -38,10 +39,11 @@ km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_er
     p->rs = rs;
     p->sigma = km_ruleset_sigma(rs);
     km_corr_opts co = {0};
-    co.max_pending = 100000;
+    co.max_pending = km_limit(KM_LIMIT_PENDING, 100000); /* harden helper: --limit pending, groups */
+    co.max_groups = km_limit(KM_LIMIT_GROUPS, 100000);
     if (o) {
         co.lateness_ms = o->lateness_ms;
-        co.max_groups = o->max_groups;
+        if (o->max_groups) co.max_groups = o->max_groups;
         if (o->max_pending) co.max_pending = o->max_pending;
         p->min_sev = o->min_severity;
     }

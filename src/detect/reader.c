@@ -6,6 +6,7 @@
  * decides something (top level, the Records array) and each record's JSON is validated later by
  * the matcher. */
 #include "detect/reader.h"
+#include "util/limits.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static const char *const reason_names[KM_SKIP_REASONS][2] = {
     [KM_SKIP_TOO_LARGE] = {"record over the size limit", "records over the size limit"},
     [KM_SKIP_TOO_DEEP] = {"record nested too deep", "records nested too deep"},
     [KM_SKIP_INVALID_UTF8] = {"record with invalid UTF-8", "records with invalid UTF-8"},
+    [KM_SKIP_TOO_MANY_FIELDS] = {"record with too many fields", "records with too many fields"},
     [KM_SKIP_DIGEST] = {"digest file", "digest files"},
     [KM_SKIP_NOT_CLOUDTRAIL] = {"EventBridge event not from CloudTrail", "EventBridge events not from CloudTrail"},
 };
@@ -81,8 +83,8 @@ km_reader *km_reader_new(km_input *in, const km_reader_limits *lim) {
     km_reader *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->in = in;
-    r->max_record = lim && lim->max_record ? lim->max_record : ((size_t)8 << 20);
-    r->max_depth = lim && lim->max_depth ? lim->max_depth : 512;
+    r->max_record = lim && lim->max_record ? lim->max_record : km_limit(KM_LIMIT_RECORD, (size_t)8 << 20);
+    r->max_depth = lim && lim->max_depth ? lim->max_depth : km_limit(KM_LIMIT_DEPTH, 512);
     r->read_size = lim && lim->read_size ? lim->read_size : CHUNK;
     r->cap = CHUNK;
     r->buf = malloc(r->cap);
@@ -374,7 +376,7 @@ static int emit(km_reader *r, km_record *rec, km_error *err, uint64_t start, km_
     if (at(r) - start > r->max_record) {
         char lt[48];
         r->keep = NONE;
-        return problem(r, rec, err, KM_SKIP_TOO_LARGE, start, "the %s at byte %llu is larger than the limit of %s; skipped",
+        return problem(r, rec, err, KM_SKIP_TOO_LARGE, start, "the %s at byte %llu is larger than the limit of %s (--limit record); skipped",
                        kind == KM_REC_LINE ? "object" : "record", (unsigned long long)start, limit_text(r, lt, sizeof lt));
     }
     memset(rec, 0, sizeof *rec);
@@ -435,7 +437,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                     char lt[48];
                     r->rec_dropped = 1;
                     return problem(r, rec, err, KM_SKIP_TOO_LARGE, start,
-                                   "the record at byte %llu is larger than the limit of %s; skipped",
+                                   "the record at byte %llu is larger than the limit of %s (--limit record); skipped",
                                    (unsigned long long)start, limit_text(r, lt, sizeof lt));
                 }
                 r->top_overflow = 1; /* reported at its end, unless it turns out to hold Records */
@@ -549,7 +551,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 if (r->top_overflow) {
                     char lt[48];
                     return problem(r, rec, err, KM_SKIP_TOO_LARGE, r->top_start,
-                                   "the object at byte %llu is larger than the limit of %s; skipped",
+                                   "the object at byte %llu is larger than the limit of %s (--limit record); skipped",
                                    (unsigned long long)r->top_start, limit_text(r, lt, sizeof lt));
                 }
                 return emit(r, rec, err, r->top_start, KM_REC_LINE);
@@ -621,7 +623,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 r->rec_dropped = 1;
                 r->keep = NONE;
                 return problem(r, rec, err, KM_SKIP_TOO_DEEP, r->rec_start,
-                               "the record at byte %llu is nested deeper than %zu levels (at byte %llu); skipped",
+                               "the record at byte %llu is nested deeper than %zu levels (at byte %llu; --limit depth); skipped",
                                (unsigned long long)r->rec_start, r->max_depth, (unsigned long long)off);
             }
             r->mode = M_ARR;
@@ -637,7 +639,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
                 r->top_dropped = 1;
                 r->keep = NONE;
                 return problem(r, rec, err, KM_SKIP_TOO_DEEP, r->top_start,
-                               "the object at byte %llu is nested deeper than %zu levels (at byte %llu); skipped",
+                               "the object at byte %llu is nested deeper than %zu levels (at byte %llu; --limit depth); skipped",
                                (unsigned long long)r->top_start, r->max_depth, (unsigned long long)off);
             }
             if (rc == 1) {

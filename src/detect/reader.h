@@ -34,7 +34,8 @@ typedef enum {
     KM_SKIP_TOO_LARGE,    /* a record larger than the limit */
     KM_SKIP_TOO_DEEP,     /* nesting deeper than the limit */
     KM_SKIP_INVALID_UTF8, /* a record whose text is not UTF-8 */
-    KM_SKIP_ERROR_LAST = KM_SKIP_INVALID_UTF8,
+    KM_SKIP_TOO_MANY_FIELDS, /* more fields (that patterns use) than the limit */
+    KM_SKIP_ERROR_LAST = KM_SKIP_TOO_MANY_FIELDS,
     KM_SKIP_DIGEST,       /* a CloudTrail digest file */
     KM_SKIP_NOT_CLOUDTRAIL, /* an EventBridge event that does not carry a CloudTrail record */
     KM_SKIP_REASONS

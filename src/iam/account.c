@@ -396,9 +396,14 @@ static int load_org_parents(km_iam_account *a, const km_json *root, const char *
     const char *pid = km_json_get_str(par, "Id", NULL);
     if (!pid) return 0;
     if (GROW(a->links, a->nlinks, a->caplinks) < 0) return -1;
-    a->links[a->nlinks].child = sdup(child);
-    a->links[a->nlinks].parent = sdup(pid);
-    if (!a->links[a->nlinks].child || !a->links[a->nlinks].parent) return -1;
+    char *c = sdup(child), *p = sdup(pid);
+    if (!c || !p) { /* harden helper: the slot is not counted, so neither would be freed */
+        free(c);
+        free(p);
+        return -1;
+    }
+    a->links[a->nlinks].child = c;
+    a->links[a->nlinks].parent = p;
     a->nlinks++;
     return 0;
 }
@@ -724,12 +729,17 @@ static int load_file(km_iam_account *a, const char *path, const char *rel) {
     char *text = km_read_file(path, FILE_MAX, &len, &e);
     a->files_seen++;
     if (!text) {
+        if (e.code == KM_ENOMEM) return -1; /* harden helper: a failed run, not a skipped file */
         note(a, "%s", e.msg);
         return 0;
     }
     km_json_opts o = {.max_depth = 256};
     km_json_doc *doc = km_json_parse(text, len, &o, NULL, &e);
     if (!doc) {
+        if (e.code == KM_ENOMEM) {
+            free(text);
+            return -1;
+        }
         note(a, "%s: skipped: %s", rel, e.msg);
         free(text);
         return 0;

@@ -415,8 +415,8 @@ static int same_role(const char *x, size_t xn, const char *y, size_t yn) {
     /* both given as role ARN or session ARN; compare partition, account and role name */
     iam_arn a, b;
     if (iam_arn_split(x, xn, &a) != 6 || iam_arn_split(y, yn, &b) != 6) return 0;
-    const char *an, *bn;
-    size_t anl, bnl;
+    const char *an = NULL, *bn = NULL; /* both set by the loop or it returns; cppcheck cannot tell */
+    size_t anl = 0, bnl = 0;
     for (int side = 0; side < 2; side++) {
         iam_arn *t = side ? &b : &a;
         const char **nm = side ? &bn : &an;
@@ -594,6 +594,8 @@ static const char *request_values(E *e, const iam_cond *c) {
         km_buf_json_str(&b, ce->vals[i], strlen(ce->vals[i]));
     }
     if (ce->multi) km_buf_putc(&b, ']');
+    /* harden helper: a failure well below the 64 KiB cap is memory, not length */
+    if (b.failed && b.len < (1u << 15)) e->nomem = 1;
     const char *out = b.failed ? "\"(too long)\"" : b.data ? b.data : "\"\"";
     char *d = iam_xstrdup(e->ex, out);
     km_buf_free(&b);
@@ -670,6 +672,7 @@ static int stmt_conditions(E *e, const km_iam_policy *p, const iam_stmt *st, iam
                 km_buf_json_str(&pv, c->v[v].s, c->v[v].len);
             }
             km_buf_putc(&pv, ']');
+            if (pv.failed && pv.len < (1u << 15)) e->nomem = 1; /* harden helper: memory, not length */
             xc->pvals = iam_xstrdup(e->ex, pv.failed ? "[]" : pv.data);
             km_buf_free(&pv);
             xc->r = r;
@@ -1307,7 +1310,7 @@ static int evaluate_one(const km_iam_input *in, const km_iam_request *req, const
                              "account %s (give the resource account to evaluate a cross-account request)",
                              e.raccount);
     }
-    int nomem = e.nomem;
+    int nomem = e.nomem || (ex && ex->arena.failed); /* harden helper: a lost note is a lost explanation */
     teardown(&e);
     if (nomem) {
         km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory while evaluating");

@@ -7,6 +7,7 @@
  * arena per document so that a whole snapshot file is freed at once. Recursive descent with an
  * explicit depth cap: the stack can never hold more than max_depth frames. */
 #include "kumomori/json.h"
+#include "util/limits.h"
 #include "util/arena.h"
 
 #include <errno.h>
@@ -191,6 +192,9 @@ static int parse_string(parser *p, const char **out, size_t *out_len, int is_key
             if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
             p->i++;
         }
+        /* harden helper: a run longer than the cap would fail the append with len unchanged and
+         * be reported as out of memory; it is the string limit */
+        if (p->tmp.len + (p->i - run) > p->max_string) goto toolong;
         if (p->i > run && km_buf_append(&p->tmp, p->s + run, p->i - run)) goto toolong;
         if (p->tmp.len > p->max_string) goto toolong;
         if (p->i >= p->n) return fail(p, start, "unterminated string");
@@ -261,7 +265,7 @@ toolong:
     if (p->tmp.failed && p->tmp.len <= p->max_string) return fail_nomem(p);
     if (p->err && p->err->code == KM_OK)
         km_error_set(p->err, KM_ELIMIT, start,
-                     "string at byte %zu is longer than the limit of %zu bytes", start,
+                     "string at byte %zu is longer than the limit of %zu bytes (--limit string)", start,
                      p->max_string);
     return -1;
 }
@@ -418,7 +422,7 @@ static km_json *parse_value(parser *p) {
         if (++p->depth > p->max_depth) {
             if (p->err && p->err->code == KM_OK)
                 km_error_set(p->err, KM_ELIMIT, off,
-                             "JSON nested deeper than the limit of %zu at byte %zu", p->max_depth, off);
+                             "JSON nested deeper than the limit of %zu at byte %zu (--limit depth)", p->max_depth, off);
             return NULL;
         }
         v = c == '{' ? parse_object(p) : parse_array(p);
@@ -476,8 +480,12 @@ km_json_doc *km_json_parse(const char *text, size_t len, const km_json_opts *opt
     parser p = {0};
     p.s = text;
     p.n = len;
-    p.max_depth = opts && opts->max_depth ? opts->max_depth : 512;
-    p.max_string = opts && opts->max_string ? opts->max_string : ((size_t)64 << 20);
+    /* harden helper: a user-set limit (util/limits.h) replaces the default and may lower, never
+     * raise, a caller's own (a caller's depth protects its recursive consumers' stacks). */
+    p.max_depth = opts && opts->max_depth ? opts->max_depth : km_limit(KM_LIMIT_DEPTH, 512);
+    if (km_limit_is_set(KM_LIMIT_DEPTH) && km_limit(KM_LIMIT_DEPTH, 0) < p.max_depth) p.max_depth = km_limit(KM_LIMIT_DEPTH, 0);
+    p.max_string = opts && opts->max_string ? opts->max_string : km_limit(KM_LIMIT_STRING, (size_t)64 << 20);
+    if (km_limit_is_set(KM_LIMIT_STRING) && km_limit(KM_LIMIT_STRING, 0) < p.max_string) p.max_string = km_limit(KM_LIMIT_STRING, 0);
     p.replace_utf8 = opts ? opts->replace_invalid_utf8 : 0;
     p.arena = &doc->arena;
     p.err = err;

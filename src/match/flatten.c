@@ -605,7 +605,7 @@ __attribute__((target("pclmul,sse2"))) static inline __attribute__((always_inlin
         q &= ~escaped; \
         uint64_t str; \
         str = PXOR(q) ^ in_str; \
-        in_str = (uint64_t)((int64_t)str >> 63); \
+        in_str = (uint64_t)0 - (str >> 63); /* all ones when the top bit is set, without an implementation-defined signed shift */ \
         op &= ~str; \
         cl &= ~str; \
         long nc = __builtin_popcountll(cl); \
@@ -683,7 +683,7 @@ static int skip_value(fw *w) {
 static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char *s, size_t len, int decoded, size_t boff) {
     km_flat *o = w->out;
     if (o->nv >= w->max_fields) {
-        km_error_set(w->err, KM_ELIMIT, w->i, "event has more than %zu fields some pattern uses (at byte %zu)", w->max_fields,
+        km_error_set(w->err, KM_ELIMIT, w->i, "event has more than %zu fields some pattern uses (at byte %zu; --limit fields)", w->max_fields,
                      w->i);
         return -1;
     }
@@ -839,7 +839,7 @@ static int walk_array(fw *w, int32_t state, int32_t elem, size_t depth) {
 
 static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth) {
     if (depth > w->max_depth) {
-        km_error_set(w->err, KM_ELIMIT, w->i, "event nested deeper than %zu levels (at byte %zu)", w->max_depth, w->i);
+        km_error_set(w->err, KM_ELIMIT, w->i, "event nested deeper than %zu levels (at byte %zu; --limit depth)", w->max_depth, w->i);
         return -1;
     }
     if (w->i >= w->n) return ferr(w, w->i, "unexpected end of input");

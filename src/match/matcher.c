@@ -13,6 +13,7 @@
  * every event. Deleting marks sub-rules dead; the indexes are rebuilt when half are dead. */
 #include "kumomori/match.h"
 #include "match/internal.h"
+#include "util/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -505,9 +506,16 @@ static int32_t field_id(km_matcher *m, const km_str *name) {
     f->name[name->len] = 0;
     f->name_len = name->len;
     uint32_t id = (uint32_t)m->nf;
-    if (hm_add(&m->fieldmap, name->s, name->len, (target){id, 0, NULL})) return -1;
-    if (km_names_add_field(&m->names, name->s, name->len, id)) return -1;
+    /* harden helper: out of memory leaves no half-added field. The name tree first: on failure
+     * the slot is not taken (its name freed); once the tree maps the name to id the slot must stay
+     * taken, or the next field would get the same id. */
+    if (km_names_add_field(&m->names, name->s, name->len, id)) {
+        free(f->name);
+        f->name = NULL;
+        return -1;
+    }
     m->nf++;
+    if (hm_add(&m->fieldmap, name->s, name->len, (target){id, 0, NULL})) return -1;
     return (int32_t)id;
 }
 
@@ -967,6 +975,9 @@ static int rebuild(km_matcher *m) {
 }
 
 int km_matcher_add(km_matcher *m, uint32_t id, const char *pattern, size_t len, km_error *err) {
+    if (m->ne >= km_limit(KM_LIMIT_PATTERNS, 1000000)) /* harden helper */
+        return km_error_set(err, KM_ELIMIT, (size_t)-1, "more than the limit of %zu patterns (--limit patterns)",
+                            km_limit(KM_LIMIT_PATTERNS, 1000000));
     km_pattern *p = km_pattern_compile(pattern, len, err);
     if (!p) return err && err->code ? err->code : KM_ERR;
     if (grow((void **)&m->e, &m->cape, m->ne + 1, sizeof *m->e)) {
@@ -1364,9 +1375,9 @@ static void match_combo(mctx *c, const combo *cb) {
 int km_matcher_match(const km_matcher *m, km_match_scratch *s, const char *event, size_t len,
                      const uint32_t **ids, km_error *err) {
     km_match_limits lim = m->lim;
-    if (!lim.max_depth) lim.max_depth = 512;
+    if (!lim.max_depth) lim.max_depth = km_limit(KM_LIMIT_DEPTH, 512);
     if (!lim.max_event_bytes) lim.max_event_bytes = (size_t)256 << 20;
-    if (!lim.max_fields) lim.max_fields = 1000000;
+    if (!lim.max_fields) lim.max_fields = km_limit(KM_LIMIT_FIELDS, 1000000);
     *ids = NULL;
     if (len > lim.max_event_bytes) {
         km_error_set(err, KM_ELIMIT, 0, "event is %zu bytes, more than the limit of %zu", len, lim.max_event_bytes);

@@ -52,13 +52,22 @@ static void print_resources(FILE *out, const km_audit_report *r, const range *rg
         const km_finding *f = km_audit_finding(a, i);
         if (f->status != st || f->suppressed) continue;
         if (shown++ >= limit) continue;
-        const char *name = f->res_name ? f->res_name : f->res_id;
+        /* harden helper: names and messages come from the snapshot (attacker-chosen in a
+         * compromised account): no terminal controls */
+        char *fn = NULL, *fm = NULL, *fa = NULL, *fr = NULL;
+        const char *name = km_term_clean(f->res_name ? f->res_name : f->res_id, &fn);
+        const char *msg = km_term_clean(f->message, &fm), *acct = km_term_clean(f->account, &fa);
+        const char *region = km_term_clean(f->region, &fr);
         if (!strcmp(f->res_type, "AWS::::Account"))
-            fprintf(out, "      %s%s%s%s%s: %s\n", km_term_esc(out, "bold"), f->account, km_term_esc(out, "reset"),
-                    strcmp(f->region, "global") ? " " : "", strcmp(f->region, "global") ? f->region : "", f->message);
+            fprintf(out, "      %s%s%s%s%s: %s\n", km_term_esc(out, "bold"), acct, km_term_esc(out, "reset"),
+                    strcmp(region, "global") ? " " : "", strcmp(region, "global") ? region : "", msg);
         else
             fprintf(out, "      %s%s%s (%s, %s %s): %s\n", km_term_esc(out, "bold"), name, km_term_esc(out, "reset"),
-                    f->res_type, f->account, f->region, f->message);
+                    f->res_type, acct, region, msg);
+        free(fn);
+        free(fm);
+        free(fa);
+        free(fr);
     }
     if (total > shown || (shown > limit)) {
         size_t more = total > limit ? total - limit : 0;
@@ -172,7 +181,11 @@ int km_audit_write_text(FILE *out, const km_audit_report *r) {
     }
     if (r->nproblems) {
         fprintf(out, "\n%sInput problems%s (%zu; the answers involved count as UNKNOWN):\n", B, R0, r->nproblems);
-        for (size_t i = 0; i < r->nproblems && i < 20; i++) fprintf(out, "  %s\n", r->problems[i]);
+        for (size_t i = 0; i < r->nproblems && i < 20; i++) {
+            char *tp = NULL;
+            fprintf(out, "  %s\n", km_term_clean(r->problems[i], &tp));
+            free(tp);
+        }
         if (r->nproblems > 20) fprintf(out, "  ... and %zu more (--format json lists all)\n", r->nproblems - 20);
     }
     free(rg);

@@ -4,6 +4,7 @@
  * the rest are counted. */
 #include "out/alert.h"
 #include "kumomori/buf.h"
+#include "util/term.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +56,9 @@ static text_state *state(km_writer *w) {
 
 static int text_begin(km_writer *w) { return state(w) ? 0 : -1; }
 
-/* Control characters from a record (an attacker chooses the user agent) must not reach a terminal. */
-static void put_clean(km_buf *b, const char *s) {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f) km_buf_putc(b, '?');
-        else km_buf_putc(b, (char)c);
-    }
-}
+/* Control characters from a record (an attacker chooses the user agent) must not reach a terminal;
+ * C1 controls and bytes that are not UTF-8 neither (harden helper: util/term.h). */
+static void put_clean(km_buf *b, const char *s) { km_term_clean_buf(b, s, strlen(s)); }
 
 static int text_alert(km_writer *w, const km_alert *a) {
     text_state *st = state(w);

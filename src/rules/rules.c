@@ -1,6 +1,7 @@
 /* Rule files (docs/rules.md): loading, validation and the built-in pack. Every message names the
  * file and line:column of the value at fault, so a user can fix a rule without guessing. */
 #include "kumomori/rules.h"
+#include "util/limits.h"
 #include "kumomori/json.h"
 #include "util/arena.h"
 #include "util/embedded.h"
@@ -556,6 +557,9 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
 static int add_loaded(loadctx *c, km_rule *rp) {
     km_ruleset *rs = c->rs;
     km_rule r = *rp;
+    if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
+        return km_error_set(c->err, KM_ELIMIT, 0, "%s: more than the limit of %zu rules (--limit rules)", c->name,
+                            km_limit(KM_LIMIT_RULES, 100000));
     if (rs->n == rs->cap) {
         size_t ncap = rs->cap ? rs->cap * 2 : 64;
         km_rule *p = realloc(rs->rules, ncap * sizeof *p);
@@ -783,6 +787,9 @@ int km_ruleset_add_rule(km_ruleset *rs, const km_rule *src, km_error *err) {
         r.examples = ex;
     }
     if (oom) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
+        return km_error_set(err, KM_ELIMIT, (size_t)-1, "more than the limit of %zu rules (--limit rules)",
+                            km_limit(KM_LIMIT_RULES, 100000));
     if (rs->n == rs->cap) {
         size_t ncap = rs->cap ? rs->cap * 2 : 64;
         km_rule *p = realloc(rs->rules, ncap * sizeof *p);

@@ -8,6 +8,7 @@
 #include "corr/corr.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,15 @@ typedef struct sctx {
     size_t len;
     km_error *err;
 } sctx;
+
+/* The 1-based position written as a rule id ("1", "2", ...) or 0 when rid is not a plain number. */
+static size_t input_number(const char *rid) {
+    if (!isdigit((unsigned char)rid[0])) return 0;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(rid, &end, 10);
+    return errno || *end ? 0 : (size_t)v;
+}
 
 static int bad(sctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(sctx *c, size_t off, const char *fmt, ...) {
@@ -324,7 +334,7 @@ int km_stateful_load_json(km_ruleset *rs, const char *name, const char *text, si
                     const char *rid = m->u.obj.members[q].key;
                     const km_json *fv = m->u.obj.members[q].value;
                     size_t j = 0;
-                    while (j < r.ninputs && strcmp(inputs[j], rid) && !(isdigit((unsigned char)rid[0]) && (size_t)atoi(rid) == j + 1)) j++;
+                    while (j < r.ninputs && strcmp(inputs[j], rid) && input_number(rid) != j + 1) j++;
                     if (j == r.ninputs) return bad(&c, fv->offset, "alias \"%s\" names rule \"%s\", which is not in \"rules\"", alias, rid);
                     if (fv->type != KM_JSON_STRING) return bad(&c, fv->offset, "alias fields are field paths");
                     gf[j * r.ngroup + g] = fv->u.str.s;

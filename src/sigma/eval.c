@@ -214,16 +214,28 @@ static long days_from_civil(long y, long m, long d) {
     return era * 146097 + doe - 719468;
 }
 
+/* The number written with exactly n decimal digits at s, or -1 (harden helper: replaces sscanf
+ * %4d/%2d, which cannot report a conversion error and accepted signs and spaces). */
+static int digits(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 static int time_part(const char *s, size_t len, int part, double *out) {
     int Y, M, D, h = 0, mi = 0;
-    char tmp[40];
-    if (len < 10 || len >= sizeof tmp) return 0;
-    memcpy(tmp, s, len);
-    tmp[len] = 0;
-    if (sscanf(tmp, "%4d-%2d-%2d", &Y, &M, &D) != 3) return 0;
-    if (M < 1 || M > 12 || D < 1 || D > 31) return 0;
-    if (len >= 16 && (tmp[10] == 'T' || tmp[10] == ' ')) {
-        if (sscanf(tmp + 11, "%2d:%2d", &h, &mi) != 2) return 0;
+    if (len < 10 || len >= 40) return 0;
+    Y = digits(s, 4);
+    M = digits(s + 5, 2);
+    D = digits(s + 8, 2);
+    if (Y < 0 || s[4] != '-' || s[7] != '-' || M < 1 || M > 12 || D < 1 || D > 31) return 0;
+    if (len >= 16 && (s[10] == 'T' || s[10] == ' ')) {
+        h = digits(s + 11, 2);
+        mi = digits(s + 14, 2);
+        if (h < 0 || s[13] != ':' || mi < 0) return 0;
     }
     switch (part) {
     case TIME_MINUTE: *out = mi; return len >= 16;
@@ -240,7 +252,8 @@ static int time_part(const char *s, size_t len, int part, double *out) {
         long jan1 = days_from_civil(y, 1, 1);
         if (thursday < jan1) jan1 = days_from_civil(--y, 1, 1);
         else if (thursday >= days_from_civil(y + 1, 1, 1)) jan1 = days_from_civil(++y, 1, 1);
-        *out = (double)((thursday - jan1) / 7 + 1);
+        long week = (thursday - jan1) / 7 + 1; /* whole weeks: integer division on purpose */
+        *out = (double)week;
         return 1;
     }
     default: return 0;

@@ -589,7 +589,7 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
             case M_CONTAINS:
             case M_STARTSWITH:
             case M_ENDSWITH: {
-                sg_str star, o;
+                sg_str star, o = {0}; /* set by str_concat when rc is 0 (initialised for cppcheck) */
                 if (sg_str_parse(&c->s->arena, "*", 1, &star)) { rc = -1; break; }
                 if (md == M_CONTAINS) {
                     sg_str t;

@@ -320,7 +320,7 @@ int km_sealer_record(km_sealer *s, const char *json, size_t len, km_error *err) 
     km_buf_reset(&s->line);
     km_buf_append(&s->line, json, len - 1);
     km_buf_printf(&s->line, "%s\"kumomori_seal\":{\"seq\":%llu,\"link\":\"%s\"}}", empty ? "" : ",",
-                  (unsigned long long)(s->seq + 1), lh);
+                  (unsigned long long)s->seq + 1, lh);
     if (s->line.failed)
         return km_error_set(err, KM_ELIMIT, (size_t)-1, "sealed output: record too large");
     int rc = emit(s, err);

@@ -325,7 +325,7 @@ static void finish_stream(vstate *v, size_t last_line) {
                 problem(v, KM_SEAL_RELINKED, s->line, good_seq + 1, s->seq,
                         "the signature at line %zu no longer matches: records %llu to %llu were changed "
                         "and their seals recomputed after signing (last good signature: line %zu)",
-                        s->line, (unsigned long long)(good_seq + 1), (unsigned long long)s->seq, good_line);
+                        s->line, (unsigned long long)good_seq + 1, (unsigned long long)s->seq, good_line);
         } else {
             good_seq = s->seq;
             good_line = s->line;
@@ -342,7 +342,7 @@ static void finish_stream(vstate *v, size_t last_line) {
             problem(v, KM_SEAL_TRUNCATED, last_line, last->seq + 1, top,
                     "truncated: no final signature; the last valid signature (line %zu) covers records 1 to "
                     "%llu, records %llu to %llu are covered by none, and any after them may have been cut off",
-                    last->line, (unsigned long long)last->seq, (unsigned long long)(last->seq + 1),
+                    last->line, (unsigned long long)last->seq, (unsigned long long)last->seq + 1,
                     (unsigned long long)top);
         else if (last)
             problem(v, KM_SEAL_TRUNCATED, last_line, last->seq + 1, 0,
@@ -386,6 +386,7 @@ static void header_line(vstate *v, const char *line, size_t len, size_t lineno) 
     km_seal_link0(line, len, v->link0);
     km_error e;
     km_json_doc *doc = km_json_parse(line, len, NULL, NULL, &e);
+    if (!doc && e.code == KM_ENOMEM) v->oom = 1; /* harden helper: not a verdict on the line */
     const km_json *h = doc ? km_json_get(km_json_root(doc), "kumomori_seal_stream") : NULL;
     const km_json *ver = km_json_get(h, "version");
     const char *id = km_json_get_str(h, "stream", NULL), *key = km_json_get_str(h, "key", NULL);
@@ -415,6 +416,7 @@ static void header_line(vstate *v, const char *line, size_t len, size_t lineno) 
 static void signature_line(vstate *v, const char *line, size_t len, size_t lineno) {
     km_error e;
     km_json_doc *doc = km_json_parse(line, len, NULL, NULL, &e);
+    if (!doc && e.code == KM_ENOMEM) v->oom = 1; /* harden helper: not a verdict on the line */
     const km_json *s = doc ? km_json_get(km_json_root(doc), "kumomori_seal_signature") : NULL;
     sigl sg;
     memset(&sg, 0, sizeof sg);

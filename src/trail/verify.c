@@ -538,9 +538,11 @@ static void validate(ctx *c, dig *g, const expect *ex) {
     char *text = km_trail_gz_read(g->path, MAX_DIGEST_BYTES, &len, &e);
     km_trail_digest *d = NULL;
     if (!text) {
+        if (e.code == KM_ENOMEM) c->oom = 1; /* harden helper: not a verdict on the digest */
         reason_add(&why, "invalid format: %s", e.msg);
     } else {
         d = km_trail_digest_parse(text, len, &e);
+        if (!d && e.code == KM_ENOMEM) c->oom = 1; /* harden helper */
         if (!d) {
             const char *m = e.msg;
             if (strncmp(m, "invalid format: ", 16) == 0) m += 16;
@@ -827,6 +829,7 @@ typedef struct job {
     int status;
     char *reason;
     uint64_t bytes;
+    int oom; /* harden helper: hashing ran out of memory (not a verdict on the file) */
 } job;
 
 typedef struct pool {
@@ -841,6 +844,7 @@ static void run_job(job *j) {
     km_error_clear(&e);
     uint64_t ulen = 0;
     if (km_trail_gz_sha256(j->l->path, got, &ulen, &e)) {
+        if (e.code == KM_ENOMEM) j->oom = 1;
         j->status = KM_TRAIL_INVALID;
         j->reason = xprintf("invalid format: %s", e.msg);
         return;
@@ -931,7 +935,7 @@ static void check_logs(ctx *c) {
                 l->listed = 2;
                 l->by = g->key;
                 if (grow((void **)&jobs, &capj, nj, sizeof *jobs)) { c->oom = 1; break; }
-                jobs[nj++] = (job){l, lr->hash, g->key, 0, NULL, 0};
+                jobs[nj++] = (job){l, lr->hash, g->key, 0, NULL, 0, 0};
             } else {
                 if (seen_add(&seen, lr->bucket, lr->key) != 1) continue; /* reported already, or no memory */
                 km_trail_item *li = new_log_item(c, lr->bucket, lr->key, g->key);
@@ -946,6 +950,7 @@ static void check_logs(ctx *c) {
     for (size_t i = 0; i < nj; i++) {
         km_trail_item *li = new_log_item(c, jobs[i].l->bucket, jobs[i].l->key, jobs[i].by);
         if (!li) { free(jobs[i].reason); continue; }
+        if (jobs[i].oom) c->oom = 1;
         li->status = (km_trail_status)jobs[i].status;
         li->reason = jobs[i].reason;
         r->log_bytes += jobs[i].bytes;

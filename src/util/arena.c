@@ -20,6 +20,7 @@ void km_arena_init(km_arena *a, size_t max) {
     a->head = NULL;
     a->total = 0;
     a->max = max;
+    a->failed = 0;
 }
 
 /* A fresh block able to hold n bytes, made the head (or kept behind it for a big one). */
@@ -57,13 +58,22 @@ static km_arena_block *new_block(km_arena *a, size_t n) {
 void *km_arena_alloc_raw(km_arena *a, size_t n, size_t align) {
     if (align < 1 || align > 16 || (align & (align - 1))) return NULL;
     if (n == 0) n = 1;
-    if (n > SIZE_MAX - 32) return NULL;
+    if (n > SIZE_MAX - 32) {
+        a->failed = 1;
+        return NULL;
+    }
     km_arena_block *b = a->head;
     size_t pad = b ? (size_t)(-(uintptr_t)(b->data + b->used) & (align - 1)) : 0;
-    if (a->max && (n > a->max || a->total > a->max - n - pad)) return NULL;
+    if (a->max && (n + pad > a->max || a->total > a->max - n - pad)) {
+        a->failed = 1;
+        return NULL;
+    }
     if (!b || b->size - b->used < n + pad) {
         b = new_block(a, n);
-        if (!b) return NULL;
+        if (!b) {
+            a->failed = 1;
+            return NULL;
+        }
         pad = 0; /* block data is 16-byte aligned and a big block starts empty */
     }
     b->used += pad;

@@ -9,6 +9,8 @@ typedef struct km_arena {
     km_arena_block *head;
     size_t total;      /* bytes handed out so far */
     size_t max;        /* cap on total; 0 = unlimited */
+    int failed;        /* set once an allocation failed (cap or memory), so callers that build
+                          many optional parts can tell "absent" from "lost" at the end */
 } km_arena;
 
 void km_arena_init(km_arena *a, size_t max);

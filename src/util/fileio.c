@@ -1,4 +1,5 @@
 #include "kumomori/json.h"
+#include "util/limits.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <sys/stat.h>
 
 char *km_read_file(const char *path, size_t max, size_t *len, km_error *err) {
+    if (km_limit_is_set(KM_LIMIT_FILE)) max = km_limit(KM_LIMIT_FILE, max); /* harden helper: --limit file=N */
     int is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
@@ -30,7 +32,7 @@ char *km_read_file(const char *path, size_t max, size_t *len, km_error *err) {
             km_buf_free(&b);
             if (!is_stdin) fclose(f);
             if (toobig)
-                km_error_set(err, KM_ELIMIT, (size_t)-1, "%s: larger than the limit of %zu bytes", path, max);
+                km_error_set(err, KM_ELIMIT, (size_t)-1, "%s: larger than the limit of %zu bytes (--limit file)", path, max);
             else
                 km_error_set(err, KM_ENOMEM, (size_t)-1, "%s: out of memory", path);
             return NULL;

@@ -9,10 +9,25 @@
 #   stderr-has     lines that must each appear in standard error (optional)
 #   needs-corpora  present: the case is skipped when the shared corpora are absent
 # Usage: tests/cli/run.sh KUMOMORI_BINARY [FILTER]
+# KM_VALGRIND=1 runs every kumomori of every case under valgrind (memcheck, --leak-check=full,
+# --error-exitcode=99; the gcc build, not the sanitized one): a case fails when valgrind reports
+# anything. KM_VALGRIND_SKIP lists case names (space-separated) not run then: those that measure
+# time or kill the process at a chosen moment. KM_CASES="NAME NAME ..." runs only those cases.
 set -u
 KM=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 filter=${2:-}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+vgdir=""
+if [ "${KM_VALGRIND:-0}" = 1 ]; then
+    command -v valgrind >/dev/null || { echo "KM_VALGRIND=1 but valgrind is not installed"; exit 1; }
+    vgdir=$(mktemp -d)
+    real=$KM
+    KM=$vgdir/kumomori
+    # A wrapper with the binary's name, so that cases may call $KM as usual; each process logs
+    # into its own file (the cases' own stderr checks stay as they are).
+    printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-fds=no --log-file=%s/log.%%p "%s" "$@"\n' "$vgdir" "$real" >"$KM"
+    chmod +x "$KM"
+fi
 CORPORA=${KUMOMORI_CORPORA:-$TOP/../shared/corpora}
 export KM TOP CORPORA NO_COLOR=1
 passed=0; failed=0; skipped=0
@@ -20,8 +35,12 @@ for dir in "$TOP"/tests/cli/cases/*/; do
     [ -d "$dir" ] || continue
     name=$(basename "$dir")
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
+    [ -n "${KM_CASES:-}" ] && [[ " $KM_CASES " != *" $name "* ]] && continue
     if [ -e "$dir/needs-corpora" ] && [ ! -d "$CORPORA" ]; then
         echo "skipped $name: shared corpora absent"; skipped=$((skipped + 1)); continue
+    fi
+    if [ -n "$vgdir" ] && [[ " ${KM_VALGRIND_SKIP:-} " == *" $name "* ]]; then
+        echo "skipped $name: not run under valgrind (KM_VALGRIND_SKIP)"; skipped=$((skipped + 1)); continue
     fi
     work=$(mktemp -d)
     export CASE=${dir%/}
@@ -54,6 +73,13 @@ for dir in "$TOP"/tests/cli/cases/*/; do
     if [ -z "$why" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/.err"; then
         why="sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error' "$work/.err")"
     fi
+    if [ -n "$vgdir" ]; then
+        for log in "$vgdir"/log.*; do
+            [ -e "$log" ] || continue
+            if [ -z "$why" ] && [ -s "$log" ]; then why="valgrind: $(grep -m3 -E '==[0-9]+== [A-Z]|definitely|indirectly|possibly|Invalid|uninitialised' "$log" | tr '\n' '|')"; fi
+            rm -f "$log"
+        done
+    fi
     if [ -n "$why" ]; then
         echo "FAIL $name: $why"
         echo "   stderr: $(head -c 600 "$work/.err" | tr '\n' '|')"
@@ -63,5 +89,6 @@ for dir in "$TOP"/tests/cli/cases/*/; do
     fi
     rm -rf "$work"
 done
+[ -n "$vgdir" ] && rm -rf "$vgdir"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
