@@ -376,8 +376,8 @@ static int emit(km_reader *r, km_record *rec, km_error *err, uint64_t start, km_
     if (at(r) - start > r->max_record) {
         char lt[48];
         r->keep = NONE;
-        return problem(r, rec, err, KM_SKIP_TOO_LARGE, start, "the %s at byte %llu is larger than the limit of %s (--limit record); skipped",
-                       kind == KM_REC_LINE ? "object" : "record", (unsigned long long)start, limit_text(r, lt, sizeof lt));
+        return problem(r, rec, err, KM_SKIP_TOO_LARGE, start, "the record at byte %llu is larger than the limit of %s (--limit record); skipped",
+                       (unsigned long long)start, limit_text(r, lt, sizeof lt));
     }
     memset(rec, 0, sizeof *rec);
     rec->data = r->buf + (size_t)(start - r->base);
