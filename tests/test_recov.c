@@ -55,7 +55,7 @@ static const km_recov_principal *principal(const km_recov_store *st, const char 
 static const km_recov_path *path_with(const km_recov_path *v, size_t n, const char *const *actions) {
     for (size_t i = 0; i < n; i++) {
         size_t k = 0;
-        while (actions[k] && k < v[i].nsteps && !strcmp(v[i].steps[k].action, actions[k])) k++;
+        while (k < v[i].nsteps && actions[k] && !strcmp(v[i].steps[k].action, actions[k])) k++;
         if (!actions[k] && k == v[i].nsteps) return &v[i];
     }
     return NULL;

@@ -256,6 +256,10 @@ static int simulate_case_file(const char *path, const sim_args *sa) {
     km_iam_explain *ex = km_iam_explain_new();
     if (!ex) { /* harden helper: without it every case would print nothing */
         fprintf(stderr, "kumomori iam: out of memory\n");
+        for (size_t i = 0; i < ncases; i++) km_json_doc_free(cases[i].own);
+        free(cases);
+        km_json_doc_free(doc);
+        free(text);
         return 2;
     }
     for (size_t i = 0; i < ncases; i++) {

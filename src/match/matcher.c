@@ -895,7 +895,7 @@ static int index_pattern(km_matcher *m, uint32_t ei) {
         size_t anchor_k = 0;
         int pbest[2] = {1 << 30, 1 << 30}; /* the two best fields that can give a combined key */
         size_t pk_k[2] = {0, 0};
-        pkey pks[2];
+        pkey pks[2] = {{0}}; /* both set whenever pbest[1] is; initialised for the analysers */
         for (size_t k = 0; k < sr->nfields; k++) {
             const km_pfield *pf = &sr->fields[k];
             int32_t fid = field_id(m, &pf->name);

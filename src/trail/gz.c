@@ -199,6 +199,6 @@ char *km_trail_gz_read(const char *path, size_t max, size_t *len, km_error *err)
     return gz_read(path, NULL, 0, max, len, err);
 }
 
-char *km_trail_gz_read_mem(const void *data, size_t dlen, const char *name, size_t max, size_t *len, km_error *err) {
-    return gz_read(name, data ? data : "", dlen, max, len, err);
+char *km_trail_gz_read_mem(const void *data, size_t len, const char *name, size_t max, size_t *len_out, km_error *err) {
+    return gz_read(name, data ? data : "", len, max, len_out, err);
 }
