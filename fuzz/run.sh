@@ -31,6 +31,7 @@ for t in "$@"; do
     if [ $rc -eq 0 ]; then result=ok; else result="FOUND (exit $rc, see $log and $art/)"; fail=1; fi
     printf '%s\t%s\t%ss\t%s executions\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$t" "$took" "${execs:-?}" "$result" \
         | tee -a build/fuzz/stats.tsv
-    [ $rc -eq 0 ] || grep -E 'ERROR|property failed|SUMMARY' "$log" | head -5
+    # The report itself, not just its summary: CI keeps only what is printed.
+    [ $rc -eq 0 ] || sed -n '/ERROR: \|property failed\|==ERROR\|deadly signal\|Timeout\|out-of-memory/,$p' "$log" | head -60
 done
 exit $fail

@@ -205,6 +205,10 @@ static org_entry *entry_for(km_audit *a, const char *account) {
     struct km_org *o = a->org;
     for (size_t i = 0; i < o->n; i++)
         if (!strcmp(o->v[i].account, account)) return &o->v[i];
+    /* Callers may pass an account id held in their own stack buffer (one parsed out of an ECR
+     * image address, say): the cache keeps its own copy, owned by the snapshot. */
+    const char *kept = km_snap_intern(a->snap, account);
+    if (!kept) return NULL;
     if (o->n >= o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 8;
         org_entry *nv = realloc(o->v, nc * sizeof *nv);
@@ -214,7 +218,7 @@ static org_entry *entry_for(km_audit *a, const char *account) {
     }
     org_entry *e = &o->v[o->n++];
     memset(e, 0, sizeof *e);
-    e->account = account;
+    e->account = kept;
     resolve(a, e);
     return e;
 }
