@@ -531,18 +531,14 @@ static int try_conj(const conj *c, int k, const leaves *L, int *chosen, int nch)
     return 0;
 }
 
-int ref_match(const char *pattern, size_t plen, const char *event, size_t elen) {
-    km_error err;
-    km_json_opts o = {.replace_invalid_utf8 = 1};
-    km_json_doc *pd = km_json_parse(pattern, plen, NULL, NULL, &err);
-    km_json_doc *ed = km_json_parse(event, elen, &o, NULL, &err);
+int ref_match_doc(const km_json *pattern, const km_json *event) {
     int res = -1;
-    if (pd && ed && km_json_root(pd)->type == KM_JSON_OBJECT && km_json_root(ed)->type == KM_JSON_OBJECT) {
+    if (pattern && event && pattern->type == KM_JSON_OBJECT && event->type == KM_JSON_OBJECT) {
         leaves L = {0};
         char root[1] = "";
-        collect(&L, km_json_root(ed), root, 0, NULL, 0);
+        collect(&L, event, root, 0, NULL, 0);
         dnf d = {0};
-        expand(&d, km_json_root(pd), "", 0);
+        expand(&d, pattern, "", 0);
         res = 0;
         int *chosen = malloc((size_t)(L.n + 1) * sizeof *chosen * 4 + 64);
         for (int r = 0; r < d.n && !res; r++) {
@@ -560,6 +556,18 @@ int ref_match(const char *pattern, size_t plen, const char *event, size_t elen) 
         }
         free(L.l);
     }
+    return res;
+}
+
+km_json_doc *ref_match_parse_event(const char *event, size_t elen) {
+    km_json_opts o = {.replace_invalid_utf8 = 1};
+    return km_json_parse(event, elen, &o, NULL, NULL);
+}
+
+int ref_match(const char *pattern, size_t plen, const char *event, size_t elen) {
+    km_json_doc *pd = km_json_parse(pattern, plen, NULL, NULL, NULL);
+    km_json_doc *ed = ref_match_parse_event(event, elen);
+    int res = pd && ed ? ref_match_doc(km_json_root(pd), km_json_root(ed)) : -1;
     km_json_doc_free(pd);
     km_json_doc_free(ed);
     return res;

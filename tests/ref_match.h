@@ -10,4 +10,11 @@
 /* 1 match, 0 no match, -1 pattern or event unusable (not JSON, event not an object, ...). */
 int ref_match(const char *pattern, size_t plen, const char *event, size_t elen);
 
+/* The same on documents already parsed (the pattern as km_json_parse gives it, the event as
+ * ref_match_parse_event does), for callers comparing many pairs: NULL gives -1. */
+#include "kumomori/json.h"
+int ref_match_doc(const km_json *pattern, const km_json *event);
+/* The event parsed as ref_match parses it (invalid UTF-8 replaced); NULL when it is not JSON. */
+km_json_doc *ref_match_parse_event(const char *event, size_t elen);
+
 #endif

@@ -1,5 +1,7 @@
 #include "test.h"
 #include "kumomori/json.h"
+#include "kumomori/buf.h"
+#include <stdio.h>
 #include <stdlib.h>
 
 static km_json_doc *parse(const char *s, km_error *err) {
@@ -31,6 +33,34 @@ TEST(json_duplicate_keys_last_wins) {
     CHECK(d);
     CHECK(km_json_get(km_json_root(d), "k")->u.num.d == 2.0);
     CHECK_INT(km_json_len(km_json_root(d)), 2);
+    km_json_doc_free(d);
+}
+
+/* The key table starts small and grows: keys stay right across every growth, keys seen before
+ * are shared (one copy per document), and past the table's 3072 keys new keys are still read. */
+TEST(json_many_distinct_keys_across_key_table_growth) {
+    km_buf b = KM_BUF_INIT;
+    km_buf_putc(&b, '[');
+    for (int i = 0; i < 5000; i++) km_buf_printf(&b, "%s{\"k%d\":%d,\"same\":%d}", i ? "," : "", i, i, -i);
+    km_buf_putc(&b, ']');
+    km_error err;
+    km_json_doc *d = km_json_parse(b.data, b.len, NULL, NULL, &err);
+    km_buf_free(&b);
+    CHECK_MSG(d, "%s", err.msg);
+    const km_json *r = km_json_root(d);
+    CHECK_INT(km_json_len(r), 5000);
+    const char *same = km_json_at(r, 0)->u.obj.members[1].key;
+    int bad = 0, unshared = 0;
+    for (int i = 0; i < 5000; i++) {
+        const km_json *o = km_json_at(r, (size_t)i);
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        const km_json *v = km_json_get(o, k), *w = km_json_get(o, "same");
+        if (!v || v->u.num.d != i || !w || w->u.num.d != -i) bad++;
+        if (o->u.obj.members[1].key != same) unshared++;
+    }
+    CHECK_MSG(bad == 0, "%d objects read wrong", bad);
+    CHECK_MSG(unshared == 0, "%d copies of the key \"same\" instead of one", unshared);
     km_json_doc_free(d);
 }
 

@@ -126,8 +126,9 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     return 0;
 }
 
-#define KEY_INTERN_MAX 64     /* longer keys are stored each time */
-#define KEY_INTERN_SLOTS 4096 /* at most 3072 distinct keys are remembered per document */
+#define KEY_INTERN_MAX 64       /* longer keys are stored each time */
+#define KEY_INTERN_FIRST 64     /* slots at first: most documents (a record, a policy) have few keys */
+#define KEY_INTERN_SLOTS 4096   /* at most 3072 distinct keys are remembered per document */
 
 static uint32_t key_hash(const char *s, size_t n) {
     uint32_t h = 2166136261u;
@@ -135,21 +136,44 @@ static uint32_t key_hash(const char *s, size_t n) {
     return h;
 }
 
+/* Doubles the key table (up to KEY_INTERN_SLOTS). The table starts small and grows because
+ * zeroing the full 96 KiB table for every small document cost more than parsing it (the audit
+ * parses a few dozen tiny documents per run). Returns 0, or -1 when it cannot grow (the table
+ * then stays as it is and new keys are simply stored each time). */
+static int grow_keys(parser *p) {
+    size_t cap = p->capkeys ? p->capkeys * 2 : KEY_INTERN_FIRST;
+    if (cap > KEY_INTERN_SLOTS) return -1;
+    struct keyslot *t = calloc(cap, sizeof *t);
+    if (!t) return -1;
+    for (size_t i = 0; i < p->capkeys; i++) {
+        if (!p->keys[i].s) continue;
+        size_t j = p->keys[i].hash & (cap - 1);
+        while (t[j].s) j = (j + 1) & (cap - 1);
+        t[j] = p->keys[i];
+    }
+    free(p->keys);
+    p->keys = t;
+    p->capkeys = cap;
+    return 0;
+}
+
 /* The stored copy of key s[0..n): found among the keys stored before, or stored now. */
 static const char *intern_key(parser *p, const char *s, size_t n) {
     if (n > KEY_INTERN_MAX) return km_arena_strndup(p->arena, s, n);
-    if (!p->keys) {
-        p->keys = calloc(KEY_INTERN_SLOTS, sizeof *p->keys);
-        if (!p->keys) return km_arena_strndup(p->arena, s, n);
-        p->capkeys = KEY_INTERN_SLOTS;
-    }
+    if (!p->keys && grow_keys(p)) return km_arena_strndup(p->arena, s, n);
     uint32_t h = key_hash(s, n);
     size_t mask = p->capkeys - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         struct keyslot *k = &p->keys[i];
         if (!k->s) {
             char *c = km_arena_strndup(p->arena, s, n);
-            if (c && p->nkeys * 4 < p->capkeys * 3) {
+            if (c && (p->nkeys + 1) * 4 > p->capkeys * 3 && grow_keys(p) == 0) {
+                /* find the free slot again in the larger table */
+                mask = p->capkeys - 1;
+                for (i = h & mask; p->keys[i].s; i = (i + 1) & mask) {}
+                k = &p->keys[i];
+            }
+            if (c && (p->nkeys + 1) * 4 <= p->capkeys * 3) {
                 k->s = c;
                 k->len = n;
                 k->hash = h;
