@@ -570,7 +570,15 @@ static void chk_cert_expiry(km_audit *a) {
     for (size_t i = 0; i < n; i++) {
         if (km_begin(a, v[i])) continue;
         const km_json *d = cert(a, v[i]);
-        if (!cert_in_use(v[i], d)) continue;
+        if (!cert_in_use(v[i], d)) {
+            /* The list's summaries carry InUse only in newer CLI versions (the recorded ones lack
+             * it): without describe-certificate, whether the certificate is in use is unknown. */
+            if (!v[i]->from_config && !km_ci_get(d, "InUseBy") && !km_res_get(v[i], "InUse")) {
+                km_item it = km_rget(a, v[i], "acm", "describe-certificate");
+                km_unknown_res(a, v[i], &it, "acm describe-certificate");
+            }
+            continue;
+        }
         const km_json *na = km_ci_get(d, "NotAfter");
         if (!na) na = km_res_get(v[i], "NotAfter");
         int64_t t;

@@ -151,7 +151,20 @@ static int recording(km_audit *a, const char *acct, const char *reg, km_item *re
     for (size_t i = 0; i < km_json_len(sv); i++) {
         const km_json *e = km_json_at(sv, i);
         if (km_json_truth(km_ci_get(e, "recording")) == 1 && !km_streq_ci(km_ci_str(e, "lastStatus"), "FAILURE")) {
-            snprintf(why, n, "recorder %s is recording", km_ci_str(e, "name") ? km_ci_str(e, "name") : "?");
+            const char *name = km_ci_str(e, "name");
+            /* A recorder limited to a list of types (Control Tower's, recorded by Cloud
+             * Custodian, keeps four WAF types) records nothing of the rest: CIS 3.3 and the
+             * remediation ask for allSupported. Excluding a few types still records the rest. */
+            const km_json *grp = NULL;
+            for (size_t k = 0; k < km_json_len(rv) && !grp; k++)
+                if (!name || km_streq_ci(km_ci_str(km_json_at(rv, k), "name"), name)) grp = km_ci_get(km_json_at(rv, k), "recordingGroup");
+            const char *only = km_ci_str(km_ci_get(grp, "recordingStrategy"), "useOnly");
+            if (km_streq_ci(only, "INCLUSION_BY_RESOURCE_TYPES") || (!only && km_json_truth(km_ci_get(grp, "allSupported")) == 0)) {
+                snprintf(why, n, "recorder %s records only %zu listed resource type(s), not all supported types: changes to anything else leave no history",
+                         name ? name : "?", km_json_len(km_ci_get(grp, "resourceTypes")));
+                return 0;
+            }
+            snprintf(why, n, "recorder %s is recording", name ? name : "?");
             return 1;
         }
     }

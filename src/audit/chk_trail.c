@@ -234,6 +234,11 @@ static void one_cwl(km_audit *a, const km_trail *t) {
         char m[64];
         snprintf(m, sizeof m, "%.0f", age);
         emit_trail(a, t, KM_FAIL, "the last delivery to CloudWatch Logs was %s days ago", m);
+    } else if (t->status && age < 0 && t->logging == 1) {
+        /* CIS 3.4 asks for a recent LatestCloudWatchLogsDeliveryTime; a recorded status of a
+         * logging trail with a log group has none (Cloud Custodian's
+         * test_cloudtrail_fail_log_metric_filter): nothing has reached the log group. */
+        emit_trail(a, t, KM_FAIL, "CloudTrail reports no delivery to %s (no LatestCloudWatchLogsDeliveryTime)", t->log_group_arn);
     } else {
         emit_trail(a, t, KM_PASS, "delivers to %s", t->log_group_arn);
     }

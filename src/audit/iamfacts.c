@@ -123,7 +123,9 @@ const char *km_cr(const km_cred_report *r, size_t row, int col) {
     return r->cells[(row + 1) * r->ncols + (size_t)r->col[col]];
 }
 
-int km_cr_true(const km_cred_report *r, size_t row, int col) { return !strcmp(km_cr(r, row, col), "true"); }
+/* IAM writes "true"; a recorded report (Cloud Custodian's test_iam_user_credential_reverse_filter_delete)
+ * has "TRUE", and reading that as false would hide an active key. */
+int km_cr_true(const km_cred_report *r, size_t row, int col) { return km_streq_ci(km_cr(r, row, col), "true"); }
 
 double km_cr_age(km_audit *a, const km_cred_report *r, size_t row, int col) {
     int64_t t;

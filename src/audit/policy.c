@@ -50,12 +50,15 @@ int km_stmt_public_principal(const km_json *st) {
     return km_json_has_str(km_ci_get(p, "AWS"), "*");
 }
 
+/* s3:DataAccessPoint*: the bucket policy that delegates access control to access points
+ * (Principal "*", StringEquals s3:DataAccessPointAccount) is not public in S3's own sense; a
+ * recorded one (Cloud Custodian's test_s3_dataaccesspointaccount_cross_account) was called public. */
 int km_stmt_limiting_condition(const km_json *st) {
     static const char *const keys[] = {
         "aws:SourceAccount", "aws:SourceArn", "aws:SourceOwner", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
         "aws:PrincipalAccount", "aws:PrincipalArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceIp",
         "aws:userid", "aws:username", "aws:SourceOrgID", "aws:ResourceOrgID", "kms:CallerAccount",
-        "kms:ViaService", NULL};
+        "kms:ViaService", "s3:DataAccessPointAccount", "s3:DataAccessPointArn", NULL};
     const km_json *c = km_ci_get(st, "Condition");
     if (!c || c->type != KM_JSON_OBJECT) return 0;
     for (size_t i = 0; i < c->u.obj.n; i++) {
