@@ -547,7 +547,8 @@ static void chk_secret_unused(km_audit *a) {
         if (used >= 0 && used > (double)lim) km_emit(a, v[i], KM_FAIL, "not read for %.0f days: delete it or find out who holds a copy", used);
         else if (used >= 0) km_emit(a, v[i], KM_PASS, "read within the last %.0f days", used < 1 ? 1 : used);
         else if (created > (double)lim) km_emit(a, v[i], KM_FAIL, "never read since it was created %.0f days ago", created);
-        else km_emit(a, v[i], KM_PASS, "recently created");
+        else if (created >= 0) km_emit(a, v[i], KM_PASS, "recently created");
+        else km_emit(a, v[i], KM_UNKNOWN, "cannot tell: neither LastAccessedDate nor CreatedDate is recorded");
     }
 }
 
