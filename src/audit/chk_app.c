@@ -292,6 +292,8 @@ static const km_json *web_acl(km_audit *a, const km_res *acl, km_item *it) {
     return km_ci_get(it->json, "WebACL");
 }
 
+static const km_json *find_rule_group(km_audit *a, const km_res *acl, const char *arn);
+
 static void chk_waf_rules(km_audit *a) {
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
@@ -300,9 +302,19 @@ static void chk_waf_rules(km_audit *a) {
         km_item it;
         const km_json *w = web_acl(a, v[i], &it);
         if (km_unknown_res(a, v[i], &it, "wafv2 get-web-acl")) continue;
-        size_t nr = km_json_len(km_ci_get(w, "Rules")) + km_json_len(km_ci_get(w, "PreProcessFirewallManagerRuleGroups")) +
+        const km_json *rules = km_ci_get(w, "Rules");
+        size_t nr = km_json_len(rules) + km_json_len(km_ci_get(w, "PreProcessFirewallManagerRuleGroups")) +
                     km_json_len(km_ci_get(w, "PostProcessFirewallManagerRuleGroups"));
-        if (nr) km_emit(a, v[i], KM_PASS, "%zu rule(s)", nr);
+        /* A rule that only references a rule group recorded with no rules matches nothing
+         * (Cloud Custodian's recorded noncompliant-waf-3): it does not count. */
+        size_t empty = 0;
+        for (size_t k = 0; k < km_json_len(rules); k++) {
+            const km_json *ref = km_ci_get(km_ci_get(km_json_at(rules, k), "Statement"), "RuleGroupReferenceStatement");
+            const km_json *rg = ref ? find_rule_group(a, v[i], km_ci_str(ref, "ARN")) : NULL;
+            if (rg && km_ci_get(rg, "Rules") && !km_json_len(km_ci_get(rg, "Rules"))) empty++;
+        }
+        if (nr > empty) km_emit(a, v[i], KM_PASS, "%zu rule(s)", nr - empty);
+        else if (nr) km_emit(a, v[i], KM_FAIL, "the web ACL's only rule group(s) have no rule: it only applies its default action");
         else km_emit(a, v[i], KM_FAIL, "the web ACL has no rule: it only applies its default action");
     }
 }
