@@ -5,12 +5,13 @@
  *
  *   {"check": "KMA-...", "now": "2026-06-01T00:00:00Z",
  *    "fixtures": {"NAME": {"PATH": JSON or "raw text", ...}},
- *    "cases": [{"name": "...", "use": ["NAME"], "files": {...}, "corpus": {"PATH": "corpus/relative/path"},
+ *    "cases": [{"name": "...", "now": "...", "use": ["NAME"], "files": {...}, "corpus": {"PATH": "corpus/relative/path"},
  *               "options": {"scan_unused": true, "snapshot": "tests/data/recov/CASE"},
  *               "expect": {"RESOURCE": "PASS", ...}, "messages": {"RESOURCE": "substring"},
  *               "partial": false}]}
  *
- * A PATH without a leading account id gets 111122223333/ in front. RESOURCE is a resource id or
+ * A case's own "now" replaces the file's (a recorded credential report is judged as of the time
+ * AWS generated it). A PATH without a leading account id gets 111122223333/ in front. RESOURCE is a resource id or
  * name, or ACCOUNT / ACCOUNT@REGION for account-level findings. Unless partial, the case
  * fails when the check reports anything not listed. "snapshot" loads a snapshot folder of the
  * repository as well; the KMA-RECOV-* checks get the recoverability analysis of the case, with
@@ -97,6 +98,10 @@ static int finding_matches(const km_finding *f, const char *key) {
 static void run_case(const char *file, const char *check_id, int64_t now, const km_json *fixtures, const km_json *c,
                      int *seen) {
     const char *name = km_json_get_str(c, "name", "?");
+    if (km_json_get(c, "now") && km_parse_time(km_json_get(c, "now"), &now)) {
+        km_test_case(0, "%s: %s: \"now\" is not a time", file, name);
+        return;
+    }
     km_snap *s = km_snap_new();
     const km_json *use = km_json_get(c, "use");
     for (size_t i = 0; i < km_json_len(use); i++) add_files(s, km_json_get(fixtures, km_json_str(km_json_at(use, i))));

@@ -266,7 +266,24 @@ static void chk_code_signing(km_audit *a) {
     }
 }
 
+/* Where the listing itself was denied or failed, the resources of that account and region are
+ * unknown: one UNKNOWN there rather than silence. */
+static void listing_unknown(km_audit *a, const char *type, const char *what) {
+    for (size_t i = 0; i < km_naccounts(a); i++) {
+        const char *acct = km_account(a, i);
+        for (size_t r = 0; r <= km_nregions(a, acct); r++) {
+            const char *reg = r < km_nregions(a, acct) ? km_region(a, acct, r) : "global";
+            km_item l = km_snap_listing(a->snap, acct, reg, type);
+            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
+            km_begin(a, NULL);
+            km_ev_item(a, &l);
+            km_unknown_acct(a, acct, reg, &l, what);
+        }
+    }
+}
+
 static void chk_runtime(km_audit *a) {
+    listing_unknown(a, "AWS::Lambda::Function", "lambda list-functions");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Lambda::Function", &n);
     const km_json *dep = km_ci_get(a->cur->params, "deprecated_runtimes");
@@ -292,7 +309,10 @@ static const km_json *web_acl(km_audit *a, const km_res *acl, km_item *it) {
     return km_ci_get(it->json, "WebACL");
 }
 
+static const km_json *find_rule_group(km_audit *a, const km_res *acl, const char *arn);
+
 static void chk_waf_rules(km_audit *a) {
+    listing_unknown(a, "AWS::WAFv2::WebACL", "wafv2 list-web-acls");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
@@ -300,9 +320,19 @@ static void chk_waf_rules(km_audit *a) {
         km_item it;
         const km_json *w = web_acl(a, v[i], &it);
         if (km_unknown_res(a, v[i], &it, "wafv2 get-web-acl")) continue;
-        size_t nr = km_json_len(km_ci_get(w, "Rules")) + km_json_len(km_ci_get(w, "PreProcessFirewallManagerRuleGroups")) +
+        const km_json *rules = km_ci_get(w, "Rules");
+        size_t nr = km_json_len(rules) + km_json_len(km_ci_get(w, "PreProcessFirewallManagerRuleGroups")) +
                     km_json_len(km_ci_get(w, "PostProcessFirewallManagerRuleGroups"));
-        if (nr) km_emit(a, v[i], KM_PASS, "%zu rule(s)", nr);
+        /* A rule that only references a rule group recorded with no rules matches nothing
+         * (Cloud Custodian's recorded noncompliant-waf-3): it does not count. */
+        size_t empty = 0;
+        for (size_t k = 0; k < km_json_len(rules); k++) {
+            const km_json *ref = km_ci_get(km_ci_get(km_json_at(rules, k), "Statement"), "RuleGroupReferenceStatement");
+            const km_json *rg = ref ? find_rule_group(a, v[i], km_ci_str(ref, "ARN")) : NULL;
+            if (rg && km_ci_get(rg, "Rules") && !km_json_len(km_ci_get(rg, "Rules"))) empty++;
+        }
+        if (nr > empty) km_emit(a, v[i], KM_PASS, "%zu rule(s)", nr - empty);
+        else if (nr) km_emit(a, v[i], KM_FAIL, "the web ACL's only rule group(s) have no rule: it only applies its default action");
         else km_emit(a, v[i], KM_FAIL, "the web ACL has no rule: it only applies its default action");
     }
 }
@@ -430,6 +460,7 @@ static void chk_waf_cloudfront(km_audit *a) {
 }
 
 static void chk_waf_logging(km_audit *a) {
+    listing_unknown(a, "AWS::WAFv2::WebACL", "wafv2 list-web-acls");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
@@ -511,6 +542,7 @@ static void chk_codeartifact(km_audit *a) {
 /* ---- Secrets Manager ---- */
 
 static void chk_secret_rotation(km_audit *a) {
+    listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     for (size_t i = 0; i < n; i++) {
@@ -521,6 +553,7 @@ static void chk_secret_rotation(km_audit *a) {
 }
 
 static void chk_secret_rotated(km_audit *a) {
+    listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     long lim = a->opts.secret_rotation_days;
@@ -537,6 +570,7 @@ static void chk_secret_rotated(km_audit *a) {
 }
 
 static void chk_secret_unused(km_audit *a) {
+    listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     long lim = a->opts.secret_rotation_days;
@@ -547,7 +581,8 @@ static void chk_secret_unused(km_audit *a) {
         if (used >= 0 && used > (double)lim) km_emit(a, v[i], KM_FAIL, "not read for %.0f days: delete it or find out who holds a copy", used);
         else if (used >= 0) km_emit(a, v[i], KM_PASS, "read within the last %.0f days", used < 1 ? 1 : used);
         else if (created > (double)lim) km_emit(a, v[i], KM_FAIL, "never read since it was created %.0f days ago", created);
-        else km_emit(a, v[i], KM_PASS, "recently created");
+        else if (created >= 0) km_emit(a, v[i], KM_PASS, "recently created");
+        else km_emit(a, v[i], KM_UNKNOWN, "cannot tell: neither LastAccessedDate nor CreatedDate is recorded");
     }
 }
 

@@ -12,7 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where the listing of log groups was denied or failed (throttled after the CLI's retries),
+ * the region's log groups are unknown: one UNKNOWN for the region, not silence. */
+static void listing_unknown(km_audit *a) {
+    for (size_t i = 0; i < km_naccounts(a); i++) {
+        const char *acct = km_account(a, i);
+        for (size_t r = 0; r < km_nregions(a, acct); r++) {
+            km_item l = km_snap_listing(a->snap, acct, km_region(a, acct, r), "AWS::Logs::LogGroup");
+            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
+            km_begin(a, NULL);
+            km_ev_item(a, &l);
+            km_unknown_acct(a, acct, km_region(a, acct, r), &l, "logs describe-log-groups");
+        }
+    }
+}
+
 static void chk_log_kms(km_audit *a) {
+    listing_unknown(a);
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Logs::LogGroup", &n);
     for (size_t i = 0; i < n; i++) {
@@ -24,6 +40,7 @@ static void chk_log_kms(km_audit *a) {
 }
 
 static void chk_log_retention(km_audit *a) {
+    listing_unknown(a);
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Logs::LogGroup", &n);
     for (size_t i = 0; i < n; i++) {

@@ -13,7 +13,36 @@ static int in_cluster(const km_res *db) { return km_json_str(km_res_get(db, "DBC
 
 typedef void (*db_fn)(km_audit *a, const km_res *db, int cluster);
 
+/* A field every DescribeDBInstances / DescribeDBClusters answer carries today. A recording
+ * without it (trimmed by hand, or made before the feature existed: DeletionProtection dates from
+ * 2018) cannot tell, so the check goes UNKNOWN instead of reading the absence as "off". */
+static const km_json *need(km_audit *a, const km_res *r, const char *field) {
+    const km_json *v = km_res_get(r, field);
+    if (!v || v->type == KM_JSON_NULL) {
+        km_emit(a, r, KM_UNKNOWN, "cannot tell: %s is not in the recorded answer (%s)", field, r->file ? r->file : "snapshot");
+        return NULL;
+    }
+    return v;
+}
+
+/* Where the listing itself was denied or failed, the region's databases are unknown: one UNKNOWN
+ * for the region rather than silence. */
+static void listing_unknown(km_audit *a, const char *type, const char *what) {
+    for (size_t i = 0; i < km_naccounts(a); i++) {
+        const char *acct = km_account(a, i);
+        for (size_t r = 0; r < km_nregions(a, acct); r++) {
+            km_item l = km_snap_listing(a->snap, acct, km_region(a, acct, r), type);
+            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
+            km_begin(a, NULL);
+            km_ev_item(a, &l);
+            km_unknown_acct(a, acct, km_region(a, acct, r), &l, what);
+        }
+    }
+}
+
 static void each_db(km_audit *a, db_fn fn, int skip_cluster_members) {
+    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
+    listing_unknown(a, "AWS::RDS::DBCluster", "rds describe-db-clusters");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
@@ -30,7 +59,9 @@ static void each_db(km_audit *a, db_fn fn, int skip_cluster_members) {
 
 static void db_encrypted(km_audit *a, const km_res *db, int cluster) {
     (void)cluster;
-    if (km_json_truth(km_res_get(db, "StorageEncrypted")) == 1) km_emit(a, db, KM_PASS, "storage encrypted");
+    const km_json *enc = need(a, db, "StorageEncrypted");
+    if (!enc) return;
+    if (km_json_truth(enc) == 1) km_emit(a, db, KM_PASS, "storage encrypted");
     else km_emit(a, db, KM_FAIL, "storage not encrypted: a copied snapshot or stolen volume is readable");
 }
 
@@ -38,7 +69,9 @@ static void chk_encrypted(km_audit *a) { each_db(a, db_encrypted, 1); }
 
 static void db_cmk(km_audit *a, const km_res *db, int cluster) {
     (void)cluster;
-    if (km_json_truth(km_res_get(db, "StorageEncrypted")) != 1) { km_emit(a, db, KM_FAIL, "not encrypted at all"); return; }
+    const km_json *enc = need(a, db, "StorageEncrypted");
+    if (!enc) return;
+    if (km_json_truth(enc) != 1) { km_emit(a, db, KM_FAIL, "not encrypted at all"); return; }
     const char *kid = km_json_str(km_res_get(db, "KmsKeyId"));
     if (!kid) { km_emit(a, db, KM_UNKNOWN, "cannot tell: encrypted but KmsKeyId is not in the snapshot"); return; }
     const km_res *key = km_snap_find_arn(a->snap, kid);
@@ -66,17 +99,21 @@ static void db_cmk(km_audit *a, const km_res *db, int cluster) {
 static void chk_cmk(km_audit *a) { each_db(a, db_cmk, 1); }
 
 static void chk_public(km_audit *a) {
+    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
         if (km_begin(a, v[i])) continue;
-        if (km_json_truth(km_res_get(v[i], "PubliclyAccessible")) == 1)
+        const km_json *pub = need(a, v[i], "PubliclyAccessible");
+        if (!pub) continue;
+        if (km_json_truth(pub) == 1)
             km_emit(a, v[i], KM_FAIL, "publicly accessible: the endpoint resolves to a public address");
         else km_emit(a, v[i], KM_PASS, "not publicly accessible");
     }
 }
 
 static void chk_sg_open(km_audit *a) {
+    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
@@ -110,6 +147,7 @@ static void chk_sg_open(km_audit *a) {
 }
 
 static void snapshots(km_audit *a, const char *type, int check_public) {
+    listing_unknown(a, type, strstr(type, "Cluster") ? "rds describe-db-cluster-snapshots" : "rds describe-db-snapshots");
     size_t n;
     const km_res *const *v = km_all(a, type, &n);
     int cluster = strstr(type, "Cluster") != NULL;
@@ -119,6 +157,8 @@ static void snapshots(km_audit *a, const char *type, int check_public) {
         if (!check_public) {
             const km_json *enc = km_res_get(s, cluster ? "StorageEncrypted" : "Encrypted");
             if (!enc) enc = km_res_get(s, "StorageEncrypted");
+            if (!enc) enc = need(a, s, cluster ? "StorageEncrypted" : "Encrypted");
+            if (!enc) continue;
             if (km_json_truth(enc) == 1) km_emit(a, s, KM_PASS, "snapshot encrypted");
             else km_emit(a, s, KM_FAIL, "snapshot not encrypted");
             continue;
@@ -149,12 +189,15 @@ static void chk_snap_public(km_audit *a) {
 }
 
 static void chk_monitoring(km_audit *a) {
+    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
         if (km_begin(a, v[i])) continue;
         double iv = 0;
-        km_json_num(km_res_get(v[i], "MonitoringInterval"), &iv);
+        const km_json *mi = need(a, v[i], "MonitoringInterval");
+        if (!mi) continue;
+        km_json_num(mi, &iv);
         if (iv > 0) km_emit(a, v[i], KM_PASS, "enhanced monitoring every %.0f s", iv);
         else km_emit(a, v[i], KM_FAIL, "enhanced monitoring is off");
     }
@@ -167,6 +210,7 @@ static void db_logs(km_audit *a, const km_res *db, int cluster) {
     if (engine && strstr(engine, "postgres")) want = "postgresql";
     else if (engine && strstr(engine, "sqlserver")) want = "error";
     if (!cluster && engine && km_str_starts(engine, "aurora")) return; /* exported by the cluster */
+    if (!engine) { need(a, db, "Engine"); return; } /* which log to want depends on the engine */
     if (km_json_has_str(ex, want)) km_emit(a, db, KM_PASS, "exports the %s log to CloudWatch Logs", want);
     else if (km_json_len(ex)) km_emit(a, db, KM_FAIL, "exports logs but not the %s log (engine %s)", want, engine ? engine : "?");
     else km_emit(a, db, KM_FAIL, "exports no logs to CloudWatch Logs: queries that read or destroy data leave no trace");
@@ -177,7 +221,9 @@ static void chk_log_exports(km_audit *a) { each_db(a, db_logs, 0); }
 static void db_retention(km_audit *a, const km_res *db, int cluster) {
     (void)cluster;
     double d = 0;
-    km_json_num(km_res_get(db, "BackupRetentionPeriod"), &d);
+    const km_json *rp = need(a, db, "BackupRetentionPeriod");
+    if (!rp) return;
+    km_json_num(rp, &d);
     if (d >= (double)a->opts.backup_retention_days) km_emit(a, db, KM_PASS, "automated backups kept %.0f days", d);
     else if (d <= 0) km_emit(a, db, KM_FAIL, "automated backups are off");
     else km_emit(a, db, KM_FAIL, "automated backups kept %.0f days (at least %ld)", d, a->opts.backup_retention_days);
@@ -187,18 +233,23 @@ static void chk_retention(km_audit *a) { each_db(a, db_retention, 1); }
 
 static void db_deletion(km_audit *a, const km_res *db, int cluster) {
     (void)cluster;
-    if (km_json_truth(km_res_get(db, "DeletionProtection")) == 1) km_emit(a, db, KM_PASS, "deletion protection on");
+    const km_json *dp = need(a, db, "DeletionProtection");
+    if (!dp) return;
+    if (km_json_truth(dp) == 1) km_emit(a, db, KM_PASS, "deletion protection on");
     else km_emit(a, db, KM_FAIL, "deletion protection off: one API call deletes the database");
 }
 
 static void chk_deletion(km_audit *a) { each_db(a, db_deletion, 1); }
 
 static void chk_minor_upgrade(km_audit *a) {
+    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
         if (km_begin(a, v[i])) continue;
-        if (km_json_truth(km_res_get(v[i], "AutoMinorVersionUpgrade")) == 1) km_emit(a, v[i], KM_PASS, "automatic minor version upgrades on");
+        const km_json *mu = need(a, v[i], "AutoMinorVersionUpgrade");
+        if (!mu) continue;
+        if (km_json_truth(mu) == 1) km_emit(a, v[i], KM_PASS, "automatic minor version upgrades on");
         else km_emit(a, v[i], KM_FAIL, "automatic minor version upgrades off: engine security fixes wait for someone");
     }
 }

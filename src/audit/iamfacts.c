@@ -174,11 +174,37 @@ int km_iam_doc_star(const km_json *doc) {
     return 0;
 }
 
+/* A list of attachments, or one attachment given as an object (AWS's own example of
+ * get-account-authorization-details shows a group's AttachedManagedPolicies that way). */
+static size_t att_len(const km_json *v) { return v && v->type == KM_JSON_OBJECT ? 1 : km_json_len(v); }
+static const km_json *att_at(const km_json *v, size_t i) { return v && v->type == KM_JSON_OBJECT ? v : km_json_at(v, i); }
+
+/* An unconditional Deny of every action on every resource: no Allow overcomes it. */
+static int doc_denies_all(const km_json *doc) {
+    for (size_t i = 0; i < km_pol_nstmts(doc); i++) {
+        const km_json *st = km_pol_stmt(doc, i);
+        if (km_stmt_deny(st) && km_stmt_all_actions(st) && km_stmt_all_resources(st) && !km_ci_get(st, "Condition")) return 1;
+    }
+    return 0;
+}
+
+static int principal_denies_all(km_audit *a, const km_res *p, const char *inline_key) {
+    const km_json *att = km_res_get(p, "AttachedManagedPolicies");
+    for (size_t i = 0; i < att_len(att); i++) {
+        const km_res *pol = km_snap_find_arn(a->snap, km_ci_str(att_at(att, i), "PolicyArn"));
+        if (pol && doc_denies_all(km_iam_policy_doc(a, pol))) return 1;
+    }
+    const km_json *inl = km_res_get(p, inline_key);
+    for (size_t i = 0; i < km_json_len(inl); i++)
+        if (doc_denies_all(km_snap_embedded(a->snap, km_ci_get(km_json_at(inl, i), "PolicyDocument"), NULL))) return 1;
+    return 0;
+}
+
 /* Admin rights from one principal's own attachments and inline policies. */
 static int principal_admin(km_audit *a, const km_res *p, const char *inline_key, char *why, size_t n) {
     const km_json *att = km_res_get(p, "AttachedManagedPolicies");
-    for (size_t i = 0; i < km_json_len(att); i++) {
-        const char *arn = km_ci_str(km_json_at(att, i), "PolicyArn");
+    for (size_t i = 0; i < att_len(att); i++) {
+        const char *arn = km_ci_str(att_at(att, i), "PolicyArn");
         if (is_admin_arn(arn)) { snprintf(why, n, "AdministratorAccess attached to %s", p->name); return 1; }
         const km_res *pol = km_snap_find_arn(a->snap, arn);
         if (pol && km_iam_doc_star(km_iam_policy_doc(a, pol))) {
@@ -198,11 +224,18 @@ static int principal_admin(km_audit *a, const km_res *p, const char *inline_key,
 }
 
 int km_iam_user_admin(km_audit *a, const km_res *user, char *why, size_t n) {
-    if (principal_admin(a, user, "UserPolicyList", why, n)) return 1;
     const km_json *groups = km_res_get(user, "GroupList");
-    if (!groups) return 0;
     size_t ng;
     const km_res *const *gv = km_all(a, "AWS::IAM::Group", &ng);
+    /* An explicit Deny of everything, of the user or one of its groups, wins over any Allow. */
+    if (principal_denies_all(a, user, "UserPolicyList")) return 0;
+    for (size_t i = 0; i < km_json_len(groups); i++)
+        for (size_t k = 0; k < ng; k++)
+            if (!strcmp(gv[k]->account, user->account) && km_streq_ci(gv[k]->name, km_json_str(km_json_at(groups, i))) &&
+                principal_denies_all(a, gv[k], "GroupPolicyList"))
+                return 0;
+    if (principal_admin(a, user, "UserPolicyList", why, n)) return 1;
+    if (!groups) return 0;
     for (size_t i = 0; i < km_json_len(groups); i++) {
         const char *gname = km_json_str(km_json_at(groups, i));
         int found = 0;
