@@ -2,13 +2,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Eight bytes at a time (multiply and fold), then the tail: the audit and the recoverability
+ * analysis hash keys of 100-200 bytes by the million, and byte-wise FNV-1a was a sixth of the
+ * analysis's time. Nothing depends on the values beyond this run (no output is in hash order). */
+static uint64_t mix(uint64_t h, uint64_t w) {
+    h ^= w * 0x9E3779B97F4A7C15ULL;
+    h = (h << 29) | (h >> 35);
+    return h * 0xBF58476D1CE4E5B9ULL;
+}
+
 uint64_t km_hash(const void *p, size_t n) {
     const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
+    uint64_t h = 1469598103934665603ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = mix(h, w);
     }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i);
+        h = mix(h, w);
+    }
+    h ^= h >> 32;
+    h *= 0x94D049BB133111EBULL;
+    h ^= h >> 29;
     return h ? h : 1;
 }
 

@@ -36,6 +36,23 @@ typedef struct strlist {
     size_t n, cap;
 } strlist;
 
+/* A string-keyed index (open addressing) into one of the arrays below, by position: the
+ * organisation snapshot of docs/performance.md has 50,000 roles and 20,000 bucket policies,
+ * and looking them up by a linear search made loading and every question quadratic. Keys are
+ * the arrays' own heap strings (they do not move when the arrays grow). */
+typedef struct strix_slot {
+    const char *key;
+    size_t len, val;
+    uint64_t h;
+} strix_slot;
+
+typedef struct strix {
+    strix_slot *s;
+    size_t cap, n;
+} strix;
+
+#define STRIX_NONE ((size_t)-1)
+
 typedef struct group {
     char *name;
     km_iam_policy **inl;
@@ -91,6 +108,8 @@ struct km_iam_account {
     size_t norgpol, caporgpol;
     named_policy *respol; /* key = resource ARN */
     size_t nrespol, caprespol;
+    strix ix_managed, ix_orgpol, ix_respol, ix_pr, ix_own; /* ix_pr: while loading only */
+    strix ix_noted; /* see managed() */
     org_link *links;
     size_t nlinks, caplinks;
     org_attach *att;
@@ -159,15 +178,70 @@ static int grow_array(void **arr, size_t *cap, size_t elem) {
     return 0;
 }
 
-static named_policy *np_find(named_policy *v, size_t n, const char *key) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].key, key) == 0) return &v[i];
-    return NULL;
+static uint64_t strix_hash(const char *k, size_t len) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)k[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The value stored for key (len bytes), or STRIX_NONE. */
+static size_t strix_get(const strix *ix, const char *key, size_t len) {
+    if (!ix->cap) return STRIX_NONE;
+    uint64_t h = strix_hash(key, len);
+    for (size_t i = (size_t)h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        const strix_slot *e = &ix->s[i];
+        if (!e->key) return STRIX_NONE;
+        if (e->h == h && e->len == len && memcmp(e->key, key, len) == 0) return e->val;
+    }
+}
+
+/* Stores val for key (a string that outlives the index) unless the key is there already.
+ * Returns 0, or -1 when out of memory. */
+static int strix_add(strix *ix, const char *key, size_t val) {
+    if ((ix->n + 1) * 2 > ix->cap) {
+        size_t nc = ix->cap ? ix->cap * 2 : 64;
+        strix_slot *ns = calloc(nc, sizeof *ns);
+        if (!ns) return -1;
+        for (size_t i = 0; i < ix->cap; i++) {
+            if (!ix->s[i].key) continue;
+            size_t j = (size_t)ix->s[i].h & (nc - 1);
+            while (ns[j].key) j = (j + 1) & (nc - 1);
+            ns[j] = ix->s[i];
+        }
+        free(ix->s);
+        ix->s = ns;
+        ix->cap = nc;
+    }
+    size_t len = strlen(key);
+    uint64_t h = strix_hash(key, len);
+    for (size_t i = (size_t)h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        strix_slot *e = &ix->s[i];
+        if (!e->key) {
+            *e = (strix_slot){key, len, val, h};
+            ix->n++;
+            return 0;
+        }
+        if (e->h == h && e->len == len && memcmp(e->key, key, len) == 0) return 0;
+    }
+}
+
+static void strix_free(strix *ix) {
+    free(ix->s);
+    memset(ix, 0, sizeof *ix);
+}
+
+/* The entry of key in a list of named policies, through the list's index (np_put keeps it). */
+static named_policy *np_lookup(named_policy *v, const strix *ix, const char *key) {
+    size_t i = strix_get(ix, key, strlen(key));
+    return i == STRIX_NONE ? NULL : &v[i];
 }
 
 /* Adds or replaces; takes ownership of p. */
-static int np_put(named_policy **v, size_t *n, size_t *cap, const char *key, km_iam_policy *p) {
-    named_policy *e = np_find(*v, *n, key);
+static int np_put(named_policy **v, size_t *n, size_t *cap, strix *ix, const char *key, km_iam_policy *p) {
+    named_policy *e = np_lookup(*v, ix, key);
     if (e) {
         km_iam_policy_free(e->p);
         e->p = p;
@@ -176,6 +250,11 @@ static int np_put(named_policy **v, size_t *n, size_t *cap, const char *key, km_
     if (GROW(*v, *n, *cap) < 0) return -1;
     (*v)[*n].key = sdup(key);
     if (!(*v)[*n].key) return -1;
+    if (strix_add(ix, (*v)[*n].key, *n) < 0) {
+        free((*v)[*n].key);
+        (*v)[*n].key = NULL;
+        return -1;
+    }
     (*v)[*n].p = p;
     (*n)++;
     return 0;
@@ -267,7 +346,7 @@ static int load_authz(km_iam_account *a, const km_json *root, const char *text, 
             continue;
         }
         km_iam_policy *kp = doc_policy(a, doc, text, len, KM_IAM_IDENTITY, km_json_get_str(p, "PolicyName", arn), file);
-        if (kp && np_put(&a->managed, &a->nmanaged, &a->capmanaged, arn, kp) < 0) return -1;
+        if (kp && np_put(&a->managed, &a->nmanaged, &a->capmanaged, &a->ix_managed, arn, kp) < 0) return -1;
     }
     const km_json *groups = km_json_get(root, "GroupDetailList");
     for (size_t i = 0; groups && i < km_json_len(groups); i++) {
@@ -291,10 +370,7 @@ static int load_authz(km_iam_account *a, const km_json *root, const char *text, 
                 note(a, "%s: a %s without Arn was skipped", file, role ? "role" : "user");
                 continue;
             }
-            int dup = 0;
-            for (size_t k = 0; k < a->npr; k++)
-                if (strcmp(a->pr[k].arn, arn) == 0) dup = 1;
-            if (dup) continue;
+            if (strix_get(&a->ix_pr, arn, strlen(arn)) != STRIX_NONE) continue; /* listed twice */
             account_from_arn(a, arn);
             if (GROW(a->pr, a->npr, a->cappr) < 0) return -1;
             principal *p = &a->pr[a->npr++];
@@ -307,7 +383,7 @@ static int load_authz(km_iam_account *a, const km_json *root, const char *text, 
             p->arn = sdup(arn);
             p->name = sdup(km_json_get_str(u, role ? "RoleName" : "UserName", ""));
             p->id = sdup(km_json_get_str(u, role ? "RoleId" : "UserId", ""));
-            if (!p->arn || !p->name || !p->id) return -1;
+            if (!p->arn || !p->name || !p->id || strix_add(&a->ix_pr, p->arn, a->npr - 1) < 0) return -1;
             char owner[600];
             snprintf(owner, sizeof owner, "%s %s", role ? "role" : "user", p->name);
             if (load_inline(a, km_json_get(u, role ? "RolePolicyList" : "UserPolicyList"), owner, text, len, file,
@@ -362,7 +438,7 @@ static int load_org_policy(km_iam_account *a, const km_json *root, const char *t
     snprintf(label, sizeof label, "%s (%s)", name, id);
     km_iam_policy *p = doc_policy(a, km_json_path(root, "Policy.Content"), text, len, kind, label, file);
     if (!p) return 0;
-    return np_put(&a->orgpol, &a->norgpol, &a->caporgpol, id, p);
+    return np_put(&a->orgpol, &a->norgpol, &a->caporgpol, &a->ix_orgpol, id, p);
 }
 
 static int attach(km_iam_account *a, const char *target, const char *id, const char *type) {
@@ -487,7 +563,7 @@ static int build_levels_for(km_iam_account *a, const char *account, orglevels *o
             if (a->full_access) ol->pols[ol->npols++] = a->full_access, ls->n++;
         }
         for (size_t k = 0; at && k < at->ids.n; k++) {
-            named_policy *np = np_find(a->orgpol, a->norgpol, at->ids.v[k]);
+            named_policy *np = np_lookup(a->orgpol, &a->ix_orgpol, at->ids.v[k]);
             const char *t = at->types.v[k];
             int is_scp = np ? np->p->kind == KM_IAM_SCP : (!*t || strcmp(t, "SERVICE_CONTROL_POLICY") == 0);
             if (!is_scp) continue;
@@ -499,7 +575,7 @@ static int build_levels_for(km_iam_account *a, const char *account, orglevels *o
         }
         lr->policies = &ol->pols[ol->npols];
         for (size_t k = 0; at && k < at->ids.n; k++) {
-            named_policy *np = np_find(a->orgpol, a->norgpol, at->ids.v[k]);
+            named_policy *np = np_lookup(a->orgpol, &a->ix_orgpol, at->ids.v[k]);
             if (np && np->p->kind == KM_IAM_RCP) ol->pols[ol->npols++] = np->p, lr->n++;
         }
     }
@@ -544,7 +620,7 @@ static const orglevels *levels_of(const km_iam_account *a, const char *account) 
 /* ---- resource policies ------------------------------------------------------------------------ */
 
 static int put_resource_policy(km_iam_account *a, const char *arn, km_iam_policy *p) {
-    return np_put(&a->respol, &a->nrespol, &a->caprespol, arn, p);
+    return np_put(&a->respol, &a->nrespol, &a->caprespol, &a->ix_respol, arn, p);
 }
 
 /* ---- files ------------------------------------------------------------------------------------ */
@@ -577,8 +653,14 @@ static int walk(const char *dir, int depth, fpath **out, size_t *n, size_t *cap,
             return -1;
         }
         snprintf(p, need, "%s/%s", dir, de->d_name);
+        /* the entry's type from the directory itself (a stat per file was a twentieth of the
+         * recoverability analysis of a 180,000-file snapshot); stat only when the file system
+         * does not say, or for a symbolic link (followed, as stat does) */
         struct stat st;
-        if (stat(p, &st) != 0) {
+        memset(&st, 0, sizeof st);
+        if (de->d_type == DT_DIR) st.st_mode = S_IFDIR;
+        else if (de->d_type == DT_REG) st.st_mode = S_IFREG;
+        else if (stat(p, &st) != 0) {
             free(p);
             continue;
         }
@@ -717,8 +799,21 @@ static int resource_policy_file(km_iam_account *a, const pinfo *pi, const km_jso
     if (!p) return 0;
     a->files_used++;
     if (put_resource_policy(a, arn, p) < 0) return -1;
-    named_policy *np = np_find(a->respol, a->nrespol, arn);
+    named_policy *np = np_lookup(a->respol, &a->ix_respol, arn);
     if (np && pi->account[0]) snprintf(np->account, sizeof np->account, "%s", pi->account);
+    return 0;
+}
+
+/* Whether a file's text can hold any key load_file reads (below): each branch needs one of
+ * these names as an object key, and a key can only hide a name from a text search behind a
+ * \u escape. A snapshot folder is mostly answers IAM does not read (most of the 181,670 files
+ * of the benchmark's organisation snapshot), and parsing each of them was a quarter of the
+ * recoverability analysis. A broken file of that kind is not parsed, so not noted here. */
+static int may_concern_iam(const char *text, size_t len) {
+    static const char *const names[] = {"olic" /* Policy, Policies, policyText */, "DetailList", "Parents",
+                                        "Organization", "Targets", "Error", "\\u"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (memmem(text, len, names[i], strlen(names[i]))) return 1;
     return 0;
 }
 
@@ -731,6 +826,10 @@ static int load_file(km_iam_account *a, const char *path, const char *rel) {
     if (!text) {
         if (e.code == KM_ENOMEM) return -1; /* harden helper: a failed run, not a skipped file */
         note(a, "%s", e.msg);
+        return 0;
+    }
+    if (!may_concern_iam(text, len)) {
+        free(text);
         return 0;
     }
     km_json_opts o = {.max_depth = 256};
@@ -794,13 +893,17 @@ static int load_file(km_iam_account *a, const char *path, const char *rel) {
 /* ---- resolution ----------------------------------------------------------------------------- */
 
 static const km_iam_policy *managed(km_iam_account *a, const char *arn, const char *who) {
-    named_policy *np = np_find(a->managed, a->nmanaged, arn);
+    named_policy *np = np_lookup(a->managed, &a->ix_managed, arn);
     if (np) return np->p;
     /* Note each missing policy once. */
     char mark[700];
     snprintf(mark, sizeof mark, "managed policy %s (attached to %s) is not in the snapshot", arn, who);
+    /* ix_noted: the ARNs known to be in the notes already (50,000 roles attaching the same
+     * missing policy searched the notes 50,000 times) */
+    if (strix_get(&a->ix_noted, arn, strlen(arn)) != STRIX_NONE) return NULL;
     if (!a->notes.data || !strstr(a->notes.data, arn))
         note(a, "%s: it grants nothing here; pass AWS managed policies with --managed-policies", mark);
+    if (a->notes.data && !a->notes.failed) strix_add(&a->ix_noted, arn, 0); /* if it fails: searched again */
     return NULL;
 }
 
@@ -837,7 +940,7 @@ static int resolve(km_iam_account *a) {
         p->boundary = NULL;
         p->boundary_missing = 0;
         if (p->boundary_arn) {
-            named_policy *np = np_find(a->managed, a->nmanaged, p->boundary_arn);
+            named_policy *np = np_lookup(a->managed, &a->ix_managed, p->boundary_arn);
             if (np) p->boundary = np->p;
             else {
                 p->boundary_missing = 1;
@@ -914,6 +1017,7 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
         return NULL;
     }
     if (a->npr > 1) qsort(a->pr, a->npr, sizeof *a->pr, cmp_principal);
+    strix_free(&a->ix_pr); /* find_principal searches the sorted array */
     if (resolve(a) < 0) {
         km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
         km_iam_account_free(a);
@@ -974,24 +1078,37 @@ void km_iam_account_free(km_iam_account *a) {
     km_buf_free(&a->notes);
     sl_free(&a->own_arn);
     sl_free(&a->own_acct);
+    strix_free(&a->ix_managed);
+    strix_free(&a->ix_orgpol);
+    strix_free(&a->ix_respol);
+    strix_free(&a->ix_pr);
+    strix_free(&a->ix_own);
+    strix_free(&a->ix_noted);
     free(a);
 }
 
 int km_iam_account_set_resource_account(km_iam_account *a, const char *resource_arn, const char *account,
                                         km_error *err) {
     if (!a || !resource_arn || !account || !*account) return km_error_set(err, KM_ERR, (size_t)-1, "missing argument");
-    if (sl_push(&a->own_arn, resource_arn) < 0 || sl_push(&a->own_acct, account) < 0)
+    if (sl_push(&a->own_arn, resource_arn) < 0 || sl_push(&a->own_acct, account) < 0 ||
+        strix_add(&a->ix_own, a->own_arn.v[a->own_arn.n - 1], a->own_arn.n - 1) < 0)
         return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     return KM_OK;
 }
 
 /* The account the caller said owns res (the ARN itself, or an object or pattern below it). */
 static const char *declared_owner(const km_iam_account *a, const char *res) {
-    for (size_t i = 0; i < a->own_arn.n && i < a->own_acct.n; i++) {
-        size_t l = strlen(a->own_arn.v[i]);
-        if (strncmp(res, a->own_arn.v[i], l) == 0 && (res[l] == 0 || res[l] == '/')) return a->own_acct.v[i];
+    /* The first declaration (in the order given) that is res or a prefix of it ending before a
+     * '/': each such prefix is looked up, the earliest declaration wins. */
+    size_t best = STRIX_NONE;
+    for (size_t l = 0;; l++) {
+        if (res[l] == '/' || res[l] == 0) {
+            size_t i = strix_get(&a->ix_own, res, l);
+            if (i != STRIX_NONE && i < a->own_acct.n && (best == STRIX_NONE || i < best)) best = i;
+        }
+        if (!res[l]) break;
     }
-    return NULL;
+    return best == STRIX_NONE ? NULL : a->own_acct.v[best];
 }
 
 int km_iam_account_add_resource_policy(km_iam_account *a, const char *resource_arn, const char *text,
@@ -1014,10 +1131,10 @@ int km_iam_account_add_resource_policy(km_iam_account *a, const char *resource_a
 
 static int add_managed_doc(km_iam_account *a, const char *arn, const km_json *doc, const char *text, size_t len,
                            const char *name, const char *file) {
-    if (np_find(a->managed, a->nmanaged, arn)) return 0; /* the snapshot's own copy wins */
+    if (np_lookup(a->managed, &a->ix_managed, arn)) return 0; /* the snapshot's own copy wins */
     km_iam_policy *p = doc_policy(a, doc, text, len, KM_IAM_IDENTITY, name, file);
     if (!p) return 0;
-    return np_put(&a->managed, &a->nmanaged, &a->capmanaged, arn, p);
+    return np_put(&a->managed, &a->nmanaged, &a->capmanaged, &a->ix_managed, arn, p);
 }
 
 int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_error *err) {
@@ -1083,6 +1200,7 @@ int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_
         }
         km_buf_free(&a->notes);
         a->notes = keep;
+        strix_free(&a->ix_noted);
     }
     if (resolve(a) < 0) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     return KM_OK;
@@ -1102,28 +1220,34 @@ const char *km_iam_account_id(const km_iam_account *a) { return a ? a->account :
 
 static const named_policy *find_resource_policy(const km_iam_account *a, const char *resource) {
     if (!resource) return NULL;
-    for (size_t i = 0; i < a->nrespol; i++)
-        if (strcmp(a->respol[i].key, resource) == 0) return &a->respol[i];
+    size_t i = strix_get(&a->ix_respol, resource, strlen(resource));
+    if (i != STRIX_NONE) return &a->respol[i];
     if (strncmp(resource, "arn:aws:s3:::", 13) == 0) {
         size_t bl = strcspn(resource + 13, "/");
-        for (size_t i = 0; i < a->nrespol; i++)
-            if (strncmp(a->respol[i].key, resource, 13 + bl) == 0 && a->respol[i].key[13 + bl] == 0)
-                return &a->respol[i];
+        i = strix_get(&a->ix_respol, resource, 13 + bl);
+        if (i != STRIX_NONE) return &a->respol[i];
     }
     /* a key policy stored under the key id while asked by ARN, or the reverse */
     const char *kid = strstr(resource, ":key/");
     if (kid) {
-        for (size_t i = 0; i < a->nrespol; i++) {
-            const char *k2 = strstr(a->respol[i].key, ":key/");
-            if (k2 && strcmp(k2, kid) == 0) return &a->respol[i];
+        for (size_t k = 0; k < a->nrespol; k++) {
+            const char *k2 = strstr(a->respol[k].key, ":key/");
+            if (k2 && strcmp(k2, kid) == 0) return &a->respol[k];
         }
     }
     return NULL;
 }
 
 static const principal *find_principal(const km_iam_account *a, const char *arn) {
-    for (size_t i = 0; i < a->npr; i++)
-        if (strcmp(a->pr[i].arn, arn) == 0) return &a->pr[i];
+    /* a->pr is sorted by ARN (cmp_principal) and holds each ARN once */
+    size_t lo = 0, hi = a->npr;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(a->pr[mid].arn, arn);
+        if (c == 0) return &a->pr[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
     return NULL;
 }
 
