@@ -259,3 +259,39 @@ TEST(recov_json_shape) {
     CHECK(ok);
     unload(&c);
 }
+
+/* The plan's selection of store name, or NULL when no plan picks it. */
+static const char *selection_of(const km_recov_store *st) { return st && st->nplans ? st->plans[0].selection : NULL; }
+
+TEST(recov_backup_selection_by_tag) {
+    rc c;
+    CHECK(load(&c, "tag-selection") == 0);
+    /* by-tag: ListOfTags backup=daily OR tier=gold, NotResources arn:aws:s3:::excluded-*;
+     * prod-tables: DynamoDB tables AND env=prod AND owner not like temp-* */
+    CHECK_STR(selection_of(store(&c, "daily-bucket")), "by-tag");   /* get-bucket-tagging backup=daily */
+    CHECK_STR(selection_of(store(&c, "gold-bucket")), "by-tag");    /* the other tag of the list: OR */
+    CHECK(!selection_of(store(&c, "untagged")));                    /* NoSuchTagSet: no tags */
+    CHECK(!selection_of(store(&c, "excluded-logs")));               /* tagged, but NotResources wins */
+    CHECK_STR(selection_of(store(&c, "reports")), "by-tag");        /* RDS TagList */
+    CHECK_STR(selection_of(store(&c, "vol-0gold")), "by-tag");      /* EC2 volume Tags */
+    CHECK_STR(selection_of(store(&c, "shared")), "by-tag");         /* EFS Tags */
+    CHECK_STR(selection_of(store(&c, "orders")), "prod-tables");    /* list-tags-of-resource: both conditions hold */
+    CHECK_INT(store(&c, "orders")->nplans, 1);
+    CHECK_STR(store(&c, "orders")->plans[0].vault, "main-vault");
+    CHECK(!selection_of(store(&c, "scratch")));                     /* owner temp-bob: StringNotLike fails (AND) */
+    /* picked, but the vault holds no recovery point for them: still not backed up */
+    CHECK_INT(store(&c, "daily-bucket")->verdict, KM_RECOV_NOT_BACKED_UP);
+    CHECK_INT(store(&c, "orders")->verdict, KM_RECOV_NOT_BACKED_UP);
+    /* tags that could not be read: whether a plan covers it cannot be told, so not NOT_BACKED_UP */
+    const km_recov_store *denied = store(&c, "tags-denied"), *legacy = store(&c, "legacy");
+    CHECK(denied && legacy);
+    CHECK_INT(denied->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(denied, "whether selection by-tag of plan tags picks the bucket cannot be told: s3api get-bucket-tagging tags-denied was denied"));
+    CHECK_INT(denied->nmissing, 1); /* prod-tables names tables only: it cannot pick a bucket whatever its tags */
+    CHECK_INT(legacy->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(legacy, "selection prod-tables of plan tags picks the table cannot be told: dynamodb list-tags-of-resource legacy is not in the snapshot"));
+    CHECK(has_missing(legacy, "selection by-tag of plan tags"));
+    CHECK_INT(km_recov_count(c.r, KM_RECOV_NOT_BACKED_UP), 9);
+    CHECK_INT(km_recov_count(c.r, KM_RECOV_UNKNOWN), 2);
+    unload(&c);
+}

@@ -122,8 +122,8 @@ static const char *why_item(km_recov *R, const km_item *it, const char *what) {
 
 /* ---- small JSON and ARN helpers ----------------------------------------------------------- */
 
-static const char *tag_of(const km_res *r, const char *key) {
-    const km_json *t = r->tags;
+/* A tag's value in a tag list ({"k": "v"} from AWS Config, [{"Key", "Value"}] from the CLI). */
+static const char *tag_of(const km_json *t, const char *key) {
     if (!t) return NULL;
     if (t->type == KM_JSON_OBJECT) return km_json_str(km_json_get(t, key));
     for (size_t i = 0; i < km_json_len(t); i++) {
@@ -132,6 +132,35 @@ static const char *tag_of(const km_res *r, const char *key) {
         if (k && !strcmp(k, key)) return km_json_str(km_ci_get(e, "Value"));
     }
     return NULL;
+}
+
+/* The store's tags (NULL: none), or *why when they could not be read. RDS, EBS and EFS carry
+ * them in their description (TagList, Tags); S3 buckets and DynamoDB tables only answer a call
+ * of their own (get-bucket-tagging, whose NoSuchTagSet means "no tags"; list-tags-of-resource). */
+static const km_json *store_tags(km_recov *R, const km_res *r, const char **why) {
+    *why = NULL;
+    if (r->from_config || (strcmp(r->type, "AWS::S3::Bucket") && strcmp(r->type, "AWS::DynamoDB::Table"))) return r->tags;
+    int s3 = !strcmp(r->type, "AWS::S3::Bucket");
+    km_item it = s3 ? km_res_data(R->snap, r, "s3api", "get-bucket-tagging")
+                    : km_res_data(R->snap, r, "dynamodb", "list-tags-of-resource");
+    if (it.status == KM_DATA_ABSENT) return NULL;
+    if (it.status != KM_DATA_OK) {
+        *why = why_item(R, &it, S(R, "%s %s", s3 ? "s3api get-bucket-tagging" : "dynamodb list-tags-of-resource", r->name));
+        return NULL;
+    }
+    return km_ci_get(it.json, s3 ? "TagSet" : "Tags");
+}
+
+static km_tri tri_or(km_tri a, km_tri b) {
+    if (a == KM_TRI_YES || b == KM_TRI_YES) return KM_TRI_YES;
+    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
+    return KM_TRI_NO;
+}
+
+static km_tri tri_and(km_tri a, km_tri b) {
+    if (a == KM_TRI_NO || b == KM_TRI_NO) return KM_TRI_NO;
+    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
+    return KM_TRI_YES;
 }
 
 static int64_t time_of(const km_json *v) {
@@ -403,41 +432,49 @@ static int arn_listed(const km_json *list, const char *arn) {
     return 0;
 }
 
-static int selection_picks(const km_json *s, const km_res *r) {
-    if (!r->arn || arn_listed(km_ci_get(s, "NotResources"), r->arn)) return 0;
+/* One tag condition: the key ("aws:ResourceTag/k" or "k") and value against the tags, with
+ * op 0 StringEquals, 1 StringNotEquals, 2 StringLike, 3 StringNotLike (AWS Backup's operators:
+ * case sensitive; a resource without the tag fails the positive ones and passes the negative
+ * ones). UNK when the tags could not be read. */
+static km_tri tag_cond(const km_json *c, int op, const km_json *tags, int known) {
+    const char *k = km_json_str(km_ci_get(c, "ConditionKey")), *val = km_json_str(km_ci_get(c, "ConditionValue"));
+    if (!k || !val) return KM_TRI_NO;
+    if (!known) return KM_TRI_UNK;
+    if (km_str_starts(k, "aws:ResourceTag/")) k += 16;
+    const char *have = tag_of(tags, k);
+    int m = have && (op >= 2 ? km_glob(val, have) : !strcmp(have, val));
+    return (op == 0 || op == 2) == m ? KM_TRI_YES : KM_TRI_NO;
+}
+
+/* Whether a Backup selection picks the resource, as AWS Backup assigns resources: (Resources,
+ * ARNs or patterns, AND every Conditions entry) OR any ListOfTags entry, minus NotResources; a
+ * selection naming nothing at all picks every resource. UNK when the answer depends on tags
+ * that could not be read (known 0). */
+static km_tri selection_picks(const km_json *s, const km_res *r, const km_json *tags, int known) {
+    if (!r->arn || arn_listed(km_ci_get(s, "NotResources"), r->arn)) return KM_TRI_NO;
     const km_json *cond = km_ci_get(s, "Conditions");
-    static const char *const ops[] = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike", NULL};
-    int ncond = 0, cond_ok = 1;
-    for (int o = 0; ops[o]; o++) {
+    static const char *const ops[] = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike"};
+    size_t ncond = 0;
+    km_tri cond_t = KM_TRI_YES;
+    for (int o = 0; o < 4; o++) {
         const km_json *l = km_ci_get(cond, ops[o]);
-        for (size_t i = 0; i < km_json_len(l); i++) {
-            ncond++;
-            const km_json *t = km_json_at(l, i);
-            const char *k = km_json_str(km_ci_get(t, "ConditionKey")), *val = km_json_str(km_ci_get(t, "ConditionValue"));
-            if (k && km_str_starts(k, "aws:ResourceTag/")) k += 16;
-            const char *have = k ? tag_of(r, k) : NULL;
-            int m = have && val && (o >= 2 ? km_glob(val, have) : !strcmp(have, val));
-            if ((o == 0 || o == 2) != m) cond_ok = 0;
-        }
+        for (size_t i = 0; i < km_json_len(l); i++, ncond++) cond_t = tri_and(cond_t, tag_cond(km_json_at(l, i), o, tags, known));
     }
-    const km_json *res = km_ci_get(s, "Resources");
-    if (km_json_len(res) && arn_listed(res, r->arn) && cond_ok) return 1;
-    if (!km_json_len(res) && ncond && cond_ok) return 1;
-    const km_json *tags = km_ci_get(s, "ListOfTags");
-    for (size_t i = 0; i < km_json_len(tags); i++) {
-        const km_json *t = km_json_at(tags, i);
-        const char *k = km_json_str(km_ci_get(t, "ConditionKey")), *val = km_json_str(km_ci_get(t, "ConditionValue"));
-        if (k && km_str_starts(k, "aws:ResourceTag/")) k += 16;
-        const char *have = k ? tag_of(r, k) : NULL;
-        if (have && val && !strcmp(have, val)) return 1;
-    }
-    return 0;
+    const km_json *res = km_ci_get(s, "Resources"), *lot = km_ci_get(s, "ListOfTags");
+    km_tri t = KM_TRI_NO;
+    if (km_json_len(res)) t = tri_and(arn_listed(res, r->arn) ? KM_TRI_YES : KM_TRI_NO, cond_t);
+    else if (ncond) t = cond_t;
+    else if (!km_json_len(lot)) return KM_TRI_YES;
+    for (size_t i = 0; i < km_json_len(lot); i++) t = tri_or(t, tag_cond(km_json_at(lot, i), 0, tags, known));
+    return t;
 }
 
 static void backup_plans(km_recov *R, sbuild *b) {
     km_recov_store *st = b->st;
     size_t n;
     const km_res *const *v = km_snap_resources(R->snap, "AWS::Backup::BackupPlan", &n);
+    const char *tags_why;
+    const km_json *tags = store_tags(R, st->res, &tags_why);
     for (size_t i = 0; i < n; i++) {
         const km_res *p = v[i];
         if (strcmp(p->account, st->account) || strcmp(p->region, st->region) || p->from_config) continue;
@@ -455,7 +492,17 @@ static void backup_plans(km_recov *R, sbuild *b) {
                 continue;
             }
             const km_json *sel = km_ci_get(gs.json, "BackupSelection");
-            if (!selection_picks(sel, st->res)) continue;
+            km_tri picks = selection_picks(sel, st->res, tags, !tags_why);
+            if (picks == KM_TRI_NO) continue;
+            if (picks == KM_TRI_UNK) {
+                /* the plan may back it up (its recovery points past the listing's first 100, its
+                 * copies): not NOT_BACKED_UP */
+                missing(R, b, S(R, "whether selection %s of plan %s picks the %s cannot be told: %s",
+                                km_json_str(km_ci_get(sel, "SelectionName")) ? km_json_str(km_ci_get(sel, "SelectionName")) : "?",
+                                p->name, st->what, tags_why));
+                st->copies_incomplete = 1;
+                continue;
+            }
             km_item gp = km_res_data(R->snap, p, "backup", "get-backup-plan");
             const km_json *doc = gp.status == KM_DATA_OK ? km_ci_get(gp.json, "BackupPlan") : NULL;
             const km_json *rules = km_ci_get(doc, "Rules");
@@ -1051,18 +1098,6 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
     out->allowed_by = why.len ? S(R, "%.*s", (int)why.len, why.data) : "";
     km_buf_free(&why);
     return res;
-}
-
-static km_tri tri_or(km_tri a, km_tri b) {
-    if (a == KM_TRI_YES || b == KM_TRI_YES) return KM_TRI_YES;
-    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
-    return KM_TRI_NO;
-}
-
-static km_tri tri_and(km_tri a, km_tri b) {
-    if (a == KM_TRI_NO || b == KM_TRI_NO) return KM_TRI_NO;
-    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
-    return KM_TRI_YES;
 }
 
 /* Paths of one target (the data, or one copy) for one principal: keeps the allowed and the
