@@ -295,3 +295,72 @@ TEST(recov_backup_selection_by_tag) {
     CHECK_INT(km_recov_count(c.r, KM_RECOV_UNKNOWN), 2);
     unload(&c);
 }
+
+#define ROLE(n) "arn:aws:iam::111111111111:role/" n
+#define USER(n) "arn:aws:iam::111111111111:user/" n
+
+TEST(recov_privilege_escalation) {
+    rc c;
+    CHECK(load(&c, "escalation") == 0);
+    const km_recov_store *st = store(&c, "orders");
+    CHECK(st);
+    CHECK_INT(st->verdict, KM_RECOV_AT_RISK);
+    /* with their own permissions: admin, lambda-admin and ops-bot (rds:DeleteDBInstance and
+     * backup:DeleteRecoveryPoint); by one escalation step: the six below */
+    CHECK_INT(st->nprincipals, 9);
+    static const char *const direct[] = {ROLE("admin"), ROLE("lambda-admin"), USER("ops-bot")};
+    for (size_t i = 0; i < 3; i++) {
+        const km_recov_principal *p = principal(st, direct[i]);
+        CHECK(p && !p->via);
+    }
+    /* iam:AttachRolePolicy on itself: then it holds a policy allowing everything */
+    const km_recov_principal *p = principal(st, ROLE("self-attacher"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:AttachRolePolicy");
+    CHECK_STR(p->via->steps[0].resource, ROLE("self-attacher"));
+    CHECK_STR(p->via->as, ROLE("self-attacher"));
+    CHECK_INT(p->via->grant_admin, 1);
+    static const char *const del_db[] = {"rds:DeleteDBInstance", NULL};
+    const km_recov_path *d = path_with(p->data, p->ndata, del_db);
+    CHECK(d);
+    CHECK_CONTAINS(d->allowed_by, "a policy it attaches (allows everything)");
+    /* iam:PassRole of lambda-admin (trusted by lambda.amazonaws.com) with lambda:CreateFunction and InvokeFunction */
+    p = principal(st, ROLE("passer"));
+    CHECK(p && p->via);
+    CHECK_INT(p->via->nsteps, 3);
+    CHECK_STR(p->via->steps[0].action, "iam:PassRole");
+    CHECK_STR(p->via->as, ROLE("lambda-admin"));
+    CHECK_INT(p->via->grant_admin, 0);
+    /* iam:UpdateAssumeRolePolicy then sts:AssumeRole on lambda-admin */
+    p = principal(st, ROLE("rewriter"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:UpdateAssumeRolePolicy");
+    CHECK_STR(p->via->steps[1].action, "sts:AssumeRole");
+    /* iam:AttachRolePolicy on readonly (which admits the account's principals), then assume it */
+    p = principal(st, ROLE("assumer"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->as, ROLE("readonly"));
+    CHECK_INT(p->via->grant_admin, 1);
+    /* a user: an access key for ops-bot; joining dbadmins (rds:*, backup:*) */
+    p = principal(st, USER("intern"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:CreateAccessKey");
+    CHECK_STR(p->via->as, USER("ops-bot"));
+    p = principal(st, USER("joiner"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:AddUserToGroup");
+    CHECK_STR(p->via->grant_group, "dbadmins");
+    CHECK_STR(p->via->as, USER("joiner"));
+    /* blocked: bounded's boundary allows only iam:* and s3:* (whatever it attaches); ec2-passer's
+     * role does not trust EC2; the SCP denies blocked-rewriter iam:UpdateAssumeRolePolicy; app
+     * and readonly hold no escalation */
+    CHECK(!principal(st, ROLE("bounded")));
+    CHECK(!principal(st, ROLE("ec2-passer")));
+    CHECK(!principal(st, ROLE("blocked-rewriter")));
+    CHECK(!principal(st, ROLE("app")));
+    CHECK(!principal(st, ROLE("readonly")));
+    /* the verdict names an escalation path */
+    CHECK_CONTAINS(st->reason, "9 principal(s) can destroy the database and all 2 copies without MFA; 6 of them by privilege escalation: ");
+    CHECK_CONTAINS(st->reason, "then rds:DeleteDBInstance on arn:aws:rds:us-east-1:111111111111:db:orders and backup:DeleteRecoveryPoint on");
+    unload(&c);
+}

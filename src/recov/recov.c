@@ -50,7 +50,11 @@ struct km_recov {
     const char **parn;      /* principals: ARN and the IAM account index */
     size_t *pidx;
     size_t npr;
-    km_hmap cache;          /* "i|nopol|principal|action|resource" -> evres* */
+    km_hmap cache;          /* "i|nopol|grant|principal|action|resource" -> evres* */
+    const km_json *esc_defs;/* checks/recov/actions.json "escalations" */
+    km_recov_escalation **esc; /* per principal: the escalations open to it, found on first need */
+    size_t *nesc;
+    unsigned char *esc_done;
     size_t evals, budget;   /* IAM engine calls made, and the most allowed */
     const char *budget_why;
     int failed;
@@ -1016,10 +1020,19 @@ static void iam_prepare(km_recov *R, km_iam_account *a, int with_vault_policies)
     }
 }
 
-static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_step *s) {
+/* Who a question is asked for: a principal, possibly holding what an escalation gave it. */
+typedef struct actor {
+    const char *arn;
+    int admin;          /* a policy allowing everything attached */
+    const char *group;  /* joined this group */
+    int trust;          /* sts:AssumeRole without the target's trust policy */
+} actor;
+
+static evres ask(km_recov *R, size_t ia, const actor *who, const km_recov_step *s) {
     evres none = {KM_TRI_UNK, "out of memory", 0};
     char key[4096];
-    int kl = snprintf(key, sizeof key, "%zu|%d|%s|%s|%s", ia, s->no_resource_policy, principal, s->action, s->resource);
+    int kl = snprintf(key, sizeof key, "%zu|%d|%s%s%s|%s|%s|%s", ia, s->no_resource_policy, who->admin ? "A" : "",
+                      who->trust ? "T" : "", who->group ? who->group : "", who->arn, s->action, s->resource);
     if (kl < 0 || (size_t)kl >= sizeof key) return none;
     evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
     if (hit) return *hit;
@@ -1034,11 +1047,13 @@ static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_s
     memset(&ans, 0, sizeof ans);
     km_error e;
     km_error_clear(&e);
+    km_iam_grant g = {who->admin, who->group, who->trust};
+    const km_iam_grant *gp = who->admin || who->group || who->trust ? &g : NULL;
     if (!a) {
         r.t = KM_TRI_UNK;
         r.why = "the snapshot could not be loaded a second time";
-    } else if (km_iam_account_can(a, principal, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
-                                  KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
+    } else if (km_iam_account_can_granted(a, who->arn, gp, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
+                                          KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
         r.t = KM_TRI_UNK;
         r.why = S(R, "the IAM engine failed: %s", e.msg);
     } else if (ans.decision == KM_IAM_ALLOWED || ans.conditional) {
@@ -1059,7 +1074,7 @@ static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_s
 }
 
 /* Evaluate one path for a principal into out (a copy of the template). */
-static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmpl *t, km_recov_path *out) {
+static km_tri eval_path(km_recov *R, size_t ia, const actor *who, const tmpl *t, km_recov_path *out) {
     *out = t->p;
     km_tri res = KM_TRI_YES;
     km_buf why = KM_BUF_INIT;
@@ -1069,12 +1084,12 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
              * about this one */
             km_recov_step any = t->p.steps[k];
             any.resource = "*";
-            if (ask(R, ia, principal, &any).t == KM_TRI_NO) {
+            if (ask(R, ia, who, &any).t == KM_TRI_NO) {
                 km_buf_free(&why);
                 return KM_TRI_NO;
             }
         }
-        evres r = ask(R, ia, principal, &t->p.steps[k]);
+        evres r = ask(R, ia, who, &t->p.steps[k]);
         if (t->unknown[k]) {
             /* the resource's policy is unknown: it might deny, or allow, whatever the engine says */
             if (r.t == KM_TRI_NO && !out->undecided) out->undecided = t->unknown[k];
@@ -1102,7 +1117,7 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
 
 /* Paths of one target (the data, or one copy) for one principal: keeps the allowed and the
  * undecided ones in *out. */
-static km_tri eval_target(km_recov *R, size_t ia, const char *principal, const tmpls *ts, const char *copy,
+static km_tri eval_target(km_recov *R, size_t ia, const actor *who, const tmpls *ts, const char *copy,
                           int data, km_recov_path **out, size_t *n, size_t *cap) {
     km_tri t = KM_TRI_NO;
     for (size_t i = 0; i < ts->n; i++) {
@@ -1110,7 +1125,7 @@ static km_tri eval_target(km_recov *R, size_t ia, const char *principal, const t
         if (data ? tp->p.copy != NULL : (!tp->p.copy || strcmp(tp->p.copy, copy))) continue;
         km_recov_path p;
         memset(&p, 0, sizeof p);
-        km_tri r = eval_path(R, ia, principal, tp, &p);
+        km_tri r = eval_path(R, ia, who, tp, &p);
         if (r == KM_TRI_NO) continue;
         t = tri_or(t, r);
         km_recov_path *slot = PUSH(R, *out, *n, *cap);
@@ -1128,6 +1143,228 @@ static const char *what_of(const char *type) {
     if (!strcmp(type, "AWS::EC2::Volume")) return "volume";
     if (!strcmp(type, "AWS::DynamoDB::Table")) return "table";
     return "file system";
+}
+
+/* Whether who destroys the store's data and every copy: the paths allowed or undecided go into
+ * *pr. The copies first: most principals cannot reach some copy, and that is decided by a cached
+ * "allowed anywhere?" answer more often than the data's question. */
+static km_tri destroys_all(km_recov *R, const km_recov_store *st, const tmpls *ts, size_t ia, const actor *who,
+                           km_recov_principal *pr) {
+    memset(pr, 0, sizeof *pr);
+    size_t capd = 0, capc = 0;
+    km_tri x = KM_TRI_YES;
+    for (size_t c = 0; c < st->ncopies && x != KM_TRI_NO; c++) {
+        const km_recov_copy *cp = &st->copies[c];
+        x = tri_and(x, eval_target(R, ia, who, ts, cp->arn ? cp->arn : cp->location, 0, &pr->copy, &pr->ncopy, &capc));
+    }
+    if (x != KM_TRI_NO) x = tri_and(x, eval_target(R, ia, who, ts, NULL, 1, &pr->data, &pr->ndata, &capd));
+    return x;
+}
+
+/* ---- privilege escalation ------------------------------------------------------------------- */
+
+/* One step beyond what a principal holds: the single-step methods of actions.json
+ * "escalations", each asked of the engine (SCPs and the principal's boundary included), then the
+ * data and copy paths asked again as the principal taken over or with what it granted itself
+ * (the boundary, SCPs and resource policies still apply). One step only: each further step
+ * multiplies the questions by the number of principals and targets, and the known methods are
+ * single steps (the audit's KMA-IAM-PRIVILEGE-ESCALATION check lists the principals that hold
+ * them); the number kept per principal is bounded too. */
+#define MAX_ESCALATIONS 8
+
+static int trusts_service(km_recov *R, const char *role, const char *service) {
+    char key[1200];
+    int kl = snprintf(key, sizeof key, "trust|%s|%s", role, service);
+    if (kl < 0 || (size_t)kl >= sizeof key) return 0;
+    evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
+    if (hit) return hit->t == KM_TRI_YES;
+    int ok = 0;
+    const km_res *r = km_snap_find_arn(R->snap, role);
+    const km_json *doc = r ? km_res_get(r, "AssumeRolePolicyDocument") : NULL;
+    if (doc && doc->type == KM_JSON_STRING) doc = km_snap_embedded(R->snap, doc, NULL);
+    km_buf text = KM_BUF_INIT;
+    if (doc && km_json_write(&text, doc) == 0 && text.data) {
+        km_error e;
+        km_error_clear(&e);
+        km_iam_policy *trust = km_iam_policy_parse_document(text.data, text.len, KM_IAM_TRUST, "trust policy", &e);
+        if (trust) {
+            char acct[32];
+            km_arn_field(role, 4, acct, sizeof acct);
+            km_iam_input in;
+            memset(&in, 0, sizeof in);
+            in.resource = trust;
+            km_iam_request rq = {service, "sts:AssumeRole", role, acct, NULL};
+            ok = km_iam_evaluate(&in, &rq, NULL, NULL, &e) == KM_IAM_ALLOWED;
+            km_iam_policy_free(trust);
+        }
+    }
+    km_buf_free(&text);
+    evres *slot = km_arena_alloc(&R->arena, sizeof *slot);
+    char *k = km_arena_strndup(&R->arena, key, (size_t)kl);
+    if (slot && k) {
+        slot->t = ok ? KM_TRI_YES : KM_TRI_NO;
+        slot->why = NULL;
+        slot->cond = 0;
+        km_hmap_put(&R->cache, k, (size_t)kl, slot);
+    }
+    return ok;
+}
+
+typedef struct targets {
+    const char **arn, **name;
+    size_t n, cap, capn;
+} targets;
+
+static void target_add(km_recov *R, targets *t, const char *arn, const char *name) {
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->arn[i], arn)) return;
+    const char **a = PUSH(R, t->arn, t->n, t->cap);
+    size_t n = t->n - 1;
+    const char **b = PUSH(R, t->name, n, t->capn);
+    if (a) *a = arn;
+    if (b) *b = name;
+}
+
+/* The groups (ARN and name) of a user, from the snapshot. */
+static void own_groups(km_recov *R, const km_res *me, const char *acct, targets *out) {
+    const km_json *gl = me ? km_res_get(me, "GroupList") : NULL;
+    size_t n;
+    const km_res *const *g = km_snap_resources(R->snap, "AWS::IAM::Group", &n);
+    for (size_t i = 0; i < km_json_len(gl); i++) {
+        const char *name = km_json_str(km_json_at(gl, i));
+        for (size_t k = 0; name && k < n; k++)
+            if (g[k]->arn && !strcmp(g[k]->name, name) && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name);
+    }
+}
+
+/* The targets of one kind of escalation for principal p. */
+static void esc_targets(km_recov *R, size_t p, const char *kind, targets *out) {
+    const char *parn = R->parn[p];
+    char acct[32];
+    km_arn_field(parn, 4, acct, sizeof acct);
+    const km_res *me = km_snap_find_arn(R->snap, parn);
+    if (!strcmp(kind, "self")) {
+        target_add(R, out, parn, NULL);
+    } else if (!strcmp(kind, "own_group")) {
+        own_groups(R, me, acct, out);
+    } else if (!strcmp(kind, "own_policy")) {
+        /* customer managed policies attached to it or to its groups (AWS managed ones cannot be changed) */
+        targets gs = {0};
+        own_groups(R, me, acct, &gs);
+        for (size_t g = 0; g <= gs.n; g++) {
+            const km_res *holder = g < gs.n ? km_snap_find_arn(R->snap, gs.arn[g]) : me;
+            const km_json *am = holder ? km_res_get(holder, "AttachedManagedPolicies") : NULL;
+            for (size_t i = 0; i < km_json_len(am); i++) {
+                const char *pa = km_json_str(km_ci_get(km_json_at(am, i), "PolicyArn"));
+                if (pa && !strstr(pa, ":iam::aws:policy/")) target_add(R, out, pa, NULL);
+            }
+        }
+    } else if (!strcmp(kind, "group")) {
+        size_t n;
+        const km_res *const *g = km_snap_resources(R->snap, "AWS::IAM::Group", &n);
+        for (size_t k = 0; k < n; k++)
+            if (g[k]->arn && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name);
+    } else {
+        int role = !strcmp(kind, "role");
+        for (size_t q = 0; q < R->npr; q++)
+            if (q != p && R->pidx[q] == R->pidx[p] && (strstr(R->parn[q], ":role/") != NULL) == role)
+                target_add(R, out, R->parn[q], NULL);
+    }
+}
+
+/* The escalations open to principal p (found once, kept for every store). */
+static const km_recov_escalation *escalations(km_recov *R, size_t p) {
+    if (R->esc_done[p]) return R->esc[p];
+    R->esc_done[p] = 1;
+    size_t ia = R->pidx[p], cap = 0;
+    const char *parn = R->parn[p];
+    int is_role = strstr(parn, ":role/") != NULL;
+    actor me = {parn, 0, NULL, 0};
+    for (size_t d = 0; d < km_json_len(R->esc_defs) && R->nesc[p] < MAX_ESCALATIONS; d++) {
+        const km_json *def = km_json_at(R->esc_defs, d);
+        const char *from = km_json_get_str(def, "from", "any"), *kind = km_json_get_str(def, "target", "");
+        const char *grant = km_json_get_str(def, "grant", "none"), *service = km_json_get_str(def, "service", NULL);
+        if ((!strcmp(from, "role") && !is_role) || (!strcmp(from, "user") && is_role)) continue;
+        const km_json *steps = km_json_get(def, "steps");
+        size_t ns = km_json_len(steps);
+        if (!ns || ns > KM_RECOV_MAX_STEPS) continue;
+        /* allowed on no resource at all (one cached answer per action): no target to look at */
+        int open = 1;
+        for (size_t k = 0; k < ns && open; k++) {
+            km_recov_step any = {km_json_get_str(km_json_at(steps, k), "action", ""), "*", 0};
+            open = ask(R, ia, &me, &any).t == KM_TRI_YES;
+        }
+        if (!open) continue;
+        targets ts = {0};
+        esc_targets(R, p, kind, &ts);
+        for (size_t t = 0; t < ts.n && R->nesc[p] < MAX_ESCALATIONS; t++) {
+            if (service && !trusts_service(R, ts.arn[t], service)) continue;
+            km_recov_escalation e;
+            memset(&e, 0, sizeof e);
+            km_buf why = KM_BUF_INIT;
+            int ok = 1;
+            for (size_t k = 0; k < ns && ok; k++) {
+                const km_json *sj = km_json_at(steps, k);
+                const char *res = km_json_get_str(sj, "resource", "*");
+                e.steps[k].action = km_json_get_str(sj, "action", "");
+                e.steps[k].resource = !strcmp(res, "{target}") ? ts.arn[t] : res;
+                actor who = me;
+                who.trust = km_json_truth(km_json_get(sj, "trust_rewritten")) == 1;
+                evres r = ask(R, ia, &who, &e.steps[k]);
+                ok = r.t == KM_TRI_YES;
+                e.conditional |= r.cond;
+                if (ok && r.why && *r.why && !(why.data && strstr(why.data, r.why))) {
+                    if (why.len) km_buf_putc(&why, '\n');
+                    km_buf_puts(&why, r.why);
+                }
+            }
+            if (ok) {
+                e.nsteps = ns;
+                e.why = km_json_get_str(def, "why", "");
+                e.target = ts.arn[t];
+                int takeover = !strcmp(kind, "role") || !strcmp(kind, "user");
+                e.as = takeover ? ts.arn[t] : parn;
+                e.grant_admin = !strcmp(grant, "admin");
+                e.grant_group = !strcmp(grant, "group") ? ts.name[t] : NULL;
+                e.allowed_by = why.len ? S(R, "%.*s", (int)why.len, why.data) : "";
+                km_recov_escalation *slot = PUSH(R, R->esc[p], R->nesc[p], cap);
+                if (slot) *slot = e;
+            }
+            km_buf_free(&why);
+        }
+    }
+    return R->esc[p];
+}
+
+/* "role app can iam:AttachRolePolicy on itself, then rds:DeleteDBInstance on ... and
+ * backup:DeleteRecoveryPoint on ..." */
+static const char *path_words(km_recov *R, const km_recov_principal *pr) {
+    km_buf b = KM_BUF_INIT;
+    const char *name = strrchr(pr->arn, '/') ? strrchr(pr->arn, '/') + 1 : pr->arn;
+    km_buf_printf(&b, "%s %s can ", pr->kind, name);
+    const km_recov_escalation *e = pr->via;
+    for (size_t k = 0; e && k < e->nsteps; k++)
+        km_buf_printf(&b, "%s%s on %s", k ? " and " : "", e->steps[k].action,
+                      !strcmp(e->steps[k].resource, pr->arn) ? "itself" : e->steps[k].resource);
+    if (e && strcmp(e->as, pr->arn)) km_buf_printf(&b, ", then as %s", e->as);
+    km_buf_puts(&b, e ? ", then " : "");
+    const km_recov_path *all[2] = {pr->data, pr->copy};
+    size_t nall[2] = {pr->ndata, pr->ncopy};
+    int first = 1;
+    for (int w = 0; w < 2; w++) {
+        for (size_t i = 0; i < nall[w]; i++) {
+            const km_recov_path *pt = &all[w][i];
+            if (pt->result != KM_TRI_YES) continue;
+            int dup = 0; /* one path per target: the first allowed */
+            for (size_t q = 0; q < i && !dup; q++) dup = all[w][q].result == KM_TRI_YES && (w == 0 || !strcmp(all[w][q].copy, pt->copy));
+            if (dup) continue;
+            km_buf_printf(&b, "%s%s on %s", first ? "" : " and ", pt->steps[pt->nsteps - 1].action, pt->steps[pt->nsteps - 1].resource);
+            first = 0;
+        }
+    }
+    const char *out = b.len ? S(R, "%.*s", (int)b.len, b.data) : "";
+    km_buf_free(&b);
+    return out;
 }
 
 static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_json *copy_defs) {
@@ -1171,18 +1408,22 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         size_t ia = R->pidx[p];
         const char *parn = R->parn[p];
         km_recov_principal pr;
-        memset(&pr, 0, sizeof pr);
-        size_t capd = 0, capc = 0;
-        /* the copies first: most principals cannot reach some copy, and that is decided by a
-         * cached "allowed anywhere?" answer more often than the data's question */
-        km_tri x = KM_TRI_YES;
-        for (size_t c = 0; c < st->ncopies && x != KM_TRI_NO; c++) {
-            const km_recov_copy *cp = &st->copies[c];
-            const char *id = cp->arn ? cp->arn : cp->location;
-            km_tri ct = eval_target(R, ia, parn, &ts, id, 0, &pr.copy, &pr.ncopy, &capc);
-            x = tri_and(x, ct);
+        actor me = {parn, 0, NULL, 0};
+        km_tri x = destroys_all(R, st, &ts, ia, &me, &pr);
+        if (x == KM_TRI_NO) {
+            /* it cannot with what it holds: can it give itself the permissions first? */
+            const km_recov_escalation *ev = escalations(R, p);
+            for (size_t e = 0; e < R->nesc[p] && x != KM_TRI_YES; e++) {
+                const km_recov_escalation *esc = &ev[e];
+                actor as = {esc->as, esc->grant_admin, esc->grant_group, 0};
+                km_recov_principal q;
+                km_tri y = destroys_all(R, st, &ts, ia, &as, &q);
+                if (y == KM_TRI_NO || (y == KM_TRI_UNK && x == KM_TRI_UNK)) continue;
+                pr = q;
+                pr.via = esc;
+                x = y;
+            }
         }
-        if (x != KM_TRI_NO) x = tri_and(x, eval_target(R, ia, parn, &ts, NULL, 1, &pr.data, &pr.ndata, &capd));
         if (x == KM_TRI_NO) continue;
         if (x == KM_TRI_YES && st->copies_incomplete) x = KM_TRI_UNK;
         pr.arn = parn;
@@ -1215,6 +1456,12 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         st->verdict = KM_RECOV_AT_RISK;
         st->reason = S(R, "%zu principal(s) can destroy the %s and all %zu cop%s without MFA%s", nyes, st->what, ncopies,
                        ncopies == 1 ? "y" : "ies", nimm ? " (the immutable copies through their KMS key)" : "");
+        size_t nesc = 0;
+        const km_recov_principal *first = NULL;
+        for (size_t i = 0; i < st->nprincipals; i++)
+            if (st->principals[i].via && !nesc++) first = &st->principals[i];
+        if (first)
+            st->reason = S(R, "%s; %zu of them by privilege escalation: %s", st->reason, nesc, path_words(R, first));
     } else if (nunk || stopped) {
         st->verdict = KM_RECOV_UNKNOWN;
         st->reason = S(R, "%zu principal(s) might destroy the %s and all %zu cop%s without MFA; the snapshot cannot tell (%s)", nunk,
@@ -1369,8 +1616,18 @@ km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninp
         }
     }
     R->principals_evaluated = R->npr;
+    R->esc_defs = km_json_get(km_json_root(ad), "escalations");
+    R->esc = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *R->esc);
+    R->nesc = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *R->nesc);
+    R->esc_done = km_arena_alloc(&R->arena, R->npr ? R->npr : 1);
+    if (!R->esc || !R->nesc || !R->esc_done) R->failed = 1;
+    else {
+        memset(R->esc, 0, (R->npr ? R->npr : 1) * sizeof *R->esc);
+        memset(R->nesc, 0, (R->npr ? R->npr : 1) * sizeof *R->nesc);
+        memset(R->esc_done, 0, R->npr ? R->npr : 1);
+    }
     listing_notes(R);
-    for (size_t s = 0; bs && s < R->nstores; s++) judge(R, &bs[s], data_defs, copy_defs);
+    for (size_t s = 0; bs && !R->failed && s < R->nstores; s++) judge(R, &bs[s], data_defs, copy_defs);
     if (R->nstores > 1) qsort(R->stores, R->nstores, sizeof *R->stores, cmp_store);
     for (size_t s = 0; s < R->nstores; s++) R->counts[R->stores[s].verdict]++;
     size_t decided = R->counts[KM_RECOV_RECOVERABLE] + R->counts[KM_RECOV_AT_RISK] + R->counts[KM_RECOV_NOT_BACKED_UP];
@@ -1479,6 +1736,31 @@ static void jpath(km_buf *b, const km_recov_path *p, int copy) {
     km_buf_putc(b, '}');
 }
 
+static void jescalation(km_buf *b, const km_recov_escalation *e) {
+    km_buf_puts(b, ",\"escalation\":");
+    if (!e) {
+        km_buf_puts(b, "null");
+        return;
+    }
+    km_buf_putc(b, '{');
+    js(b, "why");
+    km_buf_putc(b, ':');
+    js(b, e->why);
+    jkv(b, "target", e->target);
+    jkv(b, "as", e->as);
+    jkv(b, "grant", e->grant_admin ? "a policy allowing everything" : e->grant_group ? e->grant_group : NULL);
+    km_buf_puts(b, ",\"steps\":[");
+    for (size_t i = 0; i < e->nsteps; i++) {
+        km_buf_printf(b, "%s{\"action\":", i ? "," : "");
+        js(b, e->steps[i].action);
+        jkv(b, "resource", e->steps[i].resource);
+        km_buf_putc(b, '}');
+    }
+    km_buf_puts(b, "],\"allowed_by\":");
+    jlines(b, e->allowed_by);
+    km_buf_printf(b, ",\"conditional\":%s}", e->conditional ? "true" : "false");
+}
+
 int km_recov_json(const km_recov *r, km_buf *b) {
     km_buf_puts(b, "{\"version\":1");
     jtime(b, "snapshot_time", r->now);
@@ -1553,8 +1835,10 @@ int km_recov_json(const km_recov *r, km_buf *b) {
             js(b, pr->arn);
             jkv(b, "kind", pr->kind);
             jkv(b, "credential", pr->credential);
-            km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s,\"data_paths\":[", pr->conditional ? "true" : "false",
+            km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s", pr->conditional ? "true" : "false",
                           pr->result == KM_TRI_YES ? "true" : "false");
+            jescalation(b, pr->via);
+            km_buf_puts(b, ",\"data_paths\":[");
             for (size_t k = 0; k < pr->ndata; k++) {
                 if (k) km_buf_putc(b, ',');
                 jpath(b, &pr->data[k], 0);
@@ -1638,7 +1922,8 @@ int km_recov_text(const km_recov *r, FILE *f, int color, int brief) {
         fprintf(f, "      %s\n", st->reason);
         if (brief) {
             for (size_t p = 0; p < st->nprincipals; p++)
-                if (st->principals[p].result == KM_TRI_YES) fprintf(f, "      can destroy all: %s\n", st->principals[p].arn);
+                if (st->principals[p].result == KM_TRI_YES)
+                    fprintf(f, "      can destroy all: %s%s\n", st->principals[p].arn, st->principals[p].via ? " (by privilege escalation)" : "");
             if (st->nmissing) fprintf(f, "      missing: %s%s\n", st->missing[0], st->nmissing > 1 ? " (and more)" : "");
             continue;
         }
@@ -1674,6 +1959,20 @@ int km_recov_text(const km_recov *r, FILE *f, int color, int brief) {
                 continue;
             }
             fprintf(f, "    can destroy all: %s (%s)%s\n", pr->arn, pr->credential, pr->conditional ? " [conditional]" : "");
+            if (pr->via) {
+                const km_recov_escalation *e = pr->via;
+                fprintf(f, "      by privilege escalation (%s): ", e->why);
+                for (size_t k = 0; k < e->nsteps; k++)
+                    fprintf(f, "%s%s on %s", k ? ", then " : "", e->steps[k].action,
+                            strcmp(e->steps[k].resource, pr->arn) ? e->steps[k].resource : "itself");
+                if (strcmp(e->as, pr->arn)) fprintf(f, "; then as %s", e->as);
+                fprintf(f, "%s\n", e->conditional ? " [conditional]" : "");
+                for (const char *q = e->allowed_by; q && *q;) {
+                    size_t l = strcspn(q, "\n");
+                    if (l) fprintf(f, "        allowed by %.*s\n", (int)l, q);
+                    q += l + (q[l] == '\n');
+                }
+            }
             for (size_t k = 0; k < pr->ndata; k++) text_path(f, &pr->data[k], "data");
             for (size_t k = 0; k < pr->ncopy; k++) {
                 /* a path that destroys several copies (their common KMS key) is shown once */
