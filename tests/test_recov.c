@@ -364,3 +364,71 @@ TEST(recov_privilege_escalation) {
     CHECK_CONTAINS(st->reason, "then rds:DeleteDBInstance on arn:aws:rds:us-east-1:111111111111:db:orders and backup:DeleteRecoveryPoint on");
     unload(&c);
 }
+
+/* The copy of st whose location is loc, or NULL. */
+static const km_recov_copy *copy_at(const km_recov_store *st, const char *loc) {
+    for (size_t i = 0; st && i < st->ncopies; i++)
+        if (!strcmp(st->copies[i].location, loc)) return &st->copies[i];
+    return NULL;
+}
+
+/* Hours between the snapshot time (2025-06-01T00:00:00Z) and a copy's newest time. */
+static long age_h(const rc *c, const km_recov_copy *cp) { return cp ? (long)((km_recov_time(c->r) - cp->newest) / 3600) : -1; }
+
+TEST(recov_cross_region_copies) {
+    rc c;
+    CHECK(load(&c, "cross-region") == 0);
+    const km_recov_store *db = NULL, *west = NULL, *vol = store(&c, "vol-0src");
+    for (size_t i = 0; i < km_recov_nstores(c.r); i++) {
+        const km_recov_store *s = km_recov_store_at(c.r, i);
+        if (!strcmp(s->name, "orders")) *(strcmp(s->region, "us-east-1") ? &west : &db) = s;
+    }
+    CHECK(db && west && vol);
+    /* orders in us-east-1: its own automated backups, manual snapshot and east-vault recovery point,
+     * and in us-west-2 the replicated automated backups (LatestTime 2025-05-31T22:00), the copy of
+     * orders-manual (SourceRegion us-east-1, 2025-05-21) and the plan's copy into west-copies (06:00) */
+    CHECK_INT(db->ncopies, 6);
+    const km_recov_copy *rep = copy_at(db, "automated backups replicated to us-west-2 (7 days, point-in-time restore)");
+    CHECK(rep);
+    CHECK_STR(rep->kind, "rds-replicated-backup");
+    CHECK_STR(rep->arn, "arn:aws:rds:us-west-2:111111111111:auto-backup:ab-orders0001");
+    CHECK_STR(rep->isolated, "cross-region");
+    CHECK_INT(age_h(&c, rep), 2);
+    const km_recov_copy *snapcopy = copy_at(db, "manual snapshot orders-copy copied to us-west-2");
+    CHECK(snapcopy);
+    CHECK_STR(snapcopy->isolated, "cross-region");
+    CHECK_INT(age_h(&c, snapcopy), 11 * 24);
+    const km_recov_copy *vaultcopy = copy_at(db, "backup vault west-copies");
+    CHECK(vaultcopy);
+    CHECK_STR(vaultcopy->isolated, "cross-region");
+    CHECK_INT(age_h(&c, vaultcopy), 18);
+    CHECK_STR(copy_at(db, "manual snapshot orders-manual")->isolated, "same-region");
+    CHECK(!copy_at(db, "manual snapshot orders-local")); /* us-west-2's own database of the same name */
+    CHECK_CONTAINS(db->reason, "; 3 copies in another region or account (newest 2.0 h old)");
+    /* the replicated backups are destroyed by stopping the replication, then deleting them */
+    const km_recov_principal *p = principal(db, ADMIN);
+    CHECK(p);
+    static const char *const stop_del[] = {"rds:StopDBInstanceAutomatedBackupsReplication", "rds:DeleteDBInstanceAutomatedBackup", NULL};
+    const km_recov_path *sd = path_with(p->copy, p->ncopy, stop_del);
+    CHECK(sd);
+    CHECK_STR(sd->steps[0].resource, "arn:aws:rds:us-east-1:111111111111:db:orders");
+    /* east-admin may do anything to us-east-1's RDS, EC2 and Backup resources only: the copies in
+     * us-west-2 are out of its reach */
+    CHECK_INT(db->nprincipals, 1);
+    CHECK(!principal(db, "arn:aws:iam::111111111111:role/east-admin"));
+    /* us-west-2's orders: only its own snapshot (orders-copy came from us-east-1) */
+    CHECK_INT(west->ncopies, 1);
+    CHECK(copy_at(west, "manual snapshot orders-local"));
+    /* the volume: snap-0aaa, its copy snap-0bbb in us-west-2 ("[Copied snap-0aaa from us-east-1]")
+     * and the copy of that copy snap-0ccc; not snap-0ddd (copied from another snapshot) */
+    CHECK_INT(vol->ncopies, 3);
+    const km_recov_copy *b = copy_at(vol, "EBS snapshot snap-0bbb copied to us-west-2"), *cc = copy_at(vol, "EBS snapshot snap-0ccc copied to us-west-2");
+    CHECK(b && cc);
+    CHECK_STR(b->isolated, "cross-region");
+    CHECK_STR(b->arn, "arn:aws:ec2:us-west-2::snapshot/snap-0bbb");
+    CHECK_INT(age_h(&c, b), 42);
+    CHECK_INT(age_h(&c, cc), 24);
+    CHECK_CONTAINS(vol->reason, "; 2 copies in another region or account (newest 24.0 h old)");
+    CHECK(!principal(vol, "arn:aws:iam::111111111111:role/east-admin"));
+    unload(&c);
+}

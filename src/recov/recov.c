@@ -655,6 +655,55 @@ static void s3_store(km_recov *R, sbuild *b) {
     }
 }
 
+/* Whether a manual snapshot named after the store is the store's: one in another region only when
+ * it says it was copied from the store's region (SourceRegion, or the region of the source
+ * snapshot's ARN), since another region may hold a database of the same name; one in the store's
+ * region unless it was copied there from elsewhere. */
+static int rds_snapshot_mine(const km_recov_store *st, const km_res *s, int cluster) {
+    const char *src = km_json_str(km_res_get(s, "SourceRegion"));
+    char reg[64] = "";
+    const char *sid = km_json_str(km_res_get(s, cluster ? "SourceDBClusterSnapshotArn" : "SourceDBSnapshotIdentifier"));
+    if (!src && sid && km_str_starts(sid, "arn:")) {
+        km_arn_field(sid, 3, reg, sizeof reg);
+        if (reg[0]) src = reg;
+    }
+    if (!strcmp(s->region, st->region)) return !src || !strcmp(src, st->region);
+    return src && !strcmp(src, st->region);
+}
+
+/* Automated backups replicated to another region (rds describe-db-instance-automated-backups
+ * there: the entry names the source instance's ARN). Its absence hides nothing the verdict needs
+ * (the store's own region answers for the rest), so a region that did not answer is not a
+ * missing source. */
+static void rds_replicated(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    for (size_t i = 0; i < km_snap_nregions(R->snap, st->account); i++) {
+        const char *reg = km_snap_region(R->snap, st->account, i);
+        if (!strcmp(reg, st->region)) continue;
+        km_item it = km_snap_get(R->snap, st->account, reg, "rds", "describe-db-instance-automated-backups", NULL);
+        const km_json *l = it.status == KM_DATA_OK ? km_ci_get(it.json, "DBInstanceAutomatedBackups") : NULL;
+        for (size_t k = 0; k < km_json_len(l); k++) {
+            const km_json *e = km_json_at(l, k);
+            const char *src = km_json_str(km_ci_get(e, "DBInstanceArn"));
+            const char *status = km_json_str(km_ci_get(e, "Status"));
+            if (!src || strcmp(src, st->arn) || (status && (!strcmp(status, "pending") || !strcmp(status, "creating")))) continue;
+            km_recov_copy *c = new_copy(R, b, "rds-replicated-backup");
+            if (!c) return;
+            c->arn = D(R, km_json_str(km_ci_get(e, "DBInstanceAutomatedBackupsArn")));
+            c->region = reg;
+            c->isolated = isolation(st, st->account, reg);
+            double days = 0;
+            km_json_num(km_ci_get(e, "BackupRetentionPeriod"), &days);
+            c->location = S(R, "automated backups replicated to %s (%.0f days, point-in-time restore)", reg, days);
+            c->immutability = "replicated automated backups: rds:DeleteDBInstanceAutomatedBackup deletes them once the replication is stopped";
+            c->newest = time_of(km_ci_path(e, "RestoreWindow.LatestTime"));
+            const char *ku = NULL;
+            if (km_json_truth(km_ci_get(e, "Encrypted")) == 1) c->key = cmk(R, b, km_json_str(km_ci_get(e, "KmsKeyId")), st->account, reg, &ku);
+            c->key_unknown = ku;
+        }
+    }
+}
+
 static void rds_store(km_recov *R, sbuild *b, int cluster) {
     km_recov_store *st = b->st;
     const km_res *r = st->res;
@@ -672,10 +721,10 @@ static void rds_store(km_recov *R, sbuild *b, int cluster) {
         c->location = S(R, "automated backups (%.0f days, point-in-time restore)", ret);
         c->immutability = "automated backups: deleted with the database or when the retention is set to 0";
         c->newest = time_of(km_res_get(r, "LatestRestorableTime"));
-        if (!c->newest) c->newest = time_of(km_res_get(r, "LatestRestorableTime"));
         c->key = st->key;
         c->key_unknown = st->key_unknown;
     }
+    if (!cluster) rds_replicated(R, b);
     const char *type = cluster ? "AWS::RDS::DBClusterSnapshot" : "AWS::RDS::DBSnapshot";
     const char *idf = cluster ? "DBClusterIdentifier" : "DBInstanceIdentifier";
     km_item l = km_snap_listing(R->snap, st->account, st->region, type);
@@ -688,7 +737,7 @@ static void rds_store(km_recov *R, sbuild *b, int cluster) {
     for (size_t i = 0; i < n; i++) {
         const km_res *s = v[i];
         const char *owner = km_json_str(km_res_get(s, idf));
-        if (!owner || strcmp(owner, st->name) || strcmp(s->account, st->account)) continue;
+        if (!owner || strcmp(owner, st->name) || strcmp(s->account, st->account) || !rds_snapshot_mine(st, s, cluster)) continue;
         const char *status = km_json_str(km_res_get(s, "Status"));
         if (status && strcmp(status, "available")) continue;
         km_recov_copy *c = new_copy(R, b, cluster ? "rds-cluster-snapshot" : "rds-snapshot");
@@ -696,15 +745,54 @@ static void rds_store(km_recov *R, sbuild *b, int cluster) {
         c->arn = s->arn;
         c->region = s->region;
         c->isolated = isolation(st, s->account, s->region);
-        c->location = S(R, "manual snapshot %s", s->name);
+        c->location = strcmp(s->region, st->region) ? S(R, "manual snapshot %s copied to %s", s->name, s->region)
+                                                     : S(R, "manual snapshot %s", s->name);
         c->immutability = "manual snapshot: rds:DeleteDBSnapshot deletes it";
-        c->newest = time_of(km_res_get(s, cluster ? "SnapshotCreateTime" : "SnapshotCreateTime"));
+        c->newest = time_of(km_res_get(s, "SnapshotCreateTime"));
         const char *sku = NULL;
         if (km_json_truth(km_res_get(s, cluster ? "StorageEncrypted" : "Encrypted")) == 1)
             c->key = cmk(R, b, km_json_str(km_res_get(s, "KmsKeyId")), s->account, s->region, &sku);
         c->key_unknown = sku;
     }
 }
+
+/* One EBS snapshot of the store, found in region. */
+static int ebs_copy(km_recov *R, sbuild *b, const km_json *s, const char *region) {
+    km_recov_store *st = b->st;
+    const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
+    km_recov_copy *c = new_copy(R, b, "ebs-snapshot");
+    if (!c) return -1;
+    c->arn = S(R, "arn:aws:ec2:%s::snapshot/%s", region, id);
+    c->region = region;
+    c->isolated = isolation(st, st->account, region);
+    c->location = strcmp(region, st->region) ? S(R, "EBS snapshot %s copied to %s", id, region) : S(R, "EBS snapshot %s", id);
+    c->immutability = "EBS snapshot: ec2:DeleteSnapshot deletes it";
+    c->newest = time_of(km_ci_get(s, "StartTime"));
+    const char *sku = NULL;
+    if (km_json_truth(km_ci_get(s, "Encrypted")) == 1)
+        c->key = cmk(R, b, km_json_str(km_ci_get(s, "KmsKeyId")), st->account, region, &sku);
+    c->key_unknown = sku;
+    return 0;
+}
+
+/* The snapshot a copy was made from, as the copy's description names it ("[Copied snap-0a1b from
+ * us-east-1]", "Copied for DestinationAmi ... for SourceSnapshot snap-0a1b ..."): a copy's VolumeId
+ * is arbitrary and the API keeps no source field, so the description written by the console,
+ * the CLI examples and AMI copies is all there is. */
+static int copied_from(const km_json *s, char *out, size_t n) {
+    const char *d = km_json_str(km_ci_get(s, "Description"));
+    const char *c = d ? strstr(d, "Copied") : NULL;
+    const char *sn = c ? strstr(c, "snap-") : NULL;
+    if (!sn) return 0;
+    size_t l = 5;
+    while (sn[l] && ((sn[l] >= '0' && sn[l] <= '9') || (sn[l] >= 'a' && sn[l] <= 'f'))) l++;
+    if (l == 5 || l >= n) return 0;
+    memcpy(out, sn, l);
+    out[l] = 0;
+    return 1;
+}
+
+#define EBS_COPY_DEPTH 3
 
 static void ebs_store(km_recov *R, sbuild *b) {
     km_recov_store *st = b->st;
@@ -719,24 +807,39 @@ static void ebs_store(km_recov *R, sbuild *b) {
         st->copies_incomplete = 1;
         return;
     }
+    size_t first = st->ncopies;
     const km_json *l = km_ci_get(it.json, "Snapshots");
     for (size_t i = 0; i < km_json_len(l); i++) {
         const km_json *s = km_json_at(l, i);
         const char *vol = km_json_str(km_ci_get(s, "VolumeId"));
-        const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
-        if (!vol || !id || strcmp(vol, st->name)) continue;
         const char *state = km_json_str(km_ci_get(s, "State"));
-        if (state && !strcmp(state, "error")) continue;
-        km_recov_copy *c = new_copy(R, b, "ebs-snapshot");
-        if (!c) return;
-        c->arn = S(R, "arn:aws:ec2:%s::snapshot/%s", st->region, id);
-        c->location = S(R, "EBS snapshot %s", id);
-        c->immutability = "EBS snapshot: ec2:DeleteSnapshot deletes it";
-        c->newest = time_of(km_ci_get(s, "StartTime"));
-        const char *sku = NULL;
-        if (km_json_truth(km_ci_get(s, "Encrypted")) == 1)
-            c->key = cmk(R, b, km_json_str(km_ci_get(s, "KmsKeyId")), st->account, st->region, &sku);
-        c->key_unknown = sku;
+        if (!vol || !km_json_str(km_ci_get(s, "SnapshotId")) || strcmp(vol, st->name) || (state && !strcmp(state, "error"))) continue;
+        if (ebs_copy(R, b, s, st->region)) return;
+    }
+    /* copies of those snapshots, in any region of the account (copies of copies too, a few deep);
+     * a region whose snapshots were not read hides only copies, so it is not a missing source */
+    for (int depth = 0; depth < EBS_COPY_DEPTH; depth++) {
+        size_t before = st->ncopies;
+        for (size_t r = 0; r < km_snap_nregions(R->snap, st->account); r++) {
+            const char *reg = km_snap_region(R->snap, st->account, r);
+            km_item ri = km_snap_get(R->snap, st->account, reg, "ec2", "describe-snapshots", NULL);
+            const km_json *rl = ri.status == KM_DATA_OK ? km_ci_get(ri.json, "Snapshots") : NULL;
+            for (size_t i = 0; i < km_json_len(rl); i++) {
+                const km_json *s = km_json_at(rl, i);
+                char src[64];
+                const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
+                const char *state = km_json_str(km_ci_get(s, "State"));
+                if (!id || !copied_from(s, src, sizeof src) || (state && !strcmp(state, "error"))) continue;
+                int from_mine = 0, have = 0;
+                for (size_t c = first; c < st->ncopies; c++) {
+                    const char *cid = strrchr(st->copies[c].arn, '/') + 1;
+                    from_mine |= !strcmp(cid, src);
+                    have |= !strcmp(cid, id);
+                }
+                if (from_mine && !have && ebs_copy(R, b, s, reg)) return;
+            }
+        }
+        if (st->ncopies == before) break;
     }
 }
 
@@ -1134,6 +1237,13 @@ static km_tri eval_target(km_recov *R, size_t ia, const actor *who, const tmpls 
     return t;
 }
 
+static void age_text(char *buf, size_t n, int64_t now, int64_t t) {
+    if (!t) { snprintf(buf, n, "age unknown"); return; }
+    double h = (double)(now - t) / 3600.0;
+    if (h < 48) snprintf(buf, n, "newest %.1f h old", h);
+    else snprintf(buf, n, "newest %.1f days old", h / 24.0);
+}
+
 /* ---- verdicts ------------------------------------------------------------------------------- */
 
 static const char *what_of(const char *type) {
@@ -1477,6 +1587,20 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         else
             st->reason = S(R, "%zu cop%s; no principal can destroy both the %s and every copy without MFA", ncopies,
                            ncopies == 1 ? "y" : "ies", st->what);
+    }
+    /* the copies out of the store's region or account, and how fresh the newest of them is */
+    size_t niso = 0;
+    int64_t iso_newest = 0;
+    for (size_t c = 0; c < st->ncopies; c++) {
+        const km_recov_copy *cp = &st->copies[c];
+        if (!strcmp(cp->isolated, "same-region") || !cp->verified) continue;
+        niso += cp->count;
+        if (cp->newest > iso_newest) iso_newest = cp->newest;
+    }
+    if (niso) {
+        char age[64];
+        age_text(age, sizeof age, R->now, iso_newest);
+        st->reason = S(R, "%s; %zu cop%s in another region or account (%s)", st->reason, niso, niso == 1 ? "y" : "ies", age);
     }
 }
 
@@ -1870,12 +1994,6 @@ static const char *verdict_colour(km_recov_verdict v) {
     }
 }
 
-static void age_text(char *buf, size_t n, int64_t now, int64_t t) {
-    if (!t) { snprintf(buf, n, "age unknown"); return; }
-    double h = (double)(now - t) / 3600.0;
-    if (h < 48) snprintf(buf, n, "newest %.1f h old", h);
-    else snprintf(buf, n, "newest %.1f days old", h / 24.0);
-}
 
 static int same_steps(const km_recov_path *a, const km_recov_path *b) {
     if (a->nsteps != b->nsteps) return 0;
