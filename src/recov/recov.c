@@ -1325,8 +1325,8 @@ typedef struct targets {
     size_t n, cap, capn;
 } targets;
 
-static void target_add(km_recov *R, targets *t, const char *arn, const char *name) {
-    for (size_t i = 0; i < t->n; i++)
+static void target_add(km_recov *R, targets *t, const char *arn, const char *name, int dedupe) {
+    for (size_t i = 0; dedupe && i < t->n; i++)
         if (!strcmp(t->arn[i], arn)) return;
     const char **a = PUSH(R, t->arn, t->n, t->cap);
     size_t n = t->n - 1;
@@ -1343,7 +1343,7 @@ static void own_groups(km_recov *R, const km_res *me, const char *acct, targets 
     for (size_t i = 0; i < km_json_len(gl); i++) {
         const char *name = km_json_str(km_json_at(gl, i));
         for (size_t k = 0; name && k < n; k++)
-            if (g[k]->arn && !strcmp(g[k]->name, name) && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name);
+            if (g[k]->arn && !strcmp(g[k]->name, name) && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name, 1);
     }
 }
 
@@ -1354,7 +1354,7 @@ static void esc_targets(km_recov *R, size_t p, const char *kind, targets *out) {
     km_arn_field(parn, 4, acct, sizeof acct);
     const km_res *me = km_snap_find_arn(R->snap, parn);
     if (!strcmp(kind, "self")) {
-        target_add(R, out, parn, NULL);
+        target_add(R, out, parn, NULL, 0);
     } else if (!strcmp(kind, "own_group")) {
         own_groups(R, me, acct, out);
     } else if (!strcmp(kind, "own_policy")) {
@@ -1366,20 +1366,79 @@ static void esc_targets(km_recov *R, size_t p, const char *kind, targets *out) {
             const km_json *am = holder ? km_res_get(holder, "AttachedManagedPolicies") : NULL;
             for (size_t i = 0; i < km_json_len(am); i++) {
                 const char *pa = km_json_str(km_ci_get(km_json_at(am, i), "PolicyArn"));
-                if (pa && !strstr(pa, ":iam::aws:policy/")) target_add(R, out, pa, NULL);
+                if (pa && !strstr(pa, ":iam::aws:policy/")) target_add(R, out, pa, NULL, 1);
             }
         }
     } else if (!strcmp(kind, "group")) {
         size_t n;
         const km_res *const *g = km_snap_resources(R->snap, "AWS::IAM::Group", &n);
         for (size_t k = 0; k < n; k++)
-            if (g[k]->arn && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name);
+            if (g[k]->arn && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name, 0);
     } else {
         int role = !strcmp(kind, "role");
         for (size_t q = 0; q < R->npr; q++)
             if (q != p && R->pidx[q] == R->pidx[p] && (strstr(R->parn[q], ":role/") != NULL) == role)
-                target_add(R, out, R->parn[q], NULL);
+                target_add(R, out, R->parn[q], NULL, 0); /* principals are listed once */
     }
+}
+
+/* Whether a policy document has an Allow that could match an IAM action (Action "*", "iam:...",
+ * a service pattern with a wildcard, or NotAction). */
+static int doc_may_allow_iam(km_recov *R, const km_json *doc) {
+    if (doc && doc->type == KM_JSON_STRING) doc = km_snap_embedded(R->snap, doc, NULL);
+    if (!doc) return 1; /* unreadable: the engine decides */
+    const km_json *st = km_ci_get(doc, "Statement");
+    size_t n = st && st->type == KM_JSON_ARRAY ? km_json_len(st) : (st ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const km_json *x = st->type == KM_JSON_ARRAY ? km_json_at(st, i) : st;
+        const char *eff = km_json_str(km_ci_get(x, "Effect"));
+        if (!eff || strcmp(eff, "Allow")) continue;
+        if (km_ci_get(x, "NotAction")) return 1;
+        const km_json *a = km_ci_get(x, "Action");
+        size_t na = a && a->type == KM_JSON_ARRAY ? km_json_len(a) : 1;
+        for (size_t k = 0; k < na; k++) {
+            const char *act = km_json_str(a && a->type == KM_JSON_ARRAY ? km_json_at(a, k) : a);
+            if (!act) continue;
+            size_t svc = strcspn(act, ":");
+            if (!strcmp(act, "*") || (svc == 3 && !strncasecmp(act, "iam", 3)) || strcspn(act, "*?") < svc) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether one of a principal's identity policies (inline, managed, its groups') could allow an
+ * IAM action: every escalation starts with one, and IAM has no resource policies (the trust
+ * policy only governs sts:AssumeRole*). A cheap test on the documents, so that the principals that
+ * hold no IAM permission at all (most of them) cost no engine question; when it says maybe, the
+ * engine decides. */
+static int may_allow_iam(km_recov *R, const char *parn) {
+    const km_res *me = km_snap_find_arn(R->snap, parn);
+    if (!me) return 1;
+    char acct[32];
+    km_arn_field(parn, 4, acct, sizeof acct);
+    targets gs = {0};
+    own_groups(R, me, acct, &gs);
+    for (size_t g = 0; g <= gs.n; g++) {
+        const km_res *h = g < gs.n ? km_snap_find_arn(R->snap, gs.arn[g]) : me;
+        if (!h) return 1;
+        static const char *const inl[] = {"RolePolicyList", "UserPolicyList", "GroupPolicyList"};
+        for (size_t q = 0; q < 3; q++) {
+            const km_json *l = km_res_get(h, inl[q]);
+            for (size_t i = 0; i < km_json_len(l); i++)
+                if (doc_may_allow_iam(R, km_ci_get(km_json_at(l, i), "PolicyDocument"))) return 1;
+        }
+        const km_json *am = km_res_get(h, "AttachedManagedPolicies");
+        for (size_t i = 0; i < km_json_len(am); i++) {
+            const char *pa = km_json_str(km_ci_get(km_json_at(am, i), "PolicyArn"));
+            const km_res *pol = pa ? km_snap_find_arn(R->snap, pa) : NULL;
+            const km_json *vl = pol ? km_res_get(pol, "PolicyVersionList") : NULL;
+            const km_json *doc = NULL;
+            for (size_t v = 0; v < km_json_len(vl) && !doc; v++)
+                if (km_json_truth(km_ci_get(km_json_at(vl, v), "IsDefaultVersion")) == 1) doc = km_ci_get(km_json_at(vl, v), "Document");
+            if (!doc || doc_may_allow_iam(R, doc)) return 1; /* a policy the snapshot does not hold: the engine decides */
+        }
+    }
+    return 0;
 }
 
 /* The escalations open to principal p (found once, kept for every store). */
@@ -1388,6 +1447,7 @@ static const km_recov_escalation *escalations(km_recov *R, size_t p) {
     R->esc_done[p] = 1;
     size_t ia = R->pidx[p], cap = 0;
     const char *parn = R->parn[p];
+    if (!may_allow_iam(R, parn)) return NULL;
     int is_role = strstr(parn, ":role/") != NULL;
     actor me = {parn, 0, NULL, 0};
     for (size_t d = 0; d < km_json_len(R->esc_defs) && R->nesc[p] < MAX_ESCALATIONS; d++) {
@@ -1398,10 +1458,17 @@ static const km_recov_escalation *escalations(km_recov *R, size_t p) {
         const km_json *steps = km_json_get(def, "steps");
         size_t ns = km_json_len(steps);
         if (!ns || ns > KM_RECOV_MAX_STEPS) continue;
-        /* allowed on no resource at all (one cached answer per action): no target to look at */
+        /* allowed on no resource of the kind at all (one cached answer per action and kind): no
+         * target to look at */
+        char acct[32];
+        km_arn_field(parn, 4, acct, sizeof acct);
+        const char *pattern = !strcmp(kind, "self") ? parn
+                              : S(R, "arn:aws:iam::%s:%s/*", acct, !strcmp(kind, "own_group") ? "group"
+                                                                   : !strcmp(kind, "own_policy") ? "policy" : kind);
         int open = 1;
         for (size_t k = 0; k < ns && open; k++) {
-            km_recov_step any = {km_json_get_str(km_json_at(steps, k), "action", ""), "*", 0};
+            const char *res = km_json_get_str(km_json_at(steps, k), "resource", "*");
+            km_recov_step any = {km_json_get_str(km_json_at(steps, k), "action", ""), strcmp(res, "{target}") ? res : pattern, 0};
             open = ask(R, ia, &me, &any).t == KM_TRI_YES;
         }
         if (!open) continue;
