@@ -262,6 +262,9 @@ for b in BUCKETS:
       ERR("ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"), b)
     w(WK, "global/s3api/get-bucket-replication", ERR("ReplicationConfigurationNotFoundError", "The replication configuration was not found"), b)
     w(WK, "global/s3api/get-bucket-lifecycle-configuration", ERR("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"), b)
+    # tagged for cost reports, not for a backup plan (the plan selects Environment=Production)
+    w(WK, "global/s3api/get-bucket-tagging", {"TagSet": [{"Key": "Team", "Value": "shop"}]} if b != "kumo-cloudtrail-logs"
+      else ERR("NoSuchTagSet", "The TagSet does not exist"), b)
 
 # log archive: AWS Config's bucket, locked
 CFG_BUCKET = f"kumo-config-{LA}"
@@ -281,6 +284,7 @@ w(LA, "global/s3api/get-object-lock-configuration", {"ObjectLockConfiguration": 
 w(LA, "global/s3api/get-bucket-replication", ERR("ReplicationConfigurationNotFoundError", "The replication configuration was not found"), CFG_BUCKET)
 w(LA, "global/s3api/get-bucket-lifecycle-configuration", {"Rules": [{"ID": "expire-after-400-days", "Status": "Enabled", "Filter": {"Prefix": ""},
                                                                     "Expiration": {"Days": 400}}]}, CFG_BUCKET)
+w(LA, "global/s3api/get-bucket-tagging", ERR("NoSuchTagSet", "The TagSet does not exist"), CFG_BUCKET)
 w(MG, "global/s3api/list-buckets", {"Buckets": [], "Owner": {"ID": "f00d"}})
 w(MG, "global/s3control/get-public-access-block", pab())
 
@@ -537,6 +541,7 @@ rw("dynamodb/describe-table", {"Table": {"TableName": "kumo-shop-carts", "TableA
                                          "KeySchema": [{"AttributeName": "cart_id", "KeyType": "HASH"}],
                                          "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}, "DeletionProtectionEnabled": False}},
    "kumo-shop-carts")
+rw("dynamodb/list-tags-of-resource", {"Tags": [{"Key": "Team", "Value": "shop"}]}, "kumo-shop-carts")
 rw("dynamodb/describe-continuous-backups", {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED",
                                                                             "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}},
    "kumo-shop-carts")

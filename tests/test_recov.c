@@ -259,3 +259,176 @@ TEST(recov_json_shape) {
     CHECK(ok);
     unload(&c);
 }
+
+/* The plan's selection of store name, or NULL when no plan picks it. */
+static const char *selection_of(const km_recov_store *st) { return st && st->nplans ? st->plans[0].selection : NULL; }
+
+TEST(recov_backup_selection_by_tag) {
+    rc c;
+    CHECK(load(&c, "tag-selection") == 0);
+    /* by-tag: ListOfTags backup=daily OR tier=gold, NotResources arn:aws:s3:::excluded-*;
+     * prod-tables: DynamoDB tables AND env=prod AND owner not like temp-* */
+    CHECK_STR(selection_of(store(&c, "daily-bucket")), "by-tag");   /* get-bucket-tagging backup=daily */
+    CHECK_STR(selection_of(store(&c, "gold-bucket")), "by-tag");    /* the other tag of the list: OR */
+    CHECK(!selection_of(store(&c, "untagged")));                    /* NoSuchTagSet: no tags */
+    CHECK(!selection_of(store(&c, "excluded-logs")));               /* tagged, but NotResources wins */
+    CHECK_STR(selection_of(store(&c, "reports")), "by-tag");        /* RDS TagList */
+    CHECK_STR(selection_of(store(&c, "vol-0gold")), "by-tag");      /* EC2 volume Tags */
+    CHECK_STR(selection_of(store(&c, "shared")), "by-tag");         /* EFS Tags */
+    CHECK_STR(selection_of(store(&c, "orders")), "prod-tables");    /* list-tags-of-resource: both conditions hold */
+    CHECK_INT(store(&c, "orders")->nplans, 1);
+    CHECK_STR(store(&c, "orders")->plans[0].vault, "main-vault");
+    CHECK(!selection_of(store(&c, "scratch")));                     /* owner temp-bob: StringNotLike fails (AND) */
+    /* picked, but the vault holds no recovery point for them: still not backed up */
+    CHECK_INT(store(&c, "daily-bucket")->verdict, KM_RECOV_NOT_BACKED_UP);
+    CHECK_INT(store(&c, "orders")->verdict, KM_RECOV_NOT_BACKED_UP);
+    /* tags that could not be read: whether a plan covers it cannot be told, so not NOT_BACKED_UP */
+    const km_recov_store *denied = store(&c, "tags-denied"), *legacy = store(&c, "legacy");
+    CHECK(denied && legacy);
+    CHECK_INT(denied->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(denied, "whether selection by-tag of plan tags picks the bucket cannot be told: s3api get-bucket-tagging tags-denied was denied"));
+    CHECK_INT(denied->nmissing, 1); /* prod-tables names tables only: it cannot pick a bucket whatever its tags */
+    CHECK_INT(legacy->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(legacy, "selection prod-tables of plan tags picks the table cannot be told: dynamodb list-tags-of-resource legacy is not in the snapshot"));
+    CHECK(has_missing(legacy, "selection by-tag of plan tags"));
+    CHECK_INT(km_recov_count(c.r, KM_RECOV_NOT_BACKED_UP), 9);
+    CHECK_INT(km_recov_count(c.r, KM_RECOV_UNKNOWN), 2);
+    unload(&c);
+}
+
+#define ROLE(n) "arn:aws:iam::111111111111:role/" n
+#define USER(n) "arn:aws:iam::111111111111:user/" n
+
+TEST(recov_privilege_escalation) {
+    rc c;
+    CHECK(load(&c, "escalation") == 0);
+    const km_recov_store *st = store(&c, "orders");
+    CHECK(st);
+    CHECK_INT(st->verdict, KM_RECOV_AT_RISK);
+    /* with their own permissions: admin, lambda-admin and ops-bot (rds:DeleteDBInstance and
+     * backup:DeleteRecoveryPoint); by one escalation step: the six below */
+    CHECK_INT(st->nprincipals, 9);
+    static const char *const direct[] = {ROLE("admin"), ROLE("lambda-admin"), USER("ops-bot")};
+    for (size_t i = 0; i < 3; i++) {
+        const km_recov_principal *p = principal(st, direct[i]);
+        CHECK(p && !p->via);
+    }
+    /* iam:AttachRolePolicy on itself: then it holds a policy allowing everything */
+    const km_recov_principal *p = principal(st, ROLE("self-attacher"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:AttachRolePolicy");
+    CHECK_STR(p->via->steps[0].resource, ROLE("self-attacher"));
+    CHECK_STR(p->via->as, ROLE("self-attacher"));
+    CHECK_INT(p->via->grant_admin, 1);
+    static const char *const del_db[] = {"rds:DeleteDBInstance", NULL};
+    const km_recov_path *d = path_with(p->data, p->ndata, del_db);
+    CHECK(d);
+    CHECK_CONTAINS(d->allowed_by, "a policy it attaches (allows everything)");
+    /* iam:PassRole of lambda-admin (trusted by lambda.amazonaws.com) with lambda:CreateFunction and InvokeFunction */
+    p = principal(st, ROLE("passer"));
+    CHECK(p && p->via);
+    CHECK_INT(p->via->nsteps, 3);
+    CHECK_STR(p->via->steps[0].action, "iam:PassRole");
+    CHECK_STR(p->via->as, ROLE("lambda-admin"));
+    CHECK_INT(p->via->grant_admin, 0);
+    /* iam:UpdateAssumeRolePolicy then sts:AssumeRole on lambda-admin */
+    p = principal(st, ROLE("rewriter"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:UpdateAssumeRolePolicy");
+    CHECK_STR(p->via->steps[1].action, "sts:AssumeRole");
+    /* iam:AttachRolePolicy on readonly (which admits the account's principals), then assume it */
+    p = principal(st, ROLE("assumer"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->as, ROLE("readonly"));
+    CHECK_INT(p->via->grant_admin, 1);
+    /* a user: an access key for ops-bot; joining dbadmins (rds:*, backup:*) */
+    p = principal(st, USER("intern"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:CreateAccessKey");
+    CHECK_STR(p->via->as, USER("ops-bot"));
+    p = principal(st, USER("joiner"));
+    CHECK(p && p->via);
+    CHECK_STR(p->via->steps[0].action, "iam:AddUserToGroup");
+    CHECK_STR(p->via->grant_group, "dbadmins");
+    CHECK_STR(p->via->as, USER("joiner"));
+    /* blocked: bounded's boundary allows only iam:* and s3:* (whatever it attaches); ec2-passer's
+     * role does not trust EC2; the SCP denies blocked-rewriter iam:UpdateAssumeRolePolicy; app
+     * and readonly hold no escalation */
+    CHECK(!principal(st, ROLE("bounded")));
+    CHECK(!principal(st, ROLE("ec2-passer")));
+    CHECK(!principal(st, ROLE("blocked-rewriter")));
+    CHECK(!principal(st, ROLE("app")));
+    CHECK(!principal(st, ROLE("readonly")));
+    /* the verdict names an escalation path */
+    CHECK_CONTAINS(st->reason, "9 principal(s) can destroy the database and all 2 copies without MFA; 6 of them by privilege escalation: ");
+    CHECK_CONTAINS(st->reason, "then rds:DeleteDBInstance on arn:aws:rds:us-east-1:111111111111:db:orders and backup:DeleteRecoveryPoint on");
+    unload(&c);
+}
+
+/* The copy of st whose location is loc, or NULL. */
+static const km_recov_copy *copy_at(const km_recov_store *st, const char *loc) {
+    for (size_t i = 0; st && i < st->ncopies; i++)
+        if (!strcmp(st->copies[i].location, loc)) return &st->copies[i];
+    return NULL;
+}
+
+/* Hours between the snapshot time (2025-06-01T00:00:00Z) and a copy's newest time. */
+static long age_h(const rc *c, const km_recov_copy *cp) { return cp ? (long)((km_recov_time(c->r) - cp->newest) / 3600) : -1; }
+
+TEST(recov_cross_region_copies) {
+    rc c;
+    CHECK(load(&c, "cross-region") == 0);
+    const km_recov_store *db = NULL, *west = NULL, *vol = store(&c, "vol-0src");
+    for (size_t i = 0; i < km_recov_nstores(c.r); i++) {
+        const km_recov_store *s = km_recov_store_at(c.r, i);
+        if (!strcmp(s->name, "orders")) *(strcmp(s->region, "us-east-1") ? &west : &db) = s;
+    }
+    CHECK(db && west && vol);
+    /* orders in us-east-1: its own automated backups, manual snapshot and east-vault recovery point,
+     * and in us-west-2 the replicated automated backups (LatestTime 2025-05-31T22:00), the copy of
+     * orders-manual (SourceRegion us-east-1, 2025-05-21) and the plan's copy into west-copies (06:00) */
+    CHECK_INT(db->ncopies, 6);
+    const km_recov_copy *rep = copy_at(db, "automated backups replicated to us-west-2 (7 days, point-in-time restore)");
+    CHECK(rep);
+    CHECK_STR(rep->kind, "rds-replicated-backup");
+    CHECK_STR(rep->arn, "arn:aws:rds:us-west-2:111111111111:auto-backup:ab-orders0001");
+    CHECK_STR(rep->isolated, "cross-region");
+    CHECK_INT(age_h(&c, rep), 2);
+    const km_recov_copy *snapcopy = copy_at(db, "manual snapshot orders-copy copied to us-west-2");
+    CHECK(snapcopy);
+    CHECK_STR(snapcopy->isolated, "cross-region");
+    CHECK_INT(age_h(&c, snapcopy), 11 * 24);
+    const km_recov_copy *vaultcopy = copy_at(db, "backup vault west-copies");
+    CHECK(vaultcopy);
+    CHECK_STR(vaultcopy->isolated, "cross-region");
+    CHECK_INT(age_h(&c, vaultcopy), 18);
+    CHECK_STR(copy_at(db, "manual snapshot orders-manual")->isolated, "same-region");
+    CHECK(!copy_at(db, "manual snapshot orders-local")); /* us-west-2's own database of the same name */
+    CHECK_CONTAINS(db->reason, "; 3 copies in another region or account (newest 2.0 h old)");
+    /* the replicated backups are destroyed by stopping the replication, then deleting them */
+    const km_recov_principal *p = principal(db, ADMIN);
+    CHECK(p);
+    static const char *const stop_del[] = {"rds:StopDBInstanceAutomatedBackupsReplication", "rds:DeleteDBInstanceAutomatedBackup", NULL};
+    const km_recov_path *sd = path_with(p->copy, p->ncopy, stop_del);
+    CHECK(sd);
+    CHECK_STR(sd->steps[0].resource, "arn:aws:rds:us-east-1:111111111111:db:orders");
+    /* east-admin may do anything to us-east-1's RDS, EC2 and Backup resources only: the copies in
+     * us-west-2 are out of its reach */
+    CHECK_INT(db->nprincipals, 1);
+    CHECK(!principal(db, "arn:aws:iam::111111111111:role/east-admin"));
+    /* us-west-2's orders: only its own snapshot (orders-copy came from us-east-1) */
+    CHECK_INT(west->ncopies, 1);
+    CHECK(copy_at(west, "manual snapshot orders-local"));
+    /* the volume: snap-0aaa, its copy snap-0bbb in us-west-2 ("[Copied snap-0aaa from us-east-1]")
+     * and the copy of that copy snap-0ccc; not snap-0ddd (copied from another snapshot) */
+    CHECK_INT(vol->ncopies, 3);
+    const km_recov_copy *b = copy_at(vol, "EBS snapshot snap-0bbb copied to us-west-2"), *cc = copy_at(vol, "EBS snapshot snap-0ccc copied to us-west-2");
+    CHECK(b && cc);
+    CHECK_STR(b->isolated, "cross-region");
+    CHECK_STR(b->arn, "arn:aws:ec2:us-west-2::snapshot/snap-0bbb");
+    CHECK_INT(age_h(&c, b), 42);
+    CHECK_INT(age_h(&c, cc), 24);
+    CHECK_CONTAINS(vol->reason, "; 2 copies in another region or account (newest 24.0 h old)");
+    CHECK(!principal(vol, "arn:aws:iam::111111111111:role/east-admin"));
+    unload(&c);
+}

@@ -301,6 +301,23 @@ int km_iam_account_can(const km_iam_account *a, const char *principal_arn, const
                        km_error *err);
 void km_iam_answer_free(km_iam_answer *ans); /* frees the buffer inside; takes NULL */
 
+/* What a principal could give itself before acting (privilege escalation): the question is
+ * then asked as if it held these too. Its permissions boundary, trust policy (for the MFA a
+ * session of it can carry), SCPs, RCPs and the resource's policy still apply. */
+typedef struct km_iam_grant {
+    int admin;           /* a policy that allows everything ("Action": "*", "Resource": "*") is attached to it */
+    const char *group;   /* it joined this group (name): the group's inline and managed policies apply */
+    int trust_rewritten; /* sts:AssumeRole* on a role is decided without that role's current trust
+                            policy (the principal rewrote it to let itself in): its own policies
+                            must allow the call */
+} km_iam_grant;
+
+/* km_iam_account_can for a principal holding what g grants (g NULL: as km_iam_account_can).
+ * Fills *out (free with km_iam_answer_free); an error when the principal or group is unknown. */
+int km_iam_account_can_granted(const km_iam_account *a, const char *principal_arn, const km_iam_grant *g,
+                               const char *action, const char *resource, km_iam_creds creds, km_iam_answer *out,
+                               km_error *err);
+
 /* Guard rails: would the organisation's SCPs, the resource's RCPs and its resource policy stop a
  * user of `account` (NULL: the snapshot's account) whose own policies allow everything
  * (AdministratorAccess), holding creds? The audit's question "is the MFA SCP effective for

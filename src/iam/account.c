@@ -74,6 +74,7 @@ typedef struct principal {
     size_t n_identity;
     const km_iam_policy *boundary;
     int boundary_missing;
+    int no_trust;  /* a granted copy (km_iam_account_can_granted): sts:AssumeRole* is asked without the target's trust policy */
 } principal;
 
 typedef struct orglevels {
@@ -119,6 +120,7 @@ struct km_iam_account {
     size_t nlv;
     km_iam_policy *full_access; /* synthesised FullAWSAccess SCP */
     km_iam_policy *admin;       /* AdministratorAccess, for the guard-rail probe */
+    km_iam_policy *granted;     /* the same, as the policy an escalation attaches */
     km_buf notes;
     size_t files_seen, files_used;
     /* owners of resources whose ARN names no account (S3 buckets, EBS snapshots), set by the
@@ -967,6 +969,8 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
                                          "FullAWSAccess (p-FullAWSAccess)", NULL);
     a->admin = km_iam_policy_parse(full_access_doc, sizeof full_access_doc - 1, KM_IAM_IDENTITY,
                                    "AdministratorAccess (probe)", NULL);
+    a->granted = km_iam_policy_parse(full_access_doc, sizeof full_access_doc - 1, KM_IAM_IDENTITY,
+                                     "a policy it attaches (allows everything)", NULL);
     struct stat st;
     if (!path || stat(path, &st) != 0) {
         km_error_set(err, KM_ERR, (size_t)-1, "%s: %s", path ? path : "(null)", path ? strerror(errno) : "no path");
@@ -1075,6 +1079,7 @@ void km_iam_account_free(km_iam_account *a) {
     free(a->lv);
     km_iam_policy_free(a->full_access);
     km_iam_policy_free(a->admin);
+    km_iam_policy_free(a->granted);
     km_buf_free(&a->notes);
     sl_free(&a->own_arn);
     sl_free(&a->own_acct);
@@ -1468,7 +1473,7 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
     if (rk == 6 && ra.len[3] && ra.len[3] < sizeof region && !memchr(ra.seg[3], '*', ra.len[3]))
         snprintf(region, sizeof region, "%.*s", (int)ra.len[3], ra.seg[3]);
 
-    if (!rp && iam_istarts(action, strlen(action), "sts:AssumeRole")) {
+    if (!rp && !p->no_trust && iam_istarts(action, strlen(action), "sts:AssumeRole")) {
         const principal *target = find_principal(a, res);
         if (target) rp = target->trust;
     }
@@ -1602,6 +1607,44 @@ int km_iam_account_guardrails(const km_iam_account *a, const char *account, cons
     int rc = ask(a, &probe, action, resource, creds, out, ex, 0, err);
     km_iam_explain_free(ex);
     out->principal = "(a user of the account allowed everything by its own policies)";
+    return rc;
+}
+
+int km_iam_account_can_granted(const km_iam_account *a, const char *principal_arn, const km_iam_grant *g,
+                               const char *action, const char *resource, km_iam_creds creds, km_iam_answer *out,
+                               km_error *err) {
+    if (!g) return km_iam_account_can(a, principal_arn, action, resource, creds, out, err);
+    if (!a || !principal_arn || !action || !out) return km_error_set(err, KM_ERR, (size_t)-1, "missing argument");
+    const principal *p = find_principal(a, principal_arn);
+    if (!p) return km_error_set(err, KM_ERR, (size_t)-1, "%s is not a user or role of the snapshot", principal_arn);
+    if (g->admin && !a->granted) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    const group *gr = NULL;
+    if (g->group) {
+        for (size_t k = 0; k < a->ngr && !gr; k++)
+            if (strcmp(a->gr[k].name, g->group) == 0) gr = &a->gr[k];
+        if (!gr) return km_error_set(err, KM_ERR, (size_t)-1, "group %s is not in the snapshot", g->group);
+    }
+    /* a copy of the principal whose identity policies are its own plus the granted ones; its
+     * boundary, trust policy and organisation levels stay (they limit what any grant gives) */
+    size_t n = p->n_identity + (g->admin ? 1 : 0) + (gr ? gr->ninl + gr->attached.n : 0);
+    const km_iam_policy **ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_identity; i++) ids[k++] = p->identity[i];
+    if (g->admin) ids[k++] = a->granted;
+    for (size_t i = 0; gr && i < gr->ninl; i++) ids[k++] = gr->inl[i];
+    for (size_t i = 0; gr && i < gr->attached.n; i++) {
+        const named_policy *np = np_find(a->managed, a->nmanaged, gr->attached.v[i]);
+        if (np) ids[k++] = np->p;
+    }
+    principal copy = *p;
+    copy.identity = ids;
+    copy.n_identity = k;
+    copy.no_trust = g->trust_rewritten;
+    km_iam_explain *ex = km_iam_explain_new();
+    int rc = ex ? ask(a, &copy, action, resource, creds, out, ex, 0, err) : km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    km_iam_explain_free(ex);
+    free(ids);
     return rc;
 }
 

@@ -50,7 +50,11 @@ struct km_recov {
     const char **parn;      /* principals: ARN and the IAM account index */
     size_t *pidx;
     size_t npr;
-    km_hmap cache;          /* "i|nopol|principal|action|resource" -> evres* */
+    km_hmap cache;          /* "i|nopol|grant|principal|action|resource" -> evres* */
+    const km_json *esc_defs;/* checks/recov/actions.json "escalations" */
+    km_recov_escalation **esc; /* per principal: the escalations open to it, found on first need */
+    size_t *nesc;
+    unsigned char *esc_done;
     size_t evals, budget;   /* IAM engine calls made, and the most allowed */
     const char *budget_why;
     int failed;
@@ -122,8 +126,8 @@ static const char *why_item(km_recov *R, const km_item *it, const char *what) {
 
 /* ---- small JSON and ARN helpers ----------------------------------------------------------- */
 
-static const char *tag_of(const km_res *r, const char *key) {
-    const km_json *t = r->tags;
+/* A tag's value in a tag list ({"k": "v"} from AWS Config, [{"Key", "Value"}] from the CLI). */
+static const char *tag_of(const km_json *t, const char *key) {
     if (!t) return NULL;
     if (t->type == KM_JSON_OBJECT) return km_json_str(km_json_get(t, key));
     for (size_t i = 0; i < km_json_len(t); i++) {
@@ -132,6 +136,35 @@ static const char *tag_of(const km_res *r, const char *key) {
         if (k && !strcmp(k, key)) return km_json_str(km_ci_get(e, "Value"));
     }
     return NULL;
+}
+
+/* The store's tags (NULL: none), or *why when they could not be read. RDS, EBS and EFS carry
+ * them in their description (TagList, Tags); S3 buckets and DynamoDB tables only answer a call
+ * of their own (get-bucket-tagging, whose NoSuchTagSet means "no tags"; list-tags-of-resource). */
+static const km_json *store_tags(km_recov *R, const km_res *r, const char **why) {
+    *why = NULL;
+    if (r->from_config || (strcmp(r->type, "AWS::S3::Bucket") && strcmp(r->type, "AWS::DynamoDB::Table"))) return r->tags;
+    int s3 = !strcmp(r->type, "AWS::S3::Bucket");
+    km_item it = s3 ? km_res_data(R->snap, r, "s3api", "get-bucket-tagging")
+                    : km_res_data(R->snap, r, "dynamodb", "list-tags-of-resource");
+    if (it.status == KM_DATA_ABSENT) return NULL;
+    if (it.status != KM_DATA_OK) {
+        *why = why_item(R, &it, S(R, "%s %s", s3 ? "s3api get-bucket-tagging" : "dynamodb list-tags-of-resource", r->name));
+        return NULL;
+    }
+    return km_ci_get(it.json, s3 ? "TagSet" : "Tags");
+}
+
+static km_tri tri_or(km_tri a, km_tri b) {
+    if (a == KM_TRI_YES || b == KM_TRI_YES) return KM_TRI_YES;
+    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
+    return KM_TRI_NO;
+}
+
+static km_tri tri_and(km_tri a, km_tri b) {
+    if (a == KM_TRI_NO || b == KM_TRI_NO) return KM_TRI_NO;
+    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
+    return KM_TRI_YES;
 }
 
 static int64_t time_of(const km_json *v) {
@@ -403,41 +436,49 @@ static int arn_listed(const km_json *list, const char *arn) {
     return 0;
 }
 
-static int selection_picks(const km_json *s, const km_res *r) {
-    if (!r->arn || arn_listed(km_ci_get(s, "NotResources"), r->arn)) return 0;
+/* One tag condition: the key ("aws:ResourceTag/k" or "k") and value against the tags, with
+ * op 0 StringEquals, 1 StringNotEquals, 2 StringLike, 3 StringNotLike (AWS Backup's operators:
+ * case sensitive; a resource without the tag fails the positive ones and passes the negative
+ * ones). UNK when the tags could not be read. */
+static km_tri tag_cond(const km_json *c, int op, const km_json *tags, int known) {
+    const char *k = km_json_str(km_ci_get(c, "ConditionKey")), *val = km_json_str(km_ci_get(c, "ConditionValue"));
+    if (!k || !val) return KM_TRI_NO;
+    if (!known) return KM_TRI_UNK;
+    if (km_str_starts(k, "aws:ResourceTag/")) k += 16;
+    const char *have = tag_of(tags, k);
+    int m = have && (op >= 2 ? km_glob(val, have) : !strcmp(have, val));
+    return (op == 0 || op == 2) == m ? KM_TRI_YES : KM_TRI_NO;
+}
+
+/* Whether a Backup selection picks the resource, as AWS Backup assigns resources: (Resources,
+ * ARNs or patterns, AND every Conditions entry) OR any ListOfTags entry, minus NotResources; a
+ * selection naming nothing at all picks every resource. UNK when the answer depends on tags
+ * that could not be read (known 0). */
+static km_tri selection_picks(const km_json *s, const km_res *r, const km_json *tags, int known) {
+    if (!r->arn || arn_listed(km_ci_get(s, "NotResources"), r->arn)) return KM_TRI_NO;
     const km_json *cond = km_ci_get(s, "Conditions");
-    static const char *const ops[] = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike", NULL};
-    int ncond = 0, cond_ok = 1;
-    for (int o = 0; ops[o]; o++) {
+    static const char *const ops[] = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike"};
+    size_t ncond = 0;
+    km_tri cond_t = KM_TRI_YES;
+    for (int o = 0; o < 4; o++) {
         const km_json *l = km_ci_get(cond, ops[o]);
-        for (size_t i = 0; i < km_json_len(l); i++) {
-            ncond++;
-            const km_json *t = km_json_at(l, i);
-            const char *k = km_json_str(km_ci_get(t, "ConditionKey")), *val = km_json_str(km_ci_get(t, "ConditionValue"));
-            if (k && km_str_starts(k, "aws:ResourceTag/")) k += 16;
-            const char *have = k ? tag_of(r, k) : NULL;
-            int m = have && val && (o >= 2 ? km_glob(val, have) : !strcmp(have, val));
-            if ((o == 0 || o == 2) != m) cond_ok = 0;
-        }
+        for (size_t i = 0; i < km_json_len(l); i++, ncond++) cond_t = tri_and(cond_t, tag_cond(km_json_at(l, i), o, tags, known));
     }
-    const km_json *res = km_ci_get(s, "Resources");
-    if (km_json_len(res) && arn_listed(res, r->arn) && cond_ok) return 1;
-    if (!km_json_len(res) && ncond && cond_ok) return 1;
-    const km_json *tags = km_ci_get(s, "ListOfTags");
-    for (size_t i = 0; i < km_json_len(tags); i++) {
-        const km_json *t = km_json_at(tags, i);
-        const char *k = km_json_str(km_ci_get(t, "ConditionKey")), *val = km_json_str(km_ci_get(t, "ConditionValue"));
-        if (k && km_str_starts(k, "aws:ResourceTag/")) k += 16;
-        const char *have = k ? tag_of(r, k) : NULL;
-        if (have && val && !strcmp(have, val)) return 1;
-    }
-    return 0;
+    const km_json *res = km_ci_get(s, "Resources"), *lot = km_ci_get(s, "ListOfTags");
+    km_tri t = KM_TRI_NO;
+    if (km_json_len(res)) t = tri_and(arn_listed(res, r->arn) ? KM_TRI_YES : KM_TRI_NO, cond_t);
+    else if (ncond) t = cond_t;
+    else if (!km_json_len(lot)) return KM_TRI_YES;
+    for (size_t i = 0; i < km_json_len(lot); i++) t = tri_or(t, tag_cond(km_json_at(lot, i), 0, tags, known));
+    return t;
 }
 
 static void backup_plans(km_recov *R, sbuild *b) {
     km_recov_store *st = b->st;
     size_t n;
     const km_res *const *v = km_snap_resources(R->snap, "AWS::Backup::BackupPlan", &n);
+    const char *tags_why;
+    const km_json *tags = store_tags(R, st->res, &tags_why);
     for (size_t i = 0; i < n; i++) {
         const km_res *p = v[i];
         if (strcmp(p->account, st->account) || strcmp(p->region, st->region) || p->from_config) continue;
@@ -455,7 +496,17 @@ static void backup_plans(km_recov *R, sbuild *b) {
                 continue;
             }
             const km_json *sel = km_ci_get(gs.json, "BackupSelection");
-            if (!selection_picks(sel, st->res)) continue;
+            km_tri picks = selection_picks(sel, st->res, tags, !tags_why);
+            if (picks == KM_TRI_NO) continue;
+            if (picks == KM_TRI_UNK) {
+                /* the plan may back it up (its recovery points past the listing's first 100, its
+                 * copies): not NOT_BACKED_UP */
+                missing(R, b, S(R, "whether selection %s of plan %s picks the %s cannot be told: %s",
+                                km_json_str(km_ci_get(sel, "SelectionName")) ? km_json_str(km_ci_get(sel, "SelectionName")) : "?",
+                                p->name, st->what, tags_why));
+                st->copies_incomplete = 1;
+                continue;
+            }
             km_item gp = km_res_data(R->snap, p, "backup", "get-backup-plan");
             const km_json *doc = gp.status == KM_DATA_OK ? km_ci_get(gp.json, "BackupPlan") : NULL;
             const km_json *rules = km_ci_get(doc, "Rules");
@@ -604,6 +655,55 @@ static void s3_store(km_recov *R, sbuild *b) {
     }
 }
 
+/* Whether a manual snapshot named after the store is the store's: one in another region only when
+ * it says it was copied from the store's region (SourceRegion, or the region of the source
+ * snapshot's ARN), since another region may hold a database of the same name; one in the store's
+ * region unless it was copied there from elsewhere. */
+static int rds_snapshot_mine(const km_recov_store *st, const km_res *s, int cluster) {
+    const char *src = km_json_str(km_res_get(s, "SourceRegion"));
+    char reg[64] = "";
+    const char *sid = km_json_str(km_res_get(s, cluster ? "SourceDBClusterSnapshotArn" : "SourceDBSnapshotIdentifier"));
+    if (!src && sid && km_str_starts(sid, "arn:")) {
+        km_arn_field(sid, 3, reg, sizeof reg);
+        if (reg[0]) src = reg;
+    }
+    if (!strcmp(s->region, st->region)) return !src || !strcmp(src, st->region);
+    return src && !strcmp(src, st->region);
+}
+
+/* Automated backups replicated to another region (rds describe-db-instance-automated-backups
+ * there: the entry names the source instance's ARN). Its absence hides nothing the verdict needs
+ * (the store's own region answers for the rest), so a region that did not answer is not a
+ * missing source. */
+static void rds_replicated(km_recov *R, sbuild *b) {
+    km_recov_store *st = b->st;
+    for (size_t i = 0; i < km_snap_nregions(R->snap, st->account); i++) {
+        const char *reg = km_snap_region(R->snap, st->account, i);
+        if (!strcmp(reg, st->region)) continue;
+        km_item it = km_snap_get(R->snap, st->account, reg, "rds", "describe-db-instance-automated-backups", NULL);
+        const km_json *l = it.status == KM_DATA_OK ? km_ci_get(it.json, "DBInstanceAutomatedBackups") : NULL;
+        for (size_t k = 0; k < km_json_len(l); k++) {
+            const km_json *e = km_json_at(l, k);
+            const char *src = km_json_str(km_ci_get(e, "DBInstanceArn"));
+            const char *status = km_json_str(km_ci_get(e, "Status"));
+            if (!src || strcmp(src, st->arn) || (status && (!strcmp(status, "pending") || !strcmp(status, "creating")))) continue;
+            km_recov_copy *c = new_copy(R, b, "rds-replicated-backup");
+            if (!c) return;
+            c->arn = D(R, km_json_str(km_ci_get(e, "DBInstanceAutomatedBackupsArn")));
+            c->region = reg;
+            c->isolated = isolation(st, st->account, reg);
+            double days = 0;
+            km_json_num(km_ci_get(e, "BackupRetentionPeriod"), &days);
+            c->location = S(R, "automated backups replicated to %s (%.0f days, point-in-time restore)", reg, days);
+            c->immutability = "replicated automated backups: rds:DeleteDBInstanceAutomatedBackup deletes them once the replication is stopped";
+            c->newest = time_of(km_ci_path(e, "RestoreWindow.LatestTime"));
+            const char *ku = NULL;
+            if (km_json_truth(km_ci_get(e, "Encrypted")) == 1) c->key = cmk(R, b, km_json_str(km_ci_get(e, "KmsKeyId")), st->account, reg, &ku);
+            c->key_unknown = ku;
+        }
+    }
+}
+
 static void rds_store(km_recov *R, sbuild *b, int cluster) {
     km_recov_store *st = b->st;
     const km_res *r = st->res;
@@ -621,10 +721,10 @@ static void rds_store(km_recov *R, sbuild *b, int cluster) {
         c->location = S(R, "automated backups (%.0f days, point-in-time restore)", ret);
         c->immutability = "automated backups: deleted with the database or when the retention is set to 0";
         c->newest = time_of(km_res_get(r, "LatestRestorableTime"));
-        if (!c->newest) c->newest = time_of(km_res_get(r, "LatestRestorableTime"));
         c->key = st->key;
         c->key_unknown = st->key_unknown;
     }
+    if (!cluster) rds_replicated(R, b);
     const char *type = cluster ? "AWS::RDS::DBClusterSnapshot" : "AWS::RDS::DBSnapshot";
     const char *idf = cluster ? "DBClusterIdentifier" : "DBInstanceIdentifier";
     km_item l = km_snap_listing(R->snap, st->account, st->region, type);
@@ -637,7 +737,7 @@ static void rds_store(km_recov *R, sbuild *b, int cluster) {
     for (size_t i = 0; i < n; i++) {
         const km_res *s = v[i];
         const char *owner = km_json_str(km_res_get(s, idf));
-        if (!owner || strcmp(owner, st->name) || strcmp(s->account, st->account)) continue;
+        if (!owner || strcmp(owner, st->name) || strcmp(s->account, st->account) || !rds_snapshot_mine(st, s, cluster)) continue;
         const char *status = km_json_str(km_res_get(s, "Status"));
         if (status && strcmp(status, "available")) continue;
         km_recov_copy *c = new_copy(R, b, cluster ? "rds-cluster-snapshot" : "rds-snapshot");
@@ -645,15 +745,54 @@ static void rds_store(km_recov *R, sbuild *b, int cluster) {
         c->arn = s->arn;
         c->region = s->region;
         c->isolated = isolation(st, s->account, s->region);
-        c->location = S(R, "manual snapshot %s", s->name);
+        c->location = strcmp(s->region, st->region) ? S(R, "manual snapshot %s copied to %s", s->name, s->region)
+                                                     : S(R, "manual snapshot %s", s->name);
         c->immutability = "manual snapshot: rds:DeleteDBSnapshot deletes it";
-        c->newest = time_of(km_res_get(s, cluster ? "SnapshotCreateTime" : "SnapshotCreateTime"));
+        c->newest = time_of(km_res_get(s, "SnapshotCreateTime"));
         const char *sku = NULL;
         if (km_json_truth(km_res_get(s, cluster ? "StorageEncrypted" : "Encrypted")) == 1)
             c->key = cmk(R, b, km_json_str(km_res_get(s, "KmsKeyId")), s->account, s->region, &sku);
         c->key_unknown = sku;
     }
 }
+
+/* One EBS snapshot of the store, found in region. */
+static int ebs_copy(km_recov *R, sbuild *b, const km_json *s, const char *region) {
+    km_recov_store *st = b->st;
+    const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
+    km_recov_copy *c = new_copy(R, b, "ebs-snapshot");
+    if (!c) return -1;
+    c->arn = S(R, "arn:aws:ec2:%s::snapshot/%s", region, id);
+    c->region = region;
+    c->isolated = isolation(st, st->account, region);
+    c->location = strcmp(region, st->region) ? S(R, "EBS snapshot %s copied to %s", id, region) : S(R, "EBS snapshot %s", id);
+    c->immutability = "EBS snapshot: ec2:DeleteSnapshot deletes it";
+    c->newest = time_of(km_ci_get(s, "StartTime"));
+    const char *sku = NULL;
+    if (km_json_truth(km_ci_get(s, "Encrypted")) == 1)
+        c->key = cmk(R, b, km_json_str(km_ci_get(s, "KmsKeyId")), st->account, region, &sku);
+    c->key_unknown = sku;
+    return 0;
+}
+
+/* The snapshot a copy was made from, as the copy's description names it ("[Copied snap-0a1b from
+ * us-east-1]", "Copied for DestinationAmi ... for SourceSnapshot snap-0a1b ..."): a copy's VolumeId
+ * is arbitrary and the API keeps no source field, so the description written by the console,
+ * the CLI examples and AMI copies is all there is. */
+static int copied_from(const km_json *s, char *out, size_t n) {
+    const char *d = km_json_str(km_ci_get(s, "Description"));
+    const char *c = d ? strstr(d, "Copied") : NULL;
+    const char *sn = c ? strstr(c, "snap-") : NULL;
+    if (!sn) return 0;
+    size_t l = 5;
+    while (sn[l] && ((sn[l] >= '0' && sn[l] <= '9') || (sn[l] >= 'a' && sn[l] <= 'f'))) l++;
+    if (l == 5 || l >= n) return 0;
+    memcpy(out, sn, l);
+    out[l] = 0;
+    return 1;
+}
+
+#define EBS_COPY_DEPTH 3
 
 static void ebs_store(km_recov *R, sbuild *b) {
     km_recov_store *st = b->st;
@@ -668,24 +807,39 @@ static void ebs_store(km_recov *R, sbuild *b) {
         st->copies_incomplete = 1;
         return;
     }
+    size_t first = st->ncopies;
     const km_json *l = km_ci_get(it.json, "Snapshots");
     for (size_t i = 0; i < km_json_len(l); i++) {
         const km_json *s = km_json_at(l, i);
         const char *vol = km_json_str(km_ci_get(s, "VolumeId"));
-        const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
-        if (!vol || !id || strcmp(vol, st->name)) continue;
         const char *state = km_json_str(km_ci_get(s, "State"));
-        if (state && !strcmp(state, "error")) continue;
-        km_recov_copy *c = new_copy(R, b, "ebs-snapshot");
-        if (!c) return;
-        c->arn = S(R, "arn:aws:ec2:%s::snapshot/%s", st->region, id);
-        c->location = S(R, "EBS snapshot %s", id);
-        c->immutability = "EBS snapshot: ec2:DeleteSnapshot deletes it";
-        c->newest = time_of(km_ci_get(s, "StartTime"));
-        const char *sku = NULL;
-        if (km_json_truth(km_ci_get(s, "Encrypted")) == 1)
-            c->key = cmk(R, b, km_json_str(km_ci_get(s, "KmsKeyId")), st->account, st->region, &sku);
-        c->key_unknown = sku;
+        if (!vol || !km_json_str(km_ci_get(s, "SnapshotId")) || strcmp(vol, st->name) || (state && !strcmp(state, "error"))) continue;
+        if (ebs_copy(R, b, s, st->region)) return;
+    }
+    /* copies of those snapshots, in any region of the account (copies of copies too, a few deep);
+     * a region whose snapshots were not read hides only copies, so it is not a missing source */
+    for (int depth = 0; depth < EBS_COPY_DEPTH; depth++) {
+        size_t before = st->ncopies;
+        for (size_t r = 0; r < km_snap_nregions(R->snap, st->account); r++) {
+            const char *reg = km_snap_region(R->snap, st->account, r);
+            km_item ri = km_snap_get(R->snap, st->account, reg, "ec2", "describe-snapshots", NULL);
+            const km_json *rl = ri.status == KM_DATA_OK ? km_ci_get(ri.json, "Snapshots") : NULL;
+            for (size_t i = 0; i < km_json_len(rl); i++) {
+                const km_json *s = km_json_at(rl, i);
+                char src[64];
+                const char *id = km_json_str(km_ci_get(s, "SnapshotId"));
+                const char *state = km_json_str(km_ci_get(s, "State"));
+                if (!id || !copied_from(s, src, sizeof src) || (state && !strcmp(state, "error"))) continue;
+                int from_mine = 0, have = 0;
+                for (size_t c = first; c < st->ncopies; c++) {
+                    const char *cid = strrchr(st->copies[c].arn, '/') + 1;
+                    from_mine |= !strcmp(cid, src);
+                    have |= !strcmp(cid, id);
+                }
+                if (from_mine && !have && ebs_copy(R, b, s, reg)) return;
+            }
+        }
+        if (st->ncopies == before) break;
     }
 }
 
@@ -969,10 +1123,19 @@ static void iam_prepare(km_recov *R, km_iam_account *a, int with_vault_policies)
     }
 }
 
-static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_step *s) {
+/* Who a question is asked for: a principal, possibly holding what an escalation gave it. */
+typedef struct actor {
+    const char *arn;
+    int admin;          /* a policy allowing everything attached */
+    const char *group;  /* joined this group */
+    int trust;          /* sts:AssumeRole without the target's trust policy */
+} actor;
+
+static evres ask(km_recov *R, size_t ia, const actor *who, const km_recov_step *s) {
     evres none = {KM_TRI_UNK, "out of memory", 0};
     char key[4096];
-    int kl = snprintf(key, sizeof key, "%zu|%d|%s|%s|%s", ia, s->no_resource_policy, principal, s->action, s->resource);
+    int kl = snprintf(key, sizeof key, "%zu|%d|%s%s%s|%s|%s|%s", ia, s->no_resource_policy, who->admin ? "A" : "",
+                      who->trust ? "T" : "", who->group ? who->group : "", who->arn, s->action, s->resource);
     if (kl < 0 || (size_t)kl >= sizeof key) return none;
     evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
     if (hit) return *hit;
@@ -987,11 +1150,13 @@ static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_s
     memset(&ans, 0, sizeof ans);
     km_error e;
     km_error_clear(&e);
+    km_iam_grant g = {who->admin, who->group, who->trust};
+    const km_iam_grant *gp = who->admin || who->group || who->trust ? &g : NULL;
     if (!a) {
         r.t = KM_TRI_UNK;
         r.why = "the snapshot could not be loaded a second time";
-    } else if (km_iam_account_can(a, principal, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
-                                  KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
+    } else if (km_iam_account_can_granted(a, who->arn, gp, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
+                                          KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
         r.t = KM_TRI_UNK;
         r.why = S(R, "the IAM engine failed: %s", e.msg);
     } else if (ans.decision == KM_IAM_ALLOWED || ans.conditional) {
@@ -1012,7 +1177,7 @@ static evres ask(km_recov *R, size_t ia, const char *principal, const km_recov_s
 }
 
 /* Evaluate one path for a principal into out (a copy of the template). */
-static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmpl *t, km_recov_path *out) {
+static km_tri eval_path(km_recov *R, size_t ia, const actor *who, const tmpl *t, km_recov_path *out) {
     *out = t->p;
     km_tri res = KM_TRI_YES;
     km_buf why = KM_BUF_INIT;
@@ -1022,12 +1187,12 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
              * about this one */
             km_recov_step any = t->p.steps[k];
             any.resource = "*";
-            if (ask(R, ia, principal, &any).t == KM_TRI_NO) {
+            if (ask(R, ia, who, &any).t == KM_TRI_NO) {
                 km_buf_free(&why);
                 return KM_TRI_NO;
             }
         }
-        evres r = ask(R, ia, principal, &t->p.steps[k]);
+        evres r = ask(R, ia, who, &t->p.steps[k]);
         if (t->unknown[k]) {
             /* the resource's policy is unknown: it might deny, or allow, whatever the engine says */
             if (r.t == KM_TRI_NO && !out->undecided) out->undecided = t->unknown[k];
@@ -1053,21 +1218,9 @@ static km_tri eval_path(km_recov *R, size_t ia, const char *principal, const tmp
     return res;
 }
 
-static km_tri tri_or(km_tri a, km_tri b) {
-    if (a == KM_TRI_YES || b == KM_TRI_YES) return KM_TRI_YES;
-    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
-    return KM_TRI_NO;
-}
-
-static km_tri tri_and(km_tri a, km_tri b) {
-    if (a == KM_TRI_NO || b == KM_TRI_NO) return KM_TRI_NO;
-    if (a == KM_TRI_UNK || b == KM_TRI_UNK) return KM_TRI_UNK;
-    return KM_TRI_YES;
-}
-
 /* Paths of one target (the data, or one copy) for one principal: keeps the allowed and the
  * undecided ones in *out. */
-static km_tri eval_target(km_recov *R, size_t ia, const char *principal, const tmpls *ts, const char *copy,
+static km_tri eval_target(km_recov *R, size_t ia, const actor *who, const tmpls *ts, const char *copy,
                           int data, km_recov_path **out, size_t *n, size_t *cap) {
     km_tri t = KM_TRI_NO;
     for (size_t i = 0; i < ts->n; i++) {
@@ -1075,13 +1228,20 @@ static km_tri eval_target(km_recov *R, size_t ia, const char *principal, const t
         if (data ? tp->p.copy != NULL : (!tp->p.copy || strcmp(tp->p.copy, copy))) continue;
         km_recov_path p;
         memset(&p, 0, sizeof p);
-        km_tri r = eval_path(R, ia, principal, tp, &p);
+        km_tri r = eval_path(R, ia, who, tp, &p);
         if (r == KM_TRI_NO) continue;
         t = tri_or(t, r);
         km_recov_path *slot = PUSH(R, *out, *n, *cap);
         if (slot) *slot = p;
     }
     return t;
+}
+
+static void age_text(char *buf, size_t n, int64_t now, int64_t t) {
+    if (!t) { snprintf(buf, n, "age unknown"); return; }
+    double h = (double)(now - t) / 3600.0;
+    if (h < 48) snprintf(buf, n, "newest %.1f h old", h);
+    else snprintf(buf, n, "newest %.1f days old", h / 24.0);
 }
 
 /* ---- verdicts ------------------------------------------------------------------------------- */
@@ -1093,6 +1253,295 @@ static const char *what_of(const char *type) {
     if (!strcmp(type, "AWS::EC2::Volume")) return "volume";
     if (!strcmp(type, "AWS::DynamoDB::Table")) return "table";
     return "file system";
+}
+
+/* Whether who destroys the store's data and every copy: the paths allowed or undecided go into
+ * *pr. The copies first: most principals cannot reach some copy, and that is decided by a cached
+ * "allowed anywhere?" answer more often than the data's question. */
+static km_tri destroys_all(km_recov *R, const km_recov_store *st, const tmpls *ts, size_t ia, const actor *who,
+                           km_recov_principal *pr) {
+    memset(pr, 0, sizeof *pr);
+    size_t capd = 0, capc = 0;
+    km_tri x = KM_TRI_YES;
+    for (size_t c = 0; c < st->ncopies && x != KM_TRI_NO; c++) {
+        const km_recov_copy *cp = &st->copies[c];
+        x = tri_and(x, eval_target(R, ia, who, ts, cp->arn ? cp->arn : cp->location, 0, &pr->copy, &pr->ncopy, &capc));
+    }
+    if (x != KM_TRI_NO) x = tri_and(x, eval_target(R, ia, who, ts, NULL, 1, &pr->data, &pr->ndata, &capd));
+    return x;
+}
+
+/* ---- privilege escalation ------------------------------------------------------------------- */
+
+/* One step beyond what a principal holds: the single-step methods of actions.json
+ * "escalations", each asked of the engine (SCPs and the principal's boundary included), then the
+ * data and copy paths asked again as the principal taken over or with what it granted itself
+ * (the boundary, SCPs and resource policies still apply). One step only: each further step
+ * multiplies the questions by the number of principals and targets, and the known methods are
+ * single steps (the audit's KMA-IAM-PRIVILEGE-ESCALATION check lists the principals that hold
+ * them); the number kept per principal is bounded too. */
+#define MAX_ESCALATIONS 8
+
+static int trusts_service(km_recov *R, const char *role, const char *service) {
+    char key[1200];
+    int kl = snprintf(key, sizeof key, "trust|%s|%s", role, service);
+    if (kl < 0 || (size_t)kl >= sizeof key) return 0;
+    evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
+    if (hit) return hit->t == KM_TRI_YES;
+    int ok = 0;
+    const km_res *r = km_snap_find_arn(R->snap, role);
+    const km_json *doc = r ? km_res_get(r, "AssumeRolePolicyDocument") : NULL;
+    if (doc && doc->type == KM_JSON_STRING) doc = km_snap_embedded(R->snap, doc, NULL);
+    km_buf text = KM_BUF_INIT;
+    if (doc && km_json_write(&text, doc) == 0 && text.data) {
+        km_error e;
+        km_error_clear(&e);
+        km_iam_policy *trust = km_iam_policy_parse_document(text.data, text.len, KM_IAM_TRUST, "trust policy", &e);
+        if (trust) {
+            char acct[32];
+            km_arn_field(role, 4, acct, sizeof acct);
+            km_iam_input in;
+            memset(&in, 0, sizeof in);
+            in.resource = trust;
+            km_iam_request rq = {service, "sts:AssumeRole", role, acct, NULL};
+            ok = km_iam_evaluate(&in, &rq, NULL, NULL, &e) == KM_IAM_ALLOWED;
+            km_iam_policy_free(trust);
+        }
+    }
+    km_buf_free(&text);
+    evres *slot = km_arena_alloc(&R->arena, sizeof *slot);
+    char *k = km_arena_strndup(&R->arena, key, (size_t)kl);
+    if (slot && k) {
+        slot->t = ok ? KM_TRI_YES : KM_TRI_NO;
+        slot->why = NULL;
+        slot->cond = 0;
+        km_hmap_put(&R->cache, k, (size_t)kl, slot);
+    }
+    return ok;
+}
+
+typedef struct targets {
+    const char **arn, **name;
+    size_t n, cap, capn;
+} targets;
+
+static void target_add(km_recov *R, targets *t, const char *arn, const char *name, int dedupe) {
+    for (size_t i = 0; dedupe && i < t->n; i++)
+        if (!strcmp(t->arn[i], arn)) return;
+    const char **a = PUSH(R, t->arn, t->n, t->cap);
+    size_t n = t->n - 1;
+    const char **b = PUSH(R, t->name, n, t->capn);
+    if (a) *a = arn;
+    if (b) *b = name;
+}
+
+/* The groups (ARN and name) of a user, from the snapshot. */
+static void own_groups(km_recov *R, const km_res *me, const char *acct, targets *out) {
+    const km_json *gl = me ? km_res_get(me, "GroupList") : NULL;
+    size_t n;
+    const km_res *const *g = km_snap_resources(R->snap, "AWS::IAM::Group", &n);
+    for (size_t i = 0; i < km_json_len(gl); i++) {
+        const char *name = km_json_str(km_json_at(gl, i));
+        for (size_t k = 0; name && k < n; k++)
+            if (g[k]->arn && !strcmp(g[k]->name, name) && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name, 1);
+    }
+}
+
+/* The targets of one kind of escalation for principal p. */
+static void esc_targets(km_recov *R, size_t p, const char *kind, targets *out) {
+    const char *parn = R->parn[p];
+    char acct[32];
+    km_arn_field(parn, 4, acct, sizeof acct);
+    const km_res *me = km_snap_find_arn(R->snap, parn);
+    if (!strcmp(kind, "self")) {
+        target_add(R, out, parn, NULL, 0);
+    } else if (!strcmp(kind, "own_group")) {
+        own_groups(R, me, acct, out);
+    } else if (!strcmp(kind, "own_policy")) {
+        /* customer managed policies attached to it or to its groups (AWS managed ones cannot be changed) */
+        targets gs = {0};
+        own_groups(R, me, acct, &gs);
+        for (size_t g = 0; g <= gs.n; g++) {
+            const km_res *holder = g < gs.n ? km_snap_find_arn(R->snap, gs.arn[g]) : me;
+            const km_json *am = holder ? km_res_get(holder, "AttachedManagedPolicies") : NULL;
+            for (size_t i = 0; i < km_json_len(am); i++) {
+                const char *pa = km_json_str(km_ci_get(km_json_at(am, i), "PolicyArn"));
+                if (pa && !strstr(pa, ":iam::aws:policy/")) target_add(R, out, pa, NULL, 1);
+            }
+        }
+    } else if (!strcmp(kind, "group")) {
+        size_t n;
+        const km_res *const *g = km_snap_resources(R->snap, "AWS::IAM::Group", &n);
+        for (size_t k = 0; k < n; k++)
+            if (g[k]->arn && !strcmp(g[k]->account, acct)) target_add(R, out, g[k]->arn, g[k]->name, 0);
+    } else {
+        int role = !strcmp(kind, "role");
+        for (size_t q = 0; q < R->npr; q++)
+            if (q != p && R->pidx[q] == R->pidx[p] && (strstr(R->parn[q], ":role/") != NULL) == role)
+                target_add(R, out, R->parn[q], NULL, 0); /* principals are listed once */
+    }
+}
+
+/* Whether a policy document has an Allow that could match an IAM action (Action "*", "iam:...",
+ * a service pattern with a wildcard, or NotAction). */
+static int doc_may_allow_iam(km_recov *R, const km_json *doc) {
+    if (doc && doc->type == KM_JSON_STRING) doc = km_snap_embedded(R->snap, doc, NULL);
+    if (!doc) return 1; /* unreadable: the engine decides */
+    const km_json *st = km_ci_get(doc, "Statement");
+    size_t n = st && st->type == KM_JSON_ARRAY ? km_json_len(st) : (st ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const km_json *x = st->type == KM_JSON_ARRAY ? km_json_at(st, i) : st;
+        const char *eff = km_json_str(km_ci_get(x, "Effect"));
+        if (!eff || strcmp(eff, "Allow")) continue;
+        if (km_ci_get(x, "NotAction")) return 1;
+        const km_json *a = km_ci_get(x, "Action");
+        size_t na = a && a->type == KM_JSON_ARRAY ? km_json_len(a) : 1;
+        for (size_t k = 0; k < na; k++) {
+            const char *act = km_json_str(a && a->type == KM_JSON_ARRAY ? km_json_at(a, k) : a);
+            if (!act) continue;
+            size_t svc = strcspn(act, ":");
+            if (!strcmp(act, "*") || (svc == 3 && !strncasecmp(act, "iam", 3)) || strcspn(act, "*?") < svc) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether one of a principal's identity policies (inline, managed, its groups') could allow an
+ * IAM action: every escalation starts with one, and IAM has no resource policies (the trust
+ * policy only governs sts:AssumeRole*). A cheap test on the documents, so that the principals that
+ * hold no IAM permission at all (most of them) cost no engine question; when it says maybe, the
+ * engine decides. */
+static int may_allow_iam(km_recov *R, const char *parn) {
+    const km_res *me = km_snap_find_arn(R->snap, parn);
+    if (!me) return 1;
+    char acct[32];
+    km_arn_field(parn, 4, acct, sizeof acct);
+    targets gs = {0};
+    own_groups(R, me, acct, &gs);
+    for (size_t g = 0; g <= gs.n; g++) {
+        const km_res *h = g < gs.n ? km_snap_find_arn(R->snap, gs.arn[g]) : me;
+        if (!h) return 1;
+        static const char *const inl[] = {"RolePolicyList", "UserPolicyList", "GroupPolicyList"};
+        for (size_t q = 0; q < 3; q++) {
+            const km_json *l = km_res_get(h, inl[q]);
+            for (size_t i = 0; i < km_json_len(l); i++)
+                if (doc_may_allow_iam(R, km_ci_get(km_json_at(l, i), "PolicyDocument"))) return 1;
+        }
+        const km_json *am = km_res_get(h, "AttachedManagedPolicies");
+        for (size_t i = 0; i < km_json_len(am); i++) {
+            const char *pa = km_json_str(km_ci_get(km_json_at(am, i), "PolicyArn"));
+            const km_res *pol = pa ? km_snap_find_arn(R->snap, pa) : NULL;
+            const km_json *vl = pol ? km_res_get(pol, "PolicyVersionList") : NULL;
+            const km_json *doc = NULL;
+            for (size_t v = 0; v < km_json_len(vl) && !doc; v++)
+                if (km_json_truth(km_ci_get(km_json_at(vl, v), "IsDefaultVersion")) == 1) doc = km_ci_get(km_json_at(vl, v), "Document");
+            if (!doc || doc_may_allow_iam(R, doc)) return 1; /* a policy the snapshot does not hold: the engine decides */
+        }
+    }
+    return 0;
+}
+
+/* The escalations open to principal p (found once, kept for every store). */
+static const km_recov_escalation *escalations(km_recov *R, size_t p) {
+    if (R->esc_done[p]) return R->esc[p];
+    R->esc_done[p] = 1;
+    size_t ia = R->pidx[p], cap = 0;
+    const char *parn = R->parn[p];
+    if (!may_allow_iam(R, parn)) return NULL;
+    int is_role = strstr(parn, ":role/") != NULL;
+    actor me = {parn, 0, NULL, 0};
+    for (size_t d = 0; d < km_json_len(R->esc_defs) && R->nesc[p] < MAX_ESCALATIONS; d++) {
+        const km_json *def = km_json_at(R->esc_defs, d);
+        const char *from = km_json_get_str(def, "from", "any"), *kind = km_json_get_str(def, "target", "");
+        const char *grant = km_json_get_str(def, "grant", "none"), *service = km_json_get_str(def, "service", NULL);
+        if ((!strcmp(from, "role") && !is_role) || (!strcmp(from, "user") && is_role)) continue;
+        const km_json *steps = km_json_get(def, "steps");
+        size_t ns = km_json_len(steps);
+        if (!ns || ns > KM_RECOV_MAX_STEPS) continue;
+        /* allowed on no resource of the kind at all (one cached answer per action and kind): no
+         * target to look at */
+        char acct[32];
+        km_arn_field(parn, 4, acct, sizeof acct);
+        const char *pattern = !strcmp(kind, "self") ? parn
+                              : S(R, "arn:aws:iam::%s:%s/*", acct, !strcmp(kind, "own_group") ? "group"
+                                                                   : !strcmp(kind, "own_policy") ? "policy" : kind);
+        int open = 1;
+        for (size_t k = 0; k < ns && open; k++) {
+            const char *res = km_json_get_str(km_json_at(steps, k), "resource", "*");
+            km_recov_step any = {km_json_get_str(km_json_at(steps, k), "action", ""), strcmp(res, "{target}") ? res : pattern, 0};
+            open = ask(R, ia, &me, &any).t == KM_TRI_YES;
+        }
+        if (!open) continue;
+        targets ts = {0};
+        esc_targets(R, p, kind, &ts);
+        for (size_t t = 0; t < ts.n && R->nesc[p] < MAX_ESCALATIONS; t++) {
+            if (service && !trusts_service(R, ts.arn[t], service)) continue;
+            km_recov_escalation e;
+            memset(&e, 0, sizeof e);
+            km_buf why = KM_BUF_INIT;
+            int ok = 1;
+            for (size_t k = 0; k < ns && ok; k++) {
+                const km_json *sj = km_json_at(steps, k);
+                const char *res = km_json_get_str(sj, "resource", "*");
+                e.steps[k].action = km_json_get_str(sj, "action", "");
+                e.steps[k].resource = !strcmp(res, "{target}") ? ts.arn[t] : res;
+                actor who = me;
+                who.trust = km_json_truth(km_json_get(sj, "trust_rewritten")) == 1;
+                evres r = ask(R, ia, &who, &e.steps[k]);
+                ok = r.t == KM_TRI_YES;
+                e.conditional |= r.cond;
+                if (ok && r.why && *r.why && !(why.data && strstr(why.data, r.why))) {
+                    if (why.len) km_buf_putc(&why, '\n');
+                    km_buf_puts(&why, r.why);
+                }
+            }
+            if (ok) {
+                e.nsteps = ns;
+                e.why = km_json_get_str(def, "why", "");
+                e.target = ts.arn[t];
+                int takeover = !strcmp(kind, "role") || !strcmp(kind, "user");
+                e.as = takeover ? ts.arn[t] : parn;
+                e.grant_admin = !strcmp(grant, "admin");
+                e.grant_group = !strcmp(grant, "group") ? ts.name[t] : NULL;
+                e.allowed_by = why.len ? S(R, "%.*s", (int)why.len, why.data) : "";
+                km_recov_escalation *slot = PUSH(R, R->esc[p], R->nesc[p], cap);
+                if (slot) *slot = e;
+            }
+            km_buf_free(&why);
+        }
+    }
+    return R->esc[p];
+}
+
+/* "role app can iam:AttachRolePolicy on itself, then rds:DeleteDBInstance on ... and
+ * backup:DeleteRecoveryPoint on ..." */
+static const char *path_words(km_recov *R, const km_recov_principal *pr) {
+    km_buf b = KM_BUF_INIT;
+    const char *name = strrchr(pr->arn, '/') ? strrchr(pr->arn, '/') + 1 : pr->arn;
+    km_buf_printf(&b, "%s %s can ", pr->kind, name);
+    const km_recov_escalation *e = pr->via;
+    for (size_t k = 0; e && k < e->nsteps; k++)
+        km_buf_printf(&b, "%s%s on %s", k ? " and " : "", e->steps[k].action,
+                      !strcmp(e->steps[k].resource, pr->arn) ? "itself" : e->steps[k].resource);
+    if (e && strcmp(e->as, pr->arn)) km_buf_printf(&b, ", then as %s", e->as);
+    km_buf_puts(&b, e ? ", then " : "");
+    const km_recov_path *all[2] = {pr->data, pr->copy};
+    size_t nall[2] = {pr->ndata, pr->ncopy};
+    int first = 1;
+    for (int w = 0; w < 2; w++) {
+        for (size_t i = 0; i < nall[w]; i++) {
+            const km_recov_path *pt = &all[w][i];
+            if (pt->result != KM_TRI_YES) continue;
+            int dup = 0; /* one path per target: the first allowed */
+            for (size_t q = 0; q < i && !dup; q++) dup = all[w][q].result == KM_TRI_YES && (w == 0 || !strcmp(all[w][q].copy, pt->copy));
+            if (dup) continue;
+            km_buf_printf(&b, "%s%s on %s", first ? "" : " and ", pt->steps[pt->nsteps - 1].action, pt->steps[pt->nsteps - 1].resource);
+            first = 0;
+        }
+    }
+    const char *out = b.len ? S(R, "%.*s", (int)b.len, b.data) : "";
+    km_buf_free(&b);
+    return out;
 }
 
 static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_json *copy_defs) {
@@ -1136,18 +1585,22 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         size_t ia = R->pidx[p];
         const char *parn = R->parn[p];
         km_recov_principal pr;
-        memset(&pr, 0, sizeof pr);
-        size_t capd = 0, capc = 0;
-        /* the copies first: most principals cannot reach some copy, and that is decided by a
-         * cached "allowed anywhere?" answer more often than the data's question */
-        km_tri x = KM_TRI_YES;
-        for (size_t c = 0; c < st->ncopies && x != KM_TRI_NO; c++) {
-            const km_recov_copy *cp = &st->copies[c];
-            const char *id = cp->arn ? cp->arn : cp->location;
-            km_tri ct = eval_target(R, ia, parn, &ts, id, 0, &pr.copy, &pr.ncopy, &capc);
-            x = tri_and(x, ct);
+        actor me = {parn, 0, NULL, 0};
+        km_tri x = destroys_all(R, st, &ts, ia, &me, &pr);
+        if (x == KM_TRI_NO) {
+            /* it cannot with what it holds: can it give itself the permissions first? */
+            const km_recov_escalation *ev = escalations(R, p);
+            for (size_t e = 0; e < R->nesc[p] && x != KM_TRI_YES; e++) {
+                const km_recov_escalation *esc = &ev[e];
+                actor as = {esc->as, esc->grant_admin, esc->grant_group, 0};
+                km_recov_principal q;
+                km_tri y = destroys_all(R, st, &ts, ia, &as, &q);
+                if (y == KM_TRI_NO || (y == KM_TRI_UNK && x == KM_TRI_UNK)) continue;
+                pr = q;
+                pr.via = esc;
+                x = y;
+            }
         }
-        if (x != KM_TRI_NO) x = tri_and(x, eval_target(R, ia, parn, &ts, NULL, 1, &pr.data, &pr.ndata, &capd));
         if (x == KM_TRI_NO) continue;
         if (x == KM_TRI_YES && st->copies_incomplete) x = KM_TRI_UNK;
         pr.arn = parn;
@@ -1180,6 +1633,12 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         st->verdict = KM_RECOV_AT_RISK;
         st->reason = S(R, "%zu principal(s) can destroy the %s and all %zu cop%s without MFA%s", nyes, st->what, ncopies,
                        ncopies == 1 ? "y" : "ies", nimm ? " (the immutable copies through their KMS key)" : "");
+        size_t nesc = 0;
+        const km_recov_principal *first = NULL;
+        for (size_t i = 0; i < st->nprincipals; i++)
+            if (st->principals[i].via && !nesc++) first = &st->principals[i];
+        if (first)
+            st->reason = S(R, "%s; %zu of them by privilege escalation: %s", st->reason, nesc, path_words(R, first));
     } else if (nunk || stopped) {
         st->verdict = KM_RECOV_UNKNOWN;
         st->reason = S(R, "%zu principal(s) might destroy the %s and all %zu cop%s without MFA; the snapshot cannot tell (%s)", nunk,
@@ -1195,6 +1654,20 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         else
             st->reason = S(R, "%zu cop%s; no principal can destroy both the %s and every copy without MFA", ncopies,
                            ncopies == 1 ? "y" : "ies", st->what);
+    }
+    /* the copies out of the store's region or account, and how fresh the newest of them is */
+    size_t niso = 0;
+    int64_t iso_newest = 0;
+    for (size_t c = 0; c < st->ncopies; c++) {
+        const km_recov_copy *cp = &st->copies[c];
+        if (!strcmp(cp->isolated, "same-region") || !cp->verified) continue;
+        niso += cp->count;
+        if (cp->newest > iso_newest) iso_newest = cp->newest;
+    }
+    if (niso) {
+        char age[64];
+        age_text(age, sizeof age, R->now, iso_newest);
+        st->reason = S(R, "%s; %zu cop%s in another region or account (%s)", st->reason, niso, niso == 1 ? "y" : "ies", age);
     }
 }
 
@@ -1334,8 +1807,18 @@ km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninp
         }
     }
     R->principals_evaluated = R->npr;
+    R->esc_defs = km_json_get(km_json_root(ad), "escalations");
+    R->esc = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *R->esc);
+    R->nesc = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *R->nesc);
+    R->esc_done = km_arena_alloc(&R->arena, R->npr ? R->npr : 1);
+    if (!R->esc || !R->nesc || !R->esc_done) R->failed = 1;
+    else {
+        memset(R->esc, 0, (R->npr ? R->npr : 1) * sizeof *R->esc);
+        memset(R->nesc, 0, (R->npr ? R->npr : 1) * sizeof *R->nesc);
+        memset(R->esc_done, 0, R->npr ? R->npr : 1);
+    }
     listing_notes(R);
-    for (size_t s = 0; bs && s < R->nstores; s++) judge(R, &bs[s], data_defs, copy_defs);
+    for (size_t s = 0; bs && !R->failed && s < R->nstores; s++) judge(R, &bs[s], data_defs, copy_defs);
     if (R->nstores > 1) qsort(R->stores, R->nstores, sizeof *R->stores, cmp_store);
     for (size_t s = 0; s < R->nstores; s++) R->counts[R->stores[s].verdict]++;
     size_t decided = R->counts[KM_RECOV_RECOVERABLE] + R->counts[KM_RECOV_AT_RISK] + R->counts[KM_RECOV_NOT_BACKED_UP];
@@ -1444,6 +1927,31 @@ static void jpath(km_buf *b, const km_recov_path *p, int copy) {
     km_buf_putc(b, '}');
 }
 
+static void jescalation(km_buf *b, const km_recov_escalation *e) {
+    km_buf_puts(b, ",\"escalation\":");
+    if (!e) {
+        km_buf_puts(b, "null");
+        return;
+    }
+    km_buf_putc(b, '{');
+    js(b, "why");
+    km_buf_putc(b, ':');
+    js(b, e->why);
+    jkv(b, "target", e->target);
+    jkv(b, "as", e->as);
+    jkv(b, "grant", e->grant_admin ? "a policy allowing everything" : e->grant_group ? e->grant_group : NULL);
+    km_buf_puts(b, ",\"steps\":[");
+    for (size_t i = 0; i < e->nsteps; i++) {
+        km_buf_printf(b, "%s{\"action\":", i ? "," : "");
+        js(b, e->steps[i].action);
+        jkv(b, "resource", e->steps[i].resource);
+        km_buf_putc(b, '}');
+    }
+    km_buf_puts(b, "],\"allowed_by\":");
+    jlines(b, e->allowed_by);
+    km_buf_printf(b, ",\"conditional\":%s}", e->conditional ? "true" : "false");
+}
+
 int km_recov_json(const km_recov *r, km_buf *b) {
     km_buf_puts(b, "{\"version\":1");
     jtime(b, "snapshot_time", r->now);
@@ -1518,8 +2026,10 @@ int km_recov_json(const km_recov *r, km_buf *b) {
             js(b, pr->arn);
             jkv(b, "kind", pr->kind);
             jkv(b, "credential", pr->credential);
-            km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s,\"data_paths\":[", pr->conditional ? "true" : "false",
+            km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s", pr->conditional ? "true" : "false",
                           pr->result == KM_TRI_YES ? "true" : "false");
+            jescalation(b, pr->via);
+            km_buf_puts(b, ",\"data_paths\":[");
             for (size_t k = 0; k < pr->ndata; k++) {
                 if (k) km_buf_putc(b, ',');
                 jpath(b, &pr->data[k], 0);
@@ -1551,12 +2061,6 @@ static const char *verdict_colour(km_recov_verdict v) {
     }
 }
 
-static void age_text(char *buf, size_t n, int64_t now, int64_t t) {
-    if (!t) { snprintf(buf, n, "age unknown"); return; }
-    double h = (double)(now - t) / 3600.0;
-    if (h < 48) snprintf(buf, n, "newest %.1f h old", h);
-    else snprintf(buf, n, "newest %.1f days old", h / 24.0);
-}
 
 static int same_steps(const km_recov_path *a, const km_recov_path *b) {
     if (a->nsteps != b->nsteps) return 0;
@@ -1603,7 +2107,8 @@ int km_recov_text(const km_recov *r, FILE *f, int color, int brief) {
         fprintf(f, "      %s\n", st->reason);
         if (brief) {
             for (size_t p = 0; p < st->nprincipals; p++)
-                if (st->principals[p].result == KM_TRI_YES) fprintf(f, "      can destroy all: %s\n", st->principals[p].arn);
+                if (st->principals[p].result == KM_TRI_YES)
+                    fprintf(f, "      can destroy all: %s%s\n", st->principals[p].arn, st->principals[p].via ? " (by privilege escalation)" : "");
             if (st->nmissing) fprintf(f, "      missing: %s%s\n", st->missing[0], st->nmissing > 1 ? " (and more)" : "");
             continue;
         }
@@ -1639,6 +2144,20 @@ int km_recov_text(const km_recov *r, FILE *f, int color, int brief) {
                 continue;
             }
             fprintf(f, "    can destroy all: %s (%s)%s\n", pr->arn, pr->credential, pr->conditional ? " [conditional]" : "");
+            if (pr->via) {
+                const km_recov_escalation *e = pr->via;
+                fprintf(f, "      by privilege escalation (%s): ", e->why);
+                for (size_t k = 0; k < e->nsteps; k++)
+                    fprintf(f, "%s%s on %s", k ? ", then " : "", e->steps[k].action,
+                            strcmp(e->steps[k].resource, pr->arn) ? e->steps[k].resource : "itself");
+                if (strcmp(e->as, pr->arn)) fprintf(f, "; then as %s", e->as);
+                fprintf(f, "%s\n", e->conditional ? " [conditional]" : "");
+                for (const char *q = e->allowed_by; q && *q;) {
+                    size_t l = strcspn(q, "\n");
+                    if (l) fprintf(f, "        allowed by %.*s\n", (int)l, q);
+                    q += l + (q[l] == '\n');
+                }
+            }
             for (size_t k = 0; k < pr->ndata; k++) text_path(f, &pr->data[k], "data");
             for (size_t k = 0; k < pr->ncopy; k++) {
                 /* a path that destroys several copies (their common KMS key) is shown once */

@@ -76,10 +76,25 @@ typedef struct km_recov_path {
     const char *undecided;    /* why it could not be decided (result UNK), else NULL */
 } km_recov_path;
 
+/* A privilege escalation: what a principal that cannot destroy the data and every copy itself
+ * does first to get the permissions (checks/recov/actions.json "escalations"). */
+typedef struct km_recov_escalation {
+    const char *why;          /* "attach a policy that allows everything to itself" */
+    const char *target;       /* the role, user, group or policy the steps act on */
+    const char *as;           /* whose permissions the paths then use: the principal itself, or the role or user taken over */
+    km_recov_step steps[KM_RECOV_MAX_STEPS];
+    size_t nsteps;
+    const char *allowed_by;   /* statements that allow the steps, one per line */
+    int conditional;
+    int grant_admin;          /* the paths are asked as if "as" held a policy allowing everything */
+    const char *grant_group;  /* ... or the policies of this group (name) */
+} km_recov_escalation;
+
 typedef struct km_recov_principal {
     const char *arn, *kind, *credential;
     km_tri result;            /* YES: destroys the data and every copy; UNK: cannot tell */
     int conditional;
+    const km_recov_escalation *via; /* NULL: with its own permissions; else after this escalation */
     km_recov_path *data, *copy;
     size_t ndata, ncopy;
 } km_recov_principal;
