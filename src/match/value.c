@@ -517,6 +517,10 @@ static inline int lit_eq(const char *pat, size_t plen, const char *s, int fold) 
 static inline size_t lit_find(const char *pat, size_t plen, size_t ulen, const char *s, size_t from, size_t slen,
                               int fold) {
     if (ulen == 0) return from;
+    if (!fold && ulen == plen) { /* no escapes: libc's search (the pattern's '*:assumed-role/aws:*' on every ARN) */
+        const char *q = from <= slen ? memmem(s + from, slen - from, pat, plen) : NULL;
+        return q ? (size_t)(q - s) : (size_t)-1;
+    }
     for (size_t k = from; k + ulen <= slen; k++)
         if (lit_eq(pat, plen, s + k, fold)) return k;
     return (size_t)-1;
