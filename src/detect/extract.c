@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_REL_DEPTH 32 /* nesting followed along requested paths */
 
@@ -47,6 +50,21 @@ static size_t vstr(xs *x, size_t i) {
     const unsigned char *s = (const unsigned char *)x->s;
     i++;
     for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time to the next quote, backslash or control character */
+        const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), c1f = _mm_set1_epi8(0x1F);
+        while (i + 16 <= x->n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                                     _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)); /* v <= 0x1F, unsigned */
+            unsigned bits = (unsigned)_mm_movemask_epi8(m);
+            if (bits) {
+                i += (size_t)__builtin_ctz(bits);
+                break;
+            }
+            i += 16;
+        }
+#endif
         while (i < x->n && !str_stop[s[i]]) i++;
         if (i >= x->n || s[i] < 0x20) break;
         if (s[i] == '"') return i + 1;
