@@ -134,3 +134,37 @@ TEST(extract_hand_made_records) {
     CHECK_INT(km_extract("{\"eventName\":\"unterminated", 26, &q, 1, &a) >= 0, 1);
     km_arena_free(&a);
 }
+
+/* Every part of the record is checked as strictly as the tree parser checks it, including the
+ * parts skipped (a record with an alert is valid JSON as a whole): the reader gives up (1) exactly
+ * where km_json_parse fails. */
+TEST(extract_gives_up_on_invalid_json_in_skipped_parts) {
+    static const char *const texts[] = {
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":tru}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":\"a\\qb\"}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":01}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":1.}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":[1,]}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\" 1}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":\"\\u12G4\"}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":\"tab\there\"}}",
+        "{\"eventName\":\"A\",\"tlsDetails\":{,}}",
+        "{\"eventName\":\"A\" \"b\":1}",
+        "{\"eventName\":\"a\\xb\"}",
+        /* valid ones, for contrast */
+        "{\"eventName\":\"A\",\"tlsDetails\":{\"x\":[true,false,null,-0.5e+3,\"\\u00e9\\n\",{}],\"y\":{}}}",
+        "{ \"eventName\" : \"A\" , \"n\" : [ ] }",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        km_arena a;
+        km_arena_init(&a, 0);
+        km_extract_req q = {"eventName", KM_X_STRING, NULL, 0};
+        int rc = km_extract(texts[i], strlen(texts[i]), &q, 1, &a);
+        km_error err;
+        km_json_doc *d = km_json_parse(texts[i], strlen(texts[i]), NULL, NULL, &err);
+        km_test_case((rc == 0) == (d != NULL), "%s: extract %d, parser %s", texts[i], rc, d ? "accepts" : "refuses");
+        if (rc == 0) km_test_case(q.value && q.value[0] == 'A', "%s: eventName %s", texts[i], q.value ? q.value : "(none)");
+        km_json_doc_free(d);
+        km_arena_free(&a);
+    }
+}

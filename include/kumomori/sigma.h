@@ -132,6 +132,17 @@ size_t km_sigma_prefilter(const km_sigma_set *s, size_t i, const char *const **p
  * string fields. docs/sigma.md. */
 int km_sigma_prefilter_exact(const km_sigma_set *s, size_t i);
 
+/* How detection rule i runs on the matcher: 2 fully (its patterns are the rule: the matcher's
+ * answer is final), 1 partly (the patterns test what the matcher can test exactly, the reference
+ * evaluator decides on the records they pass), 0 not at all (evaluated on every record), -1 not a
+ * detection. *reasons (owned by the set) lists what is kept off the matcher, "line N: field: why".
+ * docs/sigma.md. */
+int km_sigma_compiled(const km_sigma_set *s, size_t i, const char *const **reasons, size_t *nreasons);
+/* Test switch: with on = 0, no rule is compiled: every rule's patterns are the older necessary
+ * conditions and the reference evaluator decides (the alerts must be the same). Call before the
+ * rules are turned into a rule set. */
+void km_sigma_set_compile(km_sigma_set *s, int on);
+
 /* The values a record holds at a Sigma field path (dotted, through objects and arrays) rendered as
  * one string for grouping and distinct counting: a string as is, a number or boolean as its JSON
  * text, an object or array as compact JSON, several values joined by ",". Appends to out and

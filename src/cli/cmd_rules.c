@@ -5,6 +5,7 @@
 #include "kumomori/match.h"
 #include "util/embedded.h"
 #include "detect/program.h" /* sigma helper: stateful rule examples */
+#include "kumomori/sigma.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,6 +121,13 @@ static int list_rules(const km_ruleset *rs, int json) {
             if (r->kind == KM_RULE_SIGMA) {
                 km_buf_puts(&b, ",\"prefilter\":");
                 json_strs(&b, r->patterns, r->npatterns);
+                /* how much of the rule the matcher decides, and what it leaves to the evaluator */
+                const char *const *why;
+                size_t nwhy;
+                int how = km_sigma_compiled(km_ruleset_sigma(rs), r->sigma_index, &why, &nwhy);
+                json_member(&b, "compiled", how == 2 ? "fully" : how == 1 ? "partly" : "no");
+                km_buf_puts(&b, ",\"offMatcher\":");
+                json_strs(&b, why, nwhy);
             }
             size_t m = 0;
             for (size_t k = 0; k < r->nexamples; k++) m += (size_t)r->examples[k].should_match;

@@ -349,6 +349,7 @@ static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, in
         a->input = input_name(w);
         a->offset = rec->offset;
         a->gzip = e->is_stdin ? 0 : has_suffix(e->path, ".gz");
+        if (w->cur->n == 1) l.ctx = NULL; /* a new batch (perhaps at a freed one's address): nothing to share */
         km_program_light_fill(r->o->program, &l, (size_t)i, &w->cur->arena, a, &it->hit, &w->ctxbuf);
         if (w->cur->arena.failed || w->light.failed) atomic_store(&r->oom, 1); /* harden helper: fields lost */
         it->same_event = i > 0;
@@ -356,6 +357,8 @@ static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, in
     }
     return 0;
 }
+
+static const char *reason_only(const char *msg);
 
 static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, int n) {
     run *r = w->r;
@@ -367,6 +370,21 @@ static void raise_alerts(worker *w, const km_record *rec, const uint32_t *ids, i
     km_error err;
     km_json_doc *doc = km_json_parse(rec->data, rec->len, &jo, NULL, &err);
     if (!doc && err.code == KM_ENOMEM) atomic_store(&r->oom, 1); /* alerts without their fields */
+    if (!doc && err.code != KM_ENOMEM) {
+        /* Invalid JSON in a part no pattern reads (the matcher checked the rest): the record is
+         * skipped and reported like one the matcher rejects, whatever the rules that matched it
+         * (no alert, nothing fed to thresholds; the light path's reader checks as strictly) */
+        char msg[1200];
+        uint64_t at = rec->offset + (err.offset != (size_t)-1 ? err.offset : 0);
+        km_skip_reason why = err.code == KM_ELIMIT ? KM_SKIP_TOO_LARGE : KM_SKIP_INVALID_JSON;
+        snprintf(msg, sizeof msg, "%s at byte %llu (in the record that begins at byte %llu): %s; record skipped",
+                 why == KM_SKIP_INVALID_JSON ? "invalid JSON" : "record over a limit", (unsigned long long)at,
+                 (unsigned long long)rec->offset, reason_only(err.msg));
+        note(w, why, at, msg);
+        w->r->slots[w->idx].records--; /* counted as skipped, not as a record read */
+        atomic_fetch_sub_explicit(&r->records, 1, memory_order_relaxed);
+        return;
+    }
     const km_json *root = km_json_root(doc);
     const entry *e = &r->list.e[w->idx];
     /* sigma helper: Sigma rules are decided on the parsed record */

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_REL_DEPTH 32 /* nesting followed along requested paths */
 
@@ -30,51 +33,126 @@ static size_t ws(const xs *x, size_t i) {
     return i;
 }
 
-/* i at the opening quote; returns the index after the closing quote (n on error). */
-static size_t str_end(const xs *x, size_t i) {
+/* Bytes that end a run of plain string content. */
+static const unsigned char str_stop[256] = {
+    [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1, [9] = 1, [10] = 1,
+    [11] = 1, [12] = 1, [13] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1,
+    [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [27] = 1, [28] = 1, [29] = 1, [30] = 1,
+    [31] = 1, ['"'] = 1, ['\\'] = 1};
+
+static int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* The values this reader skips or reads are checked as strictly as the tree parser checks them
+ * (RFC 8259): a record that raises an alert is valid JSON as a whole, whichever path reads it
+ * (docs/detect.md). On anything else the reader gives up, and the caller's parse reports where.
+ * i at the opening quote: the index after the closing quote. */
+static size_t vstr(xs *x, size_t i) {
+    const unsigned char *s = (const unsigned char *)x->s;
     i++;
-    while (i < x->n) {
-        const char *q = memchr(x->s + i, '"', x->n - i);
-        if (!q) return x->n;
-        size_t at = (size_t)(q - x->s), bs = 0;
-        while (at - bs > i && x->s[at - bs - 1] == '\\') bs++;
-        if (bs % 2 == 0) return at + 1;
-        i = at + 1;
+    for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time to the next quote, backslash or control character */
+        const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), c1f = _mm_set1_epi8(0x1F);
+        while (i + 16 <= x->n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                                     _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)); /* v <= 0x1F, unsigned */
+            unsigned bits = (unsigned)_mm_movemask_epi8(m);
+            if (bits) {
+                i += (size_t)__builtin_ctz(bits);
+                break;
+            }
+            i += 16;
+        }
+#endif
+        while (i < x->n && !str_stop[s[i]]) i++;
+        if (i >= x->n || s[i] < 0x20) break;
+        if (s[i] == '"') return i + 1;
+        if (i + 1 >= x->n) break;
+        unsigned char e = s[i + 1];
+        if (e == 'u') {
+            if (i + 5 >= x->n || !is_hex(s[i + 2]) || !is_hex(s[i + 3]) || !is_hex(s[i + 4]) || !is_hex(s[i + 5])) break;
+            i += 6;
+        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+            i += 2;
+        } else {
+            break;
+        }
     }
+    x->giveup = 1;
     return x->n;
 }
 
-/* Bytes that matter when skipping a nested value. */
-static const unsigned char nest_byte[256] = {['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1};
-
-/* Skip any value starting at i; returns the index after it. */
-static size_t skip_value(const xs *x, size_t i) {
-    i = ws(x, i);
-    if (i >= x->n) return x->n;
-    char c = x->s[i];
-    if (c == '"') return str_end(x, i);
-    if (c == '{' || c == '[') {
-        size_t depth = 0;
-        const unsigned char *s = (const unsigned char *)x->s;
-        while (i < x->n) {
-            while (i < x->n && !nest_byte[s[i]]) i++;
-            if (i >= x->n) break;
-            char d = x->s[i];
-            if (d == '"') {
-                i = str_end(x, i);
-                continue;
-            }
-            if (d == '{' || d == '[') depth++;
-            else if (--depth == 0) return i + 1;
-            i++;
-        }
-        return x->n;
-    }
-    while (i < x->n && x->s[i] != ',' && x->s[i] != '}' && x->s[i] != ']' && x->s[i] != ' ' && x->s[i] != '\n' &&
-           x->s[i] != '\t' && x->s[i] != '\r')
-        i++;
+static size_t digits(const xs *x, size_t i) {
+    while (i < x->n && x->s[i] >= '0' && x->s[i] <= '9') i++;
     return i;
 }
+
+/* A number as RFC 8259 writes it. */
+static size_t vnum(xs *x, size_t i) {
+    if (i < x->n && x->s[i] == '-') i++;
+    if (i >= x->n) goto bad;
+    if (x->s[i] == '0') i++;
+    else if (x->s[i] >= '1' && x->s[i] <= '9') i = digits(x, i);
+    else goto bad;
+    if (i < x->n && x->s[i] == '.') {
+        size_t j = digits(x, i + 1);
+        if (j == i + 1) goto bad;
+        i = j;
+    }
+    if (i < x->n && (x->s[i] == 'e' || x->s[i] == 'E')) {
+        i++;
+        if (i < x->n && (x->s[i] == '+' || x->s[i] == '-')) i++;
+        size_t j = digits(x, i);
+        if (j == i) goto bad;
+        i = j;
+    }
+    return i;
+bad:
+    x->giveup = 1;
+    return x->n;
+}
+
+#define MAX_SKIP_DEPTH 512
+
+/* Check and skip any value starting at i; returns the index after it (n with x->giveup set when
+ * it is not valid JSON). */
+static size_t skip_value_d(xs *x, size_t i, int depth) {
+    i = ws(x, i);
+    if (i >= x->n || depth > MAX_SKIP_DEPTH) goto bad;
+    char c = x->s[i];
+    switch (c) {
+    case '"': return vstr(x, i);
+    case '{':
+    case '[': {
+        char close = c == '{' ? '}' : ']';
+        i = ws(x, i + 1);
+        if (i < x->n && x->s[i] == close) return i + 1;
+        for (;;) {
+            if (c == '{') {
+                if (i >= x->n || x->s[i] != '"') goto bad;
+                i = ws(x, vstr(x, i));
+                if (x->giveup || i >= x->n || x->s[i] != ':') goto bad;
+                i++;
+            }
+            i = ws(x, skip_value_d(x, i, depth + 1));
+            if (x->giveup || i >= x->n) goto bad;
+            if (x->s[i] == close) return i + 1;
+            if (x->s[i] != ',') goto bad;
+            i = ws(x, i + 1);
+        }
+    }
+    case 't': if (x->n - i >= 4 && !memcmp(x->s + i, "true", 4)) return i + 4; goto bad;
+    case 'f': if (x->n - i >= 5 && !memcmp(x->s + i, "false", 5)) return i + 5; goto bad;
+    case 'n': if (x->n - i >= 4 && !memcmp(x->s + i, "null", 4)) return i + 4; goto bad;
+    default: return vnum(x, i);
+    }
+bad:
+    x->giveup = 1;
+    return x->n;
+}
+
+static size_t skip_value(xs *x, size_t i) { return skip_value_d(x, i, 0); }
 
 static int hexv(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -209,7 +287,8 @@ static size_t take(xs *x, size_t i, size_t r, int in_array) {
     if (i >= x->n) return x->n;
     char c = x->s[i];
     if (c == '"') {
-        size_t e = str_end(x, i);
+        size_t e = vstr(x, i);
+        if (x->giveup) return x->n;
         if (e <= x->n && e >= i + 2 && x->s[e - 1] == '"' && !memchr(x->s + i + 1, '\\', e - i - 2)) { /* nothing to decode */
             add_value(x, r, x->s + i + 1, e - i - 2, 1, in_array, 1);
             return e;
@@ -256,7 +335,7 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
         if (i >= x->n) return x->n;
         if (x->s[i] == '}') return i + 1;
         if (x->s[i] != '"') return x->n;
-        size_t ks = i + 1, ke = str_end(x, i);
+        size_t ks = i + 1, ke = vstr(x, i);
         /* A key that runs to the end of the text (unterminated, or its quote the last byte) would
          * give a length of -1 (found by fuzz/fuzz_extract: a read past the record): not an object
          * this reader can finish, so the tree decides. */
@@ -268,6 +347,10 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
         const char *key = x->s + ks;
         i = ws(x, ke);
         if (i < x->n && x->s[i] == ':') i++;
+        else {
+            x->giveup = 1; /* not JSON: the tree reports it */
+            return x->n;
+        }
         cands next;
         next.n = 0;
         int exact = 0;

@@ -250,7 +250,7 @@ void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_b
 
 /* The alert of the k-th matched rule from the extracted fields: its fields copied into a (a written
  * alert), and its hit with the event's fields as JSON when a threshold or correlation reads it. */
-void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
+void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
                            km_buf *scratch) {
     *hit = NULL;
     km_alert tmp = *al;
@@ -307,7 +307,17 @@ void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_
     if (!h->vals) return;
     for (size_t i = 0; i < h->nvals; i++) h->vals[i] = dup_or_null(a, l->vals[l->first[k] + i]);
     h->time_ms = l->time_ms;
-    km_program_hit_ctx(h, &tmp, a, scratch);
+    if (l->ctx && l->ctx_arena == a) {
+        /* another hit of the same record in the same batch: the same event fields (the ctx has no
+         * rule in it), built once */
+        h->ctx = l->ctx;
+        h->ctx_len = l->ctx_len;
+    } else {
+        km_program_hit_ctx(h, &tmp, a, scratch);
+        l->ctx = h->ctx;
+        l->ctx_len = h->ctx_len;
+        l->ctx_arena = a;
+    }
     *hit = h;
 }
 

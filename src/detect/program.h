@@ -69,13 +69,16 @@ typedef struct km_light {
     const char **vals;      /* per matched rule: its hit values, one block after the other */
     size_t *first, *nvals;
     int64_t time_ms;
+    const char *ctx;        /* the hits' event fields as JSON, once built for this record (in ctx_arena) */
+    size_t ctx_len;
+    const km_arena *ctx_arena;
 } km_light;
 int km_program_light(const km_program *p, const uint32_t *ids, int n);
 /* 0 done (l filled, strings in a), 1 the record needs the tree, -1 out of memory. */
 int km_program_light_extract(const km_program *p, const char *text, size_t len, const uint32_t *ids, int n, km_arena *a,
                              km_light *l);
 /* The alert fields and the hit of the k-th matched rule, copied into a (the alert's batch). */
-void km_program_light_fill(const km_program *p, const km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
+void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
                            km_buf *scratch);
 
 /* Writing side, one thread, in input order. Writes a (unless its rule is hidden), feeds its hit,

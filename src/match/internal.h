@@ -29,7 +29,11 @@ typedef enum {
     KM_VM_AB_PREFIX,
     KM_VM_AB_SUFFIX,
     KM_VM_AB_WILDCARD,
-    KM_VM_AB_EIC
+    KM_VM_AB_EIC,
+    /* kumomori's own operator "km-wildcard-ignore-case" (not EventBridge's; the Sigma compiler
+     * emits it): a wildcard over ASCII text whose letters match either case. ASCII patterns only. */
+    KM_VM_WILDCARD_CI,
+    KM_VM_AB_WILDCARD_CI
 } km_vm_kind;
 
 typedef struct km_str {
@@ -191,6 +195,8 @@ int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int m
 
 /* Wildcard: '*' any run of bytes, "\*" and "\\" literal. Pattern assumed valid. */
 int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen);
+/* The same with ASCII letters compared without regard to case (km-wildcard-ignore-case). */
+int km_wildcard_match_ci(const char *pat, size_t plen, const char *s, size_t slen);
 /* Checks a wildcard pattern; returns NULL or a message (static text with %zu for position) and
  * sets *pos. */
 const char *km_wildcard_check(const char *pat, size_t plen, size_t *pos);

@@ -756,6 +756,7 @@ static int vm_cost(const km_vm *vm) {
     case KM_VM_NUM_RANGE: return vm->lo == vm->hi ? 2 : 4;
     case KM_VM_CIDR: return 4;
     case KM_VM_WILDCARD: return 5;
+    case KM_VM_WILDCARD_CI: return 6;
     case KM_VM_PREFIX_EIC:
     case KM_VM_SUFFIX_EIC: return 7;
     case KM_VM_EXISTS: return 9;

@@ -271,6 +271,13 @@ static int parse_numeric(cc *c, km_vm *vm, const km_json *arr) {
     return 0;
 }
 
+/* km-wildcard-ignore-case compares ASCII letters only: other text would need Unicode case rules. */
+static int check_ascii(cc *c, const km_json *v) {
+    for (size_t i = 0; i < v->u.str.len; i++)
+        if ((unsigned char)v->u.str.s[i] >= 0x80) return fail(c, v, "km-wildcard-ignore-case match pattern must be ASCII");
+    return 0;
+}
+
 static int check_wildcard(cc *c, const km_json *v) {
     size_t pos;
     const char *m = km_wildcard_check(v->u.str.s, v->u.str.len, &pos);
@@ -339,6 +346,7 @@ static int parse_anything_but(cc *c, km_vm *vm, const km_json *v) {
         else if (strcmp(op, "prefix") == 0) sub = 2;
         else if (strcmp(op, "suffix") == 0) sub = 3;
         else if (strcmp(op, "wildcard") == 0) sub = 4;
+        else if (strcmp(op, "km-wildcard-ignore-case") == 0) sub = 5;
         else return fail(c, v, "Unsupported anything-but pattern: %s", op);
         path_push_key(c, op, v->u.obj.members[0].key_len);
         val = v->u.obj.members[0].value;
@@ -372,11 +380,12 @@ static int parse_anything_but(cc *c, km_vm *vm, const km_json *v) {
         } else {
             if (it->type != KM_JSON_STRING) {
                 if (sub == 1) return fail(c, it, "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.");
-                if (sub == 4) return fail(c, it, "wildcard match pattern must be a string");
+                if (sub >= 4) return fail(c, it, "wildcard match pattern must be a string");
                 return fail(c, it, "prefix/suffix match pattern must be a string");
             }
             if ((sub == 2 || sub == 3) && it->u.str.len == 0) return fail(c, it, "Null prefix/suffix not allowed");
-            if (sub == 4 && check_wildcard(c, it)) return -1;
+            if (sub >= 4 && check_wildcard(c, it)) return -1;
+            if (sub == 5 && check_ascii(c, it)) return -1;
             if (set_str(c, &vm->list[vm->nlist], it->u.str.s, it->u.str.len)) return -1;
             vm->nlist++;
         }
@@ -388,7 +397,11 @@ static int parse_anything_but(cc *c, km_vm *vm, const km_json *v) {
             return fail(c, val, "Inside anything but list, either all values are number or string, mixed type is not supported");
         vm->kind = has_num ? KM_VM_AB_NUMBERS : KM_VM_AB_STRINGS;
     } else {
-        vm->kind = sub == 1 ? KM_VM_AB_EIC : sub == 2 ? KM_VM_AB_PREFIX : sub == 3 ? KM_VM_AB_SUFFIX : KM_VM_AB_WILDCARD;
+        vm->kind = sub == 1   ? KM_VM_AB_EIC
+                   : sub == 2 ? KM_VM_AB_PREFIX
+                   : sub == 3 ? KM_VM_AB_SUFFIX
+                   : sub == 4 ? KM_VM_AB_WILDCARD
+                              : KM_VM_AB_WILDCARD_CI;
         if (v->u.obj.n > 1) {
             path_pop(c, pold);
             return one_key(c, v, "Too many elements in numeric expression");
@@ -473,6 +486,12 @@ static int parse_match_expr(cc *c, vlist *l, const km_json *obj) {
         if (v->type != KM_JSON_STRING) return fail(c, v, "wildcard match pattern must be a string");
         if (check_wildcard(c, v)) return -1;
         vm->kind = KM_VM_WILDCARD;
+        rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
+    } else if (strcmp(op, "km-wildcard-ignore-case") == 0) {
+        /* kumomori's own operator (docs/matcher.md), emitted by the Sigma compiler */
+        if (v->type != KM_JSON_STRING) return fail(c, v, "wildcard match pattern must be a string");
+        if (check_wildcard(c, v) || check_ascii(c, v)) return -1;
+        vm->kind = KM_VM_WILDCARD_CI;
         rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
     } else {
         path_pop(c, old);

@@ -500,25 +500,33 @@ static size_t lit_len(const char *pat, size_t plen) {
     return n;
 }
 
-static int lit_eq(const char *pat, size_t plen, const char *s) {
+static inline char fold_ascii(char c, int fold) { return fold && c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
+
+/* fold: compare ASCII letters without regard to case (km-wildcard-ignore-case). */
+static inline int lit_eq(const char *pat, size_t plen, const char *s, int fold) {
     size_t j = 0;
     for (size_t i = 0; i < plen; i++, j++) {
         char c = pat[i];
         if (c == '\\') c = pat[++i];
-        if (s[j] != c) return 0;
+        if (fold_ascii(s[j], fold) != fold_ascii(c, fold)) return 0;
     }
     return 1;
 }
 
 /* Leftmost occurrence of the literal in s[from..slen), or (size_t)-1. */
-static size_t lit_find(const char *pat, size_t plen, size_t ulen, const char *s, size_t from, size_t slen) {
+static inline size_t lit_find(const char *pat, size_t plen, size_t ulen, const char *s, size_t from, size_t slen,
+                              int fold) {
     if (ulen == 0) return from;
+    if (!fold && ulen == plen) { /* no escapes: libc's search (the pattern's '*:assumed-role/aws:*' on every ARN) */
+        const char *q = from <= slen ? memmem(s + from, slen - from, pat, plen) : NULL;
+        return q ? (size_t)(q - s) : (size_t)-1;
+    }
     for (size_t k = from; k + ulen <= slen; k++)
-        if (lit_eq(pat, plen, s + k)) return k;
+        if (lit_eq(pat, plen, s + k, fold)) return k;
     return (size_t)-1;
 }
 
-int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen) {
+static inline int wildcard_match(const char *pat, size_t plen, const char *s, size_t slen, int fold) {
     /* split into literal runs at unescaped stars */
     size_t seg_start = 0, i = 0, nstars = 0;
     /* first run: anchored at the start */
@@ -536,17 +544,17 @@ int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen) 
         size_t ul = lit_len(pat + seg_start, rl);
         int last = i >= plen;
         if (first && last) {
-            return ul == slen && lit_eq(pat + seg_start, rl, s);
+            return ul == slen && lit_eq(pat + seg_start, rl, s, fold);
         }
         if (first) {
-            if (ul > slen || !lit_eq(pat + seg_start, rl, s)) return 0;
+            if (ul > slen || !lit_eq(pat + seg_start, rl, s, fold)) return 0;
             at = ul;
         } else if (last) {
             /* anchored at the end, after at */
             if (ul > slen - at) return 0;
-            return lit_eq(pat + seg_start, rl, s + slen - ul);
+            return lit_eq(pat + seg_start, rl, s + slen - ul, fold);
         } else {
-            size_t k = lit_find(pat + seg_start, rl, ul, s, at, slen);
+            size_t k = lit_find(pat + seg_start, rl, ul, s, at, slen, fold);
             if (k == (size_t)-1) return 0;
             at = k + ul;
         }
@@ -554,6 +562,14 @@ int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen) 
         nstars++;
         seg_start = i + 1;
     }
+}
+
+int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen) {
+    return wildcard_match(pat, plen, s, slen, 0);
+}
+
+int km_wildcard_match_ci(const char *pat, size_t plen, const char *s, size_t slen) {
+    return wildcard_match(pat, plen, s, slen, 1);
 }
 
 /* Wildcard complexity: simulate the patterns' NFA (a position = how many elements of one
@@ -732,6 +748,7 @@ int km_vm_match(const km_vm *vm, km_value *v) {
     case KM_VM_PREFIX_EIC: return isstr && eic_q(&vm->str, v, 1);
     case KM_VM_SUFFIX_EIC: return isstr && eic_q(&vm->str, v, 2);
     case KM_VM_WILDCARD: return isstr && km_wildcard_match(vm->str.s, vm->str.len, v->s, v->len);
+    case KM_VM_WILDCARD_CI: return isstr && km_wildcard_match_ci(vm->str.s, vm->str.len, v->s, v->len);
     case KM_VM_CIDR: return ip_in(vm, v);
     case KM_VM_EXISTS: return 1;
     case KM_VM_AB_STRINGS:
@@ -758,6 +775,11 @@ int km_vm_match(const km_vm *vm, km_value *v) {
         if (!isstr) return 1;
         for (size_t i = 0; i < vm->nlist; i++)
             if (km_wildcard_match(vm->list[i].s, vm->list[i].len, v->s, v->len)) return 0;
+        return 1;
+    case KM_VM_AB_WILDCARD_CI:
+        if (!isstr) return 1;
+        for (size_t i = 0; i < vm->nlist; i++)
+            if (km_wildcard_match_ci(vm->list[i].s, vm->list[i].len, v->s, v->len)) return 0;
         return 1;
     case KM_VM_AB_EIC:
         if (!isstr) return 1;

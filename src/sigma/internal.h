@@ -99,6 +99,12 @@ typedef struct sg_detection {
     const char **prefilter; /* EventBridge patterns (see km_sigma_prefilter) */
     size_t nprefilter;
     int prefilter_exact;    /* the patterns say exactly what the detection says (CloudTrail's types) */
+    /* Without the compilation (km_sigma_set_compile off): the older necessary patterns, evaluated. */
+    const char **legacy;
+    size_t nlegacy;
+    /* What keeps parts of the detection off the matcher ("field|modifiers: why"), see compile.c. */
+    const char **offm;
+    size_t noffm;
 } sg_detection;
 
 typedef struct sg_alias {
@@ -140,6 +146,7 @@ struct km_sigma_set {
     size_t ndocs, capdocs;
     int next_group;
     int finished;
+    int no_compile; /* km_sigma_set_compile(s, 0): the evaluator decides every rule (a test switch) */
 };
 
 /* ---- value.c ---- */
@@ -172,5 +179,14 @@ sg_cond *sg_cond_parse(km_arena *a, const char *text, const sg_sel *sels, size_t
 int sg_eval_detection(const sg_detection *d, const km_json *rec, km_sigma_scratch *sc);
 /* Compile prefilter patterns for a detection into the arena. */
 int sg_prefilter_build(km_arena *a, sg_detection *d);
+/* ---- compile.c ---- */
+/* Compile the detection onto EventBridge patterns (plus kumomori's km-wildcard-ignore-case): the
+ * condition in disjunctive normal form over the items the matcher can test exactly. Sets
+ * d->prefilter, d->prefilter_exact and d->offm. Returns 1 when it produced patterns, 0 when the
+ * caller should fall back to sg_prefilter_build's necessary patterns, -1 out of memory. */
+int sg_compile_build(km_arena *a, sg_detection *d);
+/* Shared with compile.c (prefilter.c). */
+int sg_scalar_field(const char *f);
+size_t sg_required_literal(const char *re, char *out, size_t outsz);
 
 #endif

@@ -24,6 +24,9 @@ km_sigma_set *km_sigma_set_new(void) {
     km_sigma_set *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     km_arena_init(&s->arena, 0);
+    /* test switch (tests/cli/cases/detect-sigma-compiled-same): the evaluator decides every rule */
+    const char *ev = getenv("KUMOMORI_SIGMA_EVALUATE");
+    if (ev && *ev && strcmp(ev, "0")) s->no_compile = 1;
     return s;
 }
 
@@ -89,13 +92,33 @@ size_t km_sigma_prefilter(const km_sigma_set *s, size_t i, const char *const **p
         *patterns = NULL;
         return 0;
     }
+    if (s->no_compile) {
+        *patterns = s->rules[i]->det.legacy;
+        return s->rules[i]->det.nlegacy;
+    }
     *patterns = s->rules[i]->det.prefilter;
     return s->rules[i]->det.nprefilter;
 }
 
 int km_sigma_prefilter_exact(const km_sigma_set *s, size_t i) {
-    if (!s || i >= s->n || s->rules[i]->info.kind != KM_SIGMA_DETECTION) return 0;
+    if (!s || i >= s->n || s->rules[i]->info.kind != KM_SIGMA_DETECTION || s->no_compile) return 0;
     return s->rules[i]->det.nprefilter > 0 && s->rules[i]->det.prefilter_exact;
+}
+
+void km_sigma_set_compile(km_sigma_set *s, int on) {
+    if (s) s->no_compile = !on;
+}
+
+int km_sigma_compiled(const km_sigma_set *s, size_t i, const char *const **reasons, size_t *nreasons) {
+    if (reasons) *reasons = NULL;
+    if (nreasons) *nreasons = 0;
+    if (!s || i >= s->n || s->rules[i]->info.kind != KM_SIGMA_DETECTION) return -1;
+    const sg_detection *d = &s->rules[i]->det;
+    if (reasons) *reasons = d->offm;
+    if (nreasons) *nreasons = d->noffm;
+    if (km_sigma_prefilter_exact(s, i)) return 2;
+    const char *const *p;
+    return km_sigma_prefilter(s, i, &p) ? 1 : 0;
 }
 
 const char *km_sigma_group_field(const km_sigma_set *s, size_t c, size_t j, size_t g) {

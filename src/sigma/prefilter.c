@@ -22,7 +22,7 @@ static const char *const scalar_fields[] = {
     "userIdentity.sessionContext.sessionIssuer.accountId", "userIdentity.sessionContext.sessionIssuer.userName",
 };
 
-static int scalar_field(const char *f) {
+int sg_scalar_field(const char *f) {
     if (!f) return 0;
     for (size_t i = 0; i < sizeof scalar_fields / sizeof scalar_fields[0]; i++)
         if (!strcmp(scalar_fields[i], f)) return 1;
@@ -38,7 +38,7 @@ static int ascii(const sg_str *s) {
 /* The longest run of literal characters every match of a regular expression must contain, when
  * the expression is simple enough to tell (no alternation, no groups); 0 when not found or shorter
  * than 3. Conservative: a character followed by ?, * or {..} is not counted as required. */
-static size_t required_literal(const char *re, char *out, size_t outsz) {
+size_t sg_required_literal(const char *re, char *out, size_t outsz) {
     if (strpbrk(re, "|()")) return 0;
     char run[256];
     size_t rl = 0, best = 0;
@@ -110,7 +110,7 @@ static int vm_json(km_buf *b, const sg_value *v) {
     }
     if (v->kind == SV_RE && v->cased) {
         char lit[256];
-        size_t n = required_literal(v->text, lit, sizeof lit);
+        size_t n = sg_required_literal(v->text, lit, sizeof lit);
         if (!n) return 0;
         km_buf wb = KM_BUF_INIT;
         km_buf_putc(&wb, '*');
@@ -170,7 +170,7 @@ static int vm_json(km_buf *b, const sg_value *v) {
 
 /* The value list for an item, or 0 when the item gives no usable constraint. */
 static int item_json(km_buf *b, const sg_item *it) {
-    if (!scalar_field(it->field) || it->neq || it->nvalues == 0) return 0;
+    if (!sg_scalar_field(it->field) || it->neq || it->nvalues == 0) return 0;
     km_buf tmp = KM_BUF_INIT;
     km_buf_putc(&tmp, '[');
     int n = 0, ok = 1;
@@ -189,7 +189,7 @@ static int item_json(km_buf *b, const sg_item *it) {
 /* Whether an item's EventBridge form says exactly what the Sigma item says on CloudTrail's string
  * fields: only wildcard strings (no regex, exists, cidr, null), one group of values, no neq. */
 static int item_exact(const sg_item *it) {
-    if (!scalar_field(it->field) || it->neq || (it->all && it->ngroups > 1) || it->nvalues == 0) return 0;
+    if (!sg_scalar_field(it->field) || it->neq || (it->all && it->ngroups > 1) || it->nvalues == 0) return 0;
     for (size_t i = 0; i < it->nvalues; i++)
         if (it->values[i].kind != SV_STR) return 0;
     return 1;
@@ -433,25 +433,32 @@ int sg_prefilter_build(km_arena *a, sg_detection *d) {
     cond_patterns(d, d->cond, &l);
     d->prefilter = NULL;
     d->nprefilter = 0;
-    if (l.none || l.n == 0) {
-        pl_free(&l);
-        return 0;
-    }
-    d->prefilter = km_arena_alloc(a, l.n * sizeof *d->prefilter);
-    if (!d->prefilter) {
-        pl_free(&l);
-        return -1;
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        char *c = km_arena_strndup(a, l.p[i], strlen(l.p[i]));
-        if (!c) {
+    d->legacy = NULL;
+    d->nlegacy = 0;
+    if (!l.none && l.n > 0) {
+        d->legacy = km_arena_alloc(a, l.n * sizeof *d->legacy);
+        if (!d->legacy) {
             pl_free(&l);
             return -1;
         }
-        d->prefilter[i] = c;
+        for (size_t i = 0; i < l.n; i++) {
+            char *c = km_arena_strndup(a, l.p[i], strlen(l.p[i]));
+            if (!c) {
+                pl_free(&l);
+                return -1;
+            }
+            d->legacy[i] = c;
+        }
+        d->nlegacy = l.n;
     }
-    d->nprefilter = l.n;
-    d->prefilter_exact = cond_exact(d, d->cond);
     pl_free(&l);
+    int rc = sg_compile_build(a, d);
+    if (rc < 0) return -1;
+    if (rc == 0) {
+        /* the compiler gave up (too many combinations): the necessary patterns of old */
+        d->prefilter = d->legacy;
+        d->nprefilter = d->nlegacy;
+        d->prefilter_exact = d->nlegacy > 0 && cond_exact(d, d->cond);
+    }
     return 0;
 }
