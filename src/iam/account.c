@@ -1634,7 +1634,7 @@ int km_iam_account_can_granted(const km_iam_account *a, const char *principal_ar
     if (g->admin) ids[k++] = a->granted;
     for (size_t i = 0; gr && i < gr->ninl; i++) ids[k++] = gr->inl[i];
     for (size_t i = 0; gr && i < gr->attached.n; i++) {
-        const named_policy *np = np_find(a->managed, a->nmanaged, gr->attached.v[i]);
+        const named_policy *np = np_lookup(a->managed, &a->ix_managed, gr->attached.v[i]);
         if (np) ids[k++] = np->p;
     }
     principal copy = *p;
