@@ -619,7 +619,8 @@ static void chk_cert_expiry(km_audit *a) {
         int64_t t;
         if (km_parse_time(na, &t)) { km_emit(a, v[i], KM_UNKNOWN, "cannot tell: the expiry date is not in the snapshot (acm describe-certificate)"); continue; }
         double left = (double)(t - km_now(a)) / 86400.0;
-        if (left < (double)a->opts.cert_expiry_days) km_emit(a, v[i], KM_FAIL, "certificate in use expires in %.0f days", left);
+        if (left < 0) km_emit(a, v[i], KM_FAIL, "certificate in use expired %.0f days ago", -left);
+        else if (left < (double)a->opts.cert_expiry_days) km_emit(a, v[i], KM_FAIL, "certificate in use expires in %.0f days", left);
         else km_emit(a, v[i], KM_PASS, "certificate valid for %.0f more days", left);
     }
 }
