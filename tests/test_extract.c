@@ -4,6 +4,7 @@
 #include "test.h"
 #include "corpus.h"
 #include "detect/extract.h"
+#include "detect/program.h"
 #include "kumomori/sigma.h"
 #include "kumomori/buf.h"
 
@@ -166,5 +167,25 @@ TEST(extract_gives_up_on_invalid_json_in_skipped_parts) {
         if (rc == 0) km_test_case(q.value && q.value[0] == 'A', "%s: eventName %s", texts[i], q.value ? q.value : "(none)");
         km_json_doc_free(d);
         km_arena_free(&a);
+    }
+}
+
+/* The cheap eventTime reader: the first "eventTime" key's string, wherever capital T's come first. */
+TEST(extract_record_time_finds_the_first_event_time) {
+    static const struct { const char *text; const char *want; } c[] = {
+        {"{\"eventTime\":\"2024-05-01T10:00:00Z\"}", "2024-05-01T10:00:00Z"},
+        {"{\"userIdentity\":{\"sessionContext\":{\"attributes\":{\"creationDate\":\"2024-01-01T00:00:00Z\"}},\"Type\":\"T\"},"
+         "\"eventTime\" : \"2024-05-01T10:00:01Z\",\"x\":{\"eventTime\":\"2030-01-01T00:00:00Z\"}}",
+         "2024-05-01T10:00:01Z"},
+        {"{\"a\":\"eventTime\",\"eventTime\":\"2024-05-01T10:00:02Z\"}", NULL}, /* the first one is a value: no string after it */
+        {"{\"TTTTTT\":1}", NULL},
+        {"{\"eventTim\":\"2024-05-01T10:00:00Z\"}", NULL},
+        {"\"eventTime\"", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int64_t got = km_program_record_time(c[i].text, strlen(c[i].text));
+        int64_t want = c[i].want ? km_corr_parse_time(c[i].want, strlen(c[i].want)) : -1;
+        km_test_case(got == want, "%s: %lld, expected %lld", c[i].text, (long long)got, (long long)want);
     }
 }

@@ -361,7 +361,7 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
         } else {
             for (size_t k = 0; k < c->n; k++) {
                 const char *seg = x->req[c->r[k]].path + c->pos[k];
-                if (c->len[k] != klen || memcmp(seg, key, klen)) continue;
+                if (c->len[k] != klen || (klen && seg[0] != key[0]) || memcmp(seg, key, klen)) continue;
                 if (seg[klen] == 0) exact = 1;
                 else {
                     next.r[next.n] = c->r[k];
@@ -373,7 +373,8 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
         if (exact || next.n) {
             if (memchr(key, '.', klen)) x->giveup = 1; /* "a.b" as one key: the tree tries both readings */
             for (size_t k = 0; k < nseen; k++)
-                if (seenl[k] == klen && !memcmp(seen[k], key, klen)) x->giveup = 1; /* a repeated key: last wins */
+                if (seenl[k] == klen && (!klen || seen[k][0] == key[0]) && !memcmp(seen[k], key, klen))
+                    x->giveup = 1; /* a repeated key: last wins */
             if (nseen < 64) {
                 seen[nseen] = key;
                 seenl[nseen++] = klen;
@@ -390,7 +391,8 @@ static size_t walk_object(xs *x, size_t i, const cands *c, int depth, int in_arr
             size_t before = i;
             for (size_t k = 0; k < c->n; k++) {
                 const char *seg = x->req[c->r[k]].path + c->pos[k];
-                if (c->len[k] == klen && !memcmp(seg, key, klen) && seg[klen] == 0) i = take(x, before, c->r[k], in_array);
+                if (c->len[k] == klen && (!klen || seg[0] == key[0]) && !memcmp(seg, key, klen) && seg[klen] == 0)
+                    i = take(x, before, c->r[k], in_array);
             }
             if (next.n) i = walk_value(x, before, &next, depth + 1, in_array);
         } else if (next.n) {

@@ -312,6 +312,8 @@ typedef struct fidx {
     hmap literal;  /* raw text of numbers, true, false, null */
     hmap numeq;    /* comparable numbers: 8 bytes of the double */
     hmap eic;      /* ASCII equals-ignore-case: lower-cased */
+    uint64_t eic_lens; /* bit (length % 64) of each eic key: most values (a long userAgent
+                          against 'TruffleHog') need no folding at all */
     hmap prefix;   /* starts-with (PREFIX without '"', literal head of wildcards) */
     hmap suffix;   /* ends-with */
     size_t *plen, nplen, *slen, nslen;
@@ -677,6 +679,7 @@ static int index_vm(fidx *f, const km_vm *vm, target t) {
             char *low = lower_ascii(vm->str.s, vm->str.len);
             if (!low) return -1;
             int rc = hm_add(&f->eic, low, vm->str.len, t);
+            f->eic_lens |= 1ull << (vm->str.len & 63);
             free(low);
             return rc;
         }
@@ -1181,7 +1184,7 @@ static void match_value(mctx *c, uint32_t vi) {
             }
             hit_list(c, hm_get(&f->wc, s->pk, kl, hash_bytes(s->pk, kl)), v);
         }
-        if (f->eic.n) {
+        if (f->eic.n && (f->eic_lens >> (v->len & 63) & 1)) {
             if (grow((void **)&s->low, &s->caplow, v->len + 1, 1)) {
                 c->oom = 1;
                 return;
