@@ -577,6 +577,20 @@ static km_recov_copy *new_copy(km_recov *R, sbuild *b, const char *kind) {
     return c;
 }
 
+/* What Object Lock and MFA Delete make of a bucket's versions (replica: the replica bucket's). */
+static void s3_lock_facts(km_recov *R, km_recov_copy *c, const bucket_facts *f, int replica) {
+    const char *on = replica ? " on the replica" : "";
+    c->mfa_delete = f->mfa_delete;
+    c->object_lock = f->object_lock;
+    c->object_lock_governance = f->object_lock && f->governance;
+    c->immutable = f->object_lock && !f->governance;
+    if (c->immutable) c->immutability = S(R, "Object Lock in COMPLIANCE mode%s, default retention %ld days", on, f->lock_days);
+    else if (f->object_lock) c->immutability = S(R, "Object Lock in GOVERNANCE mode%s: s3:BypassGovernanceRetention overrides it", on);
+    else if (f->mfa_delete) c->immutability = S(R, "MFA Delete on%s: deleting versions needs the root user's MFA device%s", on,
+                                                replica ? "" : " (not immutable against the root user)");
+    else c->immutability = replica ? "replica without Object Lock or MFA Delete" : "versioning without MFA Delete or Object Lock: versions can be deleted";
+}
+
 static void s3_store(km_recov *R, sbuild *b) {
     km_recov_store *st = b->st;
     bucket_facts f;
@@ -594,14 +608,7 @@ static void s3_store(km_recov *R, sbuild *b) {
         if (!c) return;
         c->arn = st->arn;
         c->location = "previous object versions in the bucket";
-        c->mfa_delete = f.mfa_delete;
-        c->object_lock = f.object_lock;
-        c->object_lock_governance = f.object_lock && f.governance;
-        c->immutable = f.object_lock && !f.governance;
-        if (c->immutable) c->immutability = S(R, "Object Lock in COMPLIANCE mode, default retention %ld days", f.lock_days);
-        else if (f.object_lock) c->immutability = "Object Lock in GOVERNANCE mode: s3:BypassGovernanceRetention overrides it";
-        else if (f.mfa_delete) c->immutability = "MFA Delete on: deleting versions needs the root user's MFA device (not immutable against the root user)";
-        else c->immutability = "versioning without MFA Delete or Object Lock: versions can be deleted";
+        s3_lock_facts(R, c, &f, 0);
         c->key = st->key;
         c->key_unknown = st->key_unknown;
         c->res_unknown = f.pol_why;
@@ -626,14 +633,7 @@ static void s3_store(km_recov *R, sbuild *b) {
             bucket_read(R, db, &df);
             c->account = db->account;
             c->region = db->region;
-            c->mfa_delete = df.mfa_delete;
-            c->object_lock = df.object_lock;
-            c->object_lock_governance = df.object_lock && df.governance;
-            c->immutable = df.object_lock && !df.governance;
-            c->immutability = c->immutable ? S(R, "Object Lock in COMPLIANCE mode on the replica, default retention %ld days", df.lock_days)
-                              : df.object_lock ? "Object Lock in GOVERNANCE mode on the replica: s3:BypassGovernanceRetention overrides it"
-                              : df.mfa_delete ? "MFA Delete on the replica: deleting versions needs the root user's MFA device"
-                                              : "replica without Object Lock or MFA Delete";
+            s3_lock_facts(R, c, &df, 1);
             const char *dku;
             c->key = cmk(R, b, df.kms_ref, db->account, db->region, &dku);
             c->key_unknown = dku;
@@ -1868,6 +1868,14 @@ static void jkv(km_buf *b, const char *k, const char *v) {
     js(b, v);
 }
 
+/* Opens an object (after a comma unless it is the first of its array) with its first key. */
+static void jopen(km_buf *b, int first, const char *k, const char *v) {
+    km_buf_puts(b, first ? "{" : ",{");
+    js(b, k);
+    km_buf_putc(b, ':');
+    js(b, v);
+}
+
 static void jtime(km_buf *b, const char *k, int64_t t) {
     char buf[32];
     if (t) km_format_time(t, buf, sizeof buf);
@@ -1933,10 +1941,7 @@ static void jescalation(km_buf *b, const km_recov_escalation *e) {
         km_buf_puts(b, "null");
         return;
     }
-    km_buf_putc(b, '{');
-    js(b, "why");
-    km_buf_putc(b, ':');
-    js(b, e->why);
+    jopen(b, 1, "why", e->why);
     jkv(b, "target", e->target);
     jkv(b, "as", e->as);
     jkv(b, "grant", e->grant_admin ? "a policy allowing everything" : e->grant_group ? e->grant_group : NULL);
@@ -1968,10 +1973,7 @@ int km_recov_json(const km_recov *r, km_buf *b) {
     km_buf_puts(b, "],\"stores\":[");
     for (size_t s = 0; s < r->nstores; s++) {
         const km_recov_store *st = &r->stores[s];
-        km_buf_puts(b, s ? ",{" : "{");
-        js(b, "arn");
-        km_buf_putc(b, ':');
-        js(b, st->arn);
+        jopen(b, !s, "arn", st->arn);
         jkv(b, "type", st->type);
         jkv(b, "name", st->name);
         jkv(b, "account", st->account);
@@ -1981,10 +1983,7 @@ int km_recov_json(const km_recov *r, km_buf *b) {
         km_buf_puts(b, ",\"copies\":[");
         for (size_t c = 0; c < st->ncopies; c++) {
             const km_recov_copy *cp = &st->copies[c];
-            km_buf_puts(b, c ? ",{" : "{");
-            js(b, "kind");
-            km_buf_putc(b, ':');
-            js(b, cp->kind);
+            jopen(b, !c, "kind", cp->kind);
             jkv(b, "arn", cp->arn);
             jkv(b, "account", cp->account);
             jkv(b, "region", cp->region);
@@ -2001,10 +2000,7 @@ int km_recov_json(const km_recov *r, km_buf *b) {
         km_buf_puts(b, ",\"backup_plans\":[");
         for (size_t p = 0; p < st->nplans; p++) {
             const km_recov_plan *pl = &st->plans[p];
-            km_buf_puts(b, p ? ",{" : "{");
-            js(b, "plan");
-            km_buf_putc(b, ':');
-            js(b, pl->plan);
+            jopen(b, !p, "plan", pl->plan);
             jkv(b, "selection", pl->selection);
             jkv(b, "vault", pl->vault);
             km_buf_puts(b, ",\"copy_to\":[");
@@ -2020,10 +2016,7 @@ int km_recov_json(const km_recov *r, km_buf *b) {
         km_buf_puts(b, "],\"principals\":[");
         for (size_t p = 0; p < st->nprincipals; p++) {
             const km_recov_principal *pr = &st->principals[p];
-            km_buf_puts(b, p ? ",{" : "{");
-            js(b, "arn");
-            km_buf_putc(b, ':');
-            js(b, pr->arn);
+            jopen(b, !p, "arn", pr->arn);
             jkv(b, "kind", pr->kind);
             jkv(b, "credential", pr->credential);
             km_buf_printf(b, ",\"conditional\":%s,\"decided\":%s", pr->conditional ? "true" : "false",
