@@ -233,3 +233,37 @@ TEST(fuzz_finding_seal_refuses_records_that_read_as_seal_lines) {
     km_seal_key_free(pub);
     CHECK_MSG(ok, "the stream of the two accepted records does not verify");
 }
+
+/* Finding of fuzz/fuzz_reader: a record over both the size and the depth limit was reported as
+ * too deep when it came in one read and as too large with small reads (the size was checked only
+ * between reads). Whichever limit the data crosses first now decides, whatever the read size; a
+ * line object over the size limit is worded "the record at byte N" with any read size too. */
+TEST(fuzz_finding_reader_size_or_depth_whatever_the_read_size) {
+    static const struct { const char *text; const char *want; } cases[] = {
+        {"[{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":[[[[[1]]]]]}]", "L: the record at byte 1 is larger than the limit of 26 bytes"},
+        {"[{\"a\":[[[[[1]]]]],\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\":1}]", "D: the record at byte 1 is nested deeper than 4 levels"},
+        {"{\"a\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n{\"b\":1}\n", "L: the record at byte 0 is larger than the limit of 26 bytes"},
+    };
+    static const size_t sizes[] = {1, 2, 5, 16, 64, 0};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            km_reader_limits lim = {26, 4, sizes[k]};
+            km_input *in = km_input_mem(cases[c].text, strlen(cases[c].text));
+            km_reader *r = km_reader_new(in, &lim);
+            km_record rec;
+            km_error err;
+            char got[600] = "none";
+            int rc;
+            while ((rc = km_reader_next(r, &rec, &err)) != KM_READ_END)
+                if (rc == KM_READ_SKIP) {
+                    snprintf(got, sizeof got, "%c: %s", rec.skip == KM_SKIP_TOO_LARGE ? 'L' : rec.skip == KM_SKIP_TOO_DEEP ? 'D' : '?',
+                             err.msg);
+                    break;
+                }
+            km_reader_free(r);
+            km_input_close(in);
+            km_test_case(strncmp(got, cases[c].want, strlen(cases[c].want)) == 0, "case %zu, read size %zu: \"%s\", expected \"%s...\"",
+                         c, sizes[k], got, cases[c].want);
+        }
+    }
+}
