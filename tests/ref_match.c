@@ -4,6 +4,7 @@
 #include "kumomori/json.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -387,6 +388,25 @@ static int wildcard(const km_json *pat, const km_json *v) {
     return v->type == KM_JSON_STRING && glob(pat->u.str.s, pat->u.str.s + pat->u.str.len, v->u.str.s, v->u.str.s + v->u.str.len);
 }
 
+/* kumomori's own km-wildcard-ignore-case (docs/matcher.md): the same glob over ASCII-lowercased
+ * copies of both sides (the operator accepts ASCII patterns only). */
+static int wildcard_ci(const km_json *pat, const km_json *v) {
+    if (v->type != KM_JSON_STRING) return 0;
+    char *a = malloc(pat->u.str.len + 1), *b = malloc(v->u.str.len + 1);
+    int r = 0;
+    if (a && b) {
+        for (size_t i = 0; i < pat->u.str.len; i++) a[i] = (char)tolower((unsigned char)pat->u.str.s[i]);
+        for (size_t i = 0; i < v->u.str.len; i++) {
+            unsigned char c = (unsigned char)v->u.str.s[i];
+            b[i] = (char)(c < 0x80 ? tolower(c) : c);
+        }
+        r = glob(a, a + pat->u.str.len, b, b + v->u.str.len);
+    }
+    free(a);
+    free(b);
+    return r;
+}
+
 static int cidr(const char *c, const km_json *v) {
     if (v->type != KM_JSON_STRING) return 0;
     const char *slash = strrchr(c, '/');
@@ -464,6 +484,7 @@ static int accepts(const km_json *p, const km_json *v) {
     }
     if (!strcmp(op, "equals-ignore-case")) return eic(a, v, 0);
     if (!strcmp(op, "wildcard")) return wildcard(a, v);
+    if (!strcmp(op, "km-wildcard-ignore-case")) return wildcard_ci(a, v);
     if (!strcmp(op, "cidr")) return cidr(a->u.str.s, v);
     if (!strcmp(op, "numeric")) return numeric(a, v);
     if (!strcmp(op, "anything-but")) {
@@ -484,6 +505,7 @@ static int accepts(const km_json *p, const km_json *v) {
             } else if (!strcmp(sub, "prefix")) hit = affix(x, v, 0);
             else if (!strcmp(sub, "suffix")) hit = affix(x, v, 1);
             else if (!strcmp(sub, "wildcard")) hit = wildcard(x, v);
+            else if (!strcmp(sub, "km-wildcard-ignore-case")) hit = wildcard_ci(x, v);
             else hit = eic(x, v, 0);
             if (hit) return 0;
         }
