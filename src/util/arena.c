@@ -21,11 +21,12 @@ void km_arena_init(km_arena *a, size_t max) {
     a->total = 0;
     a->max = max;
     a->failed = 0;
+    a->first = 0;
 }
 
 /* A fresh block able to hold n bytes, made the head (or kept behind it for a big one). */
 static km_arena_block *new_block(km_arena *a, size_t n) {
-    size_t sz = n > 16384 ? n : (a->head ? a->head->size * 2 : 4096);
+    size_t sz = n > 16384 ? n : (a->head ? a->head->size * 2 : a->first ? a->first : 4096);
     if (sz > (1u << 20) && n <= (1u << 20)) sz = 1u << 20;
     if (sz < n) sz = n; /* doubling the head's size is not always enough */
     if (sz > SIZE_MAX - sizeof(km_arena_block)) return NULL;

@@ -11,6 +11,8 @@ typedef struct km_arena {
     size_t max;        /* cap on total; 0 = unlimited */
     int failed;        /* set once an allocation failed (cap or memory), so callers that build
                           many optional parts can tell "absent" from "lost" at the end */
+    size_t first;      /* size of the first block; 0 = 4096 (set after km_arena_init, for arenas
+                          known to stay small and kept by the thousand) */
 } km_arena;
 
 void km_arena_init(km_arena *a, size_t max);
