@@ -1418,6 +1418,13 @@ static void spec_item(km_snap *s, const km_json *item, void *vctx) {
     r.file = e->item.file;
     r.base = e->item.base;
     r.data_region = e->region;
+    /* AWS's own example of get-account-authorization-details gives a group's
+     * AttachedManagedPolicies as one object: the checks read it as a list of one, and the odd
+     * shape is reported like the others. */
+    const km_json *amp = km_ci_get(item, "AttachedManagedPolicies");
+    if (amp && amp->type == KM_JSON_OBJECT)
+        problem(s, "%s: byte %zu: AttachedManagedPolicies of %s %s is one object, not a list; read as a list of one",
+                e->item.file, amp->offset - e->item.base, sp->type, id);
     if (sp->per_key) r.key = e->key;
     else if (sp->key && !expand(sp->key, item, e->account, e->region, key, sizeof key)) r.key = km_snap_intern(s, key);
     r.tags = km_ci_get(item, "Tags");
