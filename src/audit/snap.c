@@ -343,7 +343,11 @@ static void classify(finfo *f, const char *rel) {
     if (is_json && nc >= 4 && km_is_account_id(c[3]) && (km_is_region(c[2]) || !strcmp(c[2], "global")) &&
         is_name(c[1])) {
         char *op = strip_json(name);
-        if (op && is_name(op)) {
+        if (!op) { /* out of memory (the name ends in .json): add_file sees the missing op */
+            f->kind = F_LIST;
+            return;
+        }
+        if (is_name(op)) {
             f->kind = F_LIST;
             f->account = strdup(c[3]);
             f->region = strdup(c[2]);
