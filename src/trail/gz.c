@@ -185,6 +185,8 @@ static char *gz_read(const char *path, const void *data, size_t dlen, size_t max
     km_buf_init(&b, max);
     int rc = data ? inflate_mem(data, dlen, path, buf_sink, &b, NULL, err) : inflate_file(path, buf_sink, &b, NULL, err);
     if (rc) {
+        /* the sink fails for the cap or for want of memory: only the first is about the file */
+        if (b.failed == KM_BUF_NOMEM) km_error_set(err, KM_ENOMEM, (size_t)-1, "%s: out of memory", path);
         km_buf_free(&b);
         return NULL;
     }
