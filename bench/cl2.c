@@ -107,6 +107,7 @@ static int load_rules(const char *path, bench_lines *store) {
         for (char *save = NULL, *tok = strtok_r(list, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
             if (g->n == MAX_RULES_PER_GROUP) {
                 fprintf(stderr, "%s:%zu: too many groups in %s\n", path, i + 1, nm);
+                free(list);
                 return -1;
             }
             g->rules[g->n++] = dup_n(tok, strlen(tok));
@@ -252,10 +253,19 @@ int main(int argc, char **argv) {
     const char *events_path = argv[i++];
 
     bench_lines rules_store;
-    if (load_rules(rules_path, &rules_store)) return 2;
-    if (expect_path && load_expect(expect_path)) return 2;
+    if (load_rules(rules_path, &rules_store)) {
+        bench_lines_free(&rules_store); /* load_rules leaves it freeable whatever went wrong */
+        return 2;
+    }
+    if (expect_path && load_expect(expect_path)) {
+        bench_lines_free(&rules_store);
+        return 2;
+    }
     bench_lines ev;
-    if (bench_lines_load(&ev, events_path)) return 2;
+    if (bench_lines_load(&ev, events_path)) {
+        bench_lines_free(&rules_store);
+        return 2;
+    }
 
     char md5[33];
     md5_hex(ev.text, ev.len, md5);
@@ -269,6 +279,8 @@ int main(int argc, char **argv) {
     for (; i < argc && nsel < MAX_GROUPS; i++) {
         if (!find_group(argv[i])) {
             fprintf(stderr, "unknown group %s\n", argv[i]);
+            bench_lines_free(&ev);
+            bench_lines_free(&rules_store);
             return 2;
         }
         sel[nsel++] = argv[i];
@@ -279,7 +291,13 @@ int main(int argc, char **argv) {
     static const char *pats[MAX_GROUPS * MAX_RULES_PER_GROUP];
     static unsigned long counts[MAX_GROUPS * MAX_RULES_PER_GROUP], first[MAX_GROUPS * MAX_RULES_PER_GROUP];
     double *eps = calloc((size_t)reps, sizeof *eps), *cpu = calloc((size_t)reps, sizeof *cpu);
-    if (!eps || !cpu) return 2;
+    if (!eps || !cpu) {
+        free(eps);
+        free(cpu);
+        bench_lines_free(&ev);
+        bench_lines_free(&rules_store);
+        return 2;
+    }
     int failed = 0;
     unsigned long errors = 0;
     double add_s = 0;

@@ -162,24 +162,26 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < ncounts; k++)
         if (counts[k] > maxn) maxn = counts[k];
 
+    /* From here on a failure ends the process with exit(): the benchmark gives up at once and the
+     * system takes back what it holds. */
     bench_lines ev;
     if (bench_lines_load(&ev, events_path)) return 2;
     if (ev.n == 0) {
         fprintf(stderr, "%s: no events\n", events_path);
-        return 2;
+        exit(2);
     }
 
     char **pats = calloc(maxn, sizeof *pats);
     km_buf b;
     km_buf_init(&b, 4096);
-    if (!pats) return 2;
+    if (!pats) exit(2);
     for (size_t k = 0; k < maxn; k++) {
         if (make_pattern(&b, fams[k % (size_t)nfam], &ev)) {
             fprintf(stderr, "%s: could not sample usable events\n", events_path);
-            return 2;
+            exit(2);
         }
         pats[k] = malloc(b.len + 1);
-        if (!pats[k]) return 2;
+        if (!pats[k]) exit(2);
         memcpy(pats[k], b.data, b.len);
         pats[k][b.len] = 0;
     }
@@ -204,7 +206,7 @@ int main(int argc, char **argv) {
     static cell cells[MAX_COUNTS];
     double med[MAX_COUNTS], cpu_med[MAX_COUNTS];
     uint32_t *hits = calloc(maxn, sizeof *hits);
-    if (!hits) return 2;
+    if (!hits) exit(2);
     int failed = 0;
     km_error err;
     km_error_clear(&err);
@@ -212,12 +214,12 @@ int main(int argc, char **argv) {
         cell *x = &cells[c];
         x->m = km_matcher_new();
         x->s = km_match_scratch_new();
-        if (!x->m || !x->s) return 2;
+        if (!x->m || !x->s) exit(2);
         double t0 = bench_now();
         for (size_t k = 0; k < counts[c]; k++) {
             if (km_matcher_add(x->m, (uint32_t)k, pats[k], strlen(pats[k]), &err) != KM_OK) {
                 fprintf(stderr, "pattern %zu rejected: %s\n  %s\n", k, err.msg, pats[k]);
-                return 1;
+                exit(1);
             }
         }
         x->add_s = bench_now() - t0;

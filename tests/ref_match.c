@@ -147,8 +147,10 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
                 branch.r = calloc((size_t)branch.n, sizeof *branch.r);
                 for (int k = 0; k < d->n; k++) branch.r[k] = conj_copy(&d->r[k]);
                 expand(&branch, m->value->u.arr.items[b], steps, nsteps);
-                out.r = realloc(out.r, (size_t)(out.n + branch.n) * sizeof *out.r);
-                if (branch.n) memcpy(out.r + out.n, branch.r, (size_t)branch.n * sizeof *branch.r);
+                if (branch.n) { /* realloc(p, 0) would free p */
+                    out.r = realloc(out.r, (size_t)(out.n + branch.n) * sizeof *out.r);
+                    memcpy(out.r + out.n, branch.r, (size_t)branch.n * sizeof *branch.r);
+                }
                 out.n += branch.n;
                 free(branch.r);
             }

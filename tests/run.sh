@@ -58,7 +58,7 @@ if [ "${KM_SKIP_SLOW:-0}" != 1 ]; then
     # The cases below cover every command and the bad-input paths; `make valgrind` runs them all.
     run_suite cli-valgrind env KM_VALGRIND=1 KM_CASES="$(cat tests/valgrind-cases.txt | grep -v '^#' | tr '\n' ' ')" \
         bash tests/cli/run.sh build/kumomori
-    run_suite lint env LINT_QUICK=1 bash tools/lint.sh
+    run_suite lint bash tools/lint.sh
 fi
 echo "$total_p passed, $total_f failed, $total_s skipped"
 [ "$total_f" -eq 0 ]

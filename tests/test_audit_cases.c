@@ -94,7 +94,7 @@ static int finding_matches(const km_finding *f, const char *key) {
 }
 
 /* seen[0..2]: PASS, FAIL, UNKNOWN shown by some case; seen[3..5]: the same by a case that reads
- * real recordings from the shared corpora */
+ * real recordings from the shared corpora; seen[6..8]: the same by a hand-written case */
 static void run_case(const char *file, const char *check_id, int64_t now, const km_json *fixtures, const km_json *c,
                      int *seen) {
     const char *name = km_json_get_str(c, "name", "?");
@@ -159,9 +159,10 @@ static void run_case(const char *file, const char *check_id, int64_t now, const 
         }
         const char *got = km_status_name(hit->status);
         int real = km_json_len(km_json_get(c, "corpus")) > 0 && !strcmp(got, want);
-        if (!strcmp(got, "PASS")) seen[0] = 1, seen[3] |= real;
-        if (!strcmp(got, "FAIL")) seen[1] = 1, seen[4] |= real;
-        if (!strcmp(got, "UNKNOWN")) seen[2] = 1, seen[5] |= real;
+        int hand = !km_json_len(km_json_get(c, "corpus"));
+        if (!strcmp(got, "PASS")) seen[0] = 1, seen[3] |= real, seen[6] |= hand;
+        if (!strcmp(got, "FAIL")) seen[1] = 1, seen[4] |= real, seen[7] |= hand;
+        if (!strcmp(got, "UNKNOWN")) seen[2] = 1, seen[5] |= real, seen[8] |= hand;
         if (strcmp(got, want)) {
             ok = 0;
             snprintf(report + strlen(report), sizeof report - strlen(report), " [%s: %s, expected %s: %s]", m->key, got, want,
@@ -208,7 +209,7 @@ static int corpus_has_call(const km_json *const *idx, size_t nidx, const char *c
  * has them" (issue 3): a check that reads a call the corpora hold answers for must have a case
  * that reads them, unless tests/data/audit/corpus-gaps.tsv lists it with the reason; an entry
  * there for a check that has such a case, or whose calls the corpora do not hold, is stale. */
-static void check_corpus_use(const km_checkset *set, int (*seen)[6]) {
+static void check_corpus_use(const km_checkset *set, int (*seen)[9]) {
     const char *root = km_test_corpora();
     if (!root) { km_test_case_skip("corpus use of the check cases: shared corpora absent"); return; }
     const char *ix[] = {"audit/cloud-custodian-placebo/index.json", "audit/awscli-examples/index.json"};
@@ -262,7 +263,7 @@ TEST(audit_check_cases) {
     DIR *d = opendir(dir);
     CHECK_MSG(d, "cannot open %s", dir);
     /* statuses seen per check: PASS, FAIL, UNKNOWN */
-    int (*seen)[6] = calloc(set->n, sizeof *seen);
+    int (*seen)[9] = calloc(set->n, sizeof *seen);
     CHECK(seen);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
@@ -287,10 +288,26 @@ TEST(audit_check_cases) {
         km_json_doc_free(doc);
     }
     closedir(d);
-    for (size_t i = 0; i < set->n; i++)
-        km_test_case(seen[i][0] && seen[i][1] && seen[i][2], "%s: the cases in tests/data/audit/checks/%s.json must show PASS (%s), FAIL (%s) and UNKNOWN (%s)",
-                     set->v[i].id, set->v[i].id, seen[i][0] ? "yes" : "missing", seen[i][1] ? "yes" : "missing",
-                     seen[i][2] ? "yes" : "missing");
+    /* Without the shared corpora their cases are skipped, and a status only a corpus case shows
+     * cannot be seen: that requirement is then skipped for the check rather than failed (the
+     * project's rule: nothing fails for the corpora's absence). */
+    int have_corpora = km_test_corpora() != NULL;
+    size_t inline_all = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        int all = seen[i][0] && seen[i][1] && seen[i][2];
+        if (seen[i][6] && seen[i][7] && seen[i][8]) inline_all++;
+        if (!all && !have_corpora)
+            km_test_case_skip("%s: PASS (%s), FAIL (%s) and UNKNOWN (%s) of tests/data/audit/checks/%s.json: shared corpora absent",
+                              set->v[i].id, seen[i][0] ? "yes" : "not shown without corpora",
+                              seen[i][1] ? "yes" : "not shown without corpora", seen[i][2] ? "yes" : "not shown without corpora",
+                              set->v[i].id);
+        else
+            km_test_case(all, "%s: the cases in tests/data/audit/checks/%s.json must show PASS (%s), FAIL (%s) and UNKNOWN (%s)",
+                         set->v[i].id, set->v[i].id, seen[i][0] ? "yes" : "missing", seen[i][1] ? "yes" : "missing",
+                         seen[i][2] ? "yes" : "missing");
+    }
+    printf("  check cases without the corpora: %zu of %zu checks show PASS, FAIL and UNKNOWN in hand-written cases alone\n",
+           inline_all, set->n);
     check_corpus_use(set, seen);
     free(seen);
 }

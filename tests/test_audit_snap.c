@@ -271,3 +271,28 @@ TEST(audit_snap_many_files_parallel) {
     km_snap_free(one);
     km_snap_free(two);
 }
+
+/* The AWS CLI documentation's example has a group's AttachedManagedPolicies as one object: the
+ * group still carries it, and the snapshot's problems say so with the file and byte. */
+TEST(audit_snap_attached_policies_object) {
+    static const char doc[] =
+        "{\"GroupDetailList\": [{\"GroupName\": \"Admins\", \"GroupId\": \"AGPA1\", "
+        "\"Arn\": \"arn:aws:iam::111122223333:group/Admins\", \"GroupPolicyList\": [], "
+        "\"AttachedManagedPolicies\": {\"PolicyName\": \"AdministratorAccess\", "
+        "\"PolicyArn\": \"arn:aws:iam::aws:policy/AdministratorAccess\"}}], "
+        "\"UserDetailList\": [], \"RoleDetailList\": [], \"Policies\": []}";
+    km_snap *s = km_snap_new();
+    CHECK(s);
+    const char *path = "111122223333/global/iam/get-account-authorization-details.json";
+    km_snap_add_text(s, path, doc, sizeof doc - 1, path);
+    km_error err;
+    CHECK(km_snap_finish(s, &err) == KM_OK);
+    int found = 0;
+    for (size_t i = 0; i < km_snap_nproblems(s); i++) {
+        const char *p = km_snap_problem(s, i);
+        if (strstr(p, "AttachedManagedPolicies of AWS::IAM::Group") && strstr(p, path) && strstr(p, "byte 164")) found = 1;
+    }
+    CHECK_MSG(found, "no problem names the object-shaped AttachedManagedPolicies (%zu problems, first: %s)", km_snap_nproblems(s),
+              km_snap_nproblems(s) ? km_snap_problem(s, 0) : "none");
+    km_snap_free(s);
+}

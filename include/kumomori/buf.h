@@ -15,8 +15,13 @@ typedef struct km_buf {
     size_t len;
     size_t cap;
     size_t max;   /* hard cap on len; 0 means the default (1 GiB) */
-    int failed;   /* set once an append failed (cap or memory); later appends are no-ops */
+    int failed;   /* set once an append failed: KM_BUF_OVER (the cap) or KM_BUF_NOMEM (out of
+                     memory, which callers must not take for "the input is too long"); later
+                     appends are no-ops */
 } km_buf;
+
+#define KM_BUF_OVER 1
+#define KM_BUF_NOMEM 2
 
 #define KM_BUF_INIT {NULL, 0, 0, 0, 0}
 

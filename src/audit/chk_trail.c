@@ -15,9 +15,98 @@ static const km_json *tget(const km_res *r, const char *a, const char *b) {
     return v ? v : (b ? km_res_get(r, b) : NULL);
 }
 
+/* Whether a classic DataResources value (an ARN prefix) takes in every object of bucket: the
+ * value is a prefix of "arn:aws:s3:::BUCKET/". "arn:aws:s3" and "arn:aws:s3:::" stand for all
+ * buckets, current and future; bucket NULL asks for exactly that. */
+static int prefix_takes_bucket(const char *v, const char *bucket) {
+    char all[1200];
+    if (!v) return 0;
+    if (bucket) snprintf(all, sizeof all, "arn:aws:s3:::%s/", bucket);
+    else snprintf(all, sizeof all, "arn:aws:s3:::");
+    return km_str_starts(all, v);
+}
+
+/* An advanced selector's resources.ARN conditions, all of which must hold (fields are ANDed, and
+ * within one field the positive operators are ORed): do they let through every object ARN of
+ * bucket (NULL: of every bucket)? A prefix that cuts into the bucket (NotStartsWith, NotEquals,
+ * EndsWith, ...) leaves some of its objects out, which is not "every write". */
+static int arn_field_takes_bucket(const km_json *f, const char *bucket) {
+    char pre[1200];
+    if (bucket) snprintf(pre, sizeof pre, "arn:aws:s3:::%s/", bucket);
+    else snprintf(pre, sizeof pre, "arn:aws:s3:::");
+    const km_json *sw = km_ci_get(f, "StartsWith");
+    if (km_json_len(sw)) {
+        int any = 0;
+        for (size_t i = 0; i < km_json_len(sw) && !any; i++) any = prefix_takes_bucket(km_json_str(km_json_at(sw, i)), bucket);
+        if (!any) return 0;
+    }
+    if (km_json_len(km_ci_get(f, "Equals")) || km_json_len(km_ci_get(f, "EndsWith")) ||
+        km_json_len(km_ci_get(f, "NotEndsWith")))
+        return 0;
+    const km_json *nsw = km_ci_get(f, "NotStartsWith");
+    for (size_t i = 0; i < km_json_len(nsw); i++) {
+        const char *v = km_json_str(km_json_at(nsw, i));
+        if (!v) continue;
+        if (!bucket) return 0; /* excludes some bucket that may exist or come */
+        if (km_str_starts(pre, v) || km_str_starts(v, pre)) return 0;
+    }
+    const km_json *neq = km_ci_get(f, "NotEquals");
+    for (size_t i = 0; i < km_json_len(neq); i++) {
+        const char *v = km_json_str(km_json_at(neq, i));
+        if (!v) continue;
+        if (!bucket || km_str_starts(v, pre)) return 0;
+    }
+    return 1;
+}
+
+/* One advanced selector: records every object write of bucket (NULL: of every bucket)? Only
+ * eventCategory, resources.type, resources.ARN and readOnly keep it whole; any other field
+ * (eventName, userIdentity.arn, ...) filters writes out. */
+static int advanced_takes_bucket(const km_json *sel, const char *bucket) {
+    const km_json *fs = km_ci_get(sel, "FieldSelectors");
+    int data = 0, s3obj = 0;
+    for (size_t k = 0; k < km_json_len(fs); k++) {
+        const km_json *f = km_json_at(fs, k);
+        const char *field = km_ci_str(f, "Field");
+        const km_json *eq = km_ci_get(f, "Equals");
+        if (km_streq_ci(field, "eventCategory")) data = km_json_has_str(eq, "Data");
+        else if (km_streq_ci(field, "resources.type")) s3obj = km_json_has_str(eq, "AWS::S3::Object");
+        else if (km_streq_ci(field, "readOnly")) { if (!km_json_has_str(eq, "false")) return 0; }
+        else if (km_streq_ci(field, "resources.ARN")) { if (!arn_field_takes_bucket(f, bucket)) return 0; }
+        else return 0;
+    }
+    return data && s3obj;
+}
+
+static int classic_takes_bucket(const km_json *e, const char *bucket) {
+    const char *rw = km_ci_str(e, "ReadWriteType");
+    if (rw && !km_streq_ci(rw, "All") && !km_streq_ci(rw, "WriteOnly")) return 0;
+    const km_json *dr = km_ci_get(e, "DataResources");
+    for (size_t k = 0; k < km_json_len(dr); k++) {
+        const km_json *d = km_json_at(dr, k);
+        if (!km_streq_ci(km_ci_str(d, "Type"), "AWS::S3::Object")) continue;
+        const km_json *vals = km_ci_get(d, "Values");
+        for (size_t j = 0; j < km_json_len(vals); j++)
+            if (prefix_takes_bucket(km_json_str(km_json_at(vals, j)), bucket)) return 1;
+    }
+    return 0;
+}
+
+int km_trail_s3_writes(const km_trail *t, const char *bucket) {
+    if (!t->selectors) return -1;
+    const km_json *es = km_ci_get(t->selectors, "EventSelectors");
+    for (size_t i = 0; i < km_json_len(es); i++)
+        if (classic_takes_bucket(km_json_at(es, i), bucket)) return 1;
+    const km_json *aes = km_ci_get(t->selectors, "AdvancedEventSelectors");
+    for (size_t i = 0; i < km_json_len(aes); i++)
+        if (advanced_takes_bucket(km_json_at(aes, i), bucket)) return 1;
+    return 0;
+}
+
 static void read_selectors(km_trail *t, const km_json *sel_answer) {
     t->mgmt_all = 0;
     t->s3_write = 0;
+    t->selectors = sel_answer;
     const km_json *es = km_ci_get(sel_answer, "EventSelectors");
     for (size_t i = 0; i < km_json_len(es); i++) {
         const km_json *e = km_json_at(es, i);
@@ -51,6 +140,7 @@ static void read_selectors(km_trail *t, const km_json *sel_answer) {
         if (mgmt && ro_any) t->mgmt_all = 1;
         if (data && s3obj && (ro_any || ro_false)) t->s3_write = 1;
     }
+    t->s3_write_all = km_trail_s3_writes(t, NULL);
 }
 
 void km_trail_read(km_audit *a, const km_res *r, km_trail *t) {
@@ -72,6 +162,7 @@ void km_trail_read(km_audit *a, const km_res *r, km_trail *t) {
     t->logging = -1;
     t->mgmt_all = -1;
     t->s3_write = -1;
+    t->s3_write_all = -1;
     if (r->from_config) {
         const km_json *il = km_res_get(r, "IsLogging");
         if (il) t->logging = km_json_truth(il) == 1;
@@ -246,30 +337,64 @@ static void one_cwl(km_audit *a, const km_trail *t) {
 
 static void chk_cwl(km_audit *a) { each_owned_trail(a, one_cwl); }
 
+/* Security Hub S3.22 (and the Config rule cloudtrail-all-write-s3-data-event-check behind it)
+ * asks for a multi-region trail that logs write data events of all current and future buckets:
+ * selectors naming buckets leave out the buckets created tomorrow, so they FAIL; the buckets of
+ * the snapshot that no multi-region trail covers are named as the evidence. */
 static void chk_s3_data_events(km_audit *a) {
+    size_t nb;
+    const km_res *const *bv = km_all(a, "AWS::S3::Bucket", &nb);
     for (size_t i = 0; i < km_naccounts(a); i++) {
         const char *acct = km_account(a, i);
         km_begin(a, NULL);
         size_t n;
         km_trail *t = km_trails_covering(a, acct, &n);
-        int pass = -1, unknown = -1;
+        int pass = -1, unknown = -1, partial = -1;
         for (size_t k = 0; k < n && pass < 0; k++) {
             km_ev(a, t[k].r->file);
             km_ev_item(a, &t[k].selectors_item);
             if (!t[k].multi) continue;
-            if (t[k].s3_write == 1) pass = (int)k;
-            else if (t[k].s3_write < 0 && unknown < 0) unknown = (int)k;
+            if (t[k].s3_write_all == 1) pass = (int)k;
+            else if (t[k].s3_write_all < 0 && unknown < 0) unknown = (int)k;
+            else if (t[k].s3_write == 1 && partial < 0) partial = (int)k;
         }
         km_item lw;
         int listed = km_trails_listed(a, acct, &lw);
         char buf[600];
-        if (pass >= 0) km_emit_acct(a, acct, NULL, KM_PASS, "trail %s records S3 object write events", t[pass].arn);
+        if (pass >= 0) km_emit_acct(a, acct, NULL, KM_PASS, "trail %s records S3 object write events of every bucket", t[pass].arn);
         else if (unknown >= 0)
             km_emit_acct(a, acct, NULL, KM_UNKNOWN, "trail %s: %s", t[unknown].name,
                          km_item_why(&t[unknown].selectors_item, "cloudtrail get-event-selectors", buf, sizeof buf));
         else if (!listed && n == 0)
             km_emit_acct(a, acct, NULL, KM_UNKNOWN, "%s", km_item_why(&lw, "cloudtrail describe-trails", buf, sizeof buf));
-        else
+        else if (partial >= 0) {
+            /* the account's buckets in the snapshot that no multi-region trail records writes of */
+            char names[400] = "";
+            size_t nown = 0, nout = 0;
+            for (size_t j = 0; j < nb; j++) {
+                if (strcmp(bv[j]->account, acct)) continue;
+                nown++;
+                int cov = 0;
+                for (size_t k = 0; k < n && !cov; k++) cov = t[k].multi && km_trail_s3_writes(&t[k], bv[j]->name) == 1;
+                if (cov) continue;
+                if (nout++ < 5) {
+                    size_t l = strlen(names);
+                    snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "", bv[j]->name);
+                }
+            }
+            if (nout)
+                km_emit_acct(a, acct, NULL, KM_FAIL,
+                             "trail %s records S3 object writes only in part (named buckets, prefixes or operations): %zu of the %zu buckets in the snapshot are not covered (%s%s), nor are new buckets",
+                             t[partial].name, nout, nown, names, nout > 5 ? ", ..." : "");
+            else if (nown)
+                km_emit_acct(a, acct, NULL, KM_FAIL,
+                             "trail %s records S3 object writes only in part (named buckets, prefixes or operations): the %zu bucket(s) in the snapshot are covered, but a new bucket would not be",
+                             t[partial].name, nown);
+            else
+                km_emit_acct(a, acct, NULL, KM_FAIL,
+                             "trail %s records S3 object writes only in part (named buckets, prefixes or operations): buckets outside its selectors, new ones included, are not recorded",
+                             t[partial].name);
+        } else
             km_emit_acct(a, acct, NULL, KM_FAIL, "no multi-region trail records S3 object write (data) events: mass overwrites and deletions of objects leave no trace");
         free(t);
     }

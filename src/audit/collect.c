@@ -333,6 +333,7 @@ static void record(ctx *c, task *t, const char *why) {
         char *msg = NULL;
         char *code = why ? NULL : error_code_of(t->err.data, &msg);
         if (!code) {
+            free(msg); /* error_code_of may have found a message without a code */
             code = strdup(why ? why : "CLIError");
             const char *e = t->err.data ? t->err.data : "";
             while (*e == '\n' || *e == ' ') e++;
@@ -353,10 +354,11 @@ static void record(ctx *c, task *t, const char *why) {
         km_buf_printf(&b, "},\"kumomori\":{\"exit\":%d,\"stderr\":", t->exit_code);
         km_buf_json_str(&b, t->err.data ? t->err.data : "", t->err.len);
         km_buf_puts(&b, "}}\n");
+        status = cl == KM_ERRCLASS_ABSENT ? "not configured" : cl == KM_ERRCLASS_DENIED ? "denied" : "error";
+        /* a failed write must show in the manifest (it was overwritten by the class before) */
         if (t->cmd->store && write_file(path, b.data, b.len)) status = "write failed";
         km_buf_free(&b);
         free(msg);
-        status = cl == KM_ERRCLASS_ABSENT ? "not configured" : cl == KM_ERRCLASS_DENIED ? "denied" : "error";
     }
     c->sum->calls++;
     /* manifest entry: the command as run (parameters are resource names, never secrets) */
@@ -611,14 +613,12 @@ static int run_caller_identity(ctx *c, km_error *err) {
     memset(&t, 0, sizeof t);
     t.cmd = &sts;
     t.region = "global";
-    add_arg(&t, c->o->aws ? c->o->aws : "aws");
-    add_arg(&t, "sts");
-    add_arg(&t, "get-caller-identity");
-    add_arg(&t, "--output");
-    add_arg(&t, "json");
-    if (c->o->profile) {
-        add_arg(&t, "--profile");
-        add_arg(&t, c->o->profile);
+    /* a failed add_arg must not run a different command line */
+    if (add_arg(&t, c->o->aws ? c->o->aws : "aws") || add_arg(&t, "sts") || add_arg(&t, "get-caller-identity") ||
+        add_arg(&t, "--output") || add_arg(&t, "json") ||
+        (c->o->profile && (add_arg(&t, "--profile") || add_arg(&t, c->o->profile)))) {
+        task_free(&t);
+        return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     }
     if (spawn(&t)) {
         int rc = km_error_set(err, KM_ERR, (size_t)-1, "cannot run the AWS CLI (%s): %s; install it or give --aws PATH",

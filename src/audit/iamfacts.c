@@ -25,7 +25,7 @@ static int parse_csv(km_cred_report *r, size_t *ncells) {
     size_t cap = 0, n = 0, ncols = 0, row_cells = 0;
     char **cells = NULL;
     while (*p) {
-        char *start = p, *out = p;
+        char *start = p, *out;
         if (*p == '"') {
             p++;
             start = out = p;

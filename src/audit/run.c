@@ -137,7 +137,7 @@ int km_checkset_load(km_checkset *set, km_error *err) {
 
 void km_checkset_free(km_checkset *set) {
     if (!set) return;
-    for (size_t i = 0; i < set->ndocs; i++) km_json_doc_free(set->docs[i]);
+    for (size_t i = 0; set->docs && i < set->ndocs; i++) km_json_doc_free(set->docs[i]);
     free(set->docs);
     free(set->v);
     memset(set, 0, sizeof *set);
@@ -145,7 +145,7 @@ void km_checkset_free(km_checkset *set) {
 
 const km_check *km_checkset_find(const km_checkset *set, const char *id) {
     for (size_t i = 0; i < set->n; i++)
-        if (!strcmp(set->v[i].id, id)) return &set->v[i];
+        if (set->v[i].id && !strcmp(set->v[i].id, id)) return &set->v[i]; /* a check being bound has none yet */
     return NULL;
 }
 

@@ -343,7 +343,11 @@ static void classify(finfo *f, const char *rel) {
     if (is_json && nc >= 4 && km_is_account_id(c[3]) && (km_is_region(c[2]) || !strcmp(c[2], "global")) &&
         is_name(c[1])) {
         char *op = strip_json(name);
-        if (op && is_name(op)) {
+        if (!op) { /* out of memory (the name ends in .json): add_file sees the missing op */
+            f->kind = F_LIST;
+            return;
+        }
+        if (is_name(op)) {
             f->kind = F_LIST;
             f->account = strdup(c[3]);
             f->region = strdup(c[2]);
@@ -1418,6 +1422,13 @@ static void spec_item(km_snap *s, const km_json *item, void *vctx) {
     r.file = e->item.file;
     r.base = e->item.base;
     r.data_region = e->region;
+    /* AWS's own example of get-account-authorization-details gives a group's
+     * AttachedManagedPolicies as one object: the checks read it as a list of one, and the odd
+     * shape is reported like the others. */
+    const km_json *amp = km_ci_get(item, "AttachedManagedPolicies");
+    if (amp && amp->type == KM_JSON_OBJECT)
+        problem(s, "%s: byte %zu: AttachedManagedPolicies of %s %s is one object, not a list; read as a list of one",
+                e->item.file, amp->offset - e->item.base, sp->type, id);
     if (sp->per_key) r.key = e->key;
     else if (sp->key && !expand(sp->key, item, e->account, e->region, key, sizeof key)) r.key = km_snap_intern(s, key);
     r.tags = km_ci_get(item, "Tags");

@@ -138,8 +138,12 @@ int km_suppressions_load(km_suppressions **out, const char *path, km_error *err)
     int rc = KM_OK;
     yaml_node_t *root = yaml_document_get_root_node(&d);
     yaml_node_t *list = root;
-    if (!s) rc = km_error_set(err, KM_ENOMEM, 0, "out of memory");
-    else if (!root) list = NULL; /* empty file: nothing suppressed */
+    /* rc is set apart from km_error_set so that the code reads (and the analyzer sees) that the
+     * steps below only run with s and s->v allocated */
+    if (!s) {
+        km_error_set(err, KM_ENOMEM, 0, "out of memory");
+        rc = KM_ENOMEM;
+    } else if (!root) list = NULL; /* empty file: nothing suppressed */
     else if (root->type == YAML_MAPPING_NODE) {
         list = NULL;
         for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
@@ -154,7 +158,10 @@ int km_suppressions_load(km_suppressions **out, const char *path, km_error *err)
     if (rc == KM_OK && list) {
         size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
         s->v = calloc(n ? n : 1, sizeof *s->v);
-        if (!s->v) rc = km_error_set(err, KM_ENOMEM, 0, "out of memory");
+        if (!s->v) {
+            km_error_set(err, KM_ENOMEM, 0, "out of memory");
+            rc = KM_ENOMEM;
+        }
         for (yaml_node_item_t *it = list->data.sequence.items.start; rc == KM_OK && it < list->data.sequence.items.top; it++) {
             rc = parse_entry(&d, yaml_document_get_node(&d, *it), &s->v[s->n], path, err);
             s->n++;

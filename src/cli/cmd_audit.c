@@ -370,6 +370,10 @@ int km_cmd_audit(int argc, char **argv) {
         /* S6's recoverability analysis: its verdicts become KMA-RECOV-* findings and a section */
         km_recov_opts ro = {.now = opts.now};
         recov = km_recov_analyze(snap, inputs, ninputs, &ro, &err);
+        if (!recov && err.code == KM_ENOMEM) { /* a report without its recoverability would look complete */
+            fprintf(stderr, "kumomori audit: %s; no report\n", err.msg);
+            goto done;
+        }
         if (!recov) fprintf(stderr, "kumomori audit: warning: recoverability not analysed: %s\n", err.msg);
         opts.recov = recov;
     }

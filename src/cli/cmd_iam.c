@@ -736,6 +736,7 @@ static int cmd_who_can(int argc, char **argv) {
     }
     km_buf notes = KM_BUF_INIT;
     km_iam_account_notes(a, &notes);
+    if (notes.failed) out_lost = 1; /* the answers without their notes would look unconditional */
     if (json) {
         km_buf_puts(&out, "],\"notes\":[");
         why_lines(&out, notes.data, "", 1);

@@ -189,8 +189,14 @@ int km_cmd_verify(int argc, char **argv) {
     }
     if (strcmp(format, "json") == 0) {
         km_buf b = KM_BUF_INIT;
-        km_trail_report_json(r, &b);
-        if (b.data) fwrite(b.data, 1, b.len, stdout);
+        if (km_trail_report_json(r, &b)) { /* a cut-short report is no report */
+            fprintf(stderr, "kumomori verify: out of memory while writing the report\n");
+            km_buf_free(&b);
+            km_trail_report_free(r);
+            km_trail_keys_free(keys);
+            goto out;
+        }
+        fwrite(b.data, 1, b.len, stdout);
         km_buf_free(&b);
     } else {
         char a[32], z[32];

@@ -314,7 +314,7 @@ km_corr *km_corr_new(const km_corr_opts *opts) {
 static void group_free(group *g, size_t ngroup) {
     if (!g) return;
     free(g->key);
-    for (size_t i = 0; i < ngroup; i++) free(g->gvals[i]);
+    for (size_t i = 0; g->gvals && i < ngroup; i++) free(g->gvals[i]); /* gvals is NULL when its calloc failed */
     free(g->gvals);
     free(g->ts);
     vset_free(&g->vs);
@@ -818,7 +818,7 @@ static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
     uint64_t hash;
     char *key = group_key(r, j, h, &hash);
     if (!key) return;
-    const char *gv[64];
+    const char *gv[64] = {0}; /* ngroup <= 64 (corr_add checks it), so group_get reads only what is set */
     size_t ng = r->d.ngroup < 64 ? r->d.ngroup : 64;
     for (size_t g = 0; g < ng; g++) {
         size_t k = r->gidx[j * r->d.ngroup + g];
@@ -1113,7 +1113,10 @@ static uint64_t signature(const km_corr *e) {
     for (size_t i = 0; i < e->nrules; i++) {
         const crule *r = &e->rules[i];
         uint64_t v[6] = {r->d.id, (uint64_t)r->d.type, r->d.ninputs, r->d.ngroup, r->d.span_ms, r->need};
-        h = fnv(v, sizeof v, h);
+        /* byte by byte, least significant first (the bytes fnv(v, sizeof v) read on little-endian
+         * machines, so saved states stay valid), without reading the integers through a char pointer */
+        for (size_t q = 0; q < 6; q++)
+            for (unsigned b = 0; b < 8; b++) h = (h ^ ((v[q] >> (8 * b)) & 0xff)) * 1099511628211ULL;
         h = fnv(r->inputs, r->d.ninputs * sizeof *r->inputs, h);
         for (size_t k = 0; k < r->d.ngroup * r->d.ninputs; k++) h = fnv(r->group_fields[k], strlen(r->group_fields[k]) + 1, h);
         if (r->value_field) h = fnv(r->value_field, strlen(r->value_field), h);

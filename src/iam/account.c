@@ -129,6 +129,9 @@ struct km_iam_account {
     /* owners of resources whose ARN names no account (S3 buckets, EBS snapshots), set by the
      * caller: parallel lists of ARN and account */
     strlist own_arn, own_acct;
+    /* an allocation failed where the loader goes on (a policy or a note lost): the account is
+     * incomplete, and loading fails with KM_ENOMEM rather than answer from it */
+    int oom;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -168,6 +171,7 @@ static void note(km_iam_account *a, const char *fmt, ...) {
     km_buf_vprintf(&a->notes, fmt, ap);
     va_end(ap);
     km_buf_putc(&a->notes, '\n');
+    if (a->notes.failed == KM_BUF_NOMEM) a->oom = 1;
 }
 
 #define GROW(arr, n, cap)                                                         \
@@ -244,7 +248,7 @@ static named_policy *np_lookup(named_policy *v, const strix *ix, const char *key
     return i == STRIX_NONE ? NULL : &v[i];
 }
 
-/* Adds or replaces; takes ownership of p. */
+/* Adds or replaces; takes p in every case: on failure (out of memory) it is freed. */
 static int np_put(named_policy **v, size_t *n, size_t *cap, strix *ix, const char *key, km_iam_policy *p) {
     named_policy *e = np_lookup(*v, ix, key);
     if (e) {
@@ -252,12 +256,14 @@ static int np_put(named_policy **v, size_t *n, size_t *cap, strix *ix, const cha
         e->p = p;
         return 0;
     }
-    if (GROW(*v, *n, *cap) < 0) return -1;
-    (*v)[*n].key = sdup(key);
-    if (!(*v)[*n].key) return -1;
+    if (GROW(*v, *n, *cap) < 0 || !((*v)[*n].key = sdup(key))) {
+        km_iam_policy_free(p);
+        return -1;
+    }
     if (strix_add(ix, (*v)[*n].key, *n) < 0) {
         free((*v)[*n].key);
         (*v)[*n].key = NULL;
+        km_iam_policy_free(p);
         return -1;
     }
     (*v)[*n].p = p;
@@ -285,7 +291,8 @@ static km_iam_policy *doc_policy(km_iam_account *a, const km_json *doc, const ch
     km_error e;
     km_error_clear(&e);
     km_iam_policy *p = iam_policy_from_value(doc, text, len, kind, name, &e);
-    if (!p) note(a, "%s: policy %s skipped: %s", file, name, e.msg);
+    if (!p && e.code == KM_ENOMEM) a->oom = 1; /* not a policy to skip */
+    else if (!p) note(a, "%s: policy %s skipped: %s", file, name, e.msg);
     return p;
 }
 
@@ -610,7 +617,10 @@ static int build_levels(km_iam_account *a) {
         for (size_t k = 0; k < a->nlv; k++)
             if (strcmp(a->lv[k].account, a->pr[i].acct) == 0) seen = 1;
         if (seen || !a->pr[i].acct[0]) continue;
-        if (build_levels_for(a, a->pr[i].acct, &a->lv[a->nlv]) < 0) return -1;
+        if (build_levels_for(a, a->pr[i].acct, &a->lv[a->nlv]) < 0) {
+            orglevels_free(&a->lv[a->nlv]); /* what it allocated before failing */
+            return -1;
+        }
         a->nlv++;
     }
     return 0;
@@ -1052,7 +1062,7 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
     if (S_ISDIR(st.st_mode))
         note(a, "%s: %zu JSON files read, %zu used for IAM (the rest concern other checks)", path, a->files_seen,
              a->files_used);
-    if (a->npr == 0) {
+    if (a->npr == 0 && !a->oom) {
         char first[300] = "";
         if (a->notes.data) snprintf(first, sizeof first, " (%.*s)", (int)strcspn(a->notes.data, "\n"), a->notes.data);
         km_error_set(err, KM_ERR, (size_t)-1, "%s: no users or roles found: expected the output of "
@@ -1062,8 +1072,8 @@ km_iam_account *km_iam_account_load(const char *path, km_error *err) {
     }
     if (a->npr > 1) qsort(a->pr, a->npr, sizeof *a->pr, cmp_principal);
     strix_free(&a->ix_pr); /* find_principal searches the sorted array */
-    if (resolve(a) < 0) {
-        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    if (resolve(a) < 0 || a->oom || !a->full_access || !a->admin) {
+        km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory while loading %s", path);
         km_iam_account_free(a);
         return NULL;
     }
@@ -1167,10 +1177,7 @@ int km_iam_account_add_resource_policy(km_iam_account *a, const char *resource_a
     snprintf(key, sizeof key, "%s", resource_arn);
     /* A policy given for an S3 object applies through its bucket. */
     if (strncmp(key, "arn:aws:s3:::", 13) == 0) key[13 + strcspn(key + 13, "/")] = 0;
-    if (put_resource_policy(a, key, p) < 0) {
-        km_iam_policy_free(p);
-        return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
-    }
+    if (put_resource_policy(a, key, p) < 0) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     return KM_OK;
 }
 
@@ -1190,7 +1197,10 @@ int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_
     int rc = 0;
     size_t pos = 0;
     /* JSON lines of {"arn", "name", "document"}, or one authorization-details document. */
-    km_json_doc *whole = km_json_parse(text, len, NULL, NULL, NULL);
+    km_error we;
+    km_error_clear(&we);
+    km_json_doc *whole = km_json_parse(text, len, NULL, NULL, &we);
+    if (!whole && we.code == KM_ENOMEM) rc = -1; /* not "JSON lines, then" */
     if (whole && km_json_get(km_json_root(whole), "Policies")) {
         const km_json *pols = km_json_get(km_json_root(whole), "Policies");
         for (size_t i = 0; i < km_json_len(pols) && rc == 0; i++) {
@@ -1214,7 +1224,9 @@ int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_
                 km_error e;
                 km_error_clear(&e);
                 km_json_doc *d = km_json_parse(text + pos, end - pos, NULL, NULL, &e);
-                if (!d) {
+                if (!d && e.code == KM_ENOMEM) {
+                    rc = -1;
+                } else if (!d) {
                     note(a, "%s line %zu: skipped: %s", path, lineno, e.msg);
                 } else {
                     const km_json *r = km_json_root(d);
@@ -1246,8 +1258,9 @@ int km_iam_account_add_managed_policies(km_iam_account *a, const char *path, km_
         km_buf_free(&a->notes);
         a->notes = keep;
         strix_free(&a->ix_noted);
+        if (keep.failed == KM_BUF_NOMEM) a->oom = 1;
     }
-    if (resolve(a) < 0) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    if (resolve(a) < 0 || a->oom) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     return KM_OK;
 }
 
@@ -1593,10 +1606,12 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
                 allowed = (int)t;
                 out->credential = tries[t].label;
                 km_buf_reset(&out->why);
-                if (x || km_iam_evaluate(&in, &rq, &o, ex, err) >= 0) {
-                    why_from_explain(ex, &out->why, 0);
-                    if (pass == 1) ignored_conditions(ex, &out->why);
+                if (!x && km_iam_evaluate(&in, &rq, &o, ex, err) < 0) { /* an answer without its why */
+                    rc = err ? err->code : KM_ERR;
+                    break;
                 }
+                why_from_explain(ex, &out->why, 0);
+                if (pass == 1) ignored_conditions(ex, &out->why);
                 if (pass == 1) out->conditional = 1;
                 break;
             }
@@ -1611,6 +1626,7 @@ static int ask(const km_iam_account *a, const principal *p, const char *action, 
         km_buf_puts(&out->why, "note: no key policy for this key in the snapshot; KMS requires the key policy "
                                "to allow (pass it with --resource-policy)\n");
     if (p->boundary_missing) km_buf_puts(&out->why, "note: its permissions boundary is missing from the snapshot\n");
+    if (out->why.failed == KM_BUF_NOMEM) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     return KM_OK;
 }
 

@@ -594,8 +594,7 @@ static const char *request_values(E *e, const iam_cond *c) {
         km_buf_json_str(&b, ce->vals[i], strlen(ce->vals[i]));
     }
     if (ce->multi) km_buf_putc(&b, ']');
-    /* harden helper: a failure well below the 64 KiB cap is memory, not length */
-    if (b.failed && b.len < (1u << 15)) e->nomem = 1;
+    if (b.failed == KM_BUF_NOMEM) e->nomem = 1; /* memory, not length */
     const char *out = b.failed ? "\"(too long)\"" : b.data ? b.data : "\"\"";
     char *d = iam_xstrdup(e->ex, out);
     km_buf_free(&b);
@@ -672,7 +671,7 @@ static int stmt_conditions(E *e, const km_iam_policy *p, const iam_stmt *st, iam
                 km_buf_json_str(&pv, c->v[v].s, c->v[v].len);
             }
             km_buf_putc(&pv, ']');
-            if (pv.failed && pv.len < (1u << 15)) e->nomem = 1; /* harden helper: memory, not length */
+            if (pv.failed == KM_BUF_NOMEM) e->nomem = 1; /* memory, not length */
             xc->pvals = iam_xstrdup(e->ex, pv.failed ? "[]" : pv.data);
             km_buf_free(&pv);
             xc->r = r;

@@ -25,6 +25,7 @@ typedef struct pctx {
     km_error *err;
     size_t st_index; /* 1-based, 0 outside statements */
     const char *sid;
+    int oom; /* a warning could not be kept: the policy would look cleaner than it is */
 } pctx;
 
 static void where(pctx *c, size_t off, char *buf, size_t n) {
@@ -83,13 +84,14 @@ static void pwarn(pctx *c, const km_json *v, const char *element, const char *fm
     if (p->nwarn == p->warn_cap) {
         size_t nc = p->warn_cap ? p->warn_cap * 2 : 4;
         const char **nw = km_arena_alloc(&p->arena, nc * sizeof *nw);
-        if (!nw) return;
+        if (!nw) { c->oom = 1; return; }
         if (p->nwarn) memcpy(nw, p->warn, p->nwarn * sizeof *nw);
         p->warn = nw;
         p->warn_cap = nc;
     }
     char *d = km_arena_strndup(&p->arena, full, strlen(full));
     if (d) p->warn[p->nwarn++] = d;
+    else c->oom = 1;
 }
 
 static char *adup(pctx *c, const char *s, size_t n) { return km_arena_strndup(&c->p->arena, s, n); }
@@ -672,7 +674,7 @@ km_iam_policy *km_iam_policy_from_json(const km_json *doc, const char *text, siz
      * blocks made them 800 MB. */
     p->arena.first = 512;
     p->kind = kind;
-    pctx c = {p, text, len, err, 0, NULL};
+    pctx c = {p, text, len, err, 0, NULL, 0};
     p->name = adup(&c, name ? name : "", name ? strlen(name) : 0);
     if (!p->name) goto nomem;
     if (!doc || doc->type != KM_JSON_OBJECT) {
@@ -739,6 +741,7 @@ km_iam_policy *km_iam_policy_from_json(const km_json *doc, const char *text, siz
             }
         }
     }
+    if (c.oom) goto nomem;
     return p;
 nomem:
     km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory while compiling a policy");

@@ -1051,6 +1051,7 @@ static void iam_load(km_recov *R, const char *const *inputs, size_t ninputs) {
         km_error_clear(&e);
         km_iam_account *a = km_iam_account_load(inputs[i], &e);
         if (!a) {
+            if (e.code == KM_ENOMEM) R->failed = 1; /* harden2: not an input problem */
             note(R, S(R, "the users and roles could not be evaluated: %s", e.msg));
             continue;
         }
@@ -1079,6 +1080,7 @@ static km_iam_account *iam_nopol(km_recov *R, size_t i) {
     km_error e;
     km_error_clear(&e);
     R->iam_nopol[i] = km_iam_account_load(R->iam_input[i], &e);
+    if (!R->iam_nopol[i] && e.code == KM_ENOMEM) R->failed = 1; /* harden2: not "could not be loaded" */
     if (R->iam_nopol[i] && R->managed) km_iam_account_add_managed_policies(R->iam_nopol[i], R->managed, &e);
     if (R->iam_nopol[i]) iam_prepare(R, R->iam_nopol[i], 0);
     return R->iam_nopol[i];
@@ -1164,6 +1166,7 @@ static evres ask(km_recov *R, size_t ia, const actor *who, const km_recov_step *
     } else if (km_iam_account_can_granted(a, who->arn, gp, s->action, s->resource && strcmp(s->resource, "*") ? s->resource : NULL,
                                           KM_IAM_CREDS_NO_MFA, &ans, &e) != KM_OK) {
         r.t = KM_TRI_UNK;
+        if (e.code == KM_ENOMEM) R->failed = 1; /* harden2: an UNKNOWN for want of memory is no answer */
         r.why = S(R, "the IAM engine failed: %s", e.msg);
     } else if (ans.decision == KM_IAM_ALLOWED || ans.conditional) {
         r.t = KM_TRI_YES;

@@ -434,6 +434,7 @@ typedef struct sidecar {
     char alg[64];
     int64_t bf_ts;
     int has_bf;
+    int oom;          /* out of memory: no verdict on the sidecar */
     char problem[600];
 } sidecar;
 
@@ -444,7 +445,7 @@ typedef struct sidecar {
 static void read_sidecar(const char *digest_path, sidecar *sc) {
     memset(sc, 0, sizeof *sc);
     char *path = xprintf("%s.sig", digest_path);
-    if (!path) { snprintf(sc->problem, sizeof sc->problem, "out of memory"); return; }
+    if (!path) { sc->oom = 1; return; }
     struct stat st;
     if (stat(path, &st) != 0) { free(path); return; }
     sc->present = 1;
@@ -453,6 +454,7 @@ static void read_sidecar(const char *digest_path, sidecar *sc) {
     size_t len = 0;
     char *text = km_read_file(path, MAX_SIDECAR_BYTES, &len, &e);
     if (!text) {
+        if (e.code == KM_ENOMEM) sc->oom = 1;
         snprintf(sc->problem, sizeof sc->problem, "%s", e.msg);
         free(path);
         return;
@@ -465,11 +467,13 @@ static void read_sidecar(const char *digest_path, sidecar *sc) {
         const km_json *md = doc ? km_json_get(km_json_root(doc), "Metadata") : NULL;
         const char *s = km_json_get_str(md, "signature", NULL);
         if (!doc) {
+            if (e.code == KM_ENOMEM) sc->oom = 1;
             snprintf(sc->problem, sizeof sc->problem, "%s: %s", path, e.msg);
         } else if (!s) {
             snprintf(sc->problem, sizeof sc->problem, "%s: no Metadata.signature", path);
         } else {
             sc->sig = xstrdup(s);
+            if (!sc->sig) sc->oom = 1;
             snprintf(sc->alg, sizeof sc->alg, "%s", km_json_get_str(md, "signature-algorithm", ""));
             const char *bf = km_json_get_str(md, "backfill-generation-timestamp", NULL);
             if (bf && km_trail_parse_time(bf, &sc->bf_ts) == 0) sc->has_bf = 1;
@@ -478,6 +482,7 @@ static void read_sidecar(const char *digest_path, sidecar *sc) {
     } else {
         if (z - a >= 2 && text[a] == '"' && text[z - 1] == '"') { a++; z--; }
         sc->sig = xstrndup(text + a, z - a);
+        if (!sc->sig) sc->oom = 1;
         size_t bad = 0;
         if (sc->sig && (z == a || km_hex_decode(sc->sig, z - a, NULL, 0, &bad) == -1)) {
             /* a size-0 decode only checks the form: find the first non-hex byte for the message */
@@ -517,6 +522,7 @@ static int verify_sig(ctx *c, const km_trail_digest *d, const char *sha, const c
     km_buf msg;
     km_buf_init(&msg, 1 << 20);
     km_trail_string_to_sign(&msg, d->end, d->bucket, d->key, sha, d->prev_sig);
+    if (msg.failed == KM_BUF_NOMEM) c->oom = 1; /* not a verdict on the signature */
     int v = msg.failed ? 0 : km_trail_keys_verify(c->o->keys, d->fingerprint, msg.data, msg.len, sig, (size_t)sl);
     km_buf_free(&msg);
     free(sig);
@@ -557,8 +563,10 @@ static void validate(ctx *c, dig *g, const expect *ex) {
     g->parsed = d != NULL;
     sidecar sc;
     read_sidecar(g->path, &sc);
+    if (sc.oom) c->oom = 1;
     int forged = 0;
     g->sig = sc.sig ? xstrdup(sc.sig) : NULL;
+    if (sc.sig && !g->sig) c->oom = 1;
     if (d) {
         it->start = d->start_t;
         it->end = d->end_t;
@@ -642,6 +650,7 @@ static void validate(ctx *c, dig *g, const expect *ex) {
         }
     }
     free(sc.sig);
+    if (why.b.failed == KM_BUF_NOMEM) c->oom = 1; /* the reasons are lost, not too long */
     g->valid = why.n == 0 && !why.b.failed;
     g->nreasons = why.n;
     /* a forged sidecar and nothing else wrong: the bytes are what the newer digest signed */
@@ -1072,7 +1081,10 @@ int km_trail_verify(const km_trail_opts *o, km_trail_report **out, km_error *err
     if (rc == KM_OK) {
         c.dsorted = malloc((c.ndigs ? c.ndigs : 1) * sizeof *c.dsorted);
         c.lsorted = malloc((c.nlogs ? c.nlogs : 1) * sizeof *c.lsorted);
-        if (!c.dsorted || !c.lsorted) rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        if (!c.dsorted || !c.lsorted) { /* rc apart: the sorting below needs both arrays */
+            km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+            rc = KM_ENOMEM;
+        }
     }
     if (rc == KM_OK) {
         for (size_t i = 0; i < c.ndigs; i++) {

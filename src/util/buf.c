@@ -19,13 +19,13 @@ void km_buf_init(km_buf *b, size_t max) {
 int km_buf_reserve(km_buf *b, size_t n) {
     if (b->failed) return -1;
     size_t max = b->max ? b->max : KM_BUF_DEFAULT_MAX;
-    if (n > max || b->len > max - n) { b->failed = 1; return -1; }
+    if (n > max || b->len > max - n) { b->failed = KM_BUF_OVER; return -1; }
     size_t need = b->len + n + 1;
     if (need <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     char *p = realloc(b->data, cap);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) { b->failed = KM_BUF_NOMEM; return -1; }
     b->data = p;
     b->cap = cap;
     return 0;
