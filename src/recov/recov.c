@@ -51,6 +51,7 @@ struct km_recov {
     size_t *pidx;
     size_t npr;
     km_hmap cache;          /* "i|nopol|grant|principal|action|resource" -> evres* */
+    km_hmap skip;           /* signature of a store's first copy -> cands* (judge) */
     const km_json *esc_defs;/* checks/recov/actions.json "escalations" */
     km_recov_escalation **esc; /* per principal: the escalations open to it, found on first need */
     size_t *nesc;
@@ -1133,12 +1134,17 @@ typedef struct actor {
     int trust;          /* sts:AssumeRole without the target's trust policy */
 } actor;
 
+static int cache_key(char *key, size_t n, size_t ia, const actor *who, const km_recov_step *s) {
+    int kl = snprintf(key, n, "%zu|%d|%s%s%s|%s|%s|%s", ia, s->no_resource_policy, who->admin ? "A" : "",
+                      who->trust ? "T" : "", who->group ? who->group : "", who->arn, s->action, s->resource);
+    return kl < 0 || (size_t)kl >= n ? -1 : kl;
+}
+
 static evres ask(km_recov *R, size_t ia, const actor *who, const km_recov_step *s) {
     evres none = {KM_TRI_UNK, "out of memory", 0};
     char key[4096];
-    int kl = snprintf(key, sizeof key, "%zu|%d|%s%s%s|%s|%s|%s", ia, s->no_resource_policy, who->admin ? "A" : "",
-                      who->trust ? "T" : "", who->group ? who->group : "", who->arn, s->action, s->resource);
-    if (kl < 0 || (size_t)kl >= sizeof key) return none;
+    int kl = cache_key(key, sizeof key, ia, who, s);
+    if (kl < 0) return none;
     evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
     if (hit) return *hit;
     evres r = {KM_TRI_NO, NULL, 0};
@@ -1547,6 +1553,80 @@ static const char *path_words(km_recov *R, const km_recov_principal *pr) {
     return out;
 }
 
+/* Principals still to be looked at for stores whose first copy has a given signature (below),
+ * in the order of R->parn. */
+typedef struct cands {
+    size_t *v;
+    size_t n;
+} cands;
+
+/* The questions that decide, for every actor, whether it can reach the first copy at all: when
+ * each path to the copy starts with a step on a resource that has no resource policy, an actor
+ * allowed none of those steps on any resource cannot destroy the copy, whatever the store.
+ * Returns the signature (those steps, in order) in sig, or 0 when some path starts otherwise
+ * (then no principal is skipped). */
+static int first_copy_signature(const km_recov_store *st, const tmpls *ts, km_buf *sig) {
+    const km_recov_copy *cp = &st->copies[0];
+    const char *id = cp->arn ? cp->arn : cp->location;
+    for (size_t i = 0; i < ts->n; i++) {
+        const tmpl *tp = &ts->v[i];
+        if (!tp->p.copy || strcmp(tp->p.copy, id)) continue; /* eval_target's choice of paths */
+        if (!tp->p.nsteps || !tp->no_policy[0]) return 0;
+        km_buf_printf(sig, "%d|%s\n", tp->p.steps[0].no_resource_policy, tp->p.steps[0].action);
+    }
+    return !sig->failed;
+}
+
+/* Whether the cache already says NO to every question of the signature for who: then
+ * destroys_all would decide NO for who from the cache alone, asking the engine nothing. */
+static int known_unable(km_recov *R, size_t ia, const actor *who, const char *sig) {
+    char key[4096];
+    for (const char *line = sig; *line;) {
+        const char *bar = strchr(line, '|'), *nl = strchr(line, '\n');
+        km_recov_step any = {NULL, "*", (int)strtol(line, NULL, 10)};
+        char action[512];
+        if (!bar || !nl || (size_t)(nl - bar) > sizeof action) return 0;
+        snprintf(action, sizeof action, "%.*s", (int)(nl - bar - 1), bar + 1);
+        any.action = action;
+        int kl = cache_key(key, sizeof key, ia, who, &any);
+        if (kl < 0) return 0;
+        const evres *hit = km_hmap_get(&R->cache, key, (size_t)kl);
+        if (!hit || hit->t != KM_TRI_NO) return 0;
+        line = nl + 1;
+    }
+    return 1;
+}
+
+/* Whether judge would decide NO for principal p from cached answers alone: neither p itself nor
+ * any escalation open to it reaches the first copy. The escalations must have been found
+ * already (finding them asks the engine), and each escalation's actor (its ARN and what the
+ * escalation grants: admin, a group) is checked with the cache keys judge would use. */
+static int ruled_out(km_recov *R, size_t p, const char *sig) {
+    size_t ia = R->pidx[p];
+    actor me = {R->parn[p], 0, NULL, 0};
+    if (!R->esc_done[p] || !known_unable(R, ia, &me, sig)) return 0;
+    for (size_t e = 0; e < R->nesc[p]; e++) {
+        const km_recov_escalation *esc = &R->esc[p][e];
+        actor as = {esc->as, esc->grant_admin, esc->grant_group, 0};
+        if (!known_unable(R, ia, &as, sig)) return 0;
+    }
+    return 1;
+}
+
+/* The candidate list of a signature (all principals the first time), or NULL when out of memory. */
+static cands *candidates(km_recov *R, const char *sig, size_t len) {
+    cands *c = km_hmap_get(&R->skip, sig, len);
+    if (c) return c;
+    c = km_arena_alloc(&R->arena, sizeof *c);
+    char *k = km_arena_strndup(&R->arena, sig, len);
+    size_t *v = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *v);
+    if (!c || !k || !v || km_hmap_put(&R->skip, k, len, c) < 0) return NULL;
+    for (size_t p = 0; p < R->npr; p++) v[p] = p;
+    c->v = v;
+    c->n = R->npr;
+    return c;
+}
+
 static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_json *copy_defs) {
     km_recov_store *st = b->st;
     for (size_t i = 0; i < st->ncopies; i++)
@@ -1577,14 +1657,29 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
     add_tmpls(R, &ts, data_defs, st, NULL);
     for (size_t c = 0; c < st->ncopies; c++) add_tmpls(R, &ts, copy_defs, st, &st->copies[c]);
     size_t nyes = 0, nunk = 0, stopped = 0;
-    for (size_t p = 0; p < R->npr; p++) {
+    /* Performance (docs/performance.md, audit): the organisation snapshot has 22,000 stores and
+     * 50,000 principals, and asking each principal about each store took minutes although nearly
+     * every principal is ruled out by cached answers. Principals the cache already rules out
+     * (themselves and every escalation open to them) for stores of this kind are skipped, and
+     * dropped from the kind's list for good (cached answers and a principal's escalations never
+     * change). The result is the same as looking at each: a skipped principal would have asked
+     * only cached questions and been decided NO. */
+    km_buf sig = KM_BUF_INIT;
+    cands *cl = first_copy_signature(st, &ts, &sig) && sig.data ? candidates(R, sig.data, sig.len) : NULL;
+    size_t ncand = cl ? cl->n : R->npr, kept = 0, last = (size_t)-1;
+    for (size_t ci = 0; ci < ncand; ci++) {
+        size_t p = cl ? cl->v[ci] : ci;
         if (R->evals >= R->budget) {
             /* out of budget: what was decided stands (an AT_RISK principal is one), the rest is
              * unknown */
             stopped = 1;
             missing(R, b, R->budget_why);
+            for (; cl && ci < ncand; ci++) cl->v[kept++] = cl->v[ci];
             break;
         }
+        if (cl && ruled_out(R, p, sig.data)) continue;
+        if (cl) cl->v[kept++] = p;
+        last = p;
         size_t ia = R->pidx[p];
         const char *parn = R->parn[p];
         km_recov_principal pr;
@@ -1621,6 +1716,14 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
         if (slot) *slot = pr;
         if (x == KM_TRI_YES) nyes++;
         else nunk++;
+    }
+    if (cl) cl->n = kept;
+    km_buf_free(&sig);
+    /* the loop over every principal would have stopped at the first one after the last looked
+     * at, had the budget run out there */
+    if (!stopped && R->evals >= R->budget && (last == (size_t)-1 ? R->npr > 0 : last + 1 < R->npr)) {
+        stopped = 1;
+        missing(R, b, R->budget_why);
     }
     size_t ncopies = 0, nimm = 0;
     for (size_t c = 0; c < st->ncopies; c++) {
@@ -1841,6 +1944,7 @@ void km_recov_free(km_recov *R) {
         if (R->iam_nopol) km_iam_account_free(R->iam_nopol[i]);
     }
     km_hmap_free(&R->cache);
+    km_hmap_free(&R->skip);
     km_json_doc_free(R->actions);
     km_arena_free(&R->arena);
     free(R);
