@@ -84,6 +84,11 @@ const km_json *km_supp(km_audit *a, const km_res *r, const char *name);
 
 /* Tags as "k=v" lookup. */
 const char *km_tag(const km_res *r, const char *key);
+/* The same on a tag list itself ({"k": "v"} from AWS Config, [{"Key", "Value"}] from the CLI). */
+const char *km_tags_get(const km_json *tags, const char *key);
+/* Where the listing of type was denied or failed, one UNKNOWN per account and region (what names
+ * the call) rather than silence. */
+void km_listing_unknown(km_audit *a, const char *type, const char *what);
 
 /* The AWS Organizations picture for an account, built from whatever accounts of the
  * organisation the snapshot holds (org.c). */

@@ -266,24 +266,8 @@ static void chk_code_signing(km_audit *a) {
     }
 }
 
-/* Where the listing itself was denied or failed, the resources of that account and region are
- * unknown: one UNKNOWN there rather than silence. */
-static void listing_unknown(km_audit *a, const char *type, const char *what) {
-    for (size_t i = 0; i < km_naccounts(a); i++) {
-        const char *acct = km_account(a, i);
-        for (size_t r = 0; r <= km_nregions(a, acct); r++) {
-            const char *reg = r < km_nregions(a, acct) ? km_region(a, acct, r) : "global";
-            km_item l = km_snap_listing(a->snap, acct, reg, type);
-            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
-            km_begin(a, NULL);
-            km_ev_item(a, &l);
-            km_unknown_acct(a, acct, reg, &l, what);
-        }
-    }
-}
-
 static void chk_runtime(km_audit *a) {
-    listing_unknown(a, "AWS::Lambda::Function", "lambda list-functions");
+    km_listing_unknown(a, "AWS::Lambda::Function", "lambda list-functions");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Lambda::Function", &n);
     const km_json *dep = km_ci_get(a->cur->params, "deprecated_runtimes");
@@ -312,7 +296,7 @@ static const km_json *web_acl(km_audit *a, const km_res *acl, km_item *it) {
 static const km_json *find_rule_group(km_audit *a, const km_res *acl, const char *arn);
 
 static void chk_waf_rules(km_audit *a) {
-    listing_unknown(a, "AWS::WAFv2::WebACL", "wafv2 list-web-acls");
+    km_listing_unknown(a, "AWS::WAFv2::WebACL", "wafv2 list-web-acls");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
@@ -460,7 +444,7 @@ static void chk_waf_cloudfront(km_audit *a) {
 }
 
 static void chk_waf_logging(km_audit *a) {
-    listing_unknown(a, "AWS::WAFv2::WebACL", "wafv2 list-web-acls");
+    km_listing_unknown(a, "AWS::WAFv2::WebACL", "wafv2 list-web-acls");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::WAFv2::WebACL", &n);
     for (size_t i = 0; i < n; i++) {
@@ -542,7 +526,7 @@ static void chk_codeartifact(km_audit *a) {
 /* ---- Secrets Manager ---- */
 
 static void chk_secret_rotation(km_audit *a) {
-    listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
+    km_listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     for (size_t i = 0; i < n; i++) {
@@ -553,7 +537,7 @@ static void chk_secret_rotation(km_audit *a) {
 }
 
 static void chk_secret_rotated(km_audit *a) {
-    listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
+    km_listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     long lim = a->opts.secret_rotation_days;
@@ -570,7 +554,7 @@ static void chk_secret_rotated(km_audit *a) {
 }
 
 static void chk_secret_unused(km_audit *a) {
-    listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
+    km_listing_unknown(a, "AWS::SecretsManager::Secret", "secretsmanager list-secrets");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::SecretsManager::Secret", &n);
     long lim = a->opts.secret_rotation_days;

@@ -78,24 +78,8 @@ static void chk_admin_mfa(km_audit *a) {
     }
 }
 
-/* Where the listing itself was denied or failed, the resources of that account and region are
- * unknown: one UNKNOWN there rather than silence. */
-static void listing_unknown(km_audit *a, const char *type, const char *what) {
-    for (size_t i = 0; i < km_naccounts(a); i++) {
-        const char *acct = km_account(a, i);
-        for (size_t r = 0; r <= km_nregions(a, acct); r++) {
-            const char *reg = r < km_nregions(a, acct) ? km_region(a, acct, r) : "global";
-            km_item l = km_snap_listing(a->snap, acct, reg, type);
-            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
-            km_begin(a, NULL);
-            km_ev_item(a, &l);
-            km_unknown_acct(a, acct, reg, &l, what);
-        }
-    }
-}
-
 static void chk_admin_users(km_audit *a) {
-    listing_unknown(a, "AWS::IAM::User", "iam get-account-authorization-details");
+    km_listing_unknown(a, "AWS::IAM::User", "iam get-account-authorization-details");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::IAM::User", &n);
     for (size_t i = 0; i < n; i++) {
@@ -339,7 +323,7 @@ static void doc_star(km_audit *a, const km_res *owner, const char *what, const k
 }
 
 static void chk_star(km_audit *a) {
-    listing_unknown(a, "AWS::IAM::Policy", "iam get-account-authorization-details");
+    km_listing_unknown(a, "AWS::IAM::Policy", "iam get-account-authorization-details");
     each_policy_doc(a, doc_star);
 }
 
@@ -498,7 +482,7 @@ static void chk_sso_session(km_audit *a) {
 }
 
 static void chk_role_unused(km_audit *a) {
-    listing_unknown(a, "AWS::IAM::Role", "iam get-account-authorization-details");
+    km_listing_unknown(a, "AWS::IAM::Role", "iam get-account-authorization-details");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::IAM::Role", &n);
     for (size_t i = 0; i < n; i++) {

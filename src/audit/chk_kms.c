@@ -15,24 +15,8 @@ static const km_json *key_meta(km_audit *a, const km_res *k, km_item *it) {
     return km_ci_get(it->json, "KeyMetadata");
 }
 
-/* Where the listing itself was denied or failed, the resources of that account and region are
- * unknown: one UNKNOWN there rather than silence. */
-static void listing_unknown(km_audit *a, const char *type, const char *what) {
-    for (size_t i = 0; i < km_naccounts(a); i++) {
-        const char *acct = km_account(a, i);
-        for (size_t r = 0; r <= km_nregions(a, acct); r++) {
-            const char *reg = r < km_nregions(a, acct) ? km_region(a, acct, r) : "global";
-            km_item l = km_snap_listing(a->snap, acct, reg, type);
-            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
-            km_begin(a, NULL);
-            km_ev_item(a, &l);
-            km_unknown_acct(a, acct, reg, &l, what);
-        }
-    }
-}
-
 static void chk_rotation(km_audit *a) {
-    listing_unknown(a, "AWS::KMS::Key", "kms list-keys");
+    km_listing_unknown(a, "AWS::KMS::Key", "kms list-keys");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::KMS::Key", &n);
     for (size_t i = 0; i < n; i++) {

@@ -25,24 +25,9 @@ static const km_json *need(km_audit *a, const km_res *r, const char *field) {
     return v;
 }
 
-/* Where the listing itself was denied or failed, the region's databases are unknown: one UNKNOWN
- * for the region rather than silence. */
-static void listing_unknown(km_audit *a, const char *type, const char *what) {
-    for (size_t i = 0; i < km_naccounts(a); i++) {
-        const char *acct = km_account(a, i);
-        for (size_t r = 0; r < km_nregions(a, acct); r++) {
-            km_item l = km_snap_listing(a->snap, acct, km_region(a, acct, r), type);
-            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
-            km_begin(a, NULL);
-            km_ev_item(a, &l);
-            km_unknown_acct(a, acct, km_region(a, acct, r), &l, what);
-        }
-    }
-}
-
 static void each_db(km_audit *a, db_fn fn, int skip_cluster_members) {
-    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
-    listing_unknown(a, "AWS::RDS::DBCluster", "rds describe-db-clusters");
+    km_listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
+    km_listing_unknown(a, "AWS::RDS::DBCluster", "rds describe-db-clusters");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
@@ -99,7 +84,7 @@ static void db_cmk(km_audit *a, const km_res *db, int cluster) {
 static void chk_cmk(km_audit *a) { each_db(a, db_cmk, 1); }
 
 static void chk_public(km_audit *a) {
-    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
+    km_listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
@@ -113,7 +98,7 @@ static void chk_public(km_audit *a) {
 }
 
 static void chk_sg_open(km_audit *a) {
-    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
+    km_listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
@@ -147,7 +132,7 @@ static void chk_sg_open(km_audit *a) {
 }
 
 static void snapshots(km_audit *a, const char *type, int check_public) {
-    listing_unknown(a, type, strstr(type, "Cluster") ? "rds describe-db-cluster-snapshots" : "rds describe-db-snapshots");
+    km_listing_unknown(a, type, strstr(type, "Cluster") ? "rds describe-db-cluster-snapshots" : "rds describe-db-snapshots");
     size_t n;
     const km_res *const *v = km_all(a, type, &n);
     int cluster = strstr(type, "Cluster") != NULL;
@@ -189,7 +174,7 @@ static void chk_snap_public(km_audit *a) {
 }
 
 static void chk_monitoring(km_audit *a) {
-    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
+    km_listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {
@@ -242,7 +227,7 @@ static void db_deletion(km_audit *a, const km_res *db, int cluster) {
 static void chk_deletion(km_audit *a) { each_db(a, db_deletion, 1); }
 
 static void chk_minor_upgrade(km_audit *a) {
-    listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
+    km_listing_unknown(a, "AWS::RDS::DBInstance", "rds describe-db-instances");
     size_t n;
     const km_res *const *v = km_all(a, "AWS::RDS::DBInstance", &n);
     for (size_t i = 0; i < n; i++) {

@@ -323,8 +323,23 @@ const km_json *km_supp(km_audit *a, const km_res *r, const char *name) {
     return v && v->type != KM_JSON_NULL ? v : NULL;
 }
 
-const char *km_tag(const km_res *r, const char *key) {
-    const km_json *t = r->tags;
+void km_listing_unknown(km_audit *a, const char *type, const char *what) {
+    for (size_t i = 0; i < km_naccounts(a); i++) {
+        const char *acct = km_account(a, i);
+        for (size_t r = 0; r <= km_nregions(a, acct); r++) {
+            const char *reg = r < km_nregions(a, acct) ? km_region(a, acct, r) : "global";
+            km_item l = km_snap_listing(a->snap, acct, reg, type);
+            if (l.status != KM_DATA_DENIED && l.status != KM_DATA_ERROR) continue;
+            km_begin(a, NULL);
+            km_ev_item(a, &l);
+            km_unknown_acct(a, acct, reg, &l, what);
+        }
+    }
+}
+
+const char *km_tag(const km_res *r, const char *key) { return km_tags_get(r->tags, key); }
+
+const char *km_tags_get(const km_json *t, const char *key) {
     if (!t) return NULL;
     if (t->type == KM_JSON_OBJECT) return km_json_str(km_json_get(t, key));
     for (size_t i = 0; i < km_json_len(t); i++) {

@@ -127,18 +127,6 @@ static const char *why_item(km_recov *R, const km_item *it, const char *what) {
 
 /* ---- small JSON and ARN helpers ----------------------------------------------------------- */
 
-/* A tag's value in a tag list ({"k": "v"} from AWS Config, [{"Key", "Value"}] from the CLI). */
-static const char *tag_of(const km_json *t, const char *key) {
-    if (!t) return NULL;
-    if (t->type == KM_JSON_OBJECT) return km_json_str(km_json_get(t, key));
-    for (size_t i = 0; i < km_json_len(t); i++) {
-        const km_json *e = km_json_at(t, i);
-        const char *k = km_json_str(km_ci_get(e, "Key"));
-        if (k && !strcmp(k, key)) return km_json_str(km_ci_get(e, "Value"));
-    }
-    return NULL;
-}
-
 /* The store's tags (NULL: none), or *why when they could not be read. RDS, EBS and EFS carry
  * them in their description (TagList, Tags); S3 buckets and DynamoDB tables only answer a call
  * of their own (get-bucket-tagging, whose NoSuchTagSet means "no tags"; list-tags-of-resource). */
@@ -446,7 +434,7 @@ static km_tri tag_cond(const km_json *c, int op, const km_json *tags, int known)
     if (!k || !val) return KM_TRI_NO;
     if (!known) return KM_TRI_UNK;
     if (km_str_starts(k, "aws:ResourceTag/")) k += 16;
-    const char *have = tag_of(tags, k);
+    const char *have = km_tags_get(tags, k);
     int m = have && (op >= 2 ? km_glob(val, have) : !strcmp(have, val));
     return (op == 0 || op == 2) == m ? KM_TRI_YES : KM_TRI_NO;
 }
