@@ -341,7 +341,7 @@ static int value_ip(km_value *v) {
 
 /* ---- equals-ignore-case ------------------------------------------------------------------ */
 
-#include "match/casefold_table.h"
+#include "util/casefold.h"
 
 /* Decode one UTF-8 code point (input assumed valid UTF-8; invalid bytes count as themselves). */
 static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp) {
@@ -354,17 +354,6 @@ static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp) {
     for (size_t i = 1; i < n; i++) v = (v << 6) | (s[i] & 0x3F);
     *cp = v;
     return n;
-}
-
-static const struct km_fold_row *fold_find(uint32_t cp) {
-    size_t lo = 0, hi = sizeof km_fold_rows / sizeof km_fold_rows[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (km_fold_rows[mid].cp < cp) lo = mid + 1;
-        else if (km_fold_rows[mid].cp > cp) hi = mid;
-        else return &km_fold_rows[mid];
-    }
-    return NULL;
 }
 
 /* A small set of byte positions in the value, the states of a nondeterministic comparison. */
@@ -429,7 +418,7 @@ int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int m
         const char *alt[2];
         size_t altlen[2];
         int nalt = 1;
-        const struct km_fold_row *r = cp >= 0x41 ? fold_find(cp) : NULL;
+        const struct km_casefold *r = cp >= 0x41 ? km_casefold_find(cp) : NULL;
         if (r) {
             alt[0] = r->lo;
             altlen[0] = strlen(r->lo);

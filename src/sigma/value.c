@@ -3,12 +3,12 @@
  *
  * Case-insensitive matching (Sigma's default) is defined as EventBridge defines equals-ignore-case:
  * each character of the rule's value matches itself, its lower-case form or its upper-case form
- * (Unicode full mappings, table in casemap.h). Writing that as explicit alternatives in the
+ * (Unicode full mappings, the table the matcher uses: util/casefold.h). Writing that as explicit alternatives in the
  * expression, rather than using PCRE2_CASELESS (Unicode case folding, which also lets 'k' match
  * the Kelvin sign), keeps the Sigma evaluator and the matcher's ignore-case operators in exact
  * agreement, so one can be tested against the other. */
 #include "sigma/internal.h"
-#include "sigma/casemap.h"
+#include "util/casefold.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -45,17 +45,6 @@ int sg_str_literal(km_arena *a, const char *s, size_t len, sg_str *out) {
     if (len) memcpy(out->b, s, len);
     out->len = len;
     return 0;
-}
-
-static const struct km_sg_case *case_find(uint32_t cp) {
-    size_t lo = 0, hi = sizeof km_sg_case_rows / sizeof km_sg_case_rows[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (km_sg_case_rows[mid].cp == cp) return &km_sg_case_rows[mid];
-        if (km_sg_case_rows[mid].cp < cp) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
 }
 
 /* Decode one UTF-8 character; returns its length (1 for an invalid byte, taken as itself). */
@@ -139,7 +128,7 @@ pcre2_code *sg_str_compile(const sg_str *s, int cased, char *msg, size_t msgsz) 
         size_t cl = utf8_dec((const unsigned char *)s->b + i, en - i, &cp);
         for (size_t k = 1; k < cl; k++)
             if (s->w[i + k]) cl = k; /* a wildcard cannot sit inside a character */
-        const struct km_sg_case *r = cased ? NULL : case_find(cp);
+        const struct km_casefold *r = cased ? NULL : km_casefold_find(cp);
         if (!r) {
             lit(&b, s->b + i, cl);
         } else if (cp < 0x80 && strlen(r->lo) == 1 && strlen(r->up) == 1) {
