@@ -162,6 +162,16 @@ static void esc_v(km_buf *b, const km_json *v) {
     km_buf_free(&t);
 }
 
+/* Each item of array a shown as text, wrapped in open and close, items separated by sep. */
+static void esc_items(km_buf *b, const km_json *a, const char *sep, const char *open, const char *close) {
+    for (size_t i = 0; i < km_json_len(a); i++) {
+        if (i) P(sep);
+        P(open);
+        esc_v(b, km_json_at(a, i));
+        P(close);
+    }
+}
+
 static const char *gs(const km_json *o, const char *k) { return km_json_str(km_json_get(o, k)); }
 
 /* A string member shown with its full decoded length (it may hold NUL characters). */
@@ -247,10 +257,7 @@ static void render_header(km_buf *b, const km_report *r, const km_json *root) {
                 esc_k(b, a, "source");
                 P(": ");
             }
-            for (size_t j = 0; j < km_json_len(regs); j++) {
-                if (j) P(", ");
-                esc_v(b, km_json_at(regs, j));
-            }
+            esc_items(b, regs, ", ", "", "");
             P(")</span>");
         }
         P("</span>");
@@ -270,12 +277,7 @@ static void render_header(km_buf *b, const km_report *r, const km_json *root) {
     F(" <span class=\"small\">(audit); report written by kumomori %s</span></dd>", KUMOMORI_VERSION);
     const km_json *inputs = km_json_get(root, "inputs");
     P("<dt>inputs</dt><dd>");
-    for (size_t i = 0; i < km_json_len(inputs); i++) {
-        if (i) P(", ");
-        P("<code>");
-        esc_v(b, km_json_at(inputs, i));
-        P("</code>");
-    }
+    esc_items(b, inputs, ", ", "<code>", "</code>");
     P(km_json_len(inputs) ? "; " : "");
     P("audit <code>");
     esc(b, r->audit_name);
@@ -485,12 +487,7 @@ static void render_paths(km_buf *b, const km_json *paths, const char *label) {
         P(label);
         P(":</span> ");
         const km_json *acts = km_json_get(p, "actions");
-        for (size_t j = 0; j < km_json_len(acts); j++) {
-            if (j) P(" + ");
-            P("<code>");
-            esc_v(b, km_json_at(acts, j));
-            P("</code>");
-        }
+        esc_items(b, acts, " + ", "<code>", "</code>");
         if (gs(p, "resource")) {
             P(" on <span class=\"mono\">");
             esc_k(b, p, "resource");
@@ -499,10 +496,7 @@ static void render_paths(km_buf *b, const km_json *paths, const char *label) {
         const km_json *by = km_json_get(p, "allowed_by");
         if (km_json_len(by)) {
             P(" <span class=\"small\">allowed by ");
-            for (size_t j = 0; j < km_json_len(by); j++) {
-                if (j) P("; ");
-                esc_v(b, km_json_at(by, j));
-            }
+            esc_items(b, by, "; ", "", "");
             P("</span>");
         }
         if (km_json_get(p, "conditional") && km_json_get(p, "conditional")->type == KM_JSON_TRUE)
@@ -533,11 +527,7 @@ static void render_store(km_buf *b, const km_json *st) {
     const km_json *miss = km_json_get(st, "missing");
     if (km_json_len(miss)) {
         P("<br><span class=\"small\">missing:</span><ul class=\"plain missing\">");
-        for (size_t i = 0; i < km_json_len(miss); i++) {
-            P("<li>");
-            esc_v(b, km_json_at(miss, i));
-            P("</li>");
-        }
+        esc_items(b, miss, "", "<li>", "</li>");
         P("</ul>");
     }
     const km_json *copies = km_json_get(st, "copies");
@@ -593,12 +583,7 @@ static void render_store(km_buf *b, const km_json *st) {
         }
         const km_json *to = km_json_get(pl, "copy_to");
         P(km_json_len(to) ? "; copies to " : "; no copy action");
-        for (size_t j = 0; j < km_json_len(to); j++) {
-            if (j) P(", ");
-            P("<span class=\"mono\">");
-            esc_v(b, km_json_at(to, j));
-            P("</span>");
-        }
+        esc_items(b, to, ", ", "<span class=\"mono\">", "</span>");
         P("</div>");
     }
     P("</td><td class=\"principals\">");
@@ -660,11 +645,7 @@ static void render_recoverability(km_buf *b, const km_json *root) {
     const km_json *notes = km_json_get(rc, "notes");
     if (km_json_len(notes)) {
         P("<ul class=\"note\" id=\"recoverability-notes\">");
-        for (size_t i = 0; i < km_json_len(notes); i++) {
-            P("<li>");
-            esc_v(b, km_json_at(notes, i));
-            P("</li>");
-        }
+        esc_items(b, notes, "", "<li>", "</li>");
         P("</ul>\n");
     }
     const km_json *stores = km_json_get(rc, "stores");
@@ -1051,11 +1032,7 @@ static void render_problems(km_buf *b, const km_report *r, const km_json *root) 
     P("</p>\n");
     if (km_json_len(pr)) {
         P("<ul id=\"audit-problems\">");
-        for (size_t i = 0; i < km_json_len(pr); i++) {
-            P("<li><code>");
-            esc_v(b, km_json_at(pr, i));
-            P("</code></li>");
-        }
+        esc_items(b, pr, "", "<li><code>", "</code></li>");
         P("</ul>\n");
     }
     if (r->has_alerts && r->bad) F("<p>%zu alert line(s) were skipped (see <a href=\"#alerts-skipped\">Alerts</a>).</p>\n", r->bad);
