@@ -3,6 +3,7 @@
  * calls take parameters from are parsed and kept in memory; everything is written to disk as
  * the CLI printed it. */
 #include "audit/collect.h"
+#include "audit/proc.h"
 #include "audit/commands.h"
 #include "audit/hmap.h"
 #include "audit/util.h"
@@ -14,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define MAX_STDOUT ((size_t)1 << 30)
 #define MAX_STDERR ((size_t)64 << 10)
@@ -66,34 +64,8 @@ typedef struct ctx {
     double t0;
 } ctx;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static int mkdirs(const char *path) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-    return 0;
-}
 
-static int write_file(const char *path, const char *data, size_t len) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return -1;
-    size_t w = len ? fwrite(data, 1, len, f) : 0;
-    if (w != len || fclose(f)) { unlink(tmp); return -1; }
-    return rename(tmp, path);
-}
 
 /* ---- process running ---- */
 
@@ -106,48 +78,13 @@ static void env_setup(void) {
 }
 
 static int spawn(task *t) {
-    int op[2], ep[2];
-    if (pipe(op)) return -1;
-    if (pipe(ep)) { close(op[0]); close(op[1]); return -1; }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addclose(&fa, op[0]);
-    posix_spawn_file_actions_addclose(&fa, ep[0]);
-    posix_spawn_file_actions_adddup2(&fa, op[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    int rc = posix_spawnp(&t->pid, t->argv[0], &fa, NULL, t->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(op[1]);
-    close(ep[1]);
-    if (rc) {
-        close(op[0]);
-        close(ep[0]);
-        errno = rc;
-        return -1;
-    }
-    t->out_fd = op[0];
-    t->err_fd = ep[0];
-    fcntl(t->out_fd, F_SETFL, O_NONBLOCK);
-    fcntl(t->err_fd, F_SETFL, O_NONBLOCK);
+    if (km_proc_spawn(t->argv, &t->pid, &t->out_fd, &t->err_fd)) return -1;
     km_buf_init(&t->out, MAX_STDOUT);
     km_buf_init(&t->err, MAX_STDERR);
-    t->started = now_s();
+    t->started = km_proc_now();
     return 0;
 }
 
-static void drain(int *fd, km_buf *b) {
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(*fd, chunk, sizeof chunk);
-        if (n > 0) {
-            km_buf_append(b, chunk, (size_t)n); /* past the cap the rest is dropped and b->failed set */
-            continue;
-        }
-        if (n == 0) { close(*fd); *fd = -1; }
-        return;
-    }
-}
 
 /* "An error occurred (Code) when calling the Op operation: Message" */
 static char *error_code_of(const char *err, char **message) {
@@ -316,7 +253,7 @@ static void record(ctx *c, task *t, const char *why) {
     char *slash = strrchr(path, '/');
     if (slash) {
         *slash = 0;
-        mkdirs(path);
+        km_proc_mkdirs(path);
         *slash = '/';
     }
     const char *status = "ok";
@@ -326,7 +263,7 @@ static void record(ctx *c, task *t, const char *why) {
         size_t i = 0;
         while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
         if (i == len) { data = t->cmd->empty ? t->cmd->empty : "{}"; len = strlen(data); }
-        if (t->cmd->store && write_file(path, data, len)) status = "write failed";
+        if (t->cmd->store && km_proc_write_file(path, data, len)) status = "write failed";
         remember(c, t, data, len);
         c->sum->ok++;
     } else {
@@ -356,7 +293,7 @@ static void record(ctx *c, task *t, const char *why) {
         km_buf_puts(&b, "}}\n");
         status = cl == KM_ERRCLASS_ABSENT ? "not configured" : cl == KM_ERRCLASS_DENIED ? "denied" : "error";
         /* a failed write must show in the manifest (it was overwritten by the class before) */
-        if (t->cmd->store && write_file(path, b.data, b.len)) status = "write failed";
+        if (t->cmd->store && km_proc_write_file(path, b.data, b.len)) status = "write failed";
         km_buf_free(&b);
         free(msg);
     }
@@ -443,10 +380,10 @@ static void run_tasks(ctx *c, task *tasks, size_t n) {
         for (int s = 0; s < jobs; s++) {
             task *t = run[s];
             if (!t) continue;
-            if (t->out_fd >= 0) drain(&t->out_fd, &t->out);
-            if (t->err_fd >= 0) drain(&t->err_fd, &t->err);
+            if (t->out_fd >= 0) km_proc_drain(&t->out_fd, &t->out);
+            if (t->err_fd >= 0) km_proc_drain(&t->err_fd, &t->err);
             const char *why = NULL;
-            if (now_s() - t->started > timeout && t->out_fd + t->err_fd > -2) {
+            if (km_proc_now() - t->started > timeout && t->out_fd + t->err_fd > -2) {
                 kill(t->pid, SIGTERM);
                 why = "Timeout";
             }
@@ -458,7 +395,7 @@ static void run_tasks(ctx *c, task *tasks, size_t n) {
             int st = 0;
             waitpid(t->pid, &st, 0);
             t->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-            t->ms = (now_s() - t->started) * 1000;
+            t->ms = (km_proc_now() - t->started) * 1000;
             if (t->out.failed) why = "OutputTooLarge";
             run[s] = NULL;
             c->running--;
@@ -632,8 +569,8 @@ static int run_caller_identity(ctx *c, km_error *err) {
         if (t.out_fd >= 0) pf[np++] = (struct pollfd){t.out_fd, POLLIN, 0};
         if (t.err_fd >= 0) pf[np++] = (struct pollfd){t.err_fd, POLLIN, 0};
         poll(pf, (nfds_t)np, 1000);
-        if (t.out_fd >= 0) drain(&t.out_fd, &t.out);
-        if (t.err_fd >= 0) drain(&t.err_fd, &t.err);
+        if (t.out_fd >= 0) km_proc_drain(&t.out_fd, &t.out);
+        if (t.err_fd >= 0) km_proc_drain(&t.err_fd, &t.err);
     }
     int st;
     waitpid(t.pid, &st, 0);
@@ -672,8 +609,8 @@ static void cli_version(ctx *c) {
             if (t.out_fd >= 0) pf[np++] = (struct pollfd){t.out_fd, POLLIN, 0};
             if (t.err_fd >= 0) pf[np++] = (struct pollfd){t.err_fd, POLLIN, 0};
             poll(pf, (nfds_t)np, 1000);
-            if (t.out_fd >= 0) drain(&t.out_fd, &t.out);
-            if (t.err_fd >= 0) drain(&t.err_fd, &t.err);
+            if (t.out_fd >= 0) km_proc_drain(&t.out_fd, &t.out);
+            if (t.err_fd >= 0) km_proc_drain(&t.err_fd, &t.err);
         }
         int st;
         waitpid(t.pid, &st, 0);
@@ -743,7 +680,7 @@ static void write_manifest(ctx *c, const char *started, const char *finished) {
     km_buf_puts(&b, "\n ]\n}\n");
     char path[4200];
     snprintf(path, sizeof path, "%s/manifest.json", c->dir);
-    write_file(path, b.data, b.len);
+    km_proc_write_file(path, b.data, b.len);
     km_buf_free(&b);
 }
 
@@ -757,14 +694,14 @@ int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *
     if (!c.set) return km_error_set(err, KM_ERR, (size_t)-1, "the built-in command list is broken");
     km_buf_init(&c.manifest, 0);
     env_setup();
-    double t0 = now_s();
+    double t0 = km_proc_now();
     time_t wall = time(NULL);
     char started[32], finished[32];
     km_format_time((int64_t)wall, started, sizeof started);
     int rc = run_caller_identity(&c, err);
     if (rc) return rc;
     snprintf(c.dir, sizeof c.dir, "%s/%s", o->out_dir, c.account);
-    if (mkdirs(c.dir)) return km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot create: %s", c.dir, strerror(errno));
+    if (km_proc_mkdirs(c.dir)) return km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot create: %s", c.dir, strerror(errno));
     snprintf(sum->account, sizeof sum->account, "%s", c.account);
     snprintf(sum->dir, sizeof sum->dir, "%s", c.dir);
     cli_version(&c);
@@ -814,7 +751,7 @@ int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *
     if (o->progress) fprintf(stderr, "\r%-120s\r", "");
 out:
     km_format_time((int64_t)time(NULL), finished, sizeof finished);
-    sum->seconds = now_s() - t0;
+    sum->seconds = km_proc_now() - t0;
     write_manifest(&c, started, finished);
     for (size_t i = 0; i < seen.cap; i++) free((void *)seen.slots[i].val);
     km_hmap_free(&seen);

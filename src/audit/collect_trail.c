@@ -10,9 +10,10 @@
  *
  * Only reads from AWS: s3 sync from the bucket to a local folder, head-object, list-public-keys.
  * The AWS CLI does the signing and retries (adaptive mode, set by the caller's environment or
- * here). A small process runner of its own instead of collect.c's, whose tasks are tied to the
- * command list of the audit. */
+ * here). Its scheduling loop is its own (collect.c's tasks are tied to the audit's command
+ * list); starting processes, reading their pipes and writing files are shared (audit/proc.h). */
 #include "audit/collect.h"
+#include "audit/proc.h"
 #include "audit/util.h"
 #include "kumomori/buf.h"
 #include "kumomori/json.h"
@@ -23,7 +24,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define MAX_OUT ((size_t)16 << 20) /* head-object and list-public-keys answers are small */
 #define MAX_ERR ((size_t)64 << 10)
@@ -53,34 +51,8 @@ typedef struct proc {
     char *dest;     /* where its answer goes */
 } proc;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static int mkdirs(const char *path) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-    return 0;
-}
 
-static int write_file(const char *path, const char *data, size_t len) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return -1;
-    size_t w = len ? fwrite(data, 1, len, f) : 0;
-    if (w != len || fclose(f)) { unlink(tmp); return -1; }
-    return rename(tmp, path);
-}
 
 static void proc_free(proc *p) {
     for (int i = 0; i < p->argc; i++) free(p->argv[i]);
@@ -108,50 +80,13 @@ static int make_proc(proc *p, const km_collect_opts *o, const char *const *args)
 }
 
 static int spawn(proc *p) {
-    int op[2], ep[2];
-    if (pipe(op)) return -1;
-    if (pipe(ep)) { close(op[0]); close(op[1]); return -1; }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addclose(&fa, op[0]);
-    posix_spawn_file_actions_addclose(&fa, ep[0]);
-    posix_spawn_file_actions_adddup2(&fa, op[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    int rc = posix_spawnp(&p->pid, p->argv[0], &fa, NULL, p->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(op[1]);
-    close(ep[1]);
-    if (rc) {
-        close(op[0]);
-        close(ep[0]);
-        errno = rc;
-        return -1;
-    }
-    p->out_fd = op[0];
-    p->err_fd = ep[0];
-    fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-    fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+    if (km_proc_spawn(p->argv, &p->pid, &p->out_fd, &p->err_fd)) return -1;
     km_buf_init(&p->out, MAX_OUT);
     km_buf_init(&p->err, MAX_ERR);
-    p->started = now_s();
+    p->started = km_proc_now();
     return 0;
 }
 
-static void drain(int *fd, km_buf *b) {
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(*fd, chunk, sizeof chunk);
-        if (n > 0) {
-            km_buf_append(b, chunk, (size_t)n); /* past the cap the rest is dropped, b->failed set */
-            continue;
-        }
-        if (n == 0 || errno != EINTR) {
-            if (n == 0) { close(*fd); *fd = -1; }
-            return;
-        }
-    }
-}
 
 typedef struct runner {
     const km_collect_opts *o;
@@ -210,9 +145,9 @@ static void run_all(runner *r, proc *ps, size_t n, int jobs, int timeout_s) {
         for (int s = 0; s < jobs; s++) {
             proc *p = run[s];
             if (!p) continue;
-            if (p->out_fd >= 0) drain(&p->out_fd, &p->out);
-            if (p->err_fd >= 0) drain(&p->err_fd, &p->err);
-            if (timeout_s > 0 && now_s() - p->started > timeout_s && (p->out_fd >= 0 || p->err_fd >= 0)) {
+            if (p->out_fd >= 0) km_proc_drain(&p->out_fd, &p->out);
+            if (p->err_fd >= 0) km_proc_drain(&p->err_fd, &p->err);
+            if (timeout_s > 0 && km_proc_now() - p->started > timeout_s && (p->out_fd >= 0 || p->err_fd >= 0)) {
                 kill(p->pid, SIGTERM);
                 p->timed_out = 1;
                 if (p->out_fd >= 0) { close(p->out_fd); p->out_fd = -1; }
@@ -222,7 +157,7 @@ static void run_all(runner *r, proc *ps, size_t n, int jobs, int timeout_s) {
             int st = 0;
             waitpid(p->pid, &st, 0);
             p->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-            p->ms = (now_s() - p->started) * 1000;
+            p->ms = (km_proc_now() - p->started) * 1000;
             run[s] = NULL;
             running--;
             r->done++;
@@ -391,8 +326,8 @@ int km_collect_trail(const km_collect_opts *o, const char *url, km_trail_summary
     snprintf(src, sizeof src, "s3://%s%s%s", bucket, *prefix ? "/" : "", prefix);
     snprintf(sum->mirror, sizeof sum->mirror, "%s", root);
     snprintf(sum->keys_file, sizeof sum->keys_file, "%s/public-keys.json", trail_dir);
-    if (mkdirs(dest)) return km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot create: %s", dest, strerror(errno));
-    double t0 = now_s();
+    if (km_proc_mkdirs(dest)) return km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot create: %s", dest, strerror(errno));
+    double t0 = km_proc_now();
     char started[32];
     km_format_time((int64_t)time(NULL), started, sizeof started);
     km_buf man = KM_BUF_INIT;
@@ -462,7 +397,7 @@ int km_collect_trail(const km_collect_opts *o, const char *url, km_trail_summary
                 km_buf b = KM_BUF_INIT;
                 km_buf_append(&b, sig->u.str.s, sig->u.str.len);
                 km_buf_putc(&b, '\n');
-                if (write_file(p->dest, b.data, b.len)) snprintf(why, sizeof why, "%s: cannot write: %s", p->dest, strerror(errno));
+                if (km_proc_write_file(p->dest, b.data, b.len)) snprintf(why, sizeof why, "%s: cannot write: %s", p->dest, strerror(errno));
                 km_buf_free(&b);
             }
             km_json_doc_free(doc);
@@ -512,7 +447,7 @@ int km_collect_trail(const km_collect_opts *o, const char *url, km_trail_summary
             doc = km_json_parse(p->out.data ? p->out.data : "", p->out.len, NULL, NULL, &je);
             if (!doc || !km_json_is(km_json_get(km_json_root(doc), "PublicKeyList"), KM_JSON_ARRAY))
                 snprintf(why, sizeof why, "list-public-keys printed no PublicKeyList%s%.400s", doc ? "" : ": ", doc ? "" : je.msg);
-            else if (write_file(p->dest, p->out.data, p->out.len))
+            else if (km_proc_write_file(p->dest, p->out.data, p->out.len))
                 snprintf(why, sizeof why, "%s: cannot write: %s", p->dest, strerror(errno));
         }
         if (why[0]) {
@@ -545,7 +480,7 @@ int km_collect_trail(const km_collect_opts *o, const char *url, km_trail_summary
     }
     km_buf_puts(&all, nkeys ? "\n    ]\n}\n" : "]\n}\n");
     sum->keys = nkeys;
-    if (nk && write_file(sum->keys_file, all.data, all.len) == 0) sum->keys_written = 1;
+    if (nk && km_proc_write_file(sum->keys_file, all.data, all.len) == 0) sum->keys_written = 1;
     km_buf_free(&all);
     for (size_t i = 0; i < nfps; i++) free(fps[i]);
     free(fps);
@@ -555,7 +490,7 @@ int km_collect_trail(const km_collect_opts *o, const char *url, km_trail_summary
     if (o->progress) fprintf(stderr, "\r%-100s\r", "");
 
 manifest:
-    sum->seconds = now_s() - t0;
+    sum->seconds = km_proc_now() - t0;
     {
         char finished[32];
         km_format_time((int64_t)time(NULL), finished, sizeof finished);
@@ -573,7 +508,7 @@ manifest:
         km_buf_puts(&b, "\n ]\n}\n");
         char path[4200];
         snprintf(path, sizeof path, "%s/manifest-%s.json", trail_dir, bucket);
-        write_file(path, b.data, b.len);
+        km_proc_write_file(path, b.data, b.len);
         km_buf_free(&b);
     }
     km_buf_free(&man);
