@@ -27,6 +27,9 @@ if [ "${KM_VALGRIND:-0}" = 1 ]; then
     # into its own file (the cases' own stderr checks stay as they are).
     printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-fds=no --log-file=%s/log.%%p "%s" "$@"\n' "$vgdir" "$real" >"$KM"
     chmod +x "$KM"
+    # cases that run kumomori as another user (detect-bad-unreadable-folder runs it as nobody)
+    # must reach the wrapper and write their logs: the folder is open to all, like /tmp
+    chmod 1777 "$vgdir"
 fi
 CORPORA=${KUMOMORI_CORPORA:-$TOP/../shared/corpora}
 export KM TOP CORPORA NO_COLOR=1
