@@ -207,7 +207,7 @@ static int parse_actions(pctx *c, iam_stmt *st, const km_json *v, const char *el
 }
 
 static int parse_resources(pctx *c, iam_stmt *st, const km_json *v, const char *element) {
-    size_t n;
+    size_t n = 0; /* set by string_list unless it fails */
     if (string_list(c, v, element, &n) < 0) return -1;
     st->res = km_arena_alloc(&c->p->arena, n * sizeof *st->res);
     if (!st->res) return nomem(c);

@@ -73,13 +73,13 @@ while IFS='|' read -r name setup args; do
     # a scenario of a few dozen allocations costs little: every N even in the sampled mode (the
     # failure found at N=20 of verify-sealed fell between the samples of stride 2)
     if [ "$calls" -le 50 ]; then stride=1; fi
-    first=1
+    first=${KM_ALLOCFAIL_FROM:-1} # to resume a sweep after a fix
     if [ -n "${KM_ALLOCFAIL_SHARD:-}" ] && [ "$runs_max" = 0 ]; then
         si=${KM_ALLOCFAIL_SHARD%/*}; sk=${KM_ALLOCFAIL_SHARD#*/}
         if ! [[ "$si" =~ ^[0-9]+$ && "$sk" =~ ^[0-9]+$ ]] || [ "$sk" -lt 1 ] || [ "$si" -ge "$sk" ]; then
             echo "KM_ALLOCFAIL_SHARD must be I/K with 0 <= I < K" >&2; exit 2
         fi
-        first=$((1 + si * stride)); stride=$((stride * sk))
+        first=$((first + si * stride)); stride=$((stride * sk))
     fi
     why=""; runs=0; clean=0; absorbed=0; sites=" "; bad=0
     for ((n = first; n <= calls; n += stride)); do
