@@ -79,7 +79,8 @@ for dir in "$TOP"/tests/cli/cases/*/; do
     if [ -n "$vgdir" ]; then
         for log in "$vgdir"/log.*; do
             [ -e "$log" ] || continue
-            if [ -z "$why" ] && [ -s "$log" ]; then why="valgrind: $(grep -m3 -E '==[0-9]+== [A-Z]|definitely|indirectly|possibly|Invalid|uninitialised' "$log" | tr '\n' '|')"; fi
+            # a valgrind report is shown even when the case failed otherwise too
+            if [ -s "$log" ]; then why="${why:+$why; }valgrind: $(grep -m3 -E '==[0-9]+== [A-Z]|definitely|indirectly|possibly|Invalid|uninitialised' "$log" | tr '\n' '|')"; fi
             rm -f "$log"
         done
     fi
