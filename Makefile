@@ -121,9 +121,10 @@ ALLOCFAIL_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,-
 build/asan/kumomori-allocfail: $(AOBJ) build/asan/obj/tests/allocfail/wrap.o
 	$(ASAN_CC) $(ASANFLAGS) $(ALLOCFAIL_WRAP) -o $@ $^ $(LDLIBS)
 
-# Every N for every scenario (make test runs about 25 per scenario: KM_ALLOCFAIL_RUNS).
+# Every N for every scenario (make test runs about 25 per scenario: KM_ALLOCFAIL_RUNS). It takes
+# hours of CPU: `make allocfail SHARD=I/K` runs the I-th of K parts (docs/security.md).
 allocfail: build/asan/kumomori-allocfail build/kumomori
-	@KM_ALLOCFAIL_STRIDE=1 bash tests/allocfail/run.sh
+	@KM_ALLOCFAIL_STRIDE=1 KM_ALLOCFAIL_SHARD=$(SHARD) bash tests/allocfail/run.sh $(FILTER)
 
 # Banned functions, cppcheck and clang-tidy with the checked-in configuration (docs/security.md).
 # lint (part of make test) leaves out clang-tidy's static analyzer; lint-full runs clang-tidy with
@@ -135,9 +136,11 @@ lint-full: build/gen/builtin_rules.c build/gen/builtin_checks.c
 	@bash tools/lint.sh --full
 
 # Every CLI case with every kumomori process under valgrind (make test runs a subset), except
-# those that kill kumomori at a chosen moment: under valgrind the moment moves.
+# those that kill kumomori at a chosen moment (under valgrind the moment moves) and those that
+# measure what valgrind changes: peak memory (detect-bad-huge-string) and how many AWS CLI
+# processes overlap in time (collect-process).
 valgrind: build/kumomori
-	@KM_VALGRIND=1 KM_VALGRIND_SKIP="watch-follow watch-kill-restart watch-seal-kill-restart" \
+	@KM_VALGRIND=1 KM_VALGRIND_SKIP="watch-follow watch-kill-restart watch-seal-kill-restart detect-bad-huge-string collect-process" \
 	  bash tests/cli/run.sh build/kumomori
 
 test: deps

@@ -174,6 +174,15 @@ TEST(stateful_sql_subset) {
         {"SELECT eventname, count(*) FROM t WHERE eventname LIKE 'a_b' AND eventtime > now() - interval '1' hour GROUP BY "
          "eventname HAVING count(*) > 1",
          "LIKE with '_' has no EventBridge form"},
+        /* an empty quoted column reached strchr/strcmp as NULL (a crash) before column() refused it */
+        {"SELECT \"\", count(*) FROM t WHERE \"\" = 'a' AND eventtime > now() - interval '1' hour GROUP BY \"\" "
+         "HAVING count(*) > 1",
+         "an empty column name"},
+        {"SELECT eventname, count(DISTINCT \"\") FROM t WHERE eventtime > now() - interval '1' hour GROUP BY eventname "
+         "HAVING count(DISTINCT \"\") > 1",
+         "an empty column name"},
+        {"SELECT eventname, count(*) FROM t WHERE eventtime > now() - interval '1' hour GROUP BY \"eventname",
+         "a quoted column name is never closed"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *f[] = {"bad.sql", bad[i].q};

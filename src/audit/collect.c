@@ -576,9 +576,15 @@ static int run_caller_identity(ctx *c, km_error *err) {
     waitpid(t.pid, &st, 0);
     int rc = KM_OK;
     km_json_doc *d = NULL;
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-        const char *e = t.err.data ? t.err.data : "";
-        while (*e == '\n') e++;
+    const char *e = t.err.data ? t.err.data : "";
+    while (*e == '\n') e++;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !*e) {
+        /* POSIX lets posix_spawn report a failed exec this way, as the child's exit status 127
+         * (some C libraries do, and so does valgrind's): the same case as a failed spawn above */
+        rc = km_error_set(err, KM_ERR, (size_t)-1,
+                          "cannot run the AWS CLI (%s): it could not be executed (exit status 127); install it "
+                          "or give --aws PATH", t.argv[0]);
+    } else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
         rc = km_error_set(err, KM_ERR, (size_t)-1, "aws sts get-caller-identity failed: %.300s", e);
     } else if (!(d = km_json_parse(t.out.data ? t.out.data : "", t.out.len, NULL, NULL, err))) {
         rc = km_error_set(err, KM_ERR, (size_t)-1, "aws sts get-caller-identity printed no JSON");

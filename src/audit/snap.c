@@ -132,9 +132,12 @@ static void problem(km_snap *s, const char *fmt, ...) {
     if (p) s->problems[s->nproblems++] = p;
 }
 
+/* Takes d; on failure (out of memory) it is freed and the snapshot marked out of memory, and the
+ * caller must drop every pointer into it. */
 static int keep_doc(km_snap *s, km_json_doc *d) {
     if (grow((void **)&s->docs, &s->capdocs, s->ndocs, sizeof *s->docs)) {
         km_json_doc_free(d);
+        s->oom = 1;
         return -1;
     }
     s->docs[s->ndocs++] = d;
@@ -944,9 +947,21 @@ static int batch_make(batch *bt, char **paths, size_t m, int force_config) {
 static void batch_file(km_snap *s, pool *p, batch *bt, int threaded) {
     for (size_t i = 0; i < bt->nj; i++) pool_wait(p, &bt->jobs[i], threaded);
     for (size_t i = 0; i < bt->nj; i++) {
-        if (bt->jobs[i].group_doc) keep_doc(s, bt->jobs[i].group_doc);
-        for (size_t k = 0; k < bt->jobs[i].n; k++)
-            if (bt->jobs[i].files[k]->doc) keep_doc(s, bt->jobs[i].files[k]->doc);
+        /* a document that could not be kept is freed: its files lose their tree (they pointed
+         * into it; add_file then read freed memory) and count as lost for want of memory */
+        int group_lost = bt->jobs[i].group_doc && keep_doc(s, bt->jobs[i].group_doc);
+        for (size_t k = 0; k < bt->jobs[i].n; k++) {
+            finfo *f = bt->jobs[i].files[k];
+            int lost = group_lost && f->root && !f->doc;
+            if (f->doc && keep_doc(s, f->doc)) lost = 1;
+            if (lost) {
+                f->doc = NULL;
+                f->root = NULL;
+                f->failed = 1;
+                free(f->err);
+                f->err = NULL; /* add_file: no reason given means out of memory */
+            }
+        }
     }
     for (size_t i = 0; i < bt->nf; i++) {
         add_file(s, bt->fv[i]);

@@ -137,7 +137,7 @@ static int refill(km_reader *r) {
     }
     if (r->keep != NONE && r->len >= r->max_record) return 2;
     if (r->len == r->cap) {
-        size_t ncap = r->cap * 2;
+        size_t ncap = r->cap ? r->cap * 2 : CHUNK; /* cap is CHUNK or more; never realloc(buf, 0) */
         if (ncap > r->max_record + CHUNK) ncap = r->max_record + CHUNK;
         char *nb = realloc(r->buf, ncap);
         if (!nb) {
@@ -451,6 +451,7 @@ int km_reader_next(km_reader *r, km_record *rec, km_error *err) {
         case M_TOP:
             if (c == ' ' || c == '\n' || c == '\r' || c == '\t') { r->pos++; break; }
             if (at(r) == 0 && c == 0xef && r->len - r->pos < 3 && refill(r) > 0) break; /* see it whole */
+            p = (const unsigned char *)r->buf; /* refill may have moved the buffer */
             if (at(r) == 0 && c == 0xef && r->len - r->pos >= 3 && p[r->pos + 1] == 0xbb && p[r->pos + 2] == 0xbf) {
                 r->pos += 3; /* UTF-8 byte order mark */
                 break;

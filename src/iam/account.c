@@ -174,8 +174,9 @@ static void note(km_iam_account *a, const char *fmt, ...) {
     if (a->notes.failed == KM_BUF_NOMEM) a->oom = 1;
 }
 
+/* arr is non-NULL whenever cap > 0; testing it too states that for the static analyzer */
 #define GROW(arr, n, cap)                                                         \
-    (((n) < (cap)) ? 0 : grow_array((void **)&(arr), &(cap), sizeof *(arr)))
+    (((n) < (cap) && (arr)) ? 0 : grow_array((void **)&(arr), &(cap), sizeof *(arr)))
 
 static int grow_array(void **arr, size_t *cap, size_t elem) {
     size_t nc = *cap ? *cap * 2 : 16;

@@ -207,7 +207,7 @@ static int parse_actions(pctx *c, iam_stmt *st, const km_json *v, const char *el
 }
 
 static int parse_resources(pctx *c, iam_stmt *st, const km_json *v, const char *element) {
-    size_t n;
+    size_t n = 0; /* set by string_list unless it fails */
     if (string_list(c, v, element, &n) < 0) return -1;
     st->res = km_arena_alloc(&c->p->arena, n * sizeof *st->res);
     if (!st->res) return nomem(c);
@@ -501,8 +501,9 @@ static int parse_condition(pctx *c, iam_stmt *st, const km_json *v) {
         if (m->value->u.obj.n == 0) return perr(c, m->value, el, "names no condition key");
         total += m->value->u.obj.n;
     }
-    st->cond = total ? km_arena_alloc(&c->p->arena, total * sizeof *st->cond) : NULL;
-    if (total && !st->cond) return nomem(c);
+    if (!total) return 0; /* "Condition": {} (every operator names a key, so no operator either) */
+    st->cond = km_arena_alloc(&c->p->arena, total * sizeof *st->cond);
+    if (!st->cond) return nomem(c);
     size_t k = 0;
     for (size_t i = 0; i < v->u.obj.n; i++) {
         const km_json_member *m = &v->u.obj.members[i];

@@ -141,11 +141,12 @@ static uint32_t key_hash(const char *s, size_t n) {
  * parses a few dozen tiny documents per run). Returns 0, or -1 when it cannot grow (the table
  * then stays as it is and new keys are simply stored each time). */
 static int grow_keys(parser *p) {
-    size_t cap = p->capkeys ? p->capkeys * 2 : KEY_INTERN_FIRST;
+    size_t old = p->keys ? p->capkeys : 0; /* capkeys counts only once keys exists */
+    size_t cap = old ? old * 2 : KEY_INTERN_FIRST;
     if (cap > KEY_INTERN_SLOTS) return -1;
     struct keyslot *t = calloc(cap, sizeof *t);
     if (!t) return -1;
-    for (size_t i = 0; i < p->capkeys; i++) {
+    for (size_t i = 0; i < old; i++) {
         if (!p->keys[i].s) continue;
         size_t j = p->keys[i].hash & (cap - 1);
         while (t[j].s) j = (j + 1) & (cap - 1);

@@ -365,7 +365,7 @@ static int ps_add(posset *s, size_t v) {
     for (size_t i = 0; i < s->n; i++)
         if (s->p[i] == v) return 0;
     if (s->n == s->cap) {
-        size_t nc = s->cap * 2;
+        size_t nc = s->cap ? s->cap * 2 : 8; /* ps_init makes cap 8; never malloc(0) */
         size_t *np = malloc(nc * sizeof *np);
         if (!np) return -1;
         memcpy(np, s->p, s->n * sizeof *np);
@@ -567,6 +567,7 @@ int km_wildcard_match_ci(const char *pat, size_t plen, const char *s, size_t sle
  * the bytes the patterns use plus one byte they do not. The quotes event-ruler puts around a
  * wildcard are part of each pattern, as in its machine. */
 int km_wildcard_complexity(const km_str *pats, size_t n, int cap) {
+    if (n == 0) return 0; /* no pattern, no state (and no zero-byte allocations below) */
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += pats[i].len + 2;
     int *lit = malloc((total + 1) * sizeof *lit);  /* element byte, or -1 for a star */

@@ -275,7 +275,9 @@ static int keep_row(km_report *r, rp_alert *a) {
         heap_up(r->rows, r->nrows++);
         return 0;
     }
-    if (row_cmp(a, r->rows[0]) <= 0) {
+    /* the heap is full; with max_rows 0 it would be empty and keep nothing (km_report_new never
+     * makes max_rows 0, but the analyzer cannot see that) */
+    if (r->nrows == 0 || row_cmp(a, r->rows[0]) <= 0) {
         alert_free(a);
         return 0;
     }

@@ -432,10 +432,10 @@ static void qnext(qp *p) {
     if (p->i >= p->n) { p->t = Q_END; p->tl = 0; return; }
     char ch = p->s[p->i];
     if (isalpha((unsigned char)ch) || ch == '_' || ch == '"') {
-        if (ch == '"') { /* quoted identifier */
+        if (ch == '"') { /* quoted identifier; column() rejects one never closed */
             p->i++;
             while (p->i < p->n && p->s[p->i] != '"') p->i++;
-            p->i++;
+            if (p->i < p->n) p->i++; /* never past the query's end */
         } else {
             while (p->i < p->n && (isalnum((unsigned char)p->s[p->i]) || p->s[p->i] == '_' || p->s[p->i] == '.')) p->i++;
         }
@@ -483,8 +483,20 @@ static int column(qp *p, km_buf *out) {
     if (p->t != Q_WORD) return qbad(p, "a column name expected");
     const char *w = p->s + p->ts;
     size_t l = p->tl;
-    if (w[0] == '"') { w++; l -= 2; }
+    if (w[0] == '"') {
+        if (l < 2 || w[l - 1] != '"') return qbad(p, "a quoted column name is never closed");
+        w++;
+        l -= 2;
+    }
+    /* an empty name would leave out->data NULL for the callers, which read it as a string */
+    if (l == 0) return qbad(p, "an empty column name");
     if (map_column(w, l, out)) return qbad(p, "'%.*s' is not a column of the CloudTrail table", (int)l, w);
+    if (out->failed || !out->data) {
+        p->failed = 1;
+        return km_error_set(p->c->err, out->failed == KM_BUF_OVER ? KM_ERR : KM_ENOMEM, (size_t)-1,
+                            "%s: Athena query: %s", p->c->name,
+                            out->failed == KM_BUF_OVER ? "a column name is too long" : "out of memory");
+    }
     qnext(p);
     return 0;
 }
@@ -833,6 +845,13 @@ static int km_stateful_sql_into(km_ruleset *rs, km_rule *r, const char *name, co
     km_json_doc_free(pd);
     km_buf_free(&pat);
     query_free(&q);
+    /* km_ruleset_add_rule copied what these point to (this frame's arrays, q's buffers): leave no
+     * pointer to them in the caller's template */
+    r->group_by = NULL;
+    r->ngroup = 0;
+    r->inputs = NULL;
+    r->ninputs = 0;
+    r->value_field = NULL;
     return rc;
 }
 

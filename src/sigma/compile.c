@@ -80,8 +80,15 @@ static dnf dnf_or(dnf a, dnf b) {
         dnf_free(&b);
         return dnf_over();
     }
-    if (!b.n) return a;
-    if (!a.n) return b;
+    /* an empty (false) side may still own its array (dnf_and of a false side allocates one) */
+    if (!b.n) {
+        dnf_free(&b);
+        return a;
+    }
+    if (!a.n) {
+        dnf_free(&a);
+        return b;
+    }
     term *t = realloc(a.t, (a.n + b.n) * sizeof *t);
     if (!t) {
         dnf_free(&a);
@@ -122,6 +129,10 @@ static dnf dnf_and(dnf a, dnf b) {
     if (bad) {
         dnf_free(&r);
         return dnf_over();
+    }
+    if (!r.n) { /* false and anything: false, without the array allocated for it */
+        dnf_free(&r);
+        return dnf_false();
     }
     return r;
 }

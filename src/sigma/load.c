@@ -731,7 +731,7 @@ static int build_item(lctx *c, const km_ynode *key, const km_ynode *val, sg_item
         free(vl.v);
         return -1;
     }
-    memcpy(it->values, vl.v, vl.n * sizeof *it->values);
+    if (vl.n) memcpy(it->values, vl.v, vl.n * sizeof *it->values); /* vl.v is NULL when empty */
     free(vl.v);
     return 0;
 }

@@ -414,9 +414,13 @@ km_ydoc *km_yaml_parse(const char *text, size_t len, const char *name, km_error 
         rc = on_event(&c, &ev);
         if (rc == 0 && anc && c.stack.n == depth_before + 1) {
             char *copy = strdup((const char *)anc);
-            if (!copy || vec_push(&pending_anchor_names, copy) ||
-                vec_push(&pending_anchor_frames, c.stack.p[c.stack.n - 1])) {
+            if (!copy || vec_push(&pending_anchor_names, copy)) {
                 free(copy);
+                rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+            } else if (vec_push(&pending_anchor_frames, c.stack.p[c.stack.n - 1])) {
+                /* the name is already in the list, which the cleanup below frees: take it back
+                 * out rather than free it here too (a double free when the second push failed) */
+                free(pending_anchor_names.p[--pending_anchor_names.n]);
                 rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
             }
         }

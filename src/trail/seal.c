@@ -270,9 +270,11 @@ static int sign_line(km_sealer *s, int final, km_error *err) {
     km_buf msg = KM_BUF_INIT;
     km_seal_sig_message(&msg, s->stream, s->seq, lh, now, final);
     unsigned char sig[64];
-    int bad = msg.failed || key_sign(s->key, msg.data, msg.len, sig);
+    int nomem = msg.failed != 0, bad = nomem || key_sign(s->key, msg.data, msg.len, sig);
     km_buf_free(&msg);
-    if (bad) return km_error_set(err, KM_ERR, (size_t)-1, "sealed output: signing failed");
+    if (bad)
+        return km_error_set(err, nomem ? KM_ENOMEM : KM_ERR, (size_t)-1, "sealed output: signing failed%s",
+                            nomem ? ": out of memory" : "");
     km_hex_encode(sig, 64, sh);
     km_buf_reset(&s->line);
     km_buf_printf(&s->line, "{\"kumomori_seal_signature\":{\"seq\":%llu,\"link\":\"%s\",\"time\":\"%s\","

@@ -436,7 +436,13 @@ static void signature_line(vstate *v, const char *line, size_t len, size_t linen
         km_hex_encode(sg.link, 32, lh);
         km_buf msg = KM_BUF_INIT;
         km_seal_sig_message(&msg, v->cur->id, sg.seq, lh, t, sg.final);
-        sg.valid = !msg.failed && km_seal_key_verify(v->pub, msg.data, msg.len, sig);
+        if (msg.failed) { /* no message to check: out of memory, not a forged signature */
+            km_buf_free(&msg);
+            km_json_doc_free(doc);
+            v->oom = 1;
+            return;
+        }
+        sg.valid = km_seal_key_verify(v->pub, msg.data, msg.len, sig);
         km_buf_free(&msg);
         if (!sg.valid)
             problem(v, KM_SEAL_BAD_SIGNATURE, lineno, 0, sg.seq,

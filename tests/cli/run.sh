@@ -27,6 +27,9 @@ if [ "${KM_VALGRIND:-0}" = 1 ]; then
     # into its own file (the cases' own stderr checks stay as they are).
     printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-fds=no --log-file=%s/log.%%p "%s" "$@"\n' "$vgdir" "$real" >"$KM"
     chmod +x "$KM"
+    # cases that run kumomori as another user (detect-bad-unreadable-folder runs it as nobody)
+    # must reach the wrapper and write their logs: the folder is open to all, like /tmp
+    chmod 1777 "$vgdir"
 fi
 CORPORA=${KUMOMORI_CORPORA:-$TOP/../shared/corpora}
 export KM TOP CORPORA NO_COLOR=1
@@ -76,7 +79,8 @@ for dir in "$TOP"/tests/cli/cases/*/; do
     if [ -n "$vgdir" ]; then
         for log in "$vgdir"/log.*; do
             [ -e "$log" ] || continue
-            if [ -z "$why" ] && [ -s "$log" ]; then why="valgrind: $(grep -m3 -E '==[0-9]+== [A-Z]|definitely|indirectly|possibly|Invalid|uninitialised' "$log" | tr '\n' '|')"; fi
+            # a valgrind report is shown even when the case failed otherwise too
+            if [ -s "$log" ]; then why="${why:+$why; }valgrind: $(grep -m3 -E '==[0-9]+== [A-Z]|definitely|indirectly|possibly|Invalid|uninitialised' "$log" | tr '\n' '|')"; fi
             rm -f "$log"
         done
     fi
