@@ -89,7 +89,7 @@ KM_FUZZ_TARGET(sigma) {
         if (np) {
             m = km_matcher_new();
             for (size_t j = 0; m && j < np; j++) {
-                int rc = km_matcher_add(m, (uint32_t)j, pats[j], strlen(pats[j]), &err);
+                int rc = km_matcher_add_flags(m, (uint32_t)j, pats[j], strlen(pats[j]), KM_PATTERN_KM_OPS, &err);
                 KM_FUZZ_CHECK("sigma", rc == KM_OK, "prefilter pattern %zu of rule %zu refused: %s (%s)", j, i,
                               err.msg, pats[j]);
             }

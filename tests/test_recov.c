@@ -225,6 +225,23 @@ TEST(recov_missing_data_is_unknown) {
     unload(&c);
 }
 
+/* cut-listing is vault-locked with locked-vault's recovery points cut short by --max-items (a
+ * NextToken, as a collect before 2026-11 could leave): the points of that vault are not judged
+ * from the part listed, so orders has no verified copy there and its verdict is UNKNOWN, naming
+ * the cut listing. billing's only known copy (grace-vault, listed whole) can be deleted, but a
+ * locked copy of it could be past the cut in locked-vault: UNKNOWN too, not AT_RISK. */
+TEST(recov_cut_short_listing_is_unknown) {
+    rc c;
+    CHECK(load(&c, "cut-listing") == 0);
+    const km_recov_store *orders = store(&c, "orders"), *billing = store(&c, "billing");
+    CHECK(orders && billing);
+    CHECK_INT(orders->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(orders, "list-recovery-points-by-backup-vault locked-vault (111111111111 us-east-1) is cut short (NextToken)"));
+    CHECK_INT(billing->verdict, KM_RECOV_UNKNOWN);
+    CHECK(has_missing(billing, "locked-vault (111111111111 us-east-1) is cut short"));
+    unload(&c);
+}
+
 TEST(recov_not_backed_up) {
     rc c;
     CHECK(load(&c, "not-backed-up") == 0);

@@ -110,7 +110,7 @@ TEST(sigma_compiled_constructs_agree_with_the_evaluator) {
         km_test_case(np > 0, "case %zu: no pattern (evaluated on every record)", i);
         km_matcher *m = km_matcher_new();
         for (size_t k = 0; k < np; k++) {
-            int added = km_matcher_add(m, 0, pats[k], strlen(pats[k]), &err) == KM_OK;
+            int added = km_matcher_add_flags(m, 0, pats[k], strlen(pats[k]), KM_PATTERN_KM_OPS, &err) == KM_OK;
             km_test_case(added, "case %zu: pattern %s: %s", i, pats[k], added ? "" : err.msg);
         }
         int pos = 0, neg = 0;
@@ -241,7 +241,14 @@ TEST(match_km_wildcard_ignore_case) {
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         km_matcher *m = km_matcher_new();
         km_error err;
-        CHECK_MSG(km_matcher_add(m, 7, c[i].pat, strlen(c[i].pat), &err) == KM_OK, "%s: %s", c[i].pat, err.msg);
+        CHECK_MSG(km_matcher_add_flags(m, 7, c[i].pat, strlen(c[i].pat), KM_PATTERN_KM_OPS, &err) == KM_OK, "%s: %s", c[i].pat, err.msg);
+        /* EventBridge refuses the operator: so does the matcher without the flag */
+        km_matcher *u = km_matcher_new();
+        CHECK(u);
+        km_test_case(km_matcher_add(u, 7, c[i].pat, strlen(c[i].pat), &err) != KM_OK && strstr(err.msg, "km-wildcard-ignore-case") &&
+                         km_matcher_count(u) == 0,
+                     "%s: refused without KM_PATTERN_KM_OPS (%s)", c[i].pat, err.msg);
+        km_matcher_free(u);
         const uint32_t *ids;
         int got = km_matcher_match(m, s, c[i].ev, strlen(c[i].ev), &ids, &err);
         km_test_case(got == c[i].want, "%s on %s: %d, expected %d", c[i].pat, c[i].ev, got, c[i].want);
@@ -249,7 +256,16 @@ TEST(match_km_wildcard_ignore_case) {
     }
     km_error err;
     const char *bad = "{\"a\":[{\"km-wildcard-ignore-case\":\"\\u00e9*\"}]}";
-    CHECK(km_pattern_check(bad, strlen(bad), &err) != KM_OK);
+    CHECK(km_pattern_check_flags(bad, strlen(bad), KM_PATTERN_KM_OPS, &err) != KM_OK);
     CHECK_MSG(strstr(err.msg, "ASCII"), "%s", err.msg);
+    /* without the flag, both forms are unknown operators, with the byte offset of the operator's object */
+    const char *plain = "{\"a\":[{\"km-wildcard-ignore-case\":\"*x*\"}]}";
+    CHECK(km_pattern_check(plain, strlen(plain), &err) != KM_OK);
+    CHECK_MSG(strstr(err.msg, "Unrecognized match type km-wildcard-ignore-case"), "%s", err.msg);
+    CHECK_MSG(err.offset == 6, "offset %zu, expected 6 (the '{' of the operator): %s", err.offset, err.msg);
+    const char *ab = "{\"a\":[{\"anything-but\":{\"km-wildcard-ignore-case\":[\"y\"]}}]}";
+    CHECK(km_pattern_check(ab, strlen(ab), &err) != KM_OK);
+    CHECK_MSG(strstr(err.msg, "Unsupported anything-but pattern: km-wildcard-ignore-case"), "%s", err.msg);
+    CHECK(km_pattern_check_flags(ab, strlen(ab), KM_PATTERN_KM_OPS, &err) == KM_OK);
     km_match_scratch_free(s);
 }

@@ -117,7 +117,7 @@ TEST(sigma_each_rule_has_positive_and_negative_cases) {
             km_matcher *pm = km_matcher_new();
             const char *const *pats;
             size_t npat = km_sigma_prefilter(s, (size_t)ri, &pats);
-            for (size_t k = 0; k < npat; k++) km_matcher_add(pm, 1, pats[k], strlen(pats[k]), &err);
+            for (size_t k = 0; k < npat; k++) km_matcher_add_flags(pm, 1, pats[k], strlen(pats[k]), KM_PATTERN_KM_OPS, &err);
             km_match_scratch *ms = km_match_scratch_new();
             int pos = 0, neg = 0;
             size_t lineno = 0;
@@ -185,7 +185,7 @@ TEST(sigma_prefilter_never_drops_a_match) {
         if (n) with_prefilter++;
         for (size_t k = 0; k < n; k++) {
             km_error err;
-            int ok = km_matcher_add(m, (uint32_t)i, p[k], strlen(p[k]), &err) == KM_OK;
+            int ok = km_matcher_add_flags(m, (uint32_t)i, p[k], strlen(p[k]), KM_PATTERN_KM_OPS, &err) == KM_OK;
             km_test_case(ok, "rule %zu pattern %s: %s", i, p[k], ok ? "" : err.msg);
         }
     }

@@ -50,6 +50,15 @@ size_t km_matcher_count(const km_matcher *m);
 /* Check a pattern without adding it (same messages as km_matcher_add). */
 int km_pattern_check(const char *pattern, size_t len, km_error *err);
 
+/* KM_PATTERN_KM_OPS lets a pattern use kumomori's own operator km-wildcard-ignore-case
+ * (docs/matcher.md). EventBridge refuses it, so km_matcher_add and km_pattern_check do too, as
+ * for any unknown operator: only patterns kumomori writes itself (the Sigma compiler's) pass the
+ * flag, never a pattern a user wrote. */
+#define KM_PATTERN_KM_OPS 1u
+/* km_matcher_add / km_pattern_check with flags (0 or KM_PATTERN_KM_OPS). */
+int km_matcher_add_flags(km_matcher *m, uint32_t id, const char *pattern, size_t len, unsigned flags, km_error *err);
+int km_pattern_check_flags(const char *pattern, size_t len, unsigned flags, km_error *err);
+
 /* Per-thread scratch memory for matching; reuse it across calls. Takes NULL to free. */
 km_match_scratch *km_match_scratch_new(void);
 void km_match_scratch_free(km_match_scratch *s);

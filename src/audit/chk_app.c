@@ -518,7 +518,11 @@ static void chk_codeartifact(km_audit *a) {
             }
         }
         if (!km_json_len(pk)) continue;
-        if (nbad) km_emit(a, v[i], KM_FAIL, "%zu package(s) (e.g. %s) accept both internal publishing and upstream versions: dependency confusion", nbad, bad ? bad : "?");
+        /* a snapshot collected with --max-items (before 2026-11) may hold only the first packages */
+        int cut = km_ci_get(it.json, "NextToken") || km_ci_get(it.json, "nextToken");
+        if (nbad) km_emit(a, v[i], KM_FAIL, "%zu%s package(s) (e.g. %s) accept both internal publishing and upstream versions: dependency confusion", nbad, cut ? "+" : "", bad ? bad : "?");
+        else if (cut)
+            km_emit(a, v[i], KM_UNKNOWN, "cannot tell: the codeartifact list-packages answer is cut short (NextToken): none of the %zu packages listed mixes internal and upstream versions, the rest are not seen", km_json_len(pk));
         else km_emit(a, v[i], KM_PASS, "no package mixes internal and upstream versions");
     }
 }

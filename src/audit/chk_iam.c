@@ -651,8 +651,11 @@ static void chk_aa_findings(km_audit *a) {
             active++;
             if (!example) example = km_ci_str(e, "resource");
         }
-        if (active) km_emit(a, an, KM_FAIL, "%zu%s active finding(s) of external access, e.g. %s", active,
-                            km_ci_get(f.json, "NextToken") ? "+" : "", example ? example : "?");
+        int cut = km_ci_get(f.json, "NextToken") || km_ci_get(f.json, "nextToken");
+        if (active) km_emit(a, an, KM_FAIL, "%zu%s active finding(s) of external access, e.g. %s", active, cut ? "+" : "",
+                            example ? example : "?");
+        else if (cut) /* nothing in the first page proves nothing about the rest */
+            km_emit(a, an, KM_UNKNOWN, "cannot tell: the accessanalyzer list-findings answer is cut short (NextToken) and its first part has no active finding");
         else km_emit(a, an, KM_PASS, "no active external-access finding");
     }
 }

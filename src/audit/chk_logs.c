@@ -68,6 +68,18 @@ static int split_lg(const char *arn, char *region, size_t rn, char *acct, size_t
     return region[0] && acct[0] && name[0] ? 0 : -1;
 }
 
+/* A trail whose get-trail-status is missing or denied may be stopped: what it would deliver
+ * cannot make a PASS, and its not logging cannot make a FAIL, so its PASS becomes UNKNOWN. */
+static void unless_logging(const km_trail *t, char *pass, size_t pn, char *unknown, size_t un) {
+    if (!pass[0] || t->logging >= 0) return;
+    if (!unknown[0]) {
+        char buf[500];
+        snprintf(unknown, un, "%s, but %s", pass, km_item_why(&t->status_item, "cloudtrail get-trail-status", buf, sizeof buf));
+    }
+    (void)pn;
+    pass[0] = 0;
+}
+
 static void chk_cross_account(km_audit *a) {
     for (size_t i = 0; i < km_naccounts(a); i++) {
         const char *acct = km_account(a, i);
@@ -96,6 +108,7 @@ static void chk_cross_account(km_audit *a) {
                     }
                 }
             }
+            unless_logging(&t[k], pass, sizeof pass, unknown, sizeof unknown);
             char reg[64], lacct[32], name[512];
             if (pass[0] || split_lg(t[k].log_group_arn, reg, sizeof reg, lacct, sizeof lacct, name, sizeof name)) continue;
             (void)sizeof reg;
@@ -112,6 +125,7 @@ static void chk_cross_account(km_audit *a) {
                 char buf[500];
                 snprintf(unknown, sizeof unknown, "%s", km_item_why(&sf, "logs describe-subscription-filters", buf, sizeof buf));
             }
+            unless_logging(&t[k], pass, sizeof pass, unknown, sizeof unknown);
         }
         km_item lw;
         int listed = km_trails_listed(a, acct, &lw);
@@ -309,7 +323,15 @@ static void run_alarm(km_audit *a, const alarm_spec *sp) {
             km_ev(a, t[k].r->file);
             int u = 0;
             char m[800] = "";
-            if (filter_and_alarm(a, sp, t[k].log_group_arn, m, sizeof m, &u)) { pass = 1; snprintf(msg, sizeof msg, "%s", m); }
+            int found = filter_and_alarm(a, sp, t[k].log_group_arn, m, sizeof m, &u);
+            if (found && t[k].logging < 0) {
+                /* the alarm is in place, but the trail feeding it may be stopped */
+                char buf[500];
+                if (!unknown)
+                    snprintf(umsg, sizeof umsg, "%s, but trail %s: %s", m, t[k].name,
+                             km_item_why(&t[k].status_item, "cloudtrail get-trail-status", buf, sizeof buf));
+                unknown = 1;
+            } else if (found) { pass = 1; snprintf(msg, sizeof msg, "%s", m); }
             else if (u) { unknown = 1; snprintf(umsg, sizeof umsg, "%s", m); }
             else if (m[0]) snprintf(msg, sizeof msg, "%s", m);
         }

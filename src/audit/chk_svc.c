@@ -384,8 +384,11 @@ static void insp_findings(km_audit *a, const char *acct, const char *reg) {
         n++;
         if (!example) example = km_ci_str(e, "title");
     }
-    if (n) km_emit_acct(a, acct, reg, KM_FAIL, "%zu%s active critical/high Inspector finding(s), e.g. %s", n,
-                        km_ci_get(f.json, "NextToken") || km_ci_get(f.json, "nextToken") ? "+" : "", example ? example : "?");
+    int cut = km_ci_get(f.json, "NextToken") || km_ci_get(f.json, "nextToken");
+    if (n) km_emit_acct(a, acct, reg, KM_FAIL, "%zu%s active critical/high Inspector finding(s), e.g. %s", n, cut ? "+" : "",
+                        example ? example : "?");
+    else if (cut) /* nothing in the first page proves nothing about the rest */
+        km_emit_acct(a, acct, reg, KM_UNKNOWN, "cannot tell: the inspector2 list-findings answer is cut short (NextToken) and its first part has no active critical or high finding");
     else km_emit_acct(a, acct, reg, KM_PASS, "no active critical or high Inspector finding");
 }
 

@@ -166,6 +166,11 @@ void km_trail_read(km_audit *a, const km_res *r, km_trail *t) {
     if (r->from_config) {
         const km_json *il = km_res_get(r, "IsLogging");
         if (il) t->logging = km_json_truth(il) == 1;
+        else {
+            /* a zeroed item reads as "answered"; say why the logging state is unknown */
+            t->status_item.status = KM_DATA_MISSING;
+            t->status_item.message = "the AWS Config item records no IsLogging";
+        }
         const km_json *es = km_res_get(r, "EventSelectors"), *aes = km_res_get(r, "AdvancedEventSelectors");
         if (es || aes) read_selectors(t, r->cfg); /* same member names as get-event-selectors */
         return;
@@ -319,7 +324,13 @@ static void one_cwl(km_audit *a, const km_trail *t) {
     }
     const char *err = km_ci_str(t->status, "LatestCloudWatchLogsDeliveryError");
     double age = km_age_days(a, km_ci_get(t->status, "LatestCloudWatchLogsDeliveryTime"));
-    if (err && *err) {
+    if (t->logging == 0) {
+        emit_trail(a, t, KM_FAIL, "the trail is not logging (get-trail-status IsLogging false): nothing reaches %s", t->log_group_arn);
+    } else if (t->logging < 0) {
+        /* a log group in the configuration says nothing of a stopped trail: no PASS, and no FAIL either */
+        char buf[600];
+        emit_trail(a, t, KM_UNKNOWN, "%s", km_item_why(&t->status_item, "cloudtrail get-trail-status", buf, sizeof buf));
+    } else if (err && *err) {
         emit_trail(a, t, KM_FAIL, "delivery to CloudWatch Logs fails: %s", err);
     } else if (t->status && age > 1) {
         char m[64];
@@ -340,7 +351,10 @@ static void chk_cwl(km_audit *a) { each_owned_trail(a, one_cwl); }
 /* Security Hub S3.22 (and the Config rule cloudtrail-all-write-s3-data-event-check behind it)
  * asks for a multi-region trail that logs write data events of all current and future buckets:
  * selectors naming buckets leave out the buckets created tomorrow, so they FAIL; the buckets of
- * the snapshot that no multi-region trail covers are named as the evidence. */
+ * the snapshot that no multi-region trail covers are named as the evidence. Selectors record
+ * nothing on a stopped trail (StopLogging is the attacker's first move in S7), so a trail counts
+ * only when get-trail-status says IsLogging; when that answer is missing or denied the account
+ * is UNKNOWN, not FAIL. */
 static void chk_s3_data_events(km_audit *a) {
     size_t nb;
     const km_res *const *bv = km_all(a, "AWS::S3::Bucket", &nb);
@@ -349,22 +363,33 @@ static void chk_s3_data_events(km_audit *a) {
         km_begin(a, NULL);
         size_t n;
         km_trail *t = km_trails_covering(a, acct, &n);
-        int pass = -1, unknown = -1, partial = -1;
+        int pass = -1, unknown = -1, unknown_logging = -1, partial = -1, stopped = -1;
         for (size_t k = 0; k < n && pass < 0; k++) {
             km_ev(a, t[k].r->file);
             km_ev_item(a, &t[k].selectors_item);
+            km_ev_item(a, &t[k].status_item);
             if (!t[k].multi) continue;
-            if (t[k].s3_write_all == 1) pass = (int)k;
-            else if (t[k].s3_write_all < 0 && unknown < 0) unknown = (int)k;
+            if (t[k].logging == 0) {
+                if (t[k].s3_write == 1 && stopped < 0) stopped = (int)k;
+                continue;
+            }
+            if (t[k].s3_write_all == 1) {
+                if (t[k].logging == 1) pass = (int)k;
+                else if (unknown_logging < 0) unknown_logging = (int)k;
+            } else if (t[k].s3_write_all < 0 && unknown < 0) unknown = (int)k;
             else if (t[k].s3_write == 1 && partial < 0) partial = (int)k;
         }
         km_item lw;
         int listed = km_trails_listed(a, acct, &lw);
         char buf[600];
-        if (pass >= 0) km_emit_acct(a, acct, NULL, KM_PASS, "trail %s records S3 object write events of every bucket", t[pass].arn);
+        if (pass >= 0) km_emit_acct(a, acct, NULL, KM_PASS, "trail %s is logging and records S3 object write events of every bucket", t[pass].arn);
         else if (unknown >= 0)
             km_emit_acct(a, acct, NULL, KM_UNKNOWN, "trail %s: %s", t[unknown].name,
                          km_item_why(&t[unknown].selectors_item, "cloudtrail get-event-selectors", buf, sizeof buf));
+        else if (unknown_logging >= 0)
+            km_emit_acct(a, acct, NULL, KM_UNKNOWN, "trail %s records S3 object write events of every bucket, but whether it is logging: %s",
+                         t[unknown_logging].name,
+                         km_item_why(&t[unknown_logging].status_item, "cloudtrail get-trail-status", buf, sizeof buf));
         else if (!listed && n == 0)
             km_emit_acct(a, acct, NULL, KM_UNKNOWN, "%s", km_item_why(&lw, "cloudtrail describe-trails", buf, sizeof buf));
         else if (partial >= 0) {
@@ -375,7 +400,8 @@ static void chk_s3_data_events(km_audit *a) {
                 if (strcmp(bv[j]->account, acct)) continue;
                 nown++;
                 int cov = 0;
-                for (size_t k = 0; k < n && !cov; k++) cov = t[k].multi && km_trail_s3_writes(&t[k], bv[j]->name) == 1;
+                for (size_t k = 0; k < n && !cov; k++)
+                    cov = t[k].multi && t[k].logging != 0 && km_trail_s3_writes(&t[k], bv[j]->name) == 1;
                 if (cov) continue;
                 if (nout++ < 5) {
                     size_t l = strlen(names);
@@ -394,13 +420,21 @@ static void chk_s3_data_events(km_audit *a) {
                 km_emit_acct(a, acct, NULL, KM_FAIL,
                              "trail %s records S3 object writes only in part (named buckets, prefixes or operations): buckets outside its selectors, new ones included, are not recorded",
                              t[partial].name);
-        } else
+        } else if (stopped >= 0)
+            km_emit_acct(a, acct, NULL, KM_FAIL, "trail %s has S3 data event selectors but is not logging (get-trail-status IsLogging false): it records nothing",
+                         t[stopped].name);
+        else
             km_emit_acct(a, acct, NULL, KM_FAIL, "no multi-region trail records S3 object write (data) events: mass overwrites and deletions of objects leave no trace");
         free(t);
     }
 }
 
-/* ---- the trail's bucket ---- */
+/* ---- the trail's bucket ----
+ * These four (and LOG-VALIDATION and KMS above) judge how the log files already written are
+ * kept, which matters as much after StopLogging as before (they are the evidence of what
+ * happened up to then), so they do not depend on whether the trail is logging now; the checks
+ * about recording from now on (MULTI-REGION, CLOUDWATCH, S3-DATA-EVENTS, the CloudWatch alarms
+ * and LOGS-CROSS-ACCOUNT-EXPORT) do. */
 
 typedef void (*bucket_fn)(km_audit *a, const km_trail *t, const km_res *b);
 

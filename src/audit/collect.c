@@ -11,6 +11,7 @@
 #include "kumomori/json.h"
 #include "kumomori/kumomori.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -110,7 +111,11 @@ static int expand(const char *tmpl, const km_json *item, const char *key, const 
                   char *out, size_t n) {
     size_t o = 0;
     for (const char *p = tmpl; *p;) {
-        if (*p != '{') {
+        /* "{name}" is a template; any other '{' is text, such as the JSON of --filter-criteria
+         * (read as a template, it made the whole call vanish from the plan without a word) */
+        unsigned char nx = (unsigned char)p[1];
+        int tmpl_start = *p == '{' && (isalnum(nx) || nx == '_' || nx == '.' || nx == '@');
+        if (!tmpl_start) {
             if (o + 1 >= n) return -1;
             out[o++] = *p++;
             continue;
@@ -246,6 +251,22 @@ static void remember(ctx *c, const task *t, const char *text, size_t len) {
     c->answer_keys[c->nanswer_keys++] = k;
 }
 
+/* Whether a command run with --max-items stopped short: the CLI then prints the NextToken to
+ * resume from (with its own pagination alone it never does). The audit sees the same token in
+ * the stored answer; the manifest says it outright. */
+static int cut_short(const task *t, const char *data, size_t len) {
+    int capped = 0;
+    for (int i = 0; i < t->argc && !capped; i++) capped = !strcmp(t->argv[i], "--max-items");
+    if (!capped) return 0;
+    km_error e;
+    km_json_doc *d = km_json_parse(data, len, NULL, NULL, &e);
+    if (!d) return 0;
+    const km_json *r = km_json_root(d);
+    int cut = km_json_get(r, "NextToken") != NULL || km_json_get(r, "nextToken") != NULL;
+    km_json_doc_free(d);
+    return cut;
+}
+
 static void record(ctx *c, task *t, const char *why) {
     char rel[4200], path[8400];
     rel_path(t, rel, sizeof rel);
@@ -257,6 +278,7 @@ static void record(ctx *c, task *t, const char *why) {
         *slash = '/';
     }
     const char *status = "ok";
+    int truncated = 0;
     if (t->exit_code == 0 && !why) {
         const char *data = t->out.data ? t->out.data : "";
         size_t len = t->out.len;
@@ -264,6 +286,8 @@ static void record(ctx *c, task *t, const char *why) {
         while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
         if (i == len) { data = t->cmd->empty ? t->cmd->empty : "{}"; len = strlen(data); }
         if (t->cmd->store && km_proc_write_file(path, data, len)) status = "write failed";
+        truncated = cut_short(t, data, len);
+        if (truncated) c->sum->truncated++;
         remember(c, t, data, len);
         c->sum->ok++;
     } else {
@@ -318,7 +342,7 @@ static void record(ctx *c, task *t, const char *why) {
     km_buf_printf(m, ",\"exit\":%d,\"status\":\"%s\",\"error_code\":", t->exit_code, status);
     if (t->error_code) km_buf_json_str(m, t->error_code, strlen(t->error_code));
     else km_buf_puts(m, "null");
-    km_buf_printf(m, ",\"duration_ms\":%.0f}", t->ms);
+    km_buf_printf(m, ",\"duration_ms\":%.0f%s}", t->ms, truncated ? ",\"truncated\":true" : "");
 }
 
 static void progress(ctx *c, const task *t) {
@@ -680,8 +704,8 @@ static void write_manifest(ctx *c, const char *started, const char *finished) {
         if (i) km_buf_puts(&b, ", ");
         km_buf_json_str(&b, c->regions[i], strlen(c->regions[i]));
     }
-    km_buf_printf(&b, "],\n \"summary\": {\"calls\": %zu, \"ok\": %zu, \"not_configured\": %zu, \"denied\": %zu, \"failed\": %zu},\n \"commands\": [\n  ",
-                  c->sum->calls, c->sum->ok, c->sum->absent, c->sum->denied, c->sum->failed);
+    km_buf_printf(&b, "],\n \"summary\": {\"calls\": %zu, \"ok\": %zu, \"not_configured\": %zu, \"denied\": %zu, \"failed\": %zu, \"truncated\": %zu},\n \"commands\": [\n  ",
+                  c->sum->calls, c->sum->ok, c->sum->absent, c->sum->denied, c->sum->failed, c->sum->truncated);
     if (c->manifest.data) km_buf_append(&b, c->manifest.data, c->manifest.len);
     km_buf_puts(&b, "\n ]\n}\n");
     char path[4200];

@@ -139,6 +139,8 @@ int km_cmd_collect(int argc, char **argv) {
     fprintf(stderr, "kumomori collect: account %s: %zu calls in %.1f s: %zu answered, %zu not configured, %zu denied, %zu failed\n"
                     "  written to %s (manifest.json lists every call); next: kumomori audit %s\n",
             sum.account, sum.calls, sum.seconds, sum.ok, sum.absent, sum.denied, sum.failed, sum.dir, o.out_dir);
+    if (sum.truncated)
+        fprintf(stderr, "  %zu answer(s) cut short by the command's --max-items (\"truncated\" in manifest.json)\n", sum.truncated);
     rc = 0;
 out:
     free(regions_buf);

@@ -87,7 +87,7 @@ typedef struct km_pattern {
 #define KM_WILDCARD_MAX_COMPLEXITY 8
 
 /* Compile pattern text. Returns NULL with err set (message names reason, JSON path, offset). */
-km_pattern *km_pattern_compile(const char *text, size_t len, km_error *err);
+km_pattern *km_pattern_compile(const char *text, size_t len, unsigned flags, km_error *err);
 void km_pattern_free(km_pattern *p);
 
 /* An event leaf value as the matchers see it. */

@@ -489,7 +489,11 @@ void km_matcher_set_limits(km_matcher *m, const km_match_limits *lim) {
 }
 
 int km_pattern_check(const char *pattern, size_t len, km_error *err) {
-    km_pattern *p = km_pattern_compile(pattern, len, err);
+    return km_pattern_check_flags(pattern, len, 0, err);
+}
+
+int km_pattern_check_flags(const char *pattern, size_t len, unsigned flags, km_error *err) {
+    km_pattern *p = km_pattern_compile(pattern, len, flags, err);
     if (!p) return err && err->code ? err->code : KM_ERR;
     km_pattern_free(p);
     return KM_OK;
@@ -979,10 +983,14 @@ static int rebuild(km_matcher *m) {
 }
 
 int km_matcher_add(km_matcher *m, uint32_t id, const char *pattern, size_t len, km_error *err) {
+    return km_matcher_add_flags(m, id, pattern, len, 0, err);
+}
+
+int km_matcher_add_flags(km_matcher *m, uint32_t id, const char *pattern, size_t len, unsigned flags, km_error *err) {
     if (m->ne >= km_limit(KM_LIMIT_PATTERNS, 1000000)) /* harden helper */
         return km_error_set(err, KM_ELIMIT, (size_t)-1, "more than the limit of %zu patterns (--limit patterns)",
                             km_limit(KM_LIMIT_PATTERNS, 1000000));
-    km_pattern *p = km_pattern_compile(pattern, len, err);
+    km_pattern *p = km_pattern_compile(pattern, len, flags, err);
     if (!p) return err && err->code ? err->code : KM_ERR;
     if (grow((void **)&m->e, &m->cape, m->ne + 1, sizeof *m->e)) {
         km_pattern_free(p);

@@ -5,6 +5,7 @@
  * texts AWS returns ("prefix match pattern must be a string", ...). Each message also says where:
  * the JSON path inside the pattern and the byte offset. */
 #include "match/internal.h"
+#include "kumomori/match.h"
 #include "kumomori/buf.h"
 #include "kumomori/json.h"
 
@@ -39,7 +40,16 @@ typedef struct cc {
     km_buf name;  /* dotted field path */
     size_t nsteps; /* object keys pushed onto name */
     int failed;
+    int km_ops;   /* KM_PATTERN_KM_OPS: kumomori's own operators are allowed */
 } cc;
+
+/* What to tell the author of a pattern that uses an operator only kumomori's compilers may. */
+static const char *km_ops_hint(const char *op) {
+    return strcmp(op, "km-wildcard-ignore-case") == 0
+               ? " (kumomori's internal operator for compiled Sigma rules, which EventBridge refuses: write "
+                 "\"wildcard\" or \"equals-ignore-case\")"
+               : "";
+}
 
 static int fail(cc *c, const km_json *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(cc *c, const km_json *at, const char *fmt, ...) {
@@ -346,8 +356,8 @@ static int parse_anything_but(cc *c, km_vm *vm, const km_json *v) {
         else if (strcmp(op, "prefix") == 0) sub = 2;
         else if (strcmp(op, "suffix") == 0) sub = 3;
         else if (strcmp(op, "wildcard") == 0) sub = 4;
-        else if (strcmp(op, "km-wildcard-ignore-case") == 0) sub = 5;
-        else return fail(c, v, "Unsupported anything-but pattern: %s", op);
+        else if (c->km_ops && strcmp(op, "km-wildcard-ignore-case") == 0) sub = 5;
+        else return fail(c, v, "Unsupported anything-but pattern: %s%s", op, km_ops_hint(op));
         path_push_key(c, op, v->u.obj.members[0].key_len);
         val = v->u.obj.members[0].value;
     }
@@ -487,15 +497,16 @@ static int parse_match_expr(cc *c, vlist *l, const km_json *obj) {
         if (check_wildcard(c, v)) return -1;
         vm->kind = KM_VM_WILDCARD;
         rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
-    } else if (strcmp(op, "km-wildcard-ignore-case") == 0) {
-        /* kumomori's own operator (docs/matcher.md), emitted by the Sigma compiler */
+    } else if (c->km_ops && strcmp(op, "km-wildcard-ignore-case") == 0) {
+        /* kumomori's own operator (docs/matcher.md), emitted by the Sigma compiler; in a pattern
+         * a user wrote it falls to "Unrecognized match type", as EventBridge would answer */
         if (v->type != KM_JSON_STRING) return fail(c, v, "wildcard match pattern must be a string");
         if (check_wildcard(c, v) || check_ascii(c, v)) return -1;
         vm->kind = KM_VM_WILDCARD_CI;
         rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
     } else {
         path_pop(c, old);
-        return fail(c, obj, "Unrecognized match type %s", op);
+        return fail(c, obj, "Unrecognized match type %s%s", op, km_ops_hint(op));
     }
     if (rc) return rc;
     path_pop(c, old);
@@ -675,7 +686,7 @@ static int check_complexity(cc *c, const km_pattern *p, const km_json *root) {
     return 0;
 }
 
-km_pattern *km_pattern_compile(const char *text, size_t len, km_error *err) {
+km_pattern *km_pattern_compile(const char *text, size_t len, unsigned flags, km_error *err) {
     km_error_clear(err);
     if (len > KM_PATTERN_MAX_BYTES) {
         km_error_set(err, KM_ELIMIT, 0, "Event pattern is not valid: longer than %u bytes", KM_PATTERN_MAX_BYTES);
@@ -698,7 +709,7 @@ km_pattern *km_pattern_compile(const char *text, size_t len, km_error *err) {
         return NULL;
     }
     km_arena_init(&p->arena, 0);
-    cc c = {.pat = p, .err = err};
+    cc c = {.pat = p, .err = err, .km_ops = (flags & KM_PATTERN_KM_OPS) != 0};
     km_arena_init(&c.tmp, (size_t)256 << 20);
     km_buf_init(&c.path, 1 << 16);
     km_buf_init(&c.name, 1 << 20);

@@ -327,7 +327,12 @@ static void vault_read(km_recov *R, const km_res *v, vault_info *vi) {
         vi->policy_why = why_item(R, &p, S(R, "backup get-backup-vault-access-policy %s (%s %s)", v->name, v->account, v->region));
     }
     km_item rp = km_res_data(R->snap, v, "backup", "list-recovery-points-by-backup-vault");
-    if (rp.status == KM_DATA_OK) vi->rps = km_ci_get(rp.json, "RecoveryPoints");
+    if (rp.status == KM_DATA_OK && (km_ci_get(rp.json, "NextToken") || km_ci_get(rp.json, "nextToken")))
+        /* cut short by --max-items (snapshots collected before 2026-11): the newest points, or a
+         * store's only ones, may be past the cut, so the vault's points are not judged at all */
+        vi->rps_why = S(R, "backup list-recovery-points-by-backup-vault %s (%s %s) is cut short (NextToken): its recovery points are not all in the snapshot",
+                        v->name, v->account, v->region);
+    else if (rp.status == KM_DATA_OK) vi->rps = km_ci_get(rp.json, "RecoveryPoints");
     else if (rp.status == KM_DATA_ABSENT) vi->rps = NULL;
     else vi->rps_why = why_item(R, &rp, S(R, "backup list-recovery-points-by-backup-vault %s (%s %s)", v->name, v->account, v->region));
 }

@@ -710,7 +710,7 @@ km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km
          * thresholds and correlations have none (they read other rules' matches) */
         if (r->kind == KM_RULE_SIGMA) {
             for (size_t k = 0; k < r->npatterns; k++)
-                if (km_matcher_add(m, (uint32_t)i, r->patterns[k], strlen(r->patterns[k]), err) != KM_OK) {
+                if (km_matcher_add_flags(m, (uint32_t)i, r->patterns[k], strlen(r->patterns[k]), KM_PATTERN_KM_OPS, err) != KM_OK) {
                     km_error_prefix(err, "%s (%s)", r->file, r->id);
                     km_matcher_free(m);
                     return NULL;
