@@ -3,6 +3,7 @@
  * ../shared/corpora/iam/authz_details compared with iam-simulate's answer set, every AWS
  * managed policy of the corpus, and broken snapshots. */
 #include "test.h"
+#include "audit/snap.h"
 #include "kumomori/iam.h"
 
 #include <stdio.h>
@@ -280,6 +281,84 @@ static void write_file(const char *path, const char *text) {
         fputs(text, f);
         fclose(f);
     }
+}
+
+static int cmp_pair(const void *x, const void *y) {
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The account built from answers the audit's snapshot already parsed (what the recoverability
+ * analysis does) answers as the one loaded from the folder: the expected answers are the
+ * hand-worked ones of iam_whocan_snapshot, asked of both. */
+TEST(iam_account_from_answers) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/iam/snapshot", km_test_top());
+    km_error e;
+    km_error_clear(&e);
+    km_snap *s = km_snap_new();
+    CHECK(s != NULL && km_snap_load(s, path, &e) == KM_OK);
+    /* rel and root per file, sorted by rel as the folder walk reads them */
+    size_t n = km_snap_nread(s), m = 0;
+    const char **rel = calloc(n ? 2 * n : 2, sizeof *rel);
+    CHECK(rel != NULL);
+    for (size_t i = 0; rel && i < n; i++) {
+        const km_json *root;
+        size_t load;
+        const char *p = km_snap_read(s, i, &root, &load);
+        CHECK_INT(load, 0);
+        CHECK(strncmp(p, path, strlen(path)) == 0);
+        rel[2 * m] = p + strlen(path) + 1;
+        rel[2 * m + 1] = (const char *)root;
+        m++;
+    }
+    CHECK(m >= 5);
+    qsort(rel, m, 2 * sizeof *rel, cmp_pair);
+    km_iam_account *a = km_iam_account_new(&e);
+    CHECK(a != NULL);
+    for (size_t i = 0; a && rel && i < m; i++)
+        CHECK_INT(km_iam_account_add_answer(a, rel[2 * i], (const km_json *)rel[2 * i + 1]), KM_OK);
+    /* deeper than the folder walk goes: not read, as the walk would not read it */
+    km_json_doc *deep = km_json_parse("{\"UserDetailList\": [{\"UserName\": \"deep\", \"Arn\": "
+                                      "\"arn:aws:iam::111122223333:user/deep\"}]}", 88, NULL, NULL, &e);
+    CHECK(deep != NULL);
+    CHECK_INT(km_iam_account_add_answer(a, "1/2/3/4/5/6/7/8/9/10/11/12/13/authz.json", km_json_root(deep)), KM_OK);
+    CHECK_INT(km_iam_account_add_answer(a, "broken.json", NULL), KM_OK); /* counted, nothing else */
+    km_json_doc_free(deep);
+    a = km_iam_account_finish(a, path, &e);
+    CHECK_MSG(a != NULL, "%s", e.msg);
+    km_iam_account *b = km_iam_account_load(path, &e);
+    CHECK(b != NULL);
+    if (a && b) {
+        CHECK_STR(km_iam_account_id(a), "111122223333");
+        CHECK_INT(km_iam_account_principal_count(a), 8);
+        for (size_t i = 0; i < 8; i++) CHECK_STR(km_iam_account_principal(a, i), km_iam_account_principal(b, i));
+        collected c;
+        static const struct { const char *action, *resource; km_iam_creds creds; const char *want; } q[] = {
+            {"s3:DeleteObject", "arn:aws:s3:::backups/db.dump", KM_IAM_CREDS_NO_MFA, ""},
+            {"s3:DeleteObject", "arn:aws:s3:::backups/db.dump", KM_IAM_CREDS_ANY, "BackupAdmin"},
+            {"iam:GetUser", NULL, KM_IAM_CREDS_NO_MFA, "LegacyAdmin,alice,ext"},
+            {"s3:GetObject", "arn:aws:s3:::backups/shared/report.pdf", KM_IAM_CREDS_NO_MFA, "ext"},
+            {"s3:PutObject", "arn:aws:s3:::backups/shared/report.pdf", KM_IAM_CREDS_NO_MFA, ""},
+        };
+        for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+            CHECK_STR(who(a, q[i].action, q[i].resource, q[i].creds, &c), q[i].want);
+            CHECK_STR(who(b, q[i].action, q[i].resource, q[i].creds, &c), q[i].want);
+        }
+        km_buf na = KM_BUF_INIT;
+        km_iam_account_notes(a, &na);
+        CHECK_CONTAINS(na.data, "JSON files read");
+        km_buf_free(&na);
+    }
+    km_iam_account_free(a);
+    km_iam_account_free(b);
+    free(rel);
+    km_snap_free(s);
+    /* finish without any user or role: an error naming the folder */
+    km_iam_account *empty = km_iam_account_new(&e);
+    CHECK(empty != NULL);
+    CHECK(km_iam_account_finish(empty, "/some/folder", &e) == NULL);
+    CHECK_CONTAINS(e.msg, "/some/folder");
+    CHECK(km_iam_account_finish(NULL, "x", &e) == NULL);
 }
 
 TEST(iam_whocan_bad_snapshots) {

@@ -249,6 +249,18 @@ typedef struct km_iam_account km_iam_account;
 km_iam_account *km_iam_account_load(const char *path, km_error *err);
 void km_iam_account_free(km_iam_account *a); /* takes NULL */
 
+/* The same from answers already parsed (the audit has read the snapshot folder once already):
+ * km_iam_account_new, then km_iam_account_add_answer for each JSON file of the folder in the
+ * order of their paths (strcmp), rel being the path inside the folder and root the file's whole
+ * document, then km_iam_account_finish. The account copies what it keeps: root need only live
+ * through the call. Files deeper than the folder walk goes are skipped as it skips them; broken
+ * files are the caller's to report (no note here). add_answer returns KM_OK or KM_ENOMEM.
+ * finish consumes a and returns it ready (the caller owns it), or NULL with *err set (path names
+ * the folder in messages). */
+km_iam_account *km_iam_account_new(km_error *err);
+int km_iam_account_add_answer(km_iam_account *a, const char *rel, const km_json *root);
+km_iam_account *km_iam_account_finish(km_iam_account *a, const char *path, km_error *err);
+
 /* Extra inputs: a resource policy for a resource ARN (e.g. a bucket policy file), SCP levels
  * (root first) replacing those found in the snapshot, AWS managed policy documents (JSON lines
  * {"arn":..., "document":...} or the Policies list of authorization details) used when the

@@ -54,6 +54,13 @@ typedef struct reslist {
     size_t n, cap;
 } reslist;
 
+/* A file read, for km_snap_read. */
+typedef struct sfile {
+    const char *path;
+    const km_json *root;
+    size_t load;
+} sfile;
+
 typedef struct pending_ci {
     const km_json *items; /* configurationItems array */
     const char *file;
@@ -81,6 +88,9 @@ struct km_snap {
     pending_ci *cis;
     size_t ncis, capcis;
     size_t nfiles;
+    sfile *read;       /* every file read, in load order (km_snap_read) */
+    size_t nread, capread;
+    size_t nloads;     /* km_snap_load calls so far */
     int64_t time;
     int finished;
 };
@@ -771,6 +781,20 @@ static void add_config(km_snap *s, finfo *f) {
     s->ncis++;
 }
 
+/* Keep f's path and parsed root for km_snap_read; path is f's name interned, or NULL. */
+static void keep_read(km_snap *s, finfo *f, const char *path) {
+    if (!path) path = km_snap_intern(s, f->display);
+    if (!path) return; /* km_snap_oom says so */
+    if (grow((void **)&s->read, &s->capread, s->nread, sizeof *s->read)) {
+        s->oom = 1;
+        return;
+    }
+    s->read[s->nread].path = path;
+    s->read[s->nread].root = f->failed ? NULL : f->root;
+    s->read[s->nread].load = s->nloads ? s->nloads - 1 : (size_t)-1;
+    s->nread++;
+}
+
 static void add_file(km_snap *s, finfo *f) {
     s->nfiles++;
     /* harden helper: a file lost for want of memory is not an input problem but a failed run */
@@ -798,8 +822,10 @@ static void add_file(km_snap *s, finfo *f) {
             if (it.message) it.message = km_snap_intern(s, it.message);
         }
         put_entry(s, f->account, f->region, f->service, f->op, f->kind == F_KEYED ? f->key : NULL, &it);
+        keep_read(s, f, it.file);
         return;
     }
+    keep_read(s, f, NULL);
     if (f->failed || !f->root) {
         problem(s, "%s: %s", f->display, f->err ? f->err : "unreadable");
         return;
@@ -1019,6 +1045,7 @@ int km_snap_load(km_snap *s, const char *path, km_error *err) {
         return km_error_set(err, KM_ERR, (size_t)-1, "%s: %s", path, strerror(errno));
     plist l = {0};
     size_t before = s->nfiles;
+    s->nloads++;
     if (S_ISDIR(st.st_mode)) {
         size_t n = strlen(path);
         char *p = strdup(path);
@@ -1059,7 +1086,11 @@ int km_snap_add_text(km_snap *s, const char *rel, const char *text, size_t len, 
         f.len = 2;
     }
     if (f.text) parse_one(&f);
-    if (f.doc) keep_doc(s, f.doc);
+    if (f.doc && keep_doc(s, f.doc)) { /* freed: out of memory, which add_file reports */
+        f.doc = NULL;
+        f.root = NULL;
+        f.failed = 1;
+    }
     add_file(s, &f);
     finfo_free(&f);
     return KM_OK;
@@ -1141,6 +1172,15 @@ km_item km_snap_listing(const km_snap *s, const char *account, const char *regio
 size_t km_snap_nproblems(const km_snap *s) { return s->nproblems; }
 const char *km_snap_problem(const km_snap *s, size_t i) { return i < s->nproblems ? s->problems[i] : NULL; }
 size_t km_snap_nfiles(const km_snap *s) { return s->nfiles; }
+size_t km_snap_nloads(const km_snap *s) { return s->nloads; }
+size_t km_snap_nread(const km_snap *s) { return s->nread; }
+
+const char *km_snap_read(const km_snap *s, size_t i, const km_json **root, size_t *load) {
+    if (i >= s->nread) return NULL;
+    if (root) *root = s->read[i].root;
+    if (load) *load = s->read[i].load;
+    return s->read[i].path;
+}
 int64_t km_snap_time(const km_snap *s) { return s->time; }
 
 const km_json *km_res_get(const km_res *r, const char *field) {
@@ -1247,6 +1287,7 @@ void km_snap_free(km_snap *s) {
     for (size_t i = 0; i < s->nproblems; i++) free(s->problems[i]);
     free(s->problems);
     free(s->cis);
+    free(s->read);
     km_arena_free(&s->arena);
     free(s);
 }

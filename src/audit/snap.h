@@ -115,6 +115,16 @@ const char *km_snap_problem(const km_snap *s, size_t i);
 /* Number of files read and answers stored. */
 size_t km_snap_nfiles(const km_snap *s);
 
+/* Every file read, in load order, for an analysis that would otherwise read the same folder
+ * again (the IAM engine of the recoverability analysis): its path as opened (the loaded path,
+ * '/', then the path inside it), its whole document as parsed (an error answer's too, before
+ * km_item interprets it), or NULL when it could not be read or parsed (a problem says why),
+ * and which km_snap_load call read it (0 for the first; (size_t)-1 for km_snap_add_text).
+ * Returns the path, or NULL past the end. */
+size_t km_snap_nloads(const km_snap *s);
+size_t km_snap_nread(const km_snap *s);
+const char *km_snap_read(const km_snap *s, size_t i, const km_json **root, size_t *load);
+
 /* JSON kept inside a string value (SCP Content, EventBridge EventPattern, S3 bucket policy,
  * Config's URL-encoded IAM documents) parsed once and cached. An object or array is returned
  * as is. NULL when v is not JSON text, with *why set (why may be NULL). */

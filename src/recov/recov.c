@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define ACTIONS_FILE "checks/recov/actions.json"
@@ -46,6 +47,8 @@ struct km_recov {
     km_iam_account **iam, **iam_nopol;
     size_t niam;
     const char **iam_input; /* the input each IAM account was loaded from */
+    size_t *iam_load;       /* and which of the snapshot's loads read it */
+    size_t ninputs;
     const char *managed;
     const char **parn;      /* principals: ARN and the IAM account index */
     size_t *pidx;
@@ -1034,15 +1037,94 @@ static void add_tmpls(km_recov *R, tmpls *out, const km_json *defs, const km_rec
 
 /* ---- the IAM engine ------------------------------------------------------------------------ */
 
+/* A file of the snapshot as the IAM engine's folder walk would name it. */
+typedef struct relfile {
+    const char *rel;
+    const km_json *root;
+} relfile;
+
+static int cmp_rel(const void *x, const void *y) {
+    return strcmp(((const relfile *)x)->rel, ((const relfile *)y)->rel);
+}
+
+/* The IAM account of the folder input, which the snapshot's load number `load` read, built
+ * from the documents the snapshot already holds: reading and parsing the folder again (181,670
+ * files in docs/performance.md's organisation) was a third of the audit. The files are those
+ * km_iam_account_load reads (.json, sorted by path), so the account is the same; only its notes
+ * on broken files differ (the snapshot's problems report them). Returns 1 with *out set (NULL
+ * with *e set on failure), or 0 when the snapshot cannot stand in for the folder: the caller
+ * then loads it from disk. */
+static int iam_from_snap(km_recov *R, const char *input, size_t load, km_iam_account **out, km_error *e) {
+    struct stat st;
+    if (km_snap_nloads(R->snap) != R->ninputs || load >= R->ninputs || stat(input, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    size_t plen = strlen(input);
+    while (plen > 1 && input[plen - 1] == '/') plen--; /* as km_snap_load names the files */
+    size_t n = 0, total = km_snap_nread(R->snap);
+    relfile *v = malloc((total ? total : 1) * sizeof *v);
+    if (!v) {
+        km_error_set(e, KM_ENOMEM, (size_t)-1, "out of memory");
+        *out = NULL;
+        return 1;
+    }
+    int sorted = 1;
+    for (size_t i = 0; i < total; i++) {
+        const km_json *root;
+        size_t l;
+        const char *path = km_snap_read(R->snap, i, &root, &l);
+        if (l != load) continue;
+        if (strncmp(path, input, plen) || path[plen] != '/') { /* not named as expected: read the folder */
+            free(v);
+            return 0;
+        }
+        size_t pl = strlen(path);
+        if (pl <= 5 || strcmp(path + pl - 5, ".json")) continue; /* .json.gz: the walk reads .json only */
+        const char *rel = path + plen;
+        while (*rel == '/') rel++;
+        v[n].rel = rel;
+        v[n].root = root;
+        if (n && sorted && strcmp(v[n - 1].rel, rel) > 0) sorted = 0;
+        n++;
+    }
+    if (!sorted) qsort(v, n, sizeof *v, cmp_rel);
+    km_iam_account *a = km_iam_account_new(e);
+    int rc = a ? KM_OK : KM_ENOMEM;
+    for (size_t i = 0; i < n && rc == KM_OK; i++)
+        rc = km_iam_account_add_answer(a, v[i].rel, v[i].root); /* a broken file counts as read */
+    free(v);
+    if (rc != KM_OK) {
+        km_iam_account_free(a);
+        km_error_set(e, KM_ENOMEM, (size_t)-1, "out of memory while loading %s", input);
+        *out = NULL;
+        return 1;
+    }
+    if (!km_iam_account_principal_count(a)) { /* the folder's own loader words the error */
+        km_iam_account_free(a);
+        return 0;
+    }
+    *out = km_iam_account_finish(a, input, e);
+    return 1;
+}
+
+/* The IAM account of inputs[i] (snapshot load number load); NULL with *e set on failure. */
+static km_iam_account *iam_account(km_recov *R, const char *input, size_t load, km_error *e) {
+    km_iam_account *a = NULL;
+    if (iam_from_snap(R, input, load, &a, e)) return a;
+    km_error_clear(e);
+    return km_iam_account_load(input, e);
+}
+
 static void iam_load(km_recov *R, const char *const *inputs, size_t ninputs) {
     R->iam = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam);
     R->iam_nopol = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam_nopol);
     R->iam_input = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam_input);
-    if (!R->iam || !R->iam_nopol || !R->iam_input) { R->failed = 1; return; }
+    R->iam_load = km_arena_alloc(&R->arena, (ninputs ? ninputs : 1) * sizeof *R->iam_load);
+    if (!R->iam || !R->iam_nopol || !R->iam_input || !R->iam_load) { R->failed = 1; return; }
+    R->ninputs = ninputs;
     for (size_t i = 0; i < ninputs; i++) {
         km_error e;
         km_error_clear(&e);
-        km_iam_account *a = km_iam_account_load(inputs[i], &e);
+        km_iam_account *a = iam_account(R, inputs[i], i, &e);
         if (!a) {
             if (e.code == KM_ENOMEM) R->failed = 1; /* harden2: not an input problem */
             note(R, S(R, "the users and roles could not be evaluated: %s", e.msg));
@@ -1062,6 +1144,7 @@ static void iam_load(km_recov *R, const char *const *inputs, size_t ninputs) {
         }
         km_buf_free(&nb);
         R->iam_input[R->niam] = inputs[i];
+        R->iam_load[R->niam] = i;
         R->iam[R->niam++] = a;
     }
 }
@@ -1072,7 +1155,7 @@ static km_iam_account *iam_nopol(km_recov *R, size_t i) {
     if (R->iam_nopol[i]) return R->iam_nopol[i];
     km_error e;
     km_error_clear(&e);
-    R->iam_nopol[i] = km_iam_account_load(R->iam_input[i], &e);
+    R->iam_nopol[i] = iam_account(R, R->iam_input[i], R->iam_load[i], &e);
     if (!R->iam_nopol[i] && e.code == KM_ENOMEM) R->failed = 1; /* harden2: not "could not be loaded" */
     if (R->iam_nopol[i] && R->managed) km_iam_account_add_managed_policies(R->iam_nopol[i], R->managed, &e);
     if (R->iam_nopol[i]) iam_prepare(R, R->iam_nopol[i], 0);
