@@ -5,6 +5,7 @@
 #include "corpus.h"
 #include "detect/extract.h"
 #include "detect/program.h"
+#include "match/kept.h"
 #include "kumomori/sigma.h"
 #include "kumomori/buf.h"
 
@@ -188,4 +189,148 @@ TEST(extract_record_time_finds_the_first_event_time) {
         int64_t want = c[i].want ? km_corr_parse_time(c[i].want, strlen(c[i].want)) : -1;
         km_test_case(got == want, "%s: %lld, expected %lld", c[i].text, (long long)got, (long long)want);
     }
+}
+
+/* ---- the same values from the matcher's kept fields (match/kept.h, km_extract_kept) ---- */
+
+typedef struct kept_rig {
+    km_matcher *m;
+    km_match_scratch *s;
+    int h[64];
+    size_t np;
+} kept_rig;
+
+static void kept_rig_init(kept_rig *k) {
+    k->np = sizeof TEXT_PATHS / sizeof TEXT_PATHS[0];
+    k->m = km_matcher_new();
+    k->s = km_match_scratch_new();
+    for (size_t i = 0; i < k->np; i++) k->h[i] = km_matcher_keep(k->m, TEXT_PATHS[i], strlen(TEXT_PATHS[i]));
+    k->h[k->np] = km_matcher_keep(k->m, "resources.ARN", 13);
+}
+
+static void kept_rig_free(kept_rig *k) {
+    km_match_scratch_free(k->s);
+    km_matcher_free(k->m);
+}
+
+/* 1 when the kept values give km_extract's result (or leave the record to it: *fallback), 0 when
+ * they differ; -1 when the matcher refuses the record. */
+static int kept_vs_extract(kept_rig *k, const char *text, size_t len, const char *id, int *fallback) {
+    size_t np = k->np, n = 2 * np + 1;
+    km_extract_req qe[64], qk[64];
+    int hs[64];
+    for (size_t i = 0; i < np; i++) {
+        qe[i] = (km_extract_req){TEXT_PATHS[i], KM_X_TEXT, NULL, 0};
+        qe[np + i] = (km_extract_req){TEXT_PATHS[i], KM_X_STRING, NULL, 0};
+        hs[i] = hs[np + i] = k->h[i];
+    }
+    qe[2 * np] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0};
+    hs[2 * np] = k->h[np];
+    memcpy(qk, qe, sizeof qe);
+    const uint32_t *ids;
+    km_error err;
+    if (km_matcher_match(k->m, k->s, text, len, &ids, &err) < 0) return -1;
+    km_kept_val kv[512];
+    km_kept_view view;
+    km_arena a;
+    km_arena_init(&a, 0);
+    int nv = km_match_kept(k->m, k->s, text, len, kv, 512, &view);
+    int rk = nv < 0 ? 2 : km_extract_kept(text, kv, (size_t)nv, &view, qk, hs, n, &a);
+    int re = km_extract(text, len, qe, n, &a);
+    int ok = 1;
+    *fallback = rk == 2;
+    if (rk != 2 && rk != re) {
+        printf("  %s: kept %d, km_extract %d\n", id, rk, re);
+        ok = 0;
+    }
+    for (size_t i = 0; ok && rk == 0 && re == 0 && i < n; i++) {
+        const char *x = qk[i].value, *y = qe[i].value;
+        size_t lx = x ? (qk[i].mode == KM_X_LIST ? qk[i].nvalues : 1) : 0;
+        if ((x == NULL) != (y == NULL) || (x && strcmp(x, y)) || (qk[i].mode == KM_X_LIST && qk[i].nvalues != qe[i].nvalues)) {
+            printf("  %s: %s (mode %d): kept '%s' (%zu), km_extract '%s'\n", id, qe[i].path, qe[i].mode, x ? x : "(none)", lx,
+                   y ? y : "(none)");
+            ok = 0;
+        }
+        /* a list's elements after the first */
+        for (size_t e = 1; ok && x && qk[i].mode == KM_X_LIST && e < qk[i].nvalues; e++) {
+            x += strlen(x) + 1;
+            y += strlen(y) + 1;
+            if (strcmp(x, y)) {
+                printf("  %s: %s element %zu: kept '%s', km_extract '%s'\n", id, qe[i].path, e, x, y);
+                ok = 0;
+            }
+        }
+    }
+    km_arena_free(&a);
+    return ok;
+}
+
+TEST(extract_kept_equals_extract_on_every_staged_record) {
+    const char *corp = km_test_corpora();
+    if (!corp) { km_test_skip("shared corpora absent"); return; }
+    km_test_corpus *c = km_test_corpus_load(corp);
+    CHECK(c);
+    kept_rig k;
+    kept_rig_init(&k);
+    for (size_t i = 0; i <= k.np; i++) CHECK(k.h[i] >= 0);
+    CHECK_INT(k.h[0], 0);
+    CHECK_INT(k.h[k.np], k.h[16]); /* the same name twice: the same handle (TEXT_PATHS[16] is resources.ARN) */
+    long bad = 0, fallbacks = 0, refused = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int fb = 0;
+        int rc = kept_vs_extract(&k, c->r[i].text, c->r[i].len, c->r[i].id, &fb);
+        if (rc < 0) refused++;
+        else if (!rc) bad++;
+        fallbacks += fb;
+    }
+    km_test_case(bad == 0, "%ld of %zu records: the kept values differ from km_extract's", bad, c->n);
+    km_test_case(refused == 0, "%ld of %zu records refused by the matcher", refused, c->n);
+    km_test_case(fallbacks == 0, "%ld of %zu staged records were left to km_extract", fallbacks, c->n);
+    kept_rig_free(&k);
+    km_test_corpus_free(c);
+}
+
+TEST(extract_kept_hand_made_records) {
+    /* want: 0 read from the kept values (and equal), 2 left to km_extract */
+    static const struct { const char *json; int want; const char *why; } r[] = {
+        {"{\"eventName\":\"a\\\"b\\\\c\\u00e9\\ud83d\\ude00\\n\",\"userIdentity\":{\"arn\":\"x\"}}", 0, "escapes"},
+        {"{\"eventName\":\"\\ud800x\"}", 0, "a lone surrogate becomes U+FFFD"},
+        {"{ \"eventName\" : \"spaced\" , \"requestParameters\" : { \"key\" : [ \"a\" , 3 , null ] } }", 0, "white space, an array"},
+        {"{\"requestParameters\":{\"key\":[\"a\",[\"b\",3]]}}", 2, "arrays in arrays"},
+        {"{\"requestParameters\":{\"containerDefinitions\":[{\"command\":[\"sh\",\"-c\"]},{\"command\":\"x\"},{\"other\":1}]}}", 2,
+         "through an array of objects into an array"},
+        {"{\"requestParameters\":{\"containerDefinitions\":[{\"command\":\"sh\"},{\"command\":\"x\"},{\"other\":1}]}}", 0,
+         "through an array of objects"},
+        {"{\"readOnly\":true,\"requestParameters\":{\"maxResults\":1.50e2},\"errorCode\":null}", 0, "literals and numbers as written"},
+        {"{\"resources\":[{\"ARN\":\"a\"},{\"type\":\"t\"},{\"ARN\":\"b\"}]}", 0, "resources"},
+        {"{\"resources\":{\"ARN\":\"a\"}}", 2, "resources as an object"},
+        {"{\"resources\":[{\"ARN\":5}]}", 2, "a resource ARN that is a number"},
+        {"{\"userIdentity\":{\"arn\":[\"in\",\"array\"]}}", 0, "a string field holding an array"},
+        {"{\"userIdentity\":{\"arn\":{\"deep\":1}}}", 2, "a path reaching an object"},
+        {"{\"userIdentity\":{\"arn\":[{\"deep\":1}]}}", 2, "a path reaching an object in an array"},
+        {"{\"eventName\":\"a\",\"eventName\":\"b\"}", 2, "a repeated key"},
+        {"{\"userIdentity\":{\"arn\":\"a\"},\"userIdentity\":{\"type\":\"b\"}}", 2, "a repeated key on the way"},
+        {"{\"resources\":[{\"ARN\":\"a\"},{\"ARN\":\"b\"}],\"userIdentity\":{\"arn\":\"x\",\"type\":\"y\"}}", 0,
+         "the same key in two elements is not repeated"},
+        {"{\"userIdentity.arn\":\"dotted\"}", 2, "a key with a dot on a requested path"},
+        {"{\"userIdentity\":{\"a.b\":1},\"eventName\":\"x\"}", 2, "a key with a dot in a walked object"},
+        {"{\"event\\u004eame\":\"escaped key\"}", 2, "an escaped key that spells a requested name"},
+        {"{\"unrelated\":{\"a.b\":1,\"x\":[{\"y\":\"\\u0041\"}]},\"eventName\":\"after\"}", 0, "irrelevant shapes are skipped"},
+        {"{\"tlsDetails\":{\"tlsVersion\":\"TLSv1.2\"},\"tlsDetails2\":1}", 0, "a key that extends a requested name"},
+        {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":tru}}", 2, "invalid JSON in a skipped part"},
+        {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":\"a\\qb\"}}", 2, "a bad escape in a skipped part"},
+        {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":[1,]}}", 2, "a trailing comma in a skipped part"},
+        {"{\"eventName\":\"A\",\"other\":\"tab\there\"}", 2, "a control character in a skipped string"},
+        {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":[true,false,null,-0.5e+3,\"\\u00e9\\n\",{}],\"y\":{}}}", 0,
+         "valid skipped parts"},
+    };
+    kept_rig k;
+    kept_rig_init(&k);
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        int fb = 0;
+        int rc = kept_vs_extract(&k, r[i].json, strlen(r[i].json), r[i].why, &fb);
+        km_test_case(rc == 1 && fb == (r[i].want == 2), "%s: %s, %s", r[i].why,
+                     rc < 0 ? "refused by the matcher" : rc ? "same values" : "values differ", fb ? "left to km_extract" : "read");
+    }
+    kept_rig_free(&k);
 }

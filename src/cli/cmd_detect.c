@@ -259,6 +259,8 @@ int km_cmd_detect(int argc, char **argv) {
         fprintf(stderr, "kumomori detect: %s\n", err.msg);
         goto done;
     }
+    /* the fast path's fields come with the match (out of memory: it reads the text instead) */
+    if (prog) (void)km_program_keep_fields(prog, m);
     if (output) {
         out = fopen(output, "w");
         if (!out) {

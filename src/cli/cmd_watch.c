@@ -549,6 +549,7 @@ int km_cmd_watch(int argc, char **argv) {
         fprintf(stderr, "kumomori watch: %s\n", err.msg);
         goto done;
     }
+    (void)km_program_keep_fields(prog, m); /* the fast path's fields come with the match */
     char msg[1200];
     int ls = state_load(state_path, &st, prog, dir, msg, sizeof msg);
     if (ls < 0) {

@@ -336,7 +336,8 @@ static int light_alerts(worker *w, const km_record *rec, const uint32_t *ids, in
      * arena is emptied for every record and keeps its memory */
     km_arena_reset(&w->light);
     km_light l;
-    if (km_program_light_extract(r->o->program, rec->data, rec->len, ids, n, &w->light, &l)) return -1;
+    if (km_program_light_extract(r->o->program, r->o->matcher, w->scratch, rec->data, rec->len, ids, n, &w->light, &l))
+        return -1;
     for (int i = 0; i < n; i++) {
         item *it = new_item(w);
         if (!it) {

@@ -489,3 +489,69 @@ int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_a
     for (size_t r = 0; r < n; r++) km_buf_free(&vals[r]);
     return rc;
 }
+
+int km_extract_strict(const char *json, size_t start, size_t end) {
+    xs x;
+    memset(&x, 0, sizeof x);
+    x.s = json;
+    x.n = end;
+    /* started 64 levels down: a span nested near the reader's depth cap is left to km_extract,
+     * which counts from where it began to skip */
+    size_t i = skip_value_d(&x, start, 64);
+    return !x.giveup && i == end;
+}
+
+#define KEPT_HANDLES 64
+#define KEPT_VALS 512
+
+int km_extract_kept(const char *json, const km_kept_val *v, size_t nv, const km_kept_view *view, km_extract_req *req,
+                    const int *handle, size_t n, km_arena *a) {
+    if (view->odd || nv > KEPT_VALS) return 2;
+    for (size_t i = 0; i < view->nskipped; i++)
+        if (!km_extract_strict(json, view->skipped[i][0], view->skipped[i][1])) return 2;
+    /* each field's values chained in the event's order */
+    int16_t head[KEPT_HANDLES], tail[KEPT_HANDLES], cnt[KEPT_HANDLES], next[KEPT_VALS];
+    for (size_t h = 0; h < KEPT_HANDLES; h++) head[h] = tail[h] = -1, cnt[h] = 0;
+    for (size_t i = 0; i < nv; i++) {
+        uint32_t h = v[i].handle;
+        if (h >= KEPT_HANDLES) continue;
+        if (v[i].arr > 1) return 2; /* arrays in arrays: km_extract's depth rules decide */
+        next[i] = -1;
+        if (tail[h] < 0) head[h] = (int16_t)i;
+        else next[tail[h]] = (int16_t)i;
+        tail[h] = (int16_t)i;
+        cnt[h]++;
+    }
+    for (size_t r = 0; r < n; r++) {
+        req[r].value = NULL;
+        req[r].nvalues = 0;
+        int h = handle[r];
+        if (h < 0 || h >= KEPT_HANDLES) return 2;
+        if (!cnt[h]) continue;
+        size_t total = 0;
+        for (int i = head[h]; i >= 0; i = next[i]) total += v[i].len + 1;
+        if (req[r].mode == KM_X_STRING) {
+            /* one string reached through objects only */
+            const km_kept_val *x = &v[head[h]];
+            if (cnt[h] != 1 || !x->is_str || x->arr) continue;
+        } else if (req[r].mode == KM_X_LIST) {
+            /* the strings of array elements only */
+            for (int i = head[h]; i >= 0; i = next[i])
+                if (!v[i].is_str || !v[i].arr) return 2;
+        }
+        /* KM_X_TEXT joins the values with ','; KM_X_LIST ends each with a NUL, and one more */
+        char *out = km_arena_alloc_raw(a, total + 1, 1);
+        if (!out) return -1;
+        size_t k = 0;
+        for (int i = head[h]; i >= 0; i = next[i]) {
+            if (k && req[r].mode == KM_X_TEXT) out[k++] = ',';
+            if (v[i].len) memcpy(out + k, v[i].s, v[i].len);
+            k += v[i].len;
+            if (req[r].mode == KM_X_LIST) out[k++] = 0;
+        }
+        out[k] = 0;
+        req[r].value = out;
+        req[r].nvalues = (size_t)cnt[h];
+    }
+    return 0;
+}

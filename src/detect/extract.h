@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include "util/arena.h"
+#include "match/kept.h"
 
 enum { KM_X_TEXT = 0, KM_X_STRING = 1, KM_X_LIST = 2 };
 
@@ -25,5 +26,16 @@ typedef struct km_extract_req {
  * a shape this reader leaves to the tree (the values are then unset), or -1 when the text is not a
  * JSON object or memory ran out. */
 int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_arena *a);
+
+/* The same values from the fields a matcher kept (match/kept.h) while reading json: req[i] is
+ * kept field handle[i] (-1: none). Returns as km_extract, or 2 when the kept values cannot give
+ * exactly km_extract's result (odd shapes, a span that is not strictly valid JSON, arrays in
+ * arrays, a list element that is not a string): km_extract then reads the text. */
+int km_extract_kept(const char *json, const km_kept_val *v, size_t nv, const km_kept_view *view, km_extract_req *req,
+                    const int *handle, size_t n, km_arena *a);
+
+/* 1 when json[start..end) is one JSON value as strictly valid as km_extract demands of the parts
+ * it skips (the spans the matcher skipped without checking every token), else 0. */
+int km_extract_strict(const char *json, size_t start, size_t end);
 
 #endif

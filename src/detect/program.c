@@ -2,6 +2,7 @@
 #include "detect/program.h"
 #include "util/limits.h"
 #include "detect/extract.h"
+#include "match/kept.h"
 #include "kumomori/sigma.h"
 
 #include <inttypes.h>
@@ -22,6 +23,11 @@ struct km_program {
     km_writer *w;
     long written;
     int failed;
+    /* fields kept by the matcher (km_program_keep_fields) */
+    const km_matcher *km;
+    int kh[15];        /* light_paths, then resources.ARN and resources.arn */
+    int **rule_kh;     /* per rule: the handles of the fields its hits carry (km_corr_fields) */
+    size_t nrule_kh;
 };
 
 struct km_program_scratch {
@@ -104,6 +110,8 @@ km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_er
 
 void km_program_free(km_program *p) {
     if (!p) return;
+    for (size_t i = 0; i < p->nrule_kh; i++) free(p->rule_kh[i]);
+    free(p->rule_kh);
     km_corr_free(p->corr);
     km_buf_free(&p->ctx);
     free(p->always);
@@ -188,6 +196,8 @@ km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_j
 
 /* ---- the fast path ---- */
 
+#define KEPT_VALS 512 /* kept values of one record taken from the match (more: km_extract reads the text) */
+
 static const char *const light_paths[13] = {
     "eventTime", "eventID", "eventName", "eventSource", "awsRegion", "recipientAccountId", "sourceIPAddress",
     "userAgent", "errorCode", "userIdentity.arn", "userIdentity.invokedBy", "userIdentity.principalId", "userIdentity.type",
@@ -202,12 +212,40 @@ int km_program_light(const km_program *p, const uint32_t *ids, int n) {
     return 1;
 }
 
-int km_program_light_extract(const km_program *p, const char *text, size_t len, const uint32_t *ids, int n, km_arena *a,
-                             km_light *l) {
+int km_program_keep_fields(km_program *p, km_matcher *m) {
+    if (!p || !m || p->rule_kh) return 0;
+    size_t n = km_ruleset_count(p->rs);
+    p->rule_kh = calloc(n ? n : 1, sizeof *p->rule_kh);
+    if (!p->rule_kh) return -1;
+    p->nrule_kh = n;
+    for (size_t i = 0; i < 15; i++) {
+        const char *path = i < 13 ? light_paths[i] : i == 13 ? "resources.ARN" : "resources.arn";
+        if ((p->kh[i] = km_matcher_keep(m, path, strlen(path))) < 0) return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *const *paths;
+        size_t k = km_corr_consumes(p->corr, (uint32_t)i) ? km_corr_fields(p->corr, (uint32_t)i, &paths) : 0;
+        if (!k) continue;
+        if (!(p->rule_kh[i] = malloc(k * sizeof **p->rule_kh))) return -1;
+        for (size_t j = 0; j < k; j++)
+            if ((p->rule_kh[i][j] = km_matcher_keep(m, paths[j], strlen(paths[j]))) < 0) return -1;
+    }
+    p->km = m;
+    return 0;
+}
+
+int km_program_light_extract(const km_program *p, const km_matcher *m, km_match_scratch *ms, const char *text,
+                             size_t len, const uint32_t *ids, int n, km_arena *a, km_light *l) {
     km_extract_req req[64];
+    int hs[64]; /* each request's kept field in m */
     size_t nr = 0;
-    for (size_t i = 0; i < 13; i++) req[nr++] = (km_extract_req){light_paths[i], KM_X_STRING, NULL, 0};
+    for (size_t i = 0; i < 13; i++) {
+        hs[nr] = p->kh[i];
+        req[nr++] = (km_extract_req){light_paths[i], KM_X_STRING, NULL, 0};
+    }
+    hs[nr] = p->kh[13];
     req[nr++] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0};
+    hs[nr] = p->kh[14];
     req[nr++] = (km_extract_req){"resources.arn", KM_X_LIST, NULL, 0};
     size_t base = nr;
     memset(l, 0, sizeof *l);
@@ -220,9 +258,23 @@ int km_program_light_extract(const km_program *p, const char *text, size_t len, 
         l->first[i] = nr - base;
         l->nvals[i] = k;
         if (nr + k > 64) return 1;
-        for (size_t j = 0; j < k; j++) req[nr++] = (km_extract_req){paths[j], KM_X_TEXT, NULL, 0};
+        const int *rh = p->rule_kh && ids[i] < p->nrule_kh ? p->rule_kh[ids[i]] : NULL;
+        for (size_t j = 0; j < k; j++) {
+            hs[nr] = rh ? rh[j] : -1;
+            req[nr++] = (km_extract_req){paths[j], KM_X_TEXT, NULL, 0};
+        }
     }
-    int rc = km_extract(text, len, req, nr, a);
+    int rc = 2;
+    if (p->km && p->km == m && ms) {
+        /* the matcher's walker reads the fields (match/kept.h): no candidate loop over the
+         * requested paths at every key, as km_extract has */
+        km_kept_val *kv = km_arena_alloc_raw(a, KEPT_VALS * sizeof *kv, 8); /* not zeroed: filled first */
+        if (!kv) return -1;
+        km_kept_view view;
+        int nv = km_match_kept(m, ms, text, len, kv, KEPT_VALS, &view);
+        if (nv >= 0) rc = km_extract_kept(text, kv, (size_t)nv, &view, req, hs, nr, a);
+    }
+    if (rc == 2) rc = km_extract(text, len, req, nr, a);
     if (rc) return rc;
     if (req[13].nvalues && req[14].nvalues) return 1; /* both spellings: the tree reads them element by element */
     for (size_t i = 0; i < 13; i++) l->f[i] = req[i].value;

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include "kumomori/json.h"
+#include "kumomori/match.h"
 #include "kumomori/rules.h"
 #include "corr/corr.h"
 #include "out/alert.h"
@@ -74,9 +75,15 @@ typedef struct km_light {
     const km_arena *ctx_arena;
 } km_light;
 int km_program_light(const km_program *p, const uint32_t *ids, int n);
-/* 0 done (l filled, strings in a), 1 the record needs the tree, -1 out of memory. */
-int km_program_light_extract(const km_program *p, const char *text, size_t len, const uint32_t *ids, int n, km_arena *a,
-                             km_light *l);
+/* Have m keep (match/kept.h) the fields the fast path reads, so that the matcher's walker reads
+ * them instead of km_extract. Returns 0, or -1 when out of memory (the fast path
+ * then reads the text). Before matching starts; m must outlive p's use of it. */
+int km_program_keep_fields(km_program *p, km_matcher *m);
+/* 0 done (l filled, strings in a), 1 the record needs the tree, -1 out of memory. m and ms: the
+ * matcher and scratch that matched this record (its kept fields are read when m is the matcher
+ * given to km_program_keep_fields; NULL: km_extract reads the text). */
+int km_program_light_extract(const km_program *p, const km_matcher *m, km_match_scratch *ms, const char *text,
+                             size_t len, const uint32_t *ids, int n, km_arena *a, km_light *l);
 /* The alert fields and the hit of the k-th matched rule, copied into a (the alert's batch). */
 void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
                            km_buf *scratch);

@@ -102,7 +102,7 @@ static int32_t new_state(km_names *n) {
         n->st = ns;
         n->capst = nc;
     }
-    n->st[n->nst] = (km_nstate){-1, 0, NULL, 0};
+    n->st[n->nst] = (km_nstate){-1, 0, NULL, 0, 0, 0};
     return (int32_t)n->nst++;
 }
 
@@ -198,6 +198,25 @@ int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field
     return rc;
 }
 
+/* A kept-field table has plain edges only, one segment each: a key with a dot in a walked object
+ * marks the event odd instead (the tree readers read such keys both ways), so the root's edges
+ * stay few enough for the direct lookup. */
+int km_names_add_kept(km_names *n, const char *name, size_t len, uint32_t field) {
+    if (n->nst == 0 && new_state(n) < 0) return -1; /* root = 0 */
+    n->kept = 1;
+    int32_t st = 0;
+    n->st[0].onpath = 1;
+    for (size_t b = 0, e; b <= len; b = e + 1) {
+        for (e = b; e < len && name[e] != '.'; e++) {}
+        st = edge(n, (uint32_t)st, name + b, e - b);
+        if (st < 0) return -1;
+        n->st[st].onpath = 1;
+    }
+    n->st[st].kept = 1;
+    n->st[st].field = (int32_t)field;
+    return 0;
+}
+
 /* ---- array consistency ---------------------------------------------------------------------- */
 
 int km_elem_consistent(const km_elem *el, int32_t a, int32_t b) {
@@ -222,6 +241,7 @@ typedef struct fw {
     km_error *err;
     size_t max_depth, max_fields;
     uint32_t narrays;
+    uint32_t arrdepth; /* arrays around the current value */
     char *kbuf; /* decoded key with escapes */
     size_t kcap;
 } fw;
@@ -657,7 +677,23 @@ static int skip_container(fw *w) {
 static int skip_container(fw *w) { return skip_container_impl(w); }
 #endif
 
-static int skip_value(fw *w) {
+/* A span skipped without the strict checks (with kept fields: their reader checks it, as the
+ * tree parser would, before it trusts the values). Out of line: the patterns' walk never calls it. */
+static __attribute__((noinline)) int note_skip(fw *w, size_t start) {
+    km_flat *o = w->out;
+    if (o->nskip == o->capskip) {
+        size_t nc = o->capskip ? o->capskip * 2 : 16;
+        size_t(*ns)[2] = realloc(o->skip, nc * sizeof *ns);
+        if (!ns) return nomem(w);
+        o->skip = ns;
+        o->capskip = nc;
+    }
+    o->skip[o->nskip][0] = start;
+    o->skip[o->nskip++][1] = w->i;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int skip_value_t(fw *w, const int kept) {
     if (w->i >= w->n) return ferr(w, w->i, "unexpected end of input");
     unsigned char c = w->s[w->i];
     switch (c) {
@@ -667,10 +703,16 @@ static int skip_value(fw *w) {
             w->i = j + 1;
             return 0;
         }
-        return skip_string(w);
+        size_t st = w->i;
+        if (skip_string(w)) return -1;
+        return kept ? note_skip(w, st) : 0;
     }
     case '{':
-    case '[': return skip_container(w);
+    case '[': {
+        size_t st = w->i;
+        if (skip_container(w)) return -1;
+        return kept ? note_skip(w, st) : 0;
+    }
     case 't': return literal(w, "true", 4);
     case 'f': return literal(w, "false", 5);
     case 'n': return literal(w, "null", 4);
@@ -680,7 +722,7 @@ static int skip_value(fw *w) {
     }
 }
 
-static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char *s, size_t len, int decoded, size_t boff) {
+static inline __attribute__((always_inline)) int add_value_t(fw *w, const int kept, uint32_t field, int32_t elem, km_vtype t, const char *s, size_t len, int decoded, size_t boff) {
     km_flat *o = w->out;
     if (o->nv >= w->max_fields) {
         km_error_set(w->err, KM_ELIMIT, w->i, "event has more than %zu fields some pattern uses (at byte %zu; --limit fields)", w->max_fields,
@@ -698,6 +740,7 @@ static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char
     v->field = field;
     v->elem = elem;
     v->v.type = t;
+    if (kept) v->v.arr = (uint8_t)(w->arrdepth < 255 ? w->arrdepth : 255);
     v->v.s = s;
     v->v.len = len;
     v->v.num_ok = 0;
@@ -707,20 +750,47 @@ static int add_value(fw *w, uint32_t field, int32_t elem, km_vtype t, const char
     return 0;
 }
 
-static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth);
+/* The walk is compiled twice: for the patterns (kept 0, as fast as before kept fields existed)
+ * and for a kept-field table (kept 1: odd shapes and unchecked spans noted). */
+static int walk_value_p(fw *w, int32_t state, int32_t elem, size_t depth);
+static int walk_value_k(fw *w, int32_t state, int32_t elem, size_t depth);
+static int walk_object_p(fw *w, int32_t state, int32_t elem, size_t depth);
+static int walk_object_k(fw *w, int32_t state, int32_t elem, size_t depth);
+#define WALK_VALUE(w, st, el, d) (kept ? walk_value_k(w, st, el, d) : walk_value_p(w, st, el, d))
 
 static inline __attribute__((always_inline)) size_t skip_ws(const unsigned char *s, size_t i, size_t n) {
     while (i < n && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
     return i;
 }
 
+/* A key in an object of a kept-field walk: what the tree readers would read differently from the
+ * values: a repeated key (the last wins there), a key with a dot (read both ways), an escaped
+ * key. Out of line: the patterns' walk never calls it. */
+static __attribute__((noinline)) void kept_key(fw *w, int32_t child, uint32_t inst, const char *k, size_t klen, int kdec) {
+    if (child < 0) {
+        if (memchr(k, '.', klen)) w->out->odd = 1;
+        return;
+    }
+    uint32_t *stp = &w->out->stamp[child];
+    if (*stp == inst || kdec) w->out->odd = 1;
+    *stp = inst;
+}
+
 /* An object at a used state: keys some pattern uses are walked, the other values skipped. The
  * position is kept in a local and written back around calls: this loop runs once per key of
  * every walked object, and plain keys and string values (quick_close) never leave it. */
-static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
+static inline __attribute__((always_inline)) int walk_object_t(fw *w, const int kept, int32_t state, int32_t elem, size_t depth) {
     const unsigned char *s = w->s;
     const size_t n = w->n;
     size_t start = w->i;
+    uint32_t inst = 0;
+    if (kept) {
+        inst = ++w->out->inst;
+        if (inst == 0) { /* the clock wrapped: forget every stamp */
+            memset(w->out->stamp, 0, w->out->capstamp * sizeof *w->out->stamp);
+            inst = w->out->inst = 1;
+        }
+    }
     size_t i = skip_ws(s, w->i + 1, n);
     if (i < n && s[i] == '}') {
         w->i = i + 1;
@@ -735,6 +805,7 @@ static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
         const char *k;
         size_t klen;
         uint64_t head;
+        int kdec = 0;
         size_t kq = quick_close(s, i + 1, n);
         if (kq != (size_t)-1) {
             /* plain key with 16 readable bytes from its start */
@@ -756,6 +827,7 @@ static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
             i = w->i;
             if (dec) {
                 k = w->kbuf;
+                kdec = 1;
                 head = key_head(k, klen);
             } else if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (size_t)((const unsigned char *)k - s) + 8 <= n) {
                 /* 8 bytes readable: load and mask instead of a variable-length copy */
@@ -777,12 +849,13 @@ static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
         }
         i = skip_ws(s, i, n);
         int32_t child = names_step_h(w->names, (uint32_t)state, k, klen, head);
+        if (kept) kept_key(w, child, inst, k, klen, kdec);
         size_t vq;
         if (child < 0 && i < n && s[i] == '"' && (vq = quick_close(s, i + 1, n)) != (size_t)-1) {
             i = vq + 1;
         } else {
             w->i = i;
-            if (child < 0 ? skip_value(w) : walk_value(w, child, elem, depth + 1)) return -1;
+            if (child < 0 ? skip_value_t(w, kept) : WALK_VALUE(w, child, elem, depth + 1)) return -1;
             i = w->i;
         }
         if (i < n && s[i] == ',') {
@@ -801,7 +874,7 @@ static int walk_object(fw *w, int32_t state, int32_t elem, size_t depth) {
     }
 }
 
-static int walk_array(fw *w, int32_t state, int32_t elem, size_t depth) {
+static inline __attribute__((always_inline)) int walk_array_t(fw *w, const int kept, int32_t state, int32_t elem, size_t depth) {
     size_t start = w->i;
     uint32_t arr = w->narrays++;
     w->i++;
@@ -825,8 +898,8 @@ static int walk_array(fw *w, int32_t state, int32_t elem, size_t depth) {
             }
             int32_t e = (int32_t)o->nel;
             o->el[o->nel++] = (km_elem){elem, arr, idx, elem >= 0 ? o->el[elem].depth + 1 : 0};
-            if (walk_value(w, state, e, depth + 1)) return -1;
-        } else if (walk_value(w, state, elem, depth + 1)) {
+            if (WALK_VALUE(w, state, e, depth + 1)) return -1;
+        } else if (WALK_VALUE(w, state, elem, depth + 1)) {
             return -1;
         }
         ws(w);
@@ -837,7 +910,7 @@ static int walk_array(fw *w, int32_t state, int32_t elem, size_t depth) {
     }
 }
 
-static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth) {
+static inline __attribute__((always_inline)) int walk_value_t(fw *w, const int kept, int32_t state, int32_t elem, size_t depth) {
     if (depth > w->max_depth) {
         km_error_set(w->err, KM_ELIMIT, w->i, "event nested deeper than %zu levels (at byte %zu; --limit depth)", w->max_depth, w->i);
         return -1;
@@ -848,13 +921,27 @@ static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth) {
     int32_t field = st->field;
     switch (c) {
     case '{':
-        if (st->nchildren == 0) return skip_container(w);
-        return walk_object(w, state, elem, depth);
-    case '[':
-        if (st->nchildren == 0 && field < 0) return skip_container(w);
-        return walk_array(w, state, elem, depth);
+        if (kept && st->kept) w->out->odd = 1; /* an object at a kept field: its reader wants the tree */
+        if (st->nchildren == 0) {
+            size_t sp = w->i;
+            if (skip_container(w)) return -1;
+            return kept ? note_skip(w, sp) : 0;
+        }
+        return kept ? walk_object_k(w, state, elem, depth) : walk_object_p(w, state, elem, depth);
+    case '[': {
+        if (st->nchildren == 0 && field < 0) {
+            size_t sp = w->i;
+            if (skip_container(w)) return -1;
+            return kept ? note_skip(w, sp) : 0;
+        }
+        if (!kept) return walk_array_t(w, 0, state, elem, depth);
+        w->arrdepth++;
+        int rc = walk_array_t(w, 1, state, elem, depth);
+        w->arrdepth--;
+        return rc;
+    }
     case '"': {
-        if (field < 0) return skip_value(w);
+        if (field < 0) return skip_value_t(w, kept);
         const char *s;
         size_t len;
         int dec;
@@ -863,35 +950,55 @@ static int walk_value(fw *w, int32_t state, int32_t elem, size_t depth) {
             s = (const char *)w->s + w->i + 1;
             len = vq - w->i - 1;
             w->i = vq + 1;
-            return add_value(w, (uint32_t)field, elem, KM_V_STRING, s, len, 0, 0);
+            return add_value_t(w, kept, (uint32_t)field, elem, KM_V_STRING, s, len, 0, 0);
         }
         size_t b0 = w->out->nbuf;
         if (parse_string(w, &s, &len, &dec, &w->out->buf, &w->out->nbuf, &w->out->capbuf)) return -1;
-        return add_value(w, (uint32_t)field, elem, KM_V_STRING, s, len, dec, b0);
+        return add_value_t(w, kept, (uint32_t)field, elem, KM_V_STRING, s, len, dec, b0);
     }
     case 't':
         if (literal(w, "true", 4)) return -1;
-        return field < 0 ? 0 : add_value(w, (uint32_t)field, elem, KM_V_TRUE, "true", 4, 0, 0);
+        return field < 0 ? 0 : add_value_t(w, kept, (uint32_t)field, elem, KM_V_TRUE, "true", 4, 0, 0);
     case 'f':
         if (literal(w, "false", 5)) return -1;
-        return field < 0 ? 0 : add_value(w, (uint32_t)field, elem, KM_V_FALSE, "false", 5, 0, 0);
+        return field < 0 ? 0 : add_value_t(w, kept, (uint32_t)field, elem, KM_V_FALSE, "false", 5, 0, 0);
     case 'n':
         if (literal(w, "null", 4)) return -1;
-        return field < 0 ? 0 : add_value(w, (uint32_t)field, elem, KM_V_NULL, "null", 4, 0, 0);
+        return field < 0 ? 0 : add_value_t(w, kept, (uint32_t)field, elem, KM_V_NULL, "null", 4, 0, 0);
     default: {
         size_t b = w->i;
         if (c != '-' && (c < '0' || c > '9')) return ferr(w, w->i, "unexpected character");
         if (parse_number(w)) return -1;
-        return field < 0 ? 0 : add_value(w, (uint32_t)field, elem, KM_V_NUMBER, (const char *)w->s + b, w->i - b, 0, 0);
+        return field < 0 ? 0 : add_value_t(w, kept, (uint32_t)field, elem, KM_V_NUMBER, (const char *)w->s + b, w->i - b, 0, 0);
     }
     }
 }
+
+static int walk_object_p(fw *w, int32_t state, int32_t elem, size_t depth) { return walk_object_t(w, 0, state, elem, depth); }
+static int walk_object_k(fw *w, int32_t state, int32_t elem, size_t depth) { return walk_object_t(w, 1, state, elem, depth); }
+static int walk_value_p(fw *w, int32_t state, int32_t elem, size_t depth) { return walk_value_t(w, 0, state, elem, depth); }
+static int walk_value_k(fw *w, int32_t state, int32_t elem, size_t depth) { return walk_value_t(w, 1, state, elem, depth); }
 
 int km_flatten(const km_names *names, const char *ev, size_t len, const km_match_limits *lim, km_flat *out, km_error *err) {
     fw w = {.names = names, .s = (const unsigned char *)ev, .n = len, .out = out, .err = err};
     w.max_depth = lim->max_depth;
     w.max_fields = lim->max_fields;
     out->nv = out->nel = out->nbuf = 0;
+    out->odd = 0;
+    out->nskip = 0;
+    if (names->kept) {
+        if (out->capstamp < names->nst) {
+            size_t nc = names->nst + 16;
+            uint32_t *ns = realloc(out->stamp, nc * sizeof *ns);
+            if (!ns) {
+                km_error_set(err, KM_ENOMEM, 0, "out of memory flattening the event");
+                return -1;
+            }
+            memset(ns + out->capstamp, 0, (nc - out->capstamp) * sizeof *ns);
+            out->stamp = ns;
+            out->capstamp = nc;
+        }
+    }
     ws(&w);
     if (w.i >= w.n) {
         km_error_set(err, KM_ERR, w.i, "invalid JSON at byte %zu: unexpected end of input", w.i);
@@ -903,7 +1010,7 @@ int km_flatten(const km_names *names, const char *ev, size_t len, const km_match
     }
     int rc;
     if (names->nst == 0) rc = skip_container(&w);
-    else rc = walk_object(&w, 0, -1, 1);
+    else rc = names->kept ? walk_object_k(&w, 0, -1, 1) : walk_object_p(&w, 0, -1, 1);
     free(w.kbuf);
     if (rc) return -1;
     ws(&w);
@@ -921,5 +1028,7 @@ void km_flat_free(km_flat *f) {
     free(f->v);
     free(f->el);
     free(f->buf);
+    free(f->skip);
+    free(f->stamp);
     memset(f, 0, sizeof *f);
 }

@@ -94,6 +94,7 @@ void km_pattern_free(km_pattern *p);
 typedef enum { KM_V_STRING, KM_V_NUMBER, KM_V_TRUE, KM_V_FALSE, KM_V_NULL } km_vtype;
 typedef struct km_value {
     km_vtype type;
+    uint8_t arr;   /* arrays around it on its way from the root (capped at 255): for kept fields */
     const char *s; /* decoded string, or the raw text of a number/literal */
     size_t len;
     int num_ok;    /* number EventBridge can compare: 1 yes, -1 no, 0 not yet known */
@@ -118,6 +119,8 @@ typedef struct km_nstate {
     uint32_t nchildren;   /* edges leaving this state */
     km_nkid *kids;        /* the edges, looked up directly while there are few */
     uint32_t capkids;
+    uint8_t onpath;       /* on the way to (or at) a field kept for the caller (km_matcher_keep) */
+    uint8_t kept;         /* a kept field itself */
 } km_nstate;
 
 typedef struct km_nedge {
@@ -131,6 +134,7 @@ typedef struct km_names {
     size_t nst, capst;
     km_nedge *tab; /* open addressing on (parent, key) */
     size_t tabcap, ntab;
+    int kept;      /* some field is kept for the caller: the walk notes what km_extract would */
 } km_names;
 
 void km_names_init(km_names *n);
@@ -139,6 +143,9 @@ void km_names_free(km_names *n);
 int32_t km_names_step(const km_names *n, uint32_t parent, const char *key, size_t klen);
 /* Make name (a used field, joined with '.') known, giving it field id; returns 0 or -1 (memory). */
 int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field);
+/* The same for a table of fields kept for the caller (match/kept.h), which must hold nothing
+ * else: plain one-segment edges, the states on the way marked onpath, the last kept. */
+int km_names_add_kept(km_names *n, const char *name, size_t len, uint32_t field);
 
 typedef struct km_elem {
     int32_t parent;   /* enclosing element, -1 none */
@@ -161,6 +168,14 @@ typedef struct km_flat {
     size_t nel, capel;
     char *buf;       /* decoded strings (escapes, replaced invalid UTF-8) */
     size_t nbuf, capbuf;
+    /* With kept fields (names->kept) only: */
+    int odd;         /* a shape on a kept path the values do not describe as a tree reader would
+                        see it: a repeated key, a key with a dot or an escape, an object at a kept field */
+    size_t (*skip)[2]; /* the spans skipped without strict checks (containers, strings with escapes) */
+    size_t nskip, capskip;
+    uint32_t *stamp; /* per name state: the object in which its key was last seen (repeated keys) */
+    size_t capstamp;
+    uint32_t inst;   /* objects walked so far (the stamps' clock) */
 } km_flat;
 
 /* Flatten event bytes: every leaf value whose dotted name is a used field, with its array

@@ -13,6 +13,7 @@
  * every event. Deleting marks sub-rules dead; the indexes are rebuilt when half are dead. */
 #include "kumomori/match.h"
 #include "match/internal.h"
+#include "match/kept.h"
 #include "util/limits.h"
 
 #include <stdlib.h>
@@ -389,10 +390,16 @@ struct km_matcher {
     combo *cb;
     size_t ncb, capcb;
     size_t nsubs_built; /* sub-rules when the indexes were last rebuilt */
+    /* fields kept for the caller (match/kept.h): their own name table, whose field ids are the
+     * handles, walked only when the caller asks for them */
+    km_names kept;
+    char **kept_name;
+    size_t nkept;
 };
 
 struct km_match_scratch {
     km_flat flat;
+    km_flat kflat; /* the kept fields' walk (km_match_kept) */
     uint32_t gen;
     uint32_t *slot_gen, *field_gen, *field_arr, *entry_gen;
     size_t cap_slot_gen, cap_field_gen, cap_field_arr, cap_entry_gen;
@@ -479,6 +486,9 @@ static void clear_indexes(km_matcher *m) {
 void km_matcher_free(km_matcher *m) {
     if (!m) return;
     clear_indexes(m);
+    for (size_t i = 0; i < m->nkept; i++) free(m->kept_name[i]);
+    free(m->kept_name);
+    km_names_free(&m->kept);
     for (size_t i = 0; i < m->ne; i++) km_pattern_free(m->e[i].p);
     free(m->e);
     free(m);
@@ -982,6 +992,46 @@ static int rebuild(km_matcher *m) {
     return 0;
 }
 
+int km_matcher_keep(km_matcher *m, const char *name, size_t len) {
+    for (size_t h = 0; h < m->nkept; h++)
+        if (strlen(m->kept_name[h]) == len && !memcmp(m->kept_name[h], name, len)) return (int)h;
+    char **nk = realloc(m->kept_name, (m->nkept + 1) * sizeof *nk);
+    if (!nk) return -1;
+    m->kept_name = nk;
+    char *c = malloc(len + 1);
+    if (!c) return -1;
+    memcpy(c, name, len);
+    c[len] = 0;
+    if (km_names_add_kept(&m->kept, name, len, (uint32_t)m->nkept)) {
+        free(c);
+        return -1;
+    }
+    m->kept_name[m->nkept] = c;
+    return (int)m->nkept++;
+}
+
+int km_match_kept(const km_matcher *m, km_match_scratch *s, const char *event, size_t len, km_kept_val *vals, size_t cap,
+                  km_kept_view *view) {
+    if (!m->nkept) return -1;
+    km_match_limits lim = m->lim;
+    if (!lim.max_depth) lim.max_depth = km_limit(KM_LIMIT_DEPTH, 512);
+    lim.max_fields = cap;
+    km_error err;
+    if (km_flatten(&m->kept, event, len, &lim, &s->kflat, &err)) return -1;
+    view->odd = s->kflat.odd;
+    view->skipped = (const size_t(*)[2])s->kflat.skip;
+    view->nskipped = s->kflat.nskip;
+    for (size_t i = 0; i < s->kflat.nv; i++) {
+        const km_fval *fv = &s->kflat.v[i];
+        vals[i].handle = fv->field;
+        vals[i].is_str = fv->v.type == KM_V_STRING;
+        vals[i].arr = fv->v.arr;
+        vals[i].s = fv->v.s;
+        vals[i].len = fv->v.len;
+    }
+    return (int)s->kflat.nv;
+}
+
 int km_matcher_add(km_matcher *m, uint32_t id, const char *pattern, size_t len, km_error *err) {
     return km_matcher_add_flags(m, id, pattern, len, 0, err);
 }
@@ -1055,6 +1105,7 @@ km_match_scratch *km_match_scratch_new(void) { return calloc(1, sizeof(km_match_
 void km_match_scratch_free(km_match_scratch *s) {
     if (!s) return;
     km_flat_free(&s->flat);
+    km_flat_free(&s->kflat);
     free(s->slot_gen);
     free(s->field_gen);
     free(s->field_arr);
