@@ -344,6 +344,11 @@ TEST(iam_account_from_answers) {
             CHECK_STR(who(a, q[i].action, q[i].resource, q[i].creds, &c), q[i].want);
             CHECK_STR(who(b, q[i].action, q[i].resource, q[i].creds, &c), q[i].want);
         }
+        /* the snapshot holds the documents of these managed policies, not of ReadOnlyAccess */
+        CHECK(km_iam_account_has_managed_policy(a, "arn:aws:iam::111122223333:policy/ReadOnlyBoundary"));
+        CHECK(km_iam_account_has_managed_policy(a, "arn:aws:iam::aws:policy/AdministratorAccess"));
+        CHECK(!km_iam_account_has_managed_policy(a, "arn:aws:iam::aws:policy/ReadOnlyAccess"));
+        CHECK(!km_iam_account_has_managed_policy(a, NULL));
         km_buf na = KM_BUF_INIT;
         km_iam_account_notes(a, &na);
         CHECK_CONTAINS(na.data, "JSON files read");

@@ -283,6 +283,9 @@ size_t km_iam_account_principal_count(const km_iam_account *a);
 /* ARN of the i-th user or role (ARN order), owned by the account; NULL past the end. */
 const char *km_iam_account_principal(const km_iam_account *a, size_t i);
 const char *km_iam_account_id(const km_iam_account *a); /* "" when unknown */
+/* Whether the account holds the document of managed policy arn (from the snapshot or
+ * km_iam_account_add_managed_policies): one it does not hold grants nothing in its answers. */
+int km_iam_account_has_managed_policy(const km_iam_account *a, const char *arn);
 
 /* The credentials a question is asked with. */
 typedef enum km_iam_creds {

@@ -1320,6 +1320,10 @@ void km_iam_account_notes(const km_iam_account *a, km_buf *out) {
 }
 
 size_t km_iam_account_principal_count(const km_iam_account *a) { return a ? a->npr : 0; }
+
+int km_iam_account_has_managed_policy(const km_iam_account *a, const char *arn) {
+    return a && arn && np_lookup(a->managed, &a->ix_managed, arn) != NULL;
+}
 const char *km_iam_account_principal(const km_iam_account *a, size_t i) {
     return a && i < a->npr ? a->pr[i].arn : NULL;
 }
