@@ -358,6 +358,11 @@ TEST(extract_kept_fields_beside_patterns) {
         CHECK_INT(view.odd, 0);
         CHECK(kv[0].handle == 0 && kv[0].is_str && kv[0].len == 1 && kv[0].s[0] == 'A');
         CHECK(kv[1].handle == 1 && kv[1].is_str && kv[1].len == 5 && !memcmp(kv[1].s, "arn:x", 5));
+        const char *sv;
+        size_t sl;
+        CHECK_INT(km_match_kept_string(m, s, 1, &sv, &sl), 1);
+        CHECK(sl == 5 && !memcmp(sv, "arn:x", 5));
+        CHECK_INT(km_match_kept_string(m, s, 7, &sv, &sl), 0); /* no such handle */
         /* enough patterns on other fields to rebuild the indexes (field ids move) */
         for (uint32_t i = 0; round == 0 && i < 300; i++) {
             char p[80];
@@ -371,6 +376,35 @@ TEST(extract_kept_fields_beside_patterns) {
     const uint32_t *ids;
     CHECK_INT(km_matcher_match(k, s, ev, sizeof ev - 1, &ids, &err), 0);
     km_matcher_free(k);
+    km_match_scratch_free(s);
+    km_matcher_free(m);
+}
+
+/* The event time the thresholds' clock reads from a match: the top-level eventTime the matcher
+ * kept (what the hits carry), not an earlier "eventTime" elsewhere in the text; none when it is
+ * not one string. */
+TEST(extract_kept_event_time) {
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    CHECK_INT(km_matcher_keep(m, "eventTime", 9), 0);
+    static const struct { const char *text; const char *want; } c[] = {
+        {"{\"eventTime\":\"2024-05-01T10:00:00Z\"}", "2024-05-01T10:00:00Z"},
+        {"{\"userIdentity\":{\"eventTime\":\"2030-01-01T00:00:00Z\"},\"eventTime\":\"2024-05-01T10:00:01Z\"}", "2024-05-01T10:00:01Z"},
+        {"{\"a\":\"eventTime\",\"eventTime\":\"2024-05-01T10:00:02Z\"}", "2024-05-01T10:00:02Z"},
+        {"{\"eventTime\":[\"2024-05-01T10:00:00Z\"]}", NULL},
+        {"{\"eventTime\":5}", NULL},
+        {"{\"x\":{\"eventTime\":\"2024-05-01T10:00:00Z\"}}", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        const uint32_t *ids;
+        km_error err;
+        CHECK(km_matcher_match(m, s, c[i].text, strlen(c[i].text), &ids, &err) >= 0);
+        const char *v = NULL;
+        size_t n = 0;
+        int got = km_match_kept_string(m, s, 0, &v, &n);
+        km_test_case(got == (c[i].want != NULL) && (!got || (n == strlen(c[i].want) && !memcmp(v, c[i].want, n))), "%s: %.*s",
+                     c[i].text, got ? (int)n : 6, got ? v : "(none)");
+    }
     km_match_scratch_free(s);
     km_matcher_free(m);
 }

@@ -97,6 +97,10 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
 int km_program_stateful(const km_program *p);
 /* The eventTime of a record from its text, cheaply (the first "eventTime" string in it), or -1. */
 int64_t km_program_record_time(const char *json, size_t len);
+/* The eventTime of a record just matched by m with ms: the top-level one, which the matcher kept
+ * (km_program_keep_fields) and the hits carry, or km_program_record_time's when m keeps none. */
+int64_t km_program_match_time(const km_program *p, const km_matcher *m, const km_match_scratch *ms, const char *json,
+                              size_t len);
 /* Writing side: event time reached t (in input order). Returns alerts written or -1. */
 long km_program_tick(km_program *p, int64_t t, km_writer *w);
 /* End of input: decide every waiting event and open window; returns alerts written or -1. */

@@ -38,4 +38,8 @@ typedef struct km_kept_view {
 int km_match_kept(const km_matcher *m, km_match_scratch *s, const char *event, size_t len, km_kept_val *vals, size_t cap,
                   km_kept_view *view);
 
+/* The first value of kept field handle in the last successful match with s: 1 and *v, *len when
+ * it is a string reached through objects only, else 0. */
+int km_match_kept_string(const km_matcher *m, const km_match_scratch *s, int handle, const char **v, size_t *len);
+
 #endif

@@ -1039,6 +1039,20 @@ int km_matcher_keep(km_matcher *m, const char *name, size_t len) {
     return (int)h;
 }
 
+int km_match_kept_string(const km_matcher *m, const km_match_scratch *s, int handle, const char **v, size_t *len) {
+    if (handle < 0 || (size_t)handle >= m->nkept) return 0;
+    uint32_t f = m->kept_field[handle];
+    for (size_t i = 0; i < s->flat.nv; i++) {
+        const km_fval *fv = &s->flat.v[i];
+        if (fv->field != f) continue;
+        if (fv->v.type != KM_V_STRING || fv->v.arr) return 0;
+        *v = fv->v.s;
+        *len = fv->v.len;
+        return 1;
+    }
+    return 0;
+}
+
 int km_match_kept(const km_matcher *m, km_match_scratch *s, const char *event, size_t len, km_kept_val *vals, size_t cap,
                   km_kept_view *view) {
     (void)event, (void)len; /* flattened with the patterns' fields already */
