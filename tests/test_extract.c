@@ -313,11 +313,12 @@ TEST(extract_kept_hand_made_records) {
         {"{\"resources\":[{\"ARN\":\"a\"},{\"ARN\":\"b\"}],\"userIdentity\":{\"arn\":\"x\",\"type\":\"y\"}}", 0,
          "the same key in two elements is not repeated"},
         {"{\"userIdentity.arn\":\"dotted\"}", 2, "a key with a dot on a requested path"},
-        {"{\"userIdentity\":{\"a.b\":1},\"eventName\":\"x\"}", 2, "a key with a dot in a walked object"},
+        {"{\"userIdentity\":{\"a.b\":1},\"eventName\":\"x\"}", 0, "a key with a dot that reaches no requested path"},
         {"{\"event\\u004eame\":\"escaped key\"}", 2, "an escaped key that spells a requested name"},
         {"{\"unrelated\":{\"a.b\":1,\"x\":[{\"y\":\"\\u0041\"}]},\"eventName\":\"after\"}", 0, "irrelevant shapes are skipped"},
         {"{\"tlsDetails\":{\"tlsVersion\":\"TLSv1.2\"},\"tlsDetails2\":1}", 0, "a key that extends a requested name"},
-        {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":tru}}", 2, "invalid JSON in a skipped part"},
+        {"{\"eventName\":\"A\",\"other\":{\"x\":tru}}", 2, "invalid JSON in a skipped part"},
+        {"{\"eventName\":\"A\",\"other\":[{\"x\":1},{\"y\":\"\\q\"}]}", 2, "a bad escape in a skipped array"},
         {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":\"a\\qb\"}}", 2, "a bad escape in a skipped part"},
         {"{\"eventName\":\"A\",\"tlsDetails\":{\"x\":[1,]}}", 2, "a trailing comma in a skipped part"},
         {"{\"eventName\":\"A\",\"other\":\"tab\there\"}", 2, "a control character in a skipped string"},
@@ -333,4 +334,77 @@ TEST(extract_kept_hand_made_records) {
                      rc < 0 ? "refused by the matcher" : rc ? "same values" : "values differ", fb ? "left to km_extract" : "read");
     }
     kept_rig_free(&k);
+}
+
+/* Kept fields live beside the patterns' fields: their values come with every match, a field only
+ * kept matches nothing, and both survive the index rebuilds that adding many patterns triggers. */
+TEST(extract_kept_fields_beside_patterns) {
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    km_error err;
+    CHECK_INT(km_matcher_add(m, 1, "{\"eventName\":[\"A\"]}", 19, &err), KM_OK);
+    CHECK_INT(km_matcher_keep(m, "eventName", 9), 0);
+    CHECK_INT(km_matcher_keep(m, "userIdentity.arn", 16), 1);
+    CHECK_INT(km_matcher_keep(m, "eventName", 9), 0);
+    static const char ev[] = "{\"eventName\":\"A\",\"userIdentity\":{\"arn\":\"arn:x\",\"type\":\"Root\"}}";
+    for (int round = 0; round < 2; round++) {
+        const uint32_t *ids;
+        int n = km_matcher_match(m, s, ev, sizeof ev - 1, &ids, &err);
+        CHECK_MSG(n >= 1 && ids[0] == 1, "round %d: %d matches", round, n);
+        km_kept_val kv[8];
+        km_kept_view view;
+        int nv = km_match_kept(m, s, ev, sizeof ev - 1, kv, 8, &view);
+        CHECK_INT(nv, 2);
+        CHECK_INT(view.odd, 0);
+        CHECK(kv[0].handle == 0 && kv[0].is_str && kv[0].len == 1 && kv[0].s[0] == 'A');
+        CHECK(kv[1].handle == 1 && kv[1].is_str && kv[1].len == 5 && !memcmp(kv[1].s, "arn:x", 5));
+        const char *sv;
+        size_t sl;
+        CHECK_INT(km_match_kept_string(m, s, 1, &sv, &sl), 1);
+        CHECK(sl == 5 && !memcmp(sv, "arn:x", 5));
+        CHECK_INT(km_match_kept_string(m, s, 7, &sv, &sl), 0); /* no such handle */
+        /* enough patterns on other fields to rebuild the indexes (field ids move) */
+        for (uint32_t i = 0; round == 0 && i < 300; i++) {
+            char p[80];
+            int pl = snprintf(p, sizeof p, "{\"requestParameters\":{\"k%u\":[\"v\"]}}", i);
+            CHECK_INT(km_matcher_add(m, 100 + i, p, (size_t)pl, &err), KM_OK);
+        }
+    }
+    /* a field only kept matches nothing: a pattern-less matcher with kept fields has no matches */
+    km_matcher *k = km_matcher_new();
+    CHECK_INT(km_matcher_keep(k, "eventName", 9), 0);
+    const uint32_t *ids;
+    CHECK_INT(km_matcher_match(k, s, ev, sizeof ev - 1, &ids, &err), 0);
+    km_matcher_free(k);
+    km_match_scratch_free(s);
+    km_matcher_free(m);
+}
+
+/* The event time the thresholds' clock reads from a match: the top-level eventTime the matcher
+ * kept (what the hits carry), not an earlier "eventTime" elsewhere in the text; none when it is
+ * not one string. */
+TEST(extract_kept_event_time) {
+    km_matcher *m = km_matcher_new();
+    km_match_scratch *s = km_match_scratch_new();
+    CHECK_INT(km_matcher_keep(m, "eventTime", 9), 0);
+    static const struct { const char *text; const char *want; } c[] = {
+        {"{\"eventTime\":\"2024-05-01T10:00:00Z\"}", "2024-05-01T10:00:00Z"},
+        {"{\"userIdentity\":{\"eventTime\":\"2030-01-01T00:00:00Z\"},\"eventTime\":\"2024-05-01T10:00:01Z\"}", "2024-05-01T10:00:01Z"},
+        {"{\"a\":\"eventTime\",\"eventTime\":\"2024-05-01T10:00:02Z\"}", "2024-05-01T10:00:02Z"},
+        {"{\"eventTime\":[\"2024-05-01T10:00:00Z\"]}", NULL},
+        {"{\"eventTime\":5}", NULL},
+        {"{\"x\":{\"eventTime\":\"2024-05-01T10:00:00Z\"}}", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        const uint32_t *ids;
+        km_error err;
+        CHECK(km_matcher_match(m, s, c[i].text, strlen(c[i].text), &ids, &err) >= 0);
+        const char *v = NULL;
+        size_t n = 0;
+        int got = km_match_kept_string(m, s, 0, &v, &n);
+        km_test_case(got == (c[i].want != NULL) && (!got || (n == strlen(c[i].want) && !memcmp(v, c[i].want, n))), "%s: %.*s",
+                     c[i].text, got ? (int)n : 6, got ? v : "(none)");
+    }
+    km_match_scratch_free(s);
+    km_matcher_free(m);
 }

@@ -489,7 +489,7 @@ static void process_file(worker *w) {
         s->records++;
         atomic_fetch_add_explicit(&r->records, 1, memory_order_relaxed);
         if (w->stateful) { /* sigma helper: event time moves windows on, even without a match */
-            int64_t t = km_program_record_time(rec.data, rec.len);
+            int64_t t = km_program_match_time(o->program, o->matcher, w->scratch, rec.data, rec.len);
             if (t > w->maxt) w->maxt = t;
             if (w->maxt >= w->last_tick + 1000) {
                 item *ti = new_item(w);

@@ -289,15 +289,132 @@ int km_program_light_extract(const km_program *p, const km_matcher *m, km_match_
 
 static const char *dup_or_null(km_arena *a, const char *s) { return s ? km_arena_strndup(a, s, strlen(s)) : NULL; }
 
-void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch) {
-    km_buf local = KM_BUF_INIT;
-    km_buf *b = scratch ? scratch : &local; /* the caller's buffer is reused: no allocation per hit */
-    km_buf_reset(b);
-    if (km_alert_to_json(b, a) == 0) {
-        h->ctx = km_arena_strndup(ar, b->data, b->len);
-        h->ctx_len = h->ctx ? b->len : 0;
+/* A hit's event fields are kept for the alert a threshold or correlation raises when the hit
+ * completes it; they are built for every hit and read for the few that fire, so they are a
+ * compact record rather than JSON (which km_alert_to_json wrote here before, at a tenth of the
+ * light path's time): CTX_BIN, the offset in decimal, '0' or '1' (gzip), then each of the string
+ * fields below as 's' + its bytes or 'n' (absent), each ended by a NUL, the resource count in
+ * decimal and NUL, the resources NUL-ended, and last 'r' + the record's JSON text when it is
+ * included. Field values hold no NUL (they are C strings). A state file written before holds
+ * JSON contexts, which start with '{': on_fire reads both. */
+#define CTX_BIN '\x01'
+#define CTX_NSTR 11
+
+static void ctx_strs(const km_alert *a, const char *v[CTX_NSTR]) {
+    v[0] = a->input;
+    v[1] = a->event_time;
+    v[2] = a->event_id;
+    v[3] = a->event_name;
+    v[4] = a->event_source;
+    v[5] = a->aws_region;
+    v[6] = a->account;
+    v[7] = a->principal;
+    v[8] = a->source_ip;
+    v[9] = a->user_agent;
+    v[10] = a->error_code;
+}
+
+static size_t put_dec(char *d, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) d[i] = tmp[n - 1 - i];
+    d[n] = 0;
+    return n + 1;
+}
+
+/* The compact record of a's event fields into dst (NULL: only its size). */
+static size_t ctx_encode(char *dst, const km_alert *a) {
+    const char *v[CTX_NSTR];
+    ctx_strs(a, v);
+    char num[48];
+    size_t k = 1 + put_dec(num, a->offset) + 1 + put_dec(num, a->nresources);
+    size_t len[CTX_NSTR];
+    for (size_t i = 0; i < CTX_NSTR; i++) k += 2 + (len[i] = v[i] ? strlen(v[i]) : 0);
+    for (size_t i = 0; i < a->nresources; i++) k += strlen(a->resources[i]) + 1;
+    if (a->record) k += 1 + a->record_len;
+    if (!dst) return k;
+    char *d = dst;
+    *d++ = CTX_BIN;
+    d += put_dec(d, a->offset) - 1; /* the offset's NUL is replaced by the gzip flag */
+    *d++ = a->gzip ? '1' : '0';
+    *d++ = 0;
+    for (size_t i = 0; i < CTX_NSTR; i++) {
+        *d++ = v[i] ? 's' : 'n';
+        if (len[i]) memcpy(d, v[i], len[i]);
+        d += len[i];
+        *d++ = 0;
     }
-    km_buf_free(&local);
+    d += put_dec(d, a->nresources);
+    for (size_t i = 0; i < a->nresources; i++) {
+        size_t l = strlen(a->resources[i]);
+        memcpy(d, a->resources[i], l + 1);
+        d += l + 1;
+    }
+    if (a->record) {
+        *d++ = 'r';
+        memcpy(d, a->record, a->record_len);
+        d += a->record_len;
+    }
+    return (size_t)(d - dst);
+}
+
+/* Read a compact record back into a (pointers into ctx, which ends with a NUL); resv holds up to
+ * 64 resources. 0, or -1 when it is not one. */
+static int ctx_decode(const char *ctx, size_t n, km_alert *a, const char **resv) {
+    const char *p = ctx + 1, *end = ctx + n;
+    const char *nul = memchr(p, 0, (size_t)(end - p));
+    if (!nul || nul == p) return -1;
+    a->gzip = nul[-1] == '1';
+    a->offset = 0;
+    for (const char *q = p; q < nul - 1; q++) a->offset = a->offset * 10 + (uint64_t)(*q - '0');
+    p = nul + 1;
+    const char *v[CTX_NSTR];
+    for (size_t i = 0; i < CTX_NSTR; i++) {
+        if (p >= end || (*p != 's' && *p != 'n') || !(nul = memchr(p, 0, (size_t)(end - p)))) return -1;
+        v[i] = *p == 's' ? p + 1 : NULL;
+        p = nul + 1;
+    }
+    if (p >= end || !(nul = memchr(p, 0, (size_t)(end - p)))) return -1;
+    size_t nres = (size_t)strtoull(p, NULL, 10);
+    p = nul + 1;
+    a->nresources = 0;
+    for (size_t i = 0; i < nres; i++) {
+        if (p >= end || !(nul = memchr(p, 0, (size_t)(end - p)))) return -1;
+        if (i < 64) resv[a->nresources++] = p;
+        p = nul + 1;
+    }
+    a->resources = resv;
+    if (p < end && *p == 'r') {
+        a->record = p + 1;
+        a->record_len = (size_t)(end - p - 1);
+    }
+    a->input = v[0] ? v[0] : "-";
+    a->event_time = v[1];
+    a->event_id = v[2];
+    a->event_name = v[3];
+    a->event_source = v[4];
+    a->aws_region = v[5];
+    a->account = v[6];
+    a->principal = v[7];
+    a->source_ip = v[8];
+    a->user_agent = v[9];
+    a->error_code = v[10];
+    return 0;
+}
+
+void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch) {
+    (void)scratch;
+    size_t n = ctx_encode(NULL, a);
+    char *d = km_arena_alloc_raw(ar, n + 1, 1);
+    if (!d) return;
+    ctx_encode(d, a);
+    d[n] = 0;
+    h->ctx = d;
+    h->ctx_len = n;
 }
 
 /* The alert of the k-th matched rule from the extracted fields: its fields copied into a (a written
@@ -444,16 +561,42 @@ static void span_text(char *buf, size_t n, uint64_t ms) {
     else snprintf(buf, n, "%" PRIu64 "s", ms / 1000);
 }
 
+static void fire_alert(km_program *p, const km_rule *r, const km_corr_fire *f, km_alert *ap);
+
 static void on_fire(void *ctx, const km_corr_fire *f) {
     km_program *p = ctx;
     const km_rule *r = km_ruleset_get(p->rs, f->id);
     if (!r || r->hidden || p->failed || r->severity < p->min_sev) return;
-    km_json_doc *d = f->ctx ? km_json_parse(f->ctx, f->ctx_len, NULL, NULL, NULL) : NULL;
-    const km_json *o = km_json_root(d);
     km_alert a;
     memset(&a, 0, sizeof a);
     a.rule = r;
     a.rule_index = f->id;
+    const char *resv[64];
+    km_buf recb = KM_BUF_INIT;
+    km_json_doc *d = NULL;
+    if (f->ctx && f->ctx_len && f->ctx[0] == CTX_BIN) {
+        if (ctx_decode(f->ctx, f->ctx_len, &a, resv)) {
+            memset(&a, 0, sizeof a); /* not one: the alert without its event's fields */
+            a.rule = r;
+            a.rule_index = f->id;
+            a.input = "-";
+        } else if (a.record) {
+            /* as the JSON context gave it: parsed and written again */
+            km_json_doc *rd = km_json_parse(a.record, a.record_len, NULL, NULL, NULL);
+            a.record = NULL;
+            a.record_len = 0;
+            if (rd && km_json_write(&recb, km_json_root(rd)) == 0) {
+                a.record = recb.data;
+                a.record_len = recb.len;
+            }
+            km_json_doc_free(rd);
+        }
+        fire_alert(p, r, f, &a);
+        km_buf_free(&recb);
+        return;
+    }
+    d = f->ctx ? km_json_parse(f->ctx, f->ctx_len, NULL, NULL, NULL) : NULL;
+    const km_json *o = km_json_root(d);
     a.input = jget(o, "in") ? jget(o, "in") : "-";
     const km_json *off = km_json_get(o, "o");
     a.offset = off && off->type == KM_JSON_NUMBER ? strtoull(off->u.num.raw, NULL, 10) : 0;
@@ -469,16 +612,22 @@ static void on_fire(void *ctx, const km_corr_fire *f) {
     a.user_agent = jget(o, "ua");
     a.error_code = jget(o, "e");
     const km_json *res = km_json_get(o, "res");
-    const char *resv[64];
     for (size_t i = 0; i < km_json_len(res) && i < 64; i++) resv[a.nresources++] = km_json_str(km_json_at(res, i));
     a.resources = resv;
     const km_json *rec = km_json_get(o, "rec");
-    km_buf recb = KM_BUF_INIT;
     if (rec) {
         km_json_write(&recb, rec);
         a.record = recb.data;
         a.record_len = recb.len;
     }
+    fire_alert(p, r, f, &a);
+    km_buf_free(&recb);
+    km_json_doc_free(d);
+}
+
+/* Write the alert of a threshold or correlation that fired (a: its trigger event's fields). */
+static void fire_alert(km_program *p, const km_rule *r, const km_corr_fire *f, km_alert *ap) {
+    km_alert a = *ap;
     /* what was counted */
     km_buf det = KM_BUF_INIT;
     char span[32], t0[96], t1[96];
@@ -510,8 +659,6 @@ static void on_fire(void *ctx, const km_corr_fire *f) {
     if (km_writer_alert(p->w, &a)) p->failed = 1;
     else p->written++;
     km_buf_free(&det);
-    km_buf_free(&recb);
-    km_json_doc_free(d);
 }
 
 long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h, int same_event, km_writer *w) {
@@ -530,7 +677,11 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
             ctx.len = h->ctx_len;
         } else {
             km_buf_reset(&p->ctx);
-            km_alert_to_json(&p->ctx, a);
+            size_t n = ctx_encode(NULL, a);
+            if (km_buf_reserve(&p->ctx, n) == 0) {
+                p->ctx.len = ctx_encode(p->ctx.data, a);
+                p->ctx.data[p->ctx.len] = 0;
+            }
             ctx = p->ctx;
         }
         km_corr_hit ch;
@@ -578,6 +729,17 @@ int64_t km_program_record_time(const char *json, size_t len) {
     p++;
     const char *q = memchr(p, '"', (size_t)(end - p));
     return q ? km_corr_parse_time(p, (size_t)(q - p)) : -1;
+}
+
+int64_t km_program_match_time(const km_program *p, const km_matcher *m, const km_match_scratch *ms, const char *json,
+                              size_t len) {
+    /* from the match: no second scan of the text (a tenth of the thresholds' extra time) */
+    if (p && p->km && p->km == m && ms) {
+        const char *v;
+        size_t n;
+        return km_match_kept_string(m, ms, p->kh[0], &v, &n) ? km_corr_parse_time(v, n) : -1;
+    }
+    return km_program_record_time(json, len);
 }
 
 long km_program_tick(km_program *p, int64_t t, km_writer *w) {

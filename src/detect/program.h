@@ -33,7 +33,7 @@ typedef struct km_program_hit {
     int64_t time_ms;
     const char **vals;
     size_t nvals;
-    const char *ctx;   /* the alert's event fields as JSON (km_alert_to_json), built by the worker */
+    const char *ctx;   /* the alert's event fields (a compact record, km_program_hit_ctx), built by the worker */
     size_t ctx_len;
 } km_program_hit;
 
@@ -57,7 +57,7 @@ int km_program_select(const km_program *p, km_program_scratch *s, const km_json 
 /* The hit of rule id for the stateful rules (NULL when none reads it), allocated in a. */
 km_program_hit *km_program_make_hit(const km_program *p, uint32_t id, const km_json *root, km_arena *a);
 
-/* Worker side: h->ctx from the alert's fields, in a (the alert's batch). */
+/* Worker side: h->ctx from the alert's fields, in ar (the alert's batch); scratch is not used. */
 void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch);
 
 /* The fast path for records that only feed thresholds and correlations: when every matched rule is
@@ -97,6 +97,10 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
 int km_program_stateful(const km_program *p);
 /* The eventTime of a record from its text, cheaply (the first "eventTime" string in it), or -1. */
 int64_t km_program_record_time(const char *json, size_t len);
+/* The eventTime of a record just matched by m with ms: the top-level one, which the matcher kept
+ * (km_program_keep_fields) and the hits carry, or km_program_record_time's when m keeps none. */
+int64_t km_program_match_time(const km_program *p, const km_matcher *m, const km_match_scratch *ms, const char *json,
+                              size_t len);
 /* Writing side: event time reached t (in input order). Returns alerts written or -1. */
 long km_program_tick(km_program *p, int64_t t, km_writer *w);
 /* End of input: decide every waiting event and open window; returns alerts written or -1. */
@@ -107,8 +111,8 @@ void km_program_stats(const km_program *p, km_corr_stats *st);
 int km_program_save(const km_program *p, km_buf *out);
 int km_program_load(km_program *p, const char *json, size_t len, km_error *err);
 
-/* Alerts from thresholds and correlations carry the fields of the event that completed them: the
- * alert's event fields as JSON (also used by watch to store a waiting event). */
+/* The alert's event fields as JSON: what a hit carried before the compact record of
+ * km_program_hit_ctx (state files written then hold it; the thresholds' alerts read both). */
 int km_alert_to_json(km_buf *b, const km_alert *a);
 
 /* Run one example sequence of a rule file (docs/stateful.md: a list of records, where

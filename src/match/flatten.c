@@ -102,7 +102,7 @@ static int32_t new_state(km_names *n) {
         n->st = ns;
         n->capst = nc;
     }
-    n->st[n->nst] = (km_nstate){-1, 0, NULL, 0, 0, 0};
+    n->st[n->nst] = (km_nstate){-1, 0, NULL, 0, 0, 0, 0};
     return (int32_t)n->nst++;
 }
 
@@ -198,23 +198,21 @@ int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field
     return rc;
 }
 
-/* A kept-field table has plain edges only, one segment each: a key with a dot in a walked object
- * marks the event odd instead (the tree readers read such keys both ways), so the root's edges
- * stay few enough for the direct lookup. */
-int km_names_add_kept(km_names *n, const char *name, size_t len, uint32_t field) {
-    if (n->nst == 0 && new_state(n) < 0) return -1; /* root = 0 */
-    n->kept = 1;
-    int32_t st = 0;
+void km_names_mark_kept(km_names *n, const char *name, size_t len) {
+    if (n->nst == 0) return;
     n->st[0].onpath = 1;
-    for (size_t b = 0, e; b <= len; b = e + 1) {
-        for (e = b; e < len && name[e] != '.'; e++) {}
-        st = edge(n, (uint32_t)st, name + b, e - b);
-        if (st < 0) return -1;
+    /* every prefix ending at a dot, and the whole name: the canonical states from the root */
+    uint16_t level = 0;
+    for (size_t b = 0; b <= len; b++) {
+        if (b < len && name[b] != '.') continue;
+        level++;
+        int32_t st = km_names_step(n, 0, name, b);
+        if (st < 0) continue;
         n->st[st].onpath = 1;
+        n->st[st].level = level;
+        if (b == len) n->st[st].kept = 1;
     }
-    n->st[st].kept = 1;
-    n->st[st].field = (int32_t)field;
-    return 0;
+    n->kept = 1;
 }
 
 /* ---- array consistency ---------------------------------------------------------------------- */
@@ -750,8 +748,8 @@ static inline __attribute__((always_inline)) int add_value_t(fw *w, const int ke
     return 0;
 }
 
-/* The walk is compiled twice: for the patterns (kept 0, as fast as before kept fields existed)
- * and for a kept-field table (kept 1: odd shapes and unchecked spans noted). */
+/* The walk is compiled twice: without kept fields (kept 0, as fast as before they existed) and
+ * with them (kept 1: odd shapes on their way and unchecked spans noted). */
 static int walk_value_p(fw *w, int32_t state, int32_t elem, size_t depth);
 static int walk_value_k(fw *w, int32_t state, int32_t elem, size_t depth);
 static int walk_object_p(fw *w, int32_t state, int32_t elem, size_t depth);
@@ -763,16 +761,14 @@ static inline __attribute__((always_inline)) size_t skip_ws(const unsigned char 
     return i;
 }
 
-/* A key in an object of a kept-field walk: what the tree readers would read differently from the
- * values: a repeated key (the last wins there), a key with a dot (read both ways), an escaped
- * key. Out of line: the patterns' walk never calls it. */
-static __attribute__((noinline)) void kept_key(fw *w, int32_t child, uint32_t inst, const char *k, size_t klen, int kdec) {
-    if (child < 0) {
-        if (memchr(k, '.', klen)) w->out->odd = 1;
-        return;
-    }
+/* A key on the way to a kept field: what the tree readers would read differently from the
+ * values: a repeated key (the last wins there), a key with a dot (read both ways: it reaches a
+ * state more than one level down), an escaped key. */
+static inline __attribute__((always_inline)) void kept_key(fw *w, int32_t state, int32_t child, uint32_t inst, int kdec) {
+    const km_nstate *st = w->names->st;
+    if (child < 0 || !st[child].onpath) return;
     uint32_t *stp = &w->out->stamp[child];
-    if (*stp == inst || kdec) w->out->odd = 1;
+    if (*stp == inst || kdec || st[child].level != st[state].level + 1) w->out->odd = 1;
     *stp = inst;
 }
 
@@ -849,7 +845,7 @@ static inline __attribute__((always_inline)) int walk_object_t(fw *w, const int 
         }
         i = skip_ws(s, i, n);
         int32_t child = names_step_h(w->names, (uint32_t)state, k, klen, head);
-        if (kept) kept_key(w, child, inst, k, klen, kdec);
+        if (kept) kept_key(w, state, child, inst, kdec);
         size_t vq;
         if (child < 0 && i < n && s[i] == '"' && (vq = quick_close(s, i + 1, n)) != (size_t)-1) {
             i = vq + 1;

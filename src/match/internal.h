@@ -121,6 +121,7 @@ typedef struct km_nstate {
     uint32_t capkids;
     uint8_t onpath;       /* on the way to (or at) a field kept for the caller (km_matcher_keep) */
     uint8_t kept;         /* a kept field itself */
+    uint16_t level;       /* onpath states: the name's segments (a key with a dot skips levels) */
 } km_nstate;
 
 typedef struct km_nedge {
@@ -143,9 +144,9 @@ void km_names_free(km_names *n);
 int32_t km_names_step(const km_names *n, uint32_t parent, const char *key, size_t klen);
 /* Make name (a used field, joined with '.') known, giving it field id; returns 0 or -1 (memory). */
 int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field);
-/* The same for a table of fields kept for the caller (match/kept.h), which must hold nothing
- * else: plain one-segment edges, the states on the way marked onpath, the last kept. */
-int km_names_add_kept(km_names *n, const char *name, size_t len, uint32_t field);
+/* Mark the states of name (already added) as a field kept for the caller (match/kept.h) and its
+ * way there (onpath, with their levels). */
+void km_names_mark_kept(km_names *n, const char *name, size_t len);
 
 typedef struct km_elem {
     int32_t parent;   /* enclosing element, -1 none */

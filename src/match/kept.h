@@ -1,8 +1,7 @@
-/* Fields the matcher reads for its caller: a caller that needs a few fields of the records that
- * matched (detect's light alert path) has the matcher's walker read them, with a name table of
- * their own, instead of a general reader (src/detect/extract.c) checking every key against every
- * wanted path. Only the records the caller asks about pay for it: flattening these fields with
- * the patterns' walk of every record cost more than the second, skipping walk of the few.
+/* Fields the matcher keeps for its caller: a field no pattern needs to read is flattened with
+ * the rest of the event, so that a caller that reads a few fields of the records that matched
+ * (detect's light alert path) takes them from the matcher's single walk instead of scanning the
+ * text a second time (src/detect/extract.c). Such a field's values are not matched.
  *
  * The values are those the walk saw; where a tree reader would read differently (a repeated key:
  * the last wins; a key with a dot; an object at the field) the match says so (odd), and spans the
@@ -33,10 +32,14 @@ typedef struct km_kept_view {
     size_t nskipped;
 } km_kept_view;
 
-/* The kept fields' values in event (a record km_matcher_match accepted), in the event's order,
- * into vals (cap entries); strings stay valid until the next call with s. Returns their number,
- * or -1 when there are more than cap, no field is kept, or memory ran out. */
+/* The kept fields' values of the last successful km_matcher_match with s (event and len: that
+ * match's event), in the event's order, into vals (cap entries); strings stay valid until the
+ * next match with s. Returns their number, or -1 when there are more than cap or none is kept. */
 int km_match_kept(const km_matcher *m, km_match_scratch *s, const char *event, size_t len, km_kept_val *vals, size_t cap,
                   km_kept_view *view);
+
+/* The first value of kept field handle in the last successful match with s: 1 and *v, *len when
+ * it is a string reached through objects only, else 0. */
+int km_match_kept_string(const km_matcher *m, const km_match_scratch *s, int handle, const char **v, size_t *len);
 
 #endif

@@ -329,6 +329,7 @@ typedef struct fidx {
     hmap wc;
     uint32_t (*wcl)[2]; /* the distinct (head, tail) lengths */
     size_t nwcl;
+    int passive; /* only kept for the caller: no pattern reads it, its values are not matched */
 } fidx;
 
 /* How a value gives one part of a combined key: the whole string, lower-cased (ASCII
@@ -390,16 +391,17 @@ struct km_matcher {
     combo *cb;
     size_t ncb, capcb;
     size_t nsubs_built; /* sub-rules when the indexes were last rebuilt */
-    /* fields kept for the caller (match/kept.h): their own name table, whose field ids are the
-     * handles, walked only when the caller asks for them */
-    km_names kept;
+    /* fields kept for the caller (match/kept.h): names, and the field id of each (ids change
+     * when the indexes are rebuilt); field_kept maps a field id to its handle + 1, or 0 */
     char **kept_name;
     size_t nkept;
+    uint32_t *kept_field;
+    uint32_t *field_kept;
+    size_t cap_field_kept;
 };
 
 struct km_match_scratch {
     km_flat flat;
-    km_flat kflat; /* the kept fields' walk (km_match_kept) */
     uint32_t gen;
     uint32_t *slot_gen, *field_gen, *field_arr, *entry_gen;
     size_t cap_slot_gen, cap_field_gen, cap_field_arr, cap_entry_gen;
@@ -488,7 +490,8 @@ void km_matcher_free(km_matcher *m) {
     clear_indexes(m);
     for (size_t i = 0; i < m->nkept; i++) free(m->kept_name[i]);
     free(m->kept_name);
-    km_names_free(&m->kept);
+    free(m->kept_field);
+    free(m->field_kept);
     for (size_t i = 0; i < m->ne; i++) km_pattern_free(m->e[i].p);
     free(m->e);
     free(m);
@@ -512,7 +515,10 @@ int km_pattern_check_flags(const char *pattern, size_t len, unsigned flags, km_e
 static int32_t field_id(km_matcher *m, const km_str *name) {
     uint64_t h = hash_bytes(name->s, name->len);
     const tlist *l = hm_get(&m->fieldmap, name->s, name->len, h);
-    if (l) return (int32_t)l->t0.sub;
+    if (l) {
+        m->f[l->t0.sub].passive = 0; /* a pattern reads it (keep_field marks its own) */
+        return (int32_t)l->t0.sub;
+    }
     if (grow((void **)&m->f, &m->capf, m->nf + 1, sizeof *m->f)) return -1;
     fidx *f = &m->f[m->nf];
     memset(f, 0, sizeof *f);
@@ -972,6 +978,8 @@ static int index_pattern(km_matcher *m, uint32_t ei) {
     return 0;
 }
 
+static int keep_field(km_matcher *m, size_t h);
+
 static int rebuild(km_matcher *m) {
     clear_indexes(m);
     size_t j = 0;
@@ -989,6 +997,25 @@ static int rebuild(km_matcher *m) {
     for (size_t i = 0; i < m->ne; i++)
         if (index_pattern(m, (uint32_t)i)) return -1;
     m->nsubs_built = m->nsubs;
+    for (size_t h = 0; h < m->nkept; h++)
+        if (keep_field(m, h)) return -1;
+    return 0;
+}
+
+/* (Re)register kept field h in the current indexes: flattened with the patterns' fields. */
+static int keep_field(km_matcher *m, size_t h) {
+    km_str name = {m->kept_name[h], strlen(m->kept_name[h])};
+    size_t nf0 = m->nf;
+    int32_t f = field_id(m, &name);
+    if (f < 0) return -1;
+    if (m->nf > nf0) m->f[f].passive = 1;
+    m->kept_field[h] = (uint32_t)f;
+    km_names_mark_kept(&m->names, name.s, name.len);
+    /* the map from field ids, whole again (ids move when the indexes are rebuilt); fields added
+     * later get ids past it or find their entry 0 */
+    if (grow((void **)&m->field_kept, &m->cap_field_kept, m->nf + 1, sizeof *m->field_kept)) return -1;
+    memset(m->field_kept, 0, m->cap_field_kept * sizeof *m->field_kept);
+    for (size_t k = 0; k <= h; k++) m->field_kept[m->kept_field[k]] = (uint32_t)k + 1;
     return 0;
 }
 
@@ -998,38 +1025,59 @@ int km_matcher_keep(km_matcher *m, const char *name, size_t len) {
     char **nk = realloc(m->kept_name, (m->nkept + 1) * sizeof *nk);
     if (!nk) return -1;
     m->kept_name = nk;
+    uint32_t *nf = realloc(m->kept_field, (m->nkept + 1) * sizeof *nf);
+    if (!nf) return -1;
+    m->kept_field = nf;
     char *c = malloc(len + 1);
     if (!c) return -1;
     memcpy(c, name, len);
     c[len] = 0;
-    if (km_names_add_kept(&m->kept, name, len, (uint32_t)m->nkept)) {
+    m->kept_name[m->nkept] = c;
+    m->kept_field[m->nkept] = 0;
+    size_t h = m->nkept++;
+    if (keep_field(m, h)) {
         free(c);
+        m->nkept--;
         return -1;
     }
-    m->kept_name[m->nkept] = c;
-    return (int)m->nkept++;
+    return (int)h;
+}
+
+int km_match_kept_string(const km_matcher *m, const km_match_scratch *s, int handle, const char **v, size_t *len) {
+    if (handle < 0 || (size_t)handle >= m->nkept) return 0;
+    uint32_t f = m->kept_field[handle];
+    for (size_t i = 0; i < s->flat.nv; i++) {
+        const km_fval *fv = &s->flat.v[i];
+        if (fv->field != f) continue;
+        if (fv->v.type != KM_V_STRING || fv->v.arr) return 0;
+        *v = fv->v.s;
+        *len = fv->v.len;
+        return 1;
+    }
+    return 0;
 }
 
 int km_match_kept(const km_matcher *m, km_match_scratch *s, const char *event, size_t len, km_kept_val *vals, size_t cap,
                   km_kept_view *view) {
+    (void)event, (void)len; /* flattened with the patterns' fields already */
     if (!m->nkept) return -1;
-    km_match_limits lim = m->lim;
-    if (!lim.max_depth) lim.max_depth = km_limit(KM_LIMIT_DEPTH, 512);
-    lim.max_fields = cap;
-    km_error err;
-    if (km_flatten(&m->kept, event, len, &lim, &s->kflat, &err)) return -1;
-    view->odd = s->kflat.odd;
-    view->skipped = (const size_t(*)[2])s->kflat.skip;
-    view->nskipped = s->kflat.nskip;
-    for (size_t i = 0; i < s->kflat.nv; i++) {
-        const km_fval *fv = &s->kflat.v[i];
-        vals[i].handle = fv->field;
-        vals[i].is_str = fv->v.type == KM_V_STRING;
-        vals[i].arr = fv->v.arr;
-        vals[i].s = fv->v.s;
-        vals[i].len = fv->v.len;
+    view->odd = s->flat.odd;
+    view->skipped = (const size_t(*)[2])s->flat.skip;
+    view->nskipped = s->flat.nskip;
+    size_t k = 0;
+    for (size_t i = 0; i < s->flat.nv; i++) {
+        const km_fval *fv = &s->flat.v[i];
+        uint32_t h = fv->field < m->cap_field_kept ? m->field_kept[fv->field] : 0;
+        if (!h) continue;
+        if (k == cap) return -1;
+        vals[k].handle = h - 1;
+        vals[k].is_str = fv->v.type == KM_V_STRING;
+        vals[k].arr = fv->v.arr;
+        vals[k].s = fv->v.s;
+        vals[k].len = fv->v.len;
+        k++;
     }
-    return (int)s->kflat.nv;
+    return (int)k;
 }
 
 int km_matcher_add(km_matcher *m, uint32_t id, const char *pattern, size_t len, km_error *err) {
@@ -1105,7 +1153,6 @@ km_match_scratch *km_match_scratch_new(void) { return calloc(1, sizeof(km_match_
 void km_match_scratch_free(km_match_scratch *s) {
     if (!s) return;
     km_flat_free(&s->flat);
-    km_flat_free(&s->kflat);
     free(s->slot_gen);
     free(s->field_gen);
     free(s->field_arr);
@@ -1457,7 +1504,13 @@ int km_matcher_match(const km_matcher *m, km_match_scratch *s, const char *event
         return -1;
     }
     mctx c = {m, s, 0};
-    for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, (uint32_t)i);
+    if (m->nkept) {
+        /* fields only kept for the caller have nothing to match */
+        for (size_t i = 0; i < s->flat.nv; i++)
+            if (!m->f[s->flat.v[i].field].passive) match_value(&c, (uint32_t)i);
+    } else {
+        for (size_t i = 0; i < s->flat.nv; i++) match_value(&c, (uint32_t)i);
+    }
     for (size_t i = 0; i < m->ncb && !c.oom; i++) match_combo(&c, &m->cb[i]);
     for (size_t pass = 0; pass < 2; pass++) {
         const uint32_t *list = pass ? m->always : s->cand;
