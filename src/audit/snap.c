@@ -113,6 +113,7 @@ static const char *intern_name(km_snap *s, const char *str) {
     if (have) return have;
     char *c = km_arena_strndup(&s->arena, str, len);
     if (c) km_hmap_put(&s->strs, c, len, c); /* out of memory: stored, not shared */
+    else s->oom = 1;                           /* the caller goes on with NULL */
     return c;
 }
 
@@ -176,10 +177,15 @@ static int tmpkey(char *buf, size_t n, const char *a, const char *b, const char 
 static sacct *get_acct(km_snap *s, const char *id) {
     for (size_t i = 0; i < s->naccts; i++)
         if (!strcmp(s->accts[i].id, id)) return &s->accts[i];
-    if (grow((void **)&s->accts, &s->capaccts, s->naccts, sizeof *s->accts)) return NULL;
-    sacct *a = &s->accts[s->naccts++];
+    if (grow((void **)&s->accts, &s->capaccts, s->naccts, sizeof *s->accts)) {
+        s->oom = 1;
+        return NULL;
+    }
+    sacct *a = &s->accts[s->naccts];
     memset(a, 0, sizeof *a);
-    a->id = km_snap_intern(s, id);
+    a->id = km_snap_intern(s, id); /* sets s->oom when it fails */
+    if (!a->id) return NULL;     /* not counted: the loop above compares every id */
+    s->naccts++;
     return a;
 }
 
@@ -228,7 +234,7 @@ static entry *put_entry(km_snap *s, const char *account, const char *region, con
     size_t kl;
     char *k = joinkey(s, &kl, account, region, service, op, key);
     entry *e = km_arena_alloc(&s->arena, sizeof *e);
-    if (!k || !e) return NULL;
+    if (!k || !e) goto nomem;
     e->account = intern_name(s, account);
     e->region = intern_name(s, region);
     e->service = intern_name(s, service);
@@ -239,28 +245,28 @@ static entry *put_entry(km_snap *s, const char *account, const char *region, con
         /* A later answer for the same call (a second snapshot of the same account) wins, as
          * the newer view of the account; the first stays reachable in load order. */
     }
-    if (km_hmap_put(&s->entries, k, kl, e)) return NULL;
-    if (grow((void **)&s->all, &s->capall, s->nall, sizeof *s->all)) return NULL;
+    if (km_hmap_put(&s->entries, k, kl, e)) goto nomem;
+    if (grow((void **)&s->all, &s->capall, s->nall, sizeof *s->all)) goto nomem;
     s->all[s->nall++] = e;
     if (key) {
         size_t ol;
         char *okey = joinkey(s, &ol, account, region, service, op, NULL);
-        if (!okey) return e;
+        if (!okey) goto nomem;
         oplist *l = km_hmap_get(&s->oplists, okey, ol);
         if (!l) {
             l = km_arena_alloc(&s->arena, sizeof *l);
-            if (!l || km_hmap_put(&s->oplists, okey, ol, l)) return e;
+            if (!l || km_hmap_put(&s->oplists, okey, ol, l)) goto nomem;
         }
         if (l->n >= l->cap) {
             size_t nc = l->cap ? l->cap * 2 : 8;
             const char **nk = realloc(l->keys, nc * sizeof *nk);
-            if (!nk) return e;
+            if (!nk) goto nomem;
             l->keys = nk;
             km_item **ni = realloc(l->items, nc * sizeof *ni);
-            if (!ni) return e;
+            if (!ni) goto nomem;
             l->items = ni;
             const km_item **nci = realloc(l->citems, nc * sizeof *nci);
-            if (!nci) return e;
+            if (!nci) goto nomem;
             l->citems = nci;
             l->cap = nc;
         }
@@ -275,6 +281,11 @@ static entry *put_entry(km_snap *s, const char *account, const char *region, con
         add_region(s, a, region);
     }
     return e;
+nomem:
+    /* an answer left out (or unreachable by its operation) would change the audit without a
+     * word: the load fails as out of memory instead (km_snap_oom) */
+    s->oom = 1;
+    return NULL;
 }
 
 /* ---- file classification ---- */
