@@ -131,6 +131,7 @@ static void problem(km_snap *s, const char *fmt, ...) {
     va_end(ap);
     char *p = strdup(buf);
     if (p) s->problems[s->nproblems++] = p;
+    else s->oom = 1; /* a problem left out would make the list of input problems wrong */
 }
 
 /* Takes d; on failure (out of memory) it is freed and the snapshot marked out of memory, and the
@@ -240,6 +241,7 @@ static entry *put_entry(km_snap *s, const char *account, const char *region, con
     e->service = intern_name(s, service);
     e->op = intern_name(s, op);
     e->key = key ? km_arena_strndup(&s->arena, key, strlen(key)) : NULL; /* unique: not interned */
+    if (key && !e->key) goto nomem;
     e->item = *it;
     if (km_hmap_get(&s->entries, k, kl)) {
         /* A later answer for the same call (a second snapshot of the same account) wins, as
@@ -1388,6 +1390,7 @@ static km_res *add_res(km_snap *s, km_res *proto) {
         /* One resource per account and ARN: an organisation trail is seen from the management
          * account and from each member, with each account's own per-trail answers. */
         dk = joinkey(s, &dkl, proto->account, proto->arn, NULL, NULL, NULL);
+        if (!dk) goto nomem;
         km_res *old = dk ? km_hmap_get(&s->dedupe, dk, dkl) : NULL;
         if (old) {
             /* The same resource seen by another call: keep its configuration as a view. */
@@ -1398,26 +1401,31 @@ static km_res *add_res(km_snap *s, km_res *proto) {
     }
     km_res *r = km_arena_alloc(&s->arena, sizeof *r);
     reslist *l = type_list(s, proto->type);
-    if (!r || !l) return NULL;
+    if (!r || !l) goto nomem;
     *r = *proto;
     if (l->n >= l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 16;
         const km_res **nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv) return NULL;
+        if (!nv) goto nomem;
         l->v = nv;
         l->cap = nc;
     }
     l->v[l->n++] = r;
-    if (dk) km_hmap_put(&s->dedupe, dk, dkl, r);
+    if (dk && km_hmap_put(&s->dedupe, dk, dkl, r)) goto nomem;
     if (r->arn) {
         /* the owner's view wins the ARN lookup, else the first seen */
         km_res *first = km_hmap_get(&s->arns, r->arn, strlen(r->arn));
         char owner[32];
         km_arn_field(r->arn, 4, owner, sizeof owner);
-        if (!first || (strcmp(first->account, owner) && !strcmp(r->account, owner)))
-            km_hmap_put(&s->arns, r->arn, strlen(r->arn), r);
+        if ((!first || (strcmp(first->account, owner) && !strcmp(r->account, owner))) &&
+            km_hmap_put(&s->arns, r->arn, strlen(r->arn), r))
+            goto nomem;
     }
     return r;
+nomem:
+    /* a resource left out would change the audit without a word: km_snap_oom tells the run */
+    s->oom = 1;
+    return NULL;
 }
 
 typedef struct spec_ctx {
