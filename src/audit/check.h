@@ -29,6 +29,7 @@ struct km_audit {
     size_t nev, ev_mark;
     struct km_org *org;  /* built on first use (org.c) */
     struct km_cache_entry *cache;
+    int oom; /* a finding was lost for want of memory: km_audit_run fails (no partial report) */
 };
 
 /* Per-run cache for derived data several checks share (the parsed credential report). The

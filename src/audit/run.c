@@ -178,7 +178,10 @@ static void emit_v(km_audit *a, const char *account, const char *region, const c
     if (a->n >= a->cap) {
         size_t nc = a->cap ? a->cap * 2 : 256;
         km_finding *nf = realloc(a->f, nc * sizeof *nf);
-        if (!nf) return;
+        if (!nf) {
+            a->oom = 1;
+            return;
+        }
         a->f = nf;
         a->cap = nc;
     }
@@ -202,9 +205,10 @@ static void emit_v(km_audit *a, const char *account, const char *region, const c
         if (f->files) {
             memcpy(f->files, a->ev, a->nev * sizeof *f->files);
             f->nfiles = a->nev;
-        }
+        } else a->oom = 1;
     }
     if (f->message) a->n++;
+    else a->oom = 1;
 }
 
 void km_emit(km_audit *a, const km_res *r, km_status st, const char *fmt, ...) {
@@ -415,6 +419,10 @@ int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *
         c->fn(a);
     }
     a->cur = NULL;
+    if (a->oom) { /* a report without some findings would look complete */
+        km_audit_free(a);
+        return km_error_set(err, KM_ENOMEM, 0, "out of memory while running the checks; no report");
+    }
     *out = a;
     return KM_OK;
 }
