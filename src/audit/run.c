@@ -369,17 +369,19 @@ void *km_cache_get(km_audit *a, const char *key) {
     return NULL;
 }
 
-void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *)) {
+int km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *)) {
     struct km_cache_entry *e = calloc(1, sizeof *e);
     if (!e || !(e->key = strdup(key))) {
+        /* val stays the caller's: freeing it here left the callers returning freed memory */
         free(e);
-        if (free_fn) free_fn(val);
-        return;
+        a->oom = 1;
+        return -1;
     }
     e->val = val;
     e->free_fn = free_fn;
     e->next = a->cache;
     a->cache = e;
+    return 0;
 }
 
 /* ---- run ---- */
