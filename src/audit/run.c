@@ -462,10 +462,12 @@ static int cmp_fix(const void *x, const void *y) {
     return strcmp(a->check->id, b->check->id);
 }
 
-static void top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t *nout, size_t cap) {
+/* Returns -1 when out of memory (a report without its fixes would look complete). */
+static int top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t *nout, size_t cap) {
     size_t nc = a->checks->n;
     km_fix *all = calloc(nc ? nc : 1, sizeof *all);
-    if (!all) { *nout = 0; return; }
+    *nout = 0;
+    if (!all) return -1;
     for (size_t i = 0; i < a->n; i++) {
         const km_finding *f = &a->f[i];
         if (f->status != KM_FAIL || f->suppressed || !(f->check->scenarios & scen_mask)) continue;
@@ -482,6 +484,7 @@ static void top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t
     *nout = n < cap ? n : cap;
     memcpy(out, all, *nout * sizeof *out);
     free(all);
+    return 0;
 }
 
 void km_audit_rollup(const km_audit *a, km_rollup *out) {
@@ -518,7 +521,7 @@ void km_audit_rollup(const km_audit *a, km_rollup *out) {
         else if (ss->unknown) ss->status = "INCOMPLETE";
         else if (ss->pass) ss->status = "PROTECTED";
         else ss->status = "NO_DATA";
-        top_fixes(a, 1u << s, ss->fixes, &ss->nfixes, 3);
+        if (top_fixes(a, 1u << s, ss->fixes, &ss->nfixes, 3)) out->oom = 1;
     }
-    top_fixes(a, 0x7F, out->fixes, &out->nfixes, 10);
+    if (top_fixes(a, 0x7F, out->fixes, &out->nfixes, 10)) out->oom = 1;
 }
