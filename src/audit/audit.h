@@ -132,6 +132,7 @@ typedef struct km_rollup {
     size_t pass, fail, unknown, na, suppressed;
     km_fix fixes[10];    /* across all scenarios */
     size_t nfixes;
+    int oom;             /* the fixes could not be ranked for want of memory: report nothing */
 } km_rollup;
 
 void km_audit_rollup(const km_audit *a, km_rollup *out);

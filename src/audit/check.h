@@ -29,12 +29,14 @@ struct km_audit {
     size_t nev, ev_mark;
     struct km_org *org;  /* built on first use (org.c) */
     struct km_cache_entry *cache;
+    int oom; /* a finding was lost for want of memory: km_audit_run fails (no partial report) */
 };
 
 /* Per-run cache for derived data several checks share (the parsed credential report). The
- * audit owns what is put there and calls free_fn on it at the end. */
+ * audit owns what is put there and calls free_fn on it at the end; when km_cache_put fails (-1,
+ * out of memory: the audit then fails) val stays the caller's. */
 void *km_cache_get(km_audit *a, const char *key);
-void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *));
+int km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *));
 
 /* Evidence: files read. km_ev adds one; km_begin starts a resource (keeps the files read before
  * the loop, adds the resource's own file). */

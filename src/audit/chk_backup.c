@@ -133,7 +133,10 @@ static sels *all_selections(km_audit *a) {
     sels *ss = km_cache_get(a, "backup-selections");
     if (ss) return ss;
     ss = calloc(1, sizeof *ss);
-    if (!ss) return NULL;
+    if (!ss) {
+        a->oom = 1; /* the audit fails: no report */
+        return NULL;
+    }
     size_t n;
     const km_res *const *v = km_all(a, "AWS::Backup::BackupPlan", &n);
     for (size_t i = 0; i < n; i++) {
@@ -162,7 +165,10 @@ static sels *all_selections(km_audit *a) {
         const km_json *s = km_res_get(v[i], "BackupSelection");
         add_sel(ss, s ? s : v[i]->cfg, v[i]->account, v[i]->region, v[i]->file);
     }
-    km_cache_put(a, "backup-selections", ss, free_sels);
+    if (km_cache_put(a, "backup-selections", ss, free_sels)) {
+        free_sels(ss);
+        return NULL;
+    }
     return ss;
 }
 

@@ -119,7 +119,8 @@ int km_cmdset_load(km_cmdset *set, const char *text, size_t len, km_error *err) 
 void km_cmdset_free(km_cmdset *set) {
     if (!set) return;
     for (size_t i = 0; set->cmds && i < set->n; i++) {
-        for (size_t j = 0; j < set->cmds[i].nsources; j++)
+        /* sources is NULL when its allocation failed after nsources was set */
+        for (size_t j = 0; set->cmds[i].sources && j < set->cmds[i].nsources; j++)
             free((void *)set->cmds[i].sources[j].from_service);
         free(set->cmds[i].sources);
     }

@@ -19,7 +19,8 @@ static void free_report(void *p) {
     free(r);
 }
 
-/* Split CSV in place. Fields may be quoted ("" for a quote). Returns cells per row or -1. */
+/* Split CSV in place. Fields may be quoted ("" for a quote). Returns cells per row, -1 (bad CSV)
+ * or -2 (out of memory). */
 static int parse_csv(km_cred_report *r, size_t *ncells) {
     char *p = r->text;
     size_t cap = 0, n = 0, ncols = 0, row_cells = 0;
@@ -42,7 +43,7 @@ static int parse_csv(km_cred_report *r, size_t *ncells) {
         if (n >= cap) {
             cap = cap ? cap * 2 : 256;
             char **nc = realloc(cells, cap * sizeof *nc);
-            if (!nc) { free(cells); return -1; }
+            if (!nc) { free(cells); return -2; } /* out of memory, not a bad CSV */
             cells = nc;
         }
         cells[n++] = start;
@@ -67,10 +68,11 @@ const km_cred_report *km_cred_report_get(km_audit *a, const char *account) {
     snprintf(key, sizeof key, "credreport:%s", account);
     km_cred_report *r = km_cache_get(a, key);
     if (r) return r;
+    static km_cred_report none; /* out of memory: the audit fails (a->oom), no report */
     r = calloc(1, sizeof *r);
     if (!r) {
-        static km_cred_report none;
         snprintf(none.why, sizeof none.why, "out of memory");
+        a->oom = 1;
         return &none;
     }
     r->item = km_snap_get(a->snap, account, "global", "iam", "get-credential-report", NULL);
@@ -88,7 +90,10 @@ const km_cred_report *km_cred_report_get(km_audit *a, const char *account) {
             if (dec && !strncmp(dec, "user,", 5)) r->text = dec;
             else {
                 free(dec);
-                if (!strncmp(s, "user,", 5)) r->text = strdup(s); /* recordings keep the CSV decoded */
+                if (!strncmp(s, "user,", 5)) { /* recordings keep the CSV decoded */
+                    r->text = strdup(s);
+                    if (!r->text) a->oom = 1;
+                }
             }
             if (!r->text) {
                 snprintf(r->why, sizeof r->why, "cannot tell: %s: Content is neither base64 of the credential report CSV nor the CSV itself",
@@ -96,6 +101,7 @@ const km_cred_report *km_cred_report_get(km_audit *a, const char *account) {
             } else {
                 size_t ncells = 0;
                 int ncols = parse_csv(r, &ncells);
+                if (ncols == -2) a->oom = 1;
                 if (ncols < 0) {
                     snprintf(r->why, sizeof r->why, "cannot tell: %s: the credential report CSV has rows of different lengths", r->item.file);
                 } else {
@@ -114,7 +120,11 @@ const km_cred_report *km_cred_report_get(km_audit *a, const char *account) {
             }
         }
     }
-    km_cache_put(a, key, r, free_report);
+    if (km_cache_put(a, key, r, free_report)) {
+        free_report(r);
+        snprintf(none.why, sizeof none.why, "out of memory");
+        return &none;
+    }
     return r;
 }
 

@@ -200,7 +200,10 @@ static void resolve(km_audit *a, org_entry *e) {
 static org_entry *entry_for(km_audit *a, const char *account) {
     if (!a->org) {
         a->org = calloc(1, sizeof *a->org);
-        if (!a->org) return NULL;
+        if (!a->org) {
+            a->oom = 1; /* the callers' "unknown" would be a wrong answer: the audit fails */
+            return NULL;
+        }
     }
     struct km_org *o = a->org;
     for (size_t i = 0; i < o->n; i++)
@@ -208,11 +211,17 @@ static org_entry *entry_for(km_audit *a, const char *account) {
     /* Callers may pass an account id held in their own stack buffer (one parsed out of an ECR
      * image address, say): the cache keeps its own copy, owned by the snapshot. */
     const char *kept = km_snap_intern(a->snap, account);
-    if (!kept) return NULL;
+    if (!kept) {
+        a->oom = 1;
+        return NULL;
+    }
     if (o->n >= o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 8;
         org_entry *nv = realloc(o->v, nc * sizeof *nv);
-        if (!nv) return NULL;
+        if (!nv) {
+            a->oom = 1;
+            return NULL;
+        }
         o->v = nv;
         o->cap = nc;
     }

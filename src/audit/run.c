@@ -178,7 +178,10 @@ static void emit_v(km_audit *a, const char *account, const char *region, const c
     if (a->n >= a->cap) {
         size_t nc = a->cap ? a->cap * 2 : 256;
         km_finding *nf = realloc(a->f, nc * sizeof *nf);
-        if (!nf) return;
+        if (!nf) {
+            a->oom = 1;
+            return;
+        }
         a->f = nf;
         a->cap = nc;
     }
@@ -202,9 +205,10 @@ static void emit_v(km_audit *a, const char *account, const char *region, const c
         if (f->files) {
             memcpy(f->files, a->ev, a->nev * sizeof *f->files);
             f->nfiles = a->nev;
-        }
+        } else a->oom = 1;
     }
     if (f->message) a->n++;
+    else a->oom = 1;
 }
 
 void km_emit(km_audit *a, const km_res *r, km_status st, const char *fmt, ...) {
@@ -365,17 +369,19 @@ void *km_cache_get(km_audit *a, const char *key) {
     return NULL;
 }
 
-void km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *)) {
+int km_cache_put(km_audit *a, const char *key, void *val, void (*free_fn)(void *)) {
     struct km_cache_entry *e = calloc(1, sizeof *e);
     if (!e || !(e->key = strdup(key))) {
+        /* val stays the caller's: freeing it here left the callers returning freed memory */
         free(e);
-        if (free_fn) free_fn(val);
-        return;
+        a->oom = 1;
+        return -1;
     }
     e->val = val;
     e->free_fn = free_fn;
     e->next = a->cache;
     a->cache = e;
+    return 0;
 }
 
 /* ---- run ---- */
@@ -415,6 +421,10 @@ int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *
         c->fn(a);
     }
     a->cur = NULL;
+    if (a->oom) { /* a report without some findings would look complete */
+        km_audit_free(a);
+        return km_error_set(err, KM_ENOMEM, 0, "out of memory while running the checks; no report");
+    }
     *out = a;
     return KM_OK;
 }
@@ -452,10 +462,12 @@ static int cmp_fix(const void *x, const void *y) {
     return strcmp(a->check->id, b->check->id);
 }
 
-static void top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t *nout, size_t cap) {
+/* Returns -1 when out of memory (a report without its fixes would look complete). */
+static int top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t *nout, size_t cap) {
     size_t nc = a->checks->n;
     km_fix *all = calloc(nc ? nc : 1, sizeof *all);
-    if (!all) { *nout = 0; return; }
+    *nout = 0;
+    if (!all) return -1;
     for (size_t i = 0; i < a->n; i++) {
         const km_finding *f = &a->f[i];
         if (f->status != KM_FAIL || f->suppressed || !(f->check->scenarios & scen_mask)) continue;
@@ -472,6 +484,7 @@ static void top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t
     *nout = n < cap ? n : cap;
     memcpy(out, all, *nout * sizeof *out);
     free(all);
+    return 0;
 }
 
 void km_audit_rollup(const km_audit *a, km_rollup *out) {
@@ -508,7 +521,7 @@ void km_audit_rollup(const km_audit *a, km_rollup *out) {
         else if (ss->unknown) ss->status = "INCOMPLETE";
         else if (ss->pass) ss->status = "PROTECTED";
         else ss->status = "NO_DATA";
-        top_fixes(a, 1u << s, ss->fixes, &ss->nfixes, 3);
+        if (top_fixes(a, 1u << s, ss->fixes, &ss->nfixes, 3)) out->oom = 1;
     }
-    top_fixes(a, 0x7F, out->fixes, &out->nfixes, 10);
+    if (top_fixes(a, 0x7F, out->fixes, &out->nfixes, 10)) out->oom = 1;
 }

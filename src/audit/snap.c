@@ -123,6 +123,7 @@ static const char *intern_name(km_snap *s, const char *str) {
     if (have) return have;
     char *c = km_arena_strndup(&s->arena, str, len);
     if (c) km_hmap_put(&s->strs, c, len, c); /* out of memory: stored, not shared */
+    else s->oom = 1;                           /* the caller goes on with NULL */
     return c;
 }
 
@@ -140,6 +141,7 @@ static void problem(km_snap *s, const char *fmt, ...) {
     va_end(ap);
     char *p = strdup(buf);
     if (p) s->problems[s->nproblems++] = p;
+    else s->oom = 1; /* a problem left out would make the list of input problems wrong */
 }
 
 /* Takes d; on failure (out of memory) it is freed and the snapshot marked out of memory, and the
@@ -186,10 +188,15 @@ static int tmpkey(char *buf, size_t n, const char *a, const char *b, const char 
 static sacct *get_acct(km_snap *s, const char *id) {
     for (size_t i = 0; i < s->naccts; i++)
         if (!strcmp(s->accts[i].id, id)) return &s->accts[i];
-    if (grow((void **)&s->accts, &s->capaccts, s->naccts, sizeof *s->accts)) return NULL;
-    sacct *a = &s->accts[s->naccts++];
+    if (grow((void **)&s->accts, &s->capaccts, s->naccts, sizeof *s->accts)) {
+        s->oom = 1;
+        return NULL;
+    }
+    sacct *a = &s->accts[s->naccts];
     memset(a, 0, sizeof *a);
-    a->id = km_snap_intern(s, id);
+    a->id = km_snap_intern(s, id); /* sets s->oom when it fails */
+    if (!a->id) return NULL;     /* not counted: the loop above compares every id */
+    s->naccts++;
     return a;
 }
 
@@ -238,39 +245,40 @@ static entry *put_entry(km_snap *s, const char *account, const char *region, con
     size_t kl;
     char *k = joinkey(s, &kl, account, region, service, op, key);
     entry *e = km_arena_alloc(&s->arena, sizeof *e);
-    if (!k || !e) return NULL;
+    if (!k || !e) goto nomem;
     e->account = intern_name(s, account);
     e->region = intern_name(s, region);
     e->service = intern_name(s, service);
     e->op = intern_name(s, op);
     e->key = key ? km_arena_strndup(&s->arena, key, strlen(key)) : NULL; /* unique: not interned */
+    if (key && !e->key) goto nomem;
     e->item = *it;
     if (km_hmap_get(&s->entries, k, kl)) {
         /* A later answer for the same call (a second snapshot of the same account) wins, as
          * the newer view of the account; the first stays reachable in load order. */
     }
-    if (km_hmap_put(&s->entries, k, kl, e)) return NULL;
-    if (grow((void **)&s->all, &s->capall, s->nall, sizeof *s->all)) return NULL;
+    if (km_hmap_put(&s->entries, k, kl, e)) goto nomem;
+    if (grow((void **)&s->all, &s->capall, s->nall, sizeof *s->all)) goto nomem;
     s->all[s->nall++] = e;
     if (key) {
         size_t ol;
         char *okey = joinkey(s, &ol, account, region, service, op, NULL);
-        if (!okey) return e;
+        if (!okey) goto nomem;
         oplist *l = km_hmap_get(&s->oplists, okey, ol);
         if (!l) {
             l = km_arena_alloc(&s->arena, sizeof *l);
-            if (!l || km_hmap_put(&s->oplists, okey, ol, l)) return e;
+            if (!l || km_hmap_put(&s->oplists, okey, ol, l)) goto nomem;
         }
         if (l->n >= l->cap) {
             size_t nc = l->cap ? l->cap * 2 : 8;
             const char **nk = realloc(l->keys, nc * sizeof *nk);
-            if (!nk) return e;
+            if (!nk) goto nomem;
             l->keys = nk;
             km_item **ni = realloc(l->items, nc * sizeof *ni);
-            if (!ni) return e;
+            if (!ni) goto nomem;
             l->items = ni;
             const km_item **nci = realloc(l->citems, nc * sizeof *nci);
-            if (!nci) return e;
+            if (!nci) goto nomem;
             l->citems = nci;
             l->cap = nc;
         }
@@ -285,6 +293,11 @@ static entry *put_entry(km_snap *s, const char *account, const char *region, con
         add_region(s, a, region);
     }
     return e;
+nomem:
+    /* an answer left out (or unreachable by its operation) would change the audit without a
+     * word: the load fails as out of memory instead (km_snap_oom) */
+    s->oom = 1;
+    return NULL;
 }
 
 /* ---- file classification ---- */
@@ -1418,6 +1431,7 @@ static km_res *add_res(km_snap *s, km_res *proto) {
         /* One resource per account and ARN: an organisation trail is seen from the management
          * account and from each member, with each account's own per-trail answers. */
         dk = joinkey(s, &dkl, proto->account, proto->arn, NULL, NULL, NULL);
+        if (!dk) goto nomem;
         km_res *old = dk ? km_hmap_get(&s->dedupe, dk, dkl) : NULL;
         if (old) {
             /* The same resource seen by another call: keep its configuration as a view. */
@@ -1428,26 +1442,31 @@ static km_res *add_res(km_snap *s, km_res *proto) {
     }
     km_res *r = km_arena_alloc(&s->arena, sizeof *r);
     reslist *l = type_list(s, proto->type);
-    if (!r || !l) return NULL;
+    if (!r || !l) goto nomem;
     *r = *proto;
     if (l->n >= l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 16;
         const km_res **nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv) return NULL;
+        if (!nv) goto nomem;
         l->v = nv;
         l->cap = nc;
     }
     l->v[l->n++] = r;
-    if (dk) km_hmap_put(&s->dedupe, dk, dkl, r);
+    if (dk && km_hmap_put(&s->dedupe, dk, dkl, r)) goto nomem;
     if (r->arn) {
         /* the owner's view wins the ARN lookup, else the first seen */
         km_res *first = km_hmap_get(&s->arns, r->arn, strlen(r->arn));
         char owner[32];
         km_arn_field(r->arn, 4, owner, sizeof owner);
-        if (!first || (strcmp(first->account, owner) && !strcmp(r->account, owner)))
-            km_hmap_put(&s->arns, r->arn, strlen(r->arn), r);
+        if ((!first || (strcmp(first->account, owner) && !strcmp(r->account, owner))) &&
+            km_hmap_put(&s->arns, r->arn, strlen(r->arn), r))
+            goto nomem;
     }
     return r;
+nomem:
+    /* a resource left out would change the audit without a word: km_snap_oom tells the run */
+    s->oom = 1;
+    return NULL;
 }
 
 typedef struct spec_ctx {

@@ -403,6 +403,11 @@ int km_cmd_audit(int argc, char **argv) {
     }
     km_rollup ru;
     km_audit_rollup(audit, &ru);
+    if (ru.oom) {
+        fprintf(stderr, "kumomori audit: out of memory while ranking the fixes; no report\n");
+        free(problems);
+        goto done;
+    }
     if (output && !(out = fopen(output, "w"))) {
         fprintf(stderr, "kumomori audit: %s: cannot write: %s\n", output, strerror(errno));
         out = stdout;

@@ -343,9 +343,10 @@ void km_corr_free(km_corr *e) {
         rule_clear_groups(r);
         free(r->tab);
         free(r->inputs);
-        for (size_t g = 0; g < r->d.ngroup; g++) free(r->group_by[g]);
+        /* the arrays are NULL when a rule's setup ran out of memory after the counts were set */
+        for (size_t g = 0; r->group_by && g < r->d.ngroup; g++) free(r->group_by[g]);
         free(r->group_by);
-        for (size_t k = 0; k < r->d.ngroup * r->d.ninputs; k++) free(r->group_fields[k]);
+        for (size_t k = 0; r->group_fields && k < r->d.ngroup * r->d.ninputs; k++) free(r->group_fields[k]);
         free(r->group_fields);
         free(r->value_field);
         free(r->differ_field);

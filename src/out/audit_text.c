@@ -82,7 +82,13 @@ int km_audit_write_text(FILE *out, const km_audit_report *r) {
     km_snap *snap = km_audit_snap(a);
     range *rg = calloc(cs->n ? cs->n : 1, sizeof *rg);
     int *first_scen = calloc(cs->n ? cs->n : 1, sizeof *first_scen);
-    if (!rg || !first_scen) { free(rg); free(first_scen); return -1; }
+    size_t *order = calloc(cs->n ? cs->n : 1, sizeof *order); /* per scenario, below */
+    if (!rg || !first_scen || !order) { /* the caller says the report could not be written */
+        free(rg);
+        free(first_scen);
+        free(order);
+        return -1;
+    }
     for (size_t i = 0; i < cs->n; i++) rg[i].start = rg[i].end = (size_t)-1;
     for (size_t i = 0; i < km_audit_nfindings(a); i++) {
         size_t k = (size_t)(km_audit_finding(a, i)->check - cs->v);
@@ -126,8 +132,7 @@ int km_audit_write_text(FILE *out, const km_audit_report *r) {
         }
     }
     /* per scenario */
-    size_t *order = calloc(cs->n ? cs->n : 1, sizeof *order);
-    for (int s = 0; order && s < KM_NSCENARIOS; s++) {
+    for (int s = 0; s < KM_NSCENARIOS; s++) {
         if (!(r->scenario_mask & (1u << s))) continue;
         const km_scenario_summary *ss = &ru->s[s];
         fprintf(out, "\n%s%s %s%s: %s%s%s, score %d/100 (%zu pass, %zu fail, %zu unknown%s)\n", B, ss->id, ss->title, R0,

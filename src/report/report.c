@@ -264,6 +264,7 @@ static void heap_up(rp_alert **h, size_t i) {
 /* Keeps a (taking ownership) if it is among the max_rows most important. -1 out of memory. */
 static int keep_row(km_report *r, rp_alert *a) {
     if (!r->rows) {
+        r->nrows = 0; /* no array, no rows (stated for the analyzer) */
         r->rows = calloc(r->max_rows, sizeof *r->rows);
         if (!r->rows) {
             alert_free(a);

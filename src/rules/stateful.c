@@ -406,12 +406,15 @@ static int qbad(qp *p, const char *fmt, ...) {
         km_json_line_col(p->c->text, p->c->len, p->qoff, &line, &col);
         if (p->qoff == 0) {
             km_json_line_col(p->s, p->n, at, &line, &col);
-            return km_error_set(p->c->err, KM_ERR, at, "%s:%zu:%zu: Athena query: %s", p->c->name, line, col, what);
+            km_error_set(p->c->err, KM_ERR, at, "%s:%zu:%zu: Athena query: %s", p->c->name, line, col, what);
+            return KM_ERR; /* always non-zero, which callers (and the analyzer) rely on */
         }
-        return km_error_set(p->c->err, KM_ERR, p->qoff, "%s:%zu:%zu: Athena query, at character %zu: %s", p->c->name, line, col,
-                            at + 1, what);
+        km_error_set(p->c->err, KM_ERR, p->qoff, "%s:%zu:%zu: Athena query, at character %zu: %s", p->c->name, line, col,
+                     at + 1, what);
+        return KM_ERR;
     }
-    return km_error_set(p->c->err, KM_ERR, at, "%s: Athena query, at character %zu: %s", p->c->name, at + 1, what);
+    km_error_set(p->c->err, KM_ERR, at, "%s: Athena query, at character %zu: %s", p->c->name, at + 1, what);
+    return KM_ERR;
 }
 
 static void qnext(qp *p) {
@@ -480,22 +483,36 @@ static int expect_kw(qp *p, const char *w) {
 
 /* A column: its CloudTrail path into out. */
 static int column(qp *p, km_buf *out) {
-    if (p->t != Q_WORD) return qbad(p, "a column name expected");
+    /* qbad always returns KM_ERR; said again here because the static analyzer does not follow
+     * variadic functions and took a failed column() for a success */
+    if (p->t != Q_WORD) {
+        qbad(p, "a column name expected");
+        return KM_ERR;
+    }
     const char *w = p->s + p->ts;
     size_t l = p->tl;
     if (w[0] == '"') {
-        if (l < 2 || w[l - 1] != '"') return qbad(p, "a quoted column name is never closed");
+        if (l < 2 || w[l - 1] != '"') {
+            qbad(p, "a quoted column name is never closed");
+            return KM_ERR;
+        }
         w++;
         l -= 2;
     }
     /* an empty name would leave out->data NULL for the callers, which read it as a string */
-    if (l == 0) return qbad(p, "an empty column name");
-    if (map_column(w, l, out)) return qbad(p, "'%.*s' is not a column of the CloudTrail table", (int)l, w);
+    if (l == 0) {
+        qbad(p, "an empty column name");
+        return KM_ERR;
+    }
+    if (map_column(w, l, out)) {
+        qbad(p, "'%.*s' is not a column of the CloudTrail table", (int)l, w);
+        return KM_ERR;
+    }
     if (out->failed || !out->data) {
         p->failed = 1;
-        return km_error_set(p->c->err, out->failed == KM_BUF_OVER ? KM_ERR : KM_ENOMEM, (size_t)-1,
-                            "%s: Athena query: %s", p->c->name,
-                            out->failed == KM_BUF_OVER ? "a column name is too long" : "out of memory");
+        km_error_set(p->c->err, out->failed == KM_BUF_OVER ? KM_ERR : KM_ENOMEM, (size_t)-1, "%s: Athena query: %s",
+                     p->c->name, out->failed == KM_BUF_OVER ? "a column name is too long" : "out of memory");
+        return out->failed == KM_BUF_OVER ? KM_ERR : KM_ENOMEM;
     }
     qnext(p);
     return 0;

@@ -856,6 +856,7 @@ static void run_job(job *j) {
         if (e.code == KM_ENOMEM) j->oom = 1;
         j->status = KM_TRAIL_INVALID;
         j->reason = xprintf("invalid format: %s", e.msg);
+        if (!j->reason) j->oom = 1; /* a verdict without its reason would be a different report */
         return;
     }
     j->bytes = ulen;
@@ -865,6 +866,7 @@ static void run_job(job *j) {
         j->status = KM_TRAIL_INVALID;
         j->reason = xprintf("hash value doesn't match (SHA-256 of the uncompressed log is %s, "
                             "the digest says %s)", got, j->want);
+        if (!j->reason) j->oom = 1;
     }
 }
 
