@@ -1673,7 +1673,9 @@ static const char *path_words(km_recov *R, const km_recov_principal *pr) {
             first = 0;
         }
     }
-    const char *out = b.len ? S(R, "%.*s", (int)b.len, b.data) : "";
+    /* a sentence cut short for want of memory would be a different answer, not a shorter one */
+    if (b.failed) R->failed = 1;
+    const char *out = b.len && !b.failed ? S(R, "%.*s", (int)b.len, b.data) : "";
     km_buf_free(&b);
     return out;
 }
