@@ -41,10 +41,10 @@ int km_proc_write_file(const char *path, const char *data, size_t len) {
     }
     FILE *f = fopen(tmp, "wb");
     if (!f) return -1;
-    size_t w = len ? fwrite(data, 1, len, f) : 0;
-    if (w != len || fclose(f)) {
+    int bad = (len ? fwrite(data, 1, len, f) : 0) != len;
+    if (fclose(f)) bad = 1; /* closed once, whether or not the write was short */
+    if (bad) {
         int e = errno;
-        if (w != len) fclose(f);
         unlink(tmp);
         errno = e;
         return -1;
