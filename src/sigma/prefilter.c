@@ -8,6 +8,7 @@
  * EventBridge's equals-ignore-case / prefix / suffix / wildcard give exactly Sigma's answer for
  * ASCII values. A value or field outside that is dropped from the pattern (which only widens it). */
 #include "sigma/internal.h"
+#include "kumomori/match.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -428,6 +429,15 @@ static int cond_exact(const sg_detection *d, const sg_cond *c) {
     }
 }
 
+/* Whether the matcher accepts every pattern (with kumomori's own operators). */
+static int patterns_accepted(const char *const *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        km_error e;
+        if (km_pattern_check_flags(p[i], strlen(p[i]), KM_PATTERN_KM_OPS, &e) != KM_OK) return 0;
+    }
+    return 1;
+}
+
 int sg_prefilter_build(km_arena *a, sg_detection *d) {
     plist l;
     cond_patterns(d, d->cond, &l);
@@ -454,11 +464,21 @@ int sg_prefilter_build(km_arena *a, sg_detection *d) {
     pl_free(&l);
     int rc = sg_compile_build(a, d);
     if (rc < 0) return -1;
+    if (rc == 1 && !patterns_accepted(d->prefilter, d->nprefilter)) rc = 0;
     if (rc == 0) {
-        /* the compiler gave up (too many combinations): the necessary patterns of old */
+        /* the compiler gave up (too many combinations), or wrote a pattern the matcher refuses:
+         * the necessary patterns of old */
         d->prefilter = d->legacy;
         d->nprefilter = d->nlegacy;
         d->prefilter_exact = d->nlegacy > 0 && cond_exact(d, d->cond);
+    }
+    if (!patterns_accepted(d->prefilter, d->nprefilter)) {
+        /* e.g. a wildcard written from a |re's required literal that is too complex for the
+         * matcher (repeated characters after '*'): no prefilter, the rule is evaluated on every
+         * record (slower, same answers) rather than making the whole rule set fail to load */
+        d->prefilter = NULL;
+        d->nprefilter = 0;
+        d->prefilter_exact = 0;
     }
     return 0;
 }
