@@ -44,6 +44,10 @@ typedef struct task {
     int exit_code;
     char *error_code;
     double ms;
+    /* not run: why (a template with nothing to fill it in), malloc'd; keyless: a per-resource
+     * call whose key could not be made either, so it has no file */
+    char *skip;
+    int keyless;
 } task;
 
 typedef struct ctx {
@@ -171,6 +175,7 @@ static void task_free(task *t) {
     km_buf_free(&t->out);
     km_buf_free(&t->err);
     free(t->error_code);
+    free(t->skip);
 }
 
 static int add_arg(task *t, const char *s) {
@@ -182,8 +187,12 @@ static int add_arg(task *t, const char *s) {
     return 0;
 }
 
+/* A call whose template cannot be filled in is not run but kept, with the template as written
+ * in its command line and t->skip saying why: dropped without a word, its checks read an absent
+ * file (record() writes an error answer in its place, so they say "cannot tell"). from names
+ * where the item came from ("s3api list-buckets"), or NULL. Returns -1 only for want of memory. */
 static int make_task(ctx *c, task *t, const km_cmd *cmd, const char *region, const km_json *item, const char *src_key,
-                     const char *key) {
+                     const char *key, const char *from) {
     memset(t, 0, sizeof *t);
     t->cmd = cmd;
     t->region = region;
@@ -195,7 +204,16 @@ static int make_task(ctx *c, task *t, const km_cmd *cmd, const char *region, con
     for (size_t i = 0; i < km_json_len(cmd->args); i++) {
         const char *a = km_json_str(km_json_at(cmd->args, i));
         char buf[4096];
-        if (!a || expand(a, item, src_key, c, region, buf, sizeof buf)) { task_free(t); return -1; }
+        if (!a) { task_free(t); return -1; } /* km_cmdset_load lets only strings through */
+        if (expand(a, item, src_key, c, region, buf, sizeof buf)) {
+            if (!t->skip) {
+                char why[4400];
+                snprintf(why, sizeof why, "the argument %s could not be filled in from %s%s", a,
+                         from ? "the item of " : "the account and region", from ? from : "");
+                if (!(t->skip = strdup(why))) { task_free(t); return -1; }
+            }
+            snprintf(buf, sizeof buf, "%s", a);
+        }
         if (add_arg(t, buf)) { task_free(t); return -1; }
     }
     add_arg(t, "--output");
@@ -279,7 +297,21 @@ static void record(ctx *c, task *t, const char *why) {
     }
     const char *status = "ok";
     int truncated = 0;
-    if (t->exit_code == 0 && !why) {
+    if (t->skip) {
+        /* an error answer in the call's place: its checks say "cannot tell", as for a call that
+         * failed, where an absent file could read as "nothing there" */
+        t->error_code = strdup("KumomoriNotRun");
+        status = "skipped";
+        c->sum->skipped++;
+        if (!t->keyless && t->cmd->store) {
+            km_buf b = KM_BUF_INIT;
+            km_buf_puts(&b, "{\"Error\":{\"Code\":\"KumomoriNotRun\",\"Message\":");
+            km_buf_json_str(&b, t->skip, strlen(t->skip));
+            km_buf_puts(&b, "},\"kumomori\":{\"skipped\":true}}\n");
+            if (b.failed || km_proc_write_file(path, b.data, b.len)) status = "write failed";
+            km_buf_free(&b);
+        }
+    } else if (t->exit_code == 0 && !why) {
         const char *data = t->out.data ? t->out.data : "";
         size_t len = t->out.len;
         size_t i = 0;
@@ -321,7 +353,7 @@ static void record(ctx *c, task *t, const char *why) {
         km_buf_free(&b);
         free(msg);
     }
-    c->sum->calls++;
+    if (!t->skip) c->sum->calls++;
     /* manifest entry: the command as run (parameters are resource names, never secrets) */
     km_buf *m = &c->manifest;
     if (m->len) km_buf_puts(m, ",\n  ");
@@ -337,12 +369,17 @@ static void record(ctx *c, task *t, const char *why) {
     km_buf_puts(m, ",\"region\":");
     km_buf_json_str(m, t->region, strlen(t->region));
     km_buf_puts(m, ",\"file\":");
-    if (t->cmd->store) km_buf_json_str(m, rel, strlen(rel));
+    if (t->cmd->store && !t->keyless) km_buf_json_str(m, rel, strlen(rel));
     else km_buf_puts(m, "null");
     km_buf_printf(m, ",\"exit\":%d,\"status\":\"%s\",\"error_code\":", t->exit_code, status);
     if (t->error_code) km_buf_json_str(m, t->error_code, strlen(t->error_code));
     else km_buf_puts(m, "null");
-    km_buf_printf(m, ",\"duration_ms\":%.0f%s}", t->ms, truncated ? ",\"truncated\":true" : "");
+    km_buf_printf(m, ",\"duration_ms\":%.0f%s", t->ms, truncated ? ",\"truncated\":true" : "");
+    if (t->skip) {
+        km_buf_puts(m, ",\"reason\":");
+        km_buf_json_str(m, t->skip, strlen(t->skip));
+    }
+    km_buf_putc(m, '}');
 }
 
 static void progress(ctx *c, const task *t) {
@@ -377,6 +414,11 @@ static void run_tasks(ctx *c, task *tasks, size_t n) {
     for (;;) {
         while (c->running < (size_t)jobs && next < n) {
             task *t = &tasks[next++];
+            if (t->skip) {
+                record(c, t, NULL);
+                c->done++;
+                continue;
+            }
             t->tries++;
             if (spawn(t)) {
                 t->exit_code = 127;
@@ -533,12 +575,25 @@ static void items_walk(walk_ctx *w, const km_json *v, const char *path, int dept
         return;
     }
     if (!where_ok(w, v)) return;
-    char key[2048];
-    if (expand(w->src->key, v, w->src_key, w->c, w->region, key, sizeof key)) return;
+    char key[2048], from[300];
+    snprintf(from, sizeof from, "%s %s", w->src->from_service, w->src->from_op);
+    int keyless = expand(w->src->key, v, w->src_key, w->c, w->region, key, sizeof key) != 0;
+    if (keyless) {
+        /* the item stays in memory (c->answers) until the end: its address tells it from the
+         * others, so that the next round does not list it again */
+        snprintf(key, sizeof key, "\x1ekeyless:%p", (const void *)v);
+    }
     if (seen_key(w->seen, w->region, w->k, key)) return;
     task *t = tl_push(w->tl);
     if (!t) return;
-    if (make_task(w->c, t, w->k, w->region, v, w->src_key, key)) { w->tl->n--; return; }
+    if (make_task(w->c, t, w->k, w->region, v, w->src_key, keyless ? NULL : key, from)) { w->tl->n--; return; }
+    if (keyless) {
+        char why[2600];
+        snprintf(why, sizeof why, "the key %s could not be filled in from the item of %s", w->src->key, from);
+        free(t->skip);
+        if (!(t->skip = strdup(why))) { task_free(t); w->tl->n--; return; }
+        t->keyless = 1;
+    }
     w->added++;
 }
 
@@ -704,8 +759,8 @@ static void write_manifest(ctx *c, const char *started, const char *finished) {
         if (i) km_buf_puts(&b, ", ");
         km_buf_json_str(&b, c->regions[i], strlen(c->regions[i]));
     }
-    km_buf_printf(&b, "],\n \"summary\": {\"calls\": %zu, \"ok\": %zu, \"not_configured\": %zu, \"denied\": %zu, \"failed\": %zu, \"truncated\": %zu},\n \"commands\": [\n  ",
-                  c->sum->calls, c->sum->ok, c->sum->absent, c->sum->denied, c->sum->failed, c->sum->truncated);
+    km_buf_printf(&b, "],\n \"summary\": {\"calls\": %zu, \"ok\": %zu, \"not_configured\": %zu, \"denied\": %zu, \"failed\": %zu, \"truncated\": %zu, \"skipped\": %zu},\n \"commands\": [\n  ",
+                  c->sum->calls, c->sum->ok, c->sum->absent, c->sum->denied, c->sum->failed, c->sum->truncated, c->sum->skipped);
     if (c->manifest.data) km_buf_append(&b, c->manifest.data, c->manifest.len);
     km_buf_puts(&b, "\n ]\n}\n");
     char path[4200];
@@ -747,7 +802,7 @@ int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *
             if (!k->global || k->level || k->nsources || !wanted(&c, k)) continue;
             if (seen_key(&seen, "global", k, NULL)) continue;
             task *t = tl_push(&tl);
-            if (t && make_task(&c, t, k, "global", NULL, NULL, NULL)) tl.n--;
+            if (t && make_task(&c, t, k, "global", NULL, NULL, NULL, NULL)) tl.n--;
         }
         run_tasks(&c, tl.v, tl.n);
         for (size_t i = 0; i < tl.n; i++) task_free(&tl.v[i]);
@@ -768,7 +823,7 @@ int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *
                         plan_keyed(&c, &tl, k, region, &seen);
                     } else if (!seen_key(&seen, region, k, NULL)) {
                         task *t = tl_push(&tl);
-                        if (t && make_task(&c, t, k, region, NULL, NULL, NULL)) tl.n--;
+                        if (t && make_task(&c, t, k, region, NULL, NULL, NULL, NULL)) tl.n--;
                     }
                 }
             }

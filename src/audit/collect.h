@@ -29,6 +29,7 @@ typedef struct km_collect_summary {
     char account[16];
     size_t calls, ok, absent, denied, failed;
     size_t truncated;             /* answers cut short by the command's --max-items (NextToken kept) */
+    size_t skipped;               /* calls not run: a parameter could not be filled in (not in calls) */
     double seconds;
     char dir[4096];               /* OUT/<account> */
 } km_collect_summary;

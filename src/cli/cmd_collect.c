@@ -141,6 +141,9 @@ int km_cmd_collect(int argc, char **argv) {
             sum.account, sum.calls, sum.seconds, sum.ok, sum.absent, sum.denied, sum.failed, sum.dir, o.out_dir);
     if (sum.truncated)
         fprintf(stderr, "  %zu answer(s) cut short by the command's --max-items (\"truncated\" in manifest.json)\n", sum.truncated);
+    if (sum.skipped)
+        fprintf(stderr, "  %zu call(s) not run: a parameter could not be filled in from the answer it comes from "
+                        "(\"skipped\" in manifest.json; their checks cannot tell)\n", sum.skipped);
     rc = 0;
 out:
     free(regions_buf);
