@@ -92,9 +92,10 @@ build/libkumomori.a: $(OBJ)
 build/kumomori: $(CLI_OBJ) build/libkumomori.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libkumomori.a $(LDLIBS)
 
-build/tests/unit: $(TEST_OBJ) build/libkumomori.a
+# The unit tests carry the allocation-failure wrappers too (tests/test.h: km_allocfail_arm).
+build/tests/unit: $(TEST_OBJ) build/obj/tests/allocfail/wrap.o build/libkumomori.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) build/libkumomori.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(ALLOCFAIL_WRAP) -o $@ $(TEST_OBJ) build/obj/tests/allocfail/wrap.o build/libkumomori.a $(LDLIBS)
 
 # Sanitized build (clang, so every `make test` also proves the code builds clean with clang).
 build/asan/obj/gen/%.o: build/gen/%.c
@@ -108,9 +109,9 @@ build/asan/obj/%.o: %.c
 build/asan/kumomori: $(AOBJ)
 	$(ASAN_CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
 
-build/asan/tests/unit: $(ATEST_OBJ) $(ALIB_OBJ)
+build/asan/tests/unit: $(ATEST_OBJ) $(ALIB_OBJ) build/asan/obj/tests/allocfail/wrap.o
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
+	$(ASAN_CC) $(ASANFLAGS) $(ALLOCFAIL_WRAP) -o $@ $^ $(LDLIBS)
 
 asan: build/asan/kumomori build/asan/tests/unit
 

@@ -19,6 +19,11 @@ const char *km_test_corpora(void);
 const char *km_test_top(void);
 /* Read a whole file, malloc'd and NUL-terminated, or NULL. */
 char *km_test_read(const char *path, size_t *len);
+/* Allocation failure (tests/allocfail/wrap.c, linked into the unit tests): km_allocfail_arm(n)
+ * makes the nth allocation by kumomori's own code from now on return NULL (0: none);
+ * km_allocfail_calls() counts the allocations made so far. Libraries keep their allocator. */
+void km_allocfail_arm(long nth);
+long km_allocfail_calls(void);
 
 #define TEST(name)                                                                   \
     static void name(void);                                                          \

@@ -80,6 +80,9 @@ static void env_setup(void) {
     if (!getenv("AWS_MAX_ATTEMPTS")) setenv("AWS_MAX_ATTEMPTS", "10", 1);
     setenv("AWS_PAGER", "", 1);
     setenv("AWS_CLI_AUTO_PROMPT", "off", 1);
+    /* past a file-size limit (ulimit -f) a write fails with EFBIG and says which file, instead of
+     * the signal ending kumomori half-way */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static int spawn(task *t) {
@@ -739,7 +742,9 @@ static int choose_regions(ctx *c, km_error *err) {
     return KM_OK;
 }
 
-static void write_manifest(ctx *c, const char *started, const char *finished) {
+/* Returns KM_OK, or an error naming the manifest when it cannot be written whole (without it
+ * the snapshot has no record of what was collected, nor of what failed). */
+static int write_manifest(ctx *c, const char *started, const char *finished, km_error *err) {
     km_buf b = KM_BUF_INIT;
     km_buf_puts(&b, "{\n \"tool\": {\"name\": \"kumomori\", \"version\": \"" KUMOMORI_VERSION "\"},\n \"started_at\": ");
     km_buf_json_str(&b, started, strlen(started));
@@ -765,8 +770,12 @@ static void write_manifest(ctx *c, const char *started, const char *finished) {
     km_buf_puts(&b, "\n ]\n}\n");
     char path[4200];
     snprintf(path, sizeof path, "%s/manifest.json", c->dir);
-    km_proc_write_file(path, b.data, b.len);
+    int rc = KM_OK;
+    if (b.failed) rc = km_error_set(err, KM_ENOMEM, (size_t)-1, "%s: out of memory", path);
+    else if (km_proc_write_file(path, b.data, b.len))
+        rc = km_error_set(err, KM_ERR, (size_t)-1, "%s: cannot write: %s", path, strerror(errno));
     km_buf_free(&b);
+    return rc;
 }
 
 int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *err) {
@@ -837,7 +846,15 @@ int km_collect_run(const km_collect_opts *o, km_collect_summary *sum, km_error *
 out:
     km_format_time((int64_t)time(NULL), finished, sizeof finished);
     sum->seconds = km_proc_now() - t0;
-    write_manifest(&c, started, finished);
+    {
+        km_error merr;
+        km_error_clear(&merr);
+        /* an earlier error stays the one reported */
+        if (write_manifest(&c, started, finished, &merr) && !rc) {
+            *err = merr;
+            rc = merr.code;
+        }
+    }
     for (size_t i = 0; i < seen.cap; i++) free((void *)seen.slots[i].val);
     km_hmap_free(&seen);
     for (size_t i = 0; i < c.nanswer_keys; i++) {

@@ -5,6 +5,9 @@
  * unset or 0 fails none. At exit one line "km-allocfail: calls=C failed=F" goes to standard error
  * so the driver knows how many allocations a run made and whether the failure was reached.
  * KM_ALLOCFAIL_TRACE=1 also prints the call stack of the failed allocation (for debugging).
+ * build/tests/unit is linked the same way, so that a unit test can fail an allocation of its own
+ * choosing (km_allocfail_arm, tests/test.h); there the line at exit is printed only when
+ * KM_ALLOCFAIL_N is set, as the driver always does.
  * Written by hand: no library offers link-time fault injection. */
 #include <errno.h>
 #include <execinfo.h>
@@ -55,7 +58,16 @@ void *__wrap_realloc(void *p, size_t n) { return inject() ? NULL : __real_reallo
 char *__wrap_strdup(const char *s) { return inject() ? NULL : __real_strdup(s); }
 char *__wrap_strndup(const char *s, size_t n) { return inject() ? NULL : __real_strndup(s, n); }
 
+long km_allocfail_calls(void);
+void km_allocfail_arm(long nth);
+long km_allocfail_calls(void) { return __atomic_load_n(&calls, __ATOMIC_RELAXED); }
+void km_allocfail_arm(long nth) {
+    long at = nth > 0 ? __atomic_load_n(&calls, __ATOMIC_RELAXED) + nth : 0;
+    __atomic_store_n(&fail_at, at, __ATOMIC_RELAXED);
+}
+
 __attribute__((destructor)) static void report(void) {
+    if (!getenv("KM_ALLOCFAIL_N")) return;
     fprintf(stderr, "km-allocfail: calls=%ld failed=%ld\n", __atomic_load_n(&calls, __ATOMIC_RELAXED),
             __atomic_load_n(&failed, __ATOMIC_RELAXED));
 }
