@@ -321,7 +321,7 @@ TEST(iam_account_from_answers) {
     km_json_doc *deep = km_json_parse("{\"UserDetailList\": [{\"UserName\": \"deep\", \"Arn\": "
                                       "\"arn:aws:iam::111122223333:user/deep\"}]}", 88, NULL, NULL, &e);
     CHECK(deep != NULL);
-    CHECK_INT(km_iam_account_add_answer(a, "1/2/3/4/5/6/7/8/9/10/11/12/13/authz.json", km_json_root(deep)), KM_OK);
+    CHECK_INT(km_iam_account_add_answer(a, "1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/authz.json", km_json_root(deep)), KM_OK);
     CHECK_INT(km_iam_account_add_answer(a, "broken.json", NULL), KM_OK); /* counted, nothing else */
     km_json_doc_free(deep);
     a = km_iam_account_finish(a, path, &e);

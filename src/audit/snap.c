@@ -28,7 +28,6 @@
 #define MAX_FILE_BYTES km_limit(KM_LIMIT_FILE, (size_t)1 << 30)
 #define MAX_GROUP_BYTES ((size_t)32 << 20)
 #define MAX_PROBLEMS 5000
-#define MAX_DEPTH 16
 
 typedef struct entry {
     const char *account, *region, *service, *op, *key;
@@ -884,8 +883,8 @@ static int json_name(const char *name) {
 /* Depth-first, each directory sorted, so that results and messages do not depend on the file
  * system's order and the answers of one call stay together. */
 static void walk(km_snap *s, plist *l, const char *dir, int depth) {
-    if (depth > MAX_DEPTH) {
-        problem(s, "%s: nested deeper than %d directories; not read", dir, MAX_DEPTH);
+    if (depth > KM_FOLDER_MAX_DEPTH) {
+        problem(s, "%s: nested deeper than %d folders; not read", dir, KM_FOLDER_MAX_DEPTH);
         return;
     }
     DIR *d = opendir(dir);

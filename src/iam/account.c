@@ -26,7 +26,6 @@
 
 #define FILE_MAX (512u << 20)
 #define WALK_MAX_FILES 200000
-#define WALK_MAX_DEPTH 12
 
 typedef struct named_policy {
     char *key; /* managed policy ARN, org policy id, or resource ARN */
@@ -650,8 +649,8 @@ static int cmp_str(const void *x, const void *y) {
 }
 
 static int walk(const char *dir, int depth, fpath **out, size_t *n, size_t *cap, km_iam_account *a) {
-    if (depth > WALK_MAX_DEPTH) {
-        note(a, "%s: deeper than %d levels; not read", dir, WALK_MAX_DEPTH);
+    if (depth > KM_FOLDER_MAX_DEPTH) {
+        note(a, "%s: nested deeper than %d folders; not read", dir, KM_FOLDER_MAX_DEPTH);
         return 0;
     }
     DIR *d = opendir(dir);
@@ -1048,9 +1047,9 @@ static int says_iam(const km_json *root) {
 
 int km_iam_account_add_answer(km_iam_account *a, const char *rel, const km_json *root) {
     if (!a || !rel) return KM_ERR;
-    size_t depth = 0; /* the folder walk reads files at most WALK_MAX_DEPTH folders down */
+    size_t depth = 0; /* the folder walk reads files at most KM_FOLDER_MAX_DEPTH folders down */
     for (const char *c = rel; *c; c++) depth += *c == '/';
-    if (depth > WALK_MAX_DEPTH) return KM_OK;
+    if (depth > KM_FOLDER_MAX_DEPTH) return KM_OK;
     a->files_seen++;
     if (!says_iam(root)) return KM_OK;
     return load_root(a, root, NULL, 0, rel) < 0 ? KM_ENOMEM : KM_OK;

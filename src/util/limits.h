@@ -40,4 +40,10 @@ int km_limit_is_set(km_limit_id id);
 int km_limit_set(const char *spec, km_error *err);
 /* Apply a comma- or space-separated list of NAME=VALUE (the KUMOMORI_LIMITS syntax). */
 int km_limits_set_list(const char *list, km_error *err);
+
+/* Fixed, not a --limit: how many folders below the path given a snapshot folder (audit,
+ * recoverability: src/audit/snap.c) or a policy folder (iam: src/iam/account.c) is read. One
+ * number for both, as they read the same snapshots: a file 16 folders down is read, one 17 down
+ * is not (and the folder is named as an input problem). docs/security.md, "Limits". */
+#define KM_FOLDER_MAX_DEPTH 16
 #endif
