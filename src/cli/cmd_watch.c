@@ -135,11 +135,18 @@ static void state_free(wstate *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* The state file's format. 2: a pending hit's event fields ("c" in "windows") may be a compact
+ * record (NUL-ended fields, src/detect/program.c) instead of JSON. A kumomori that reads only
+ * version 1 refuses a version 2 state (exit status 2) instead of reading compact records as
+ * JSON; this one reads both, and refuses a later version by name (it would lose or repeat
+ * alerts). Bump it whenever an older kumomori would misread what is written. */
+#define STATE_VERSION 2
+
 /* Write the state file: a temporary file beside it, synced, renamed over, the folder synced. */
 static int state_save(const char *path, const wstate *s, const km_program *prog, const char *dir) {
     km_buf b = KM_BUF_INIT;
     km_buf_init(&b, 0);
-    km_buf_puts(&b, "{\"version\":1,\"dir\":");
+    km_buf_printf(&b, "{\"version\":%d,\"dir\":", STATE_VERSION);
     km_buf_json_str(&b, dir, strlen(dir));
     km_buf_printf(&b, ",\"output_bytes\":%" PRIu64 ",\"cutoff_ns\":%" PRId64 ",\"files\":%" PRIu64 ",\"records\":%" PRIu64
                       ",\"alerts\":%" PRIu64 ",\"input_errors\":%" PRIu64,
@@ -229,8 +236,16 @@ static int state_load(const char *path, wstate *s, km_program *prog, const char 
     const km_json *v = km_json_get(r, "version");
     const char *sdir = km_json_get_str(r, "dir", "");
     int rc = 0;
-    if (!v || v->type != KM_JSON_NUMBER || v->u.num.d != 1) {
-        snprintf(msg, msgsz, "%s: not a kumomori watch state file (version 1)", path);
+    double vd = v && v->type == KM_JSON_NUMBER ? v->u.num.d : 0;
+    int whole = vd >= 1 && vd <= 1e9 && vd == (double)(long)vd; /* bounded before the cast */
+    if (whole && vd > STATE_VERSION) {
+        snprintf(msg, msgsz,
+                 "%s: a watch state of format version %ld, written by a newer kumomori (this one reads versions 1 to %d): "
+                 "run that kumomori, or give a new --state file (its folder is then read again from the start)",
+                 path, (long)vd, STATE_VERSION);
+        rc = -1;
+    } else if (!whole) {
+        snprintf(msg, msgsz, "%s: not a kumomori watch state file (no \"version\" from 1 to %d)", path, STATE_VERSION);
         rc = -1;
     } else if (strcmp(sdir, dir)) {
         snprintf(msg, msgsz, "%.300s is the state of a watch over %.300s, not %.300s: give another --state file", path, sdir, dir);

@@ -1224,7 +1224,15 @@ int km_corr_load(km_corr *e, const char *json, size_t len, km_error *err) {
     char sig[32];
     snprintf(sig, sizeof sig, "%016" PRIx64, signature(e));
     const char *have = km_json_get_str(root, "signature", "");
-    if (jint(km_json_get(root, "version")) != 1 || strcmp(have, sig)) {
+    int64_t ver = jint(km_json_get(root, "version"));
+    if (ver > 1) { /* not "other rules": a format this kumomori does not know */
+        km_error_set(err, KM_ERR, (size_t)-1,
+                     "the saved window state has format version %" PRId64 ", written by a newer kumomori (this one reads "
+                     "version 1): run that kumomori, or start with a new state file", ver);
+        km_json_doc_free(d);
+        return KM_ERR;
+    }
+    if (ver != 1 || strcmp(have, sig)) {
         km_error_set(err, KM_ERR, (size_t)-1,
                      "the saved window state was made with other threshold/correlation rules (%.20s, now %s): start "
                      "with a new state file or the same rules",
