@@ -645,17 +645,7 @@ static int run_caller_identity(ctx *c, km_error *err) {
         task_free(&t);
         return rc;
     }
-    while (t.out_fd >= 0 || t.err_fd >= 0) {
-        struct pollfd pf[2];
-        int np = 0;
-        if (t.out_fd >= 0) pf[np++] = (struct pollfd){t.out_fd, POLLIN, 0};
-        if (t.err_fd >= 0) pf[np++] = (struct pollfd){t.err_fd, POLLIN, 0};
-        poll(pf, (nfds_t)np, 1000);
-        if (t.out_fd >= 0) km_proc_drain(&t.out_fd, &t.out);
-        if (t.err_fd >= 0) km_proc_drain(&t.err_fd, &t.err);
-    }
-    int st;
-    waitpid(t.pid, &st, 0);
+    int st = km_proc_wait_all(t.pid, &t.out_fd, &t.err_fd, &t.out, &t.err);
     int rc = KM_OK;
     km_json_doc *d = NULL;
     const char *e = t.err.data ? t.err.data : "";
@@ -691,17 +681,7 @@ static void cli_version(ctx *c) {
     add_arg(&t, "--version");
     snprintf(c->cli_version, sizeof c->cli_version, "unknown");
     if (spawn(&t) == 0) {
-        while (t.out_fd >= 0 || t.err_fd >= 0) {
-            struct pollfd pf[2];
-            int np = 0;
-            if (t.out_fd >= 0) pf[np++] = (struct pollfd){t.out_fd, POLLIN, 0};
-            if (t.err_fd >= 0) pf[np++] = (struct pollfd){t.err_fd, POLLIN, 0};
-            poll(pf, (nfds_t)np, 1000);
-            if (t.out_fd >= 0) km_proc_drain(&t.out_fd, &t.out);
-            if (t.err_fd >= 0) km_proc_drain(&t.err_fd, &t.err);
-        }
-        int st;
-        waitpid(t.pid, &st, 0);
+        km_proc_wait_all(t.pid, &t.out_fd, &t.err_fd, &t.out, &t.err);
         const char *v = t.out.len ? t.out.data : t.err.data; /* CLI v1 printed its version on stderr */
         if (v) {
             size_t l = strcspn(v, "\n");

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,4 +101,19 @@ void km_proc_drain(int *fd, km_buf *b) {
         }
         return;
     }
+}
+
+int km_proc_wait_all(pid_t pid, int *out_fd, int *err_fd, km_buf *out, km_buf *err) {
+    while (*out_fd >= 0 || *err_fd >= 0) {
+        struct pollfd pf[2];
+        int np = 0;
+        if (*out_fd >= 0) pf[np++] = (struct pollfd){*out_fd, POLLIN, 0};
+        if (*err_fd >= 0) pf[np++] = (struct pollfd){*err_fd, POLLIN, 0};
+        poll(pf, (nfds_t)np, 1000);
+        if (*out_fd >= 0) km_proc_drain(out_fd, out);
+        if (*err_fd >= 0) km_proc_drain(err_fd, err);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return st;
 }

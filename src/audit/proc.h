@@ -30,4 +30,8 @@ int km_proc_spawn(char *const *argv, pid_t *pid, int *out_fd, int *err_fd);
  * file closes *fd and sets it to -1. */
 void km_proc_drain(int *fd, km_buf *b);
 
+/* For one process at a time: reads its stdout into out and stderr into err until both end
+ * (closing *out_fd and *err_fd), then reaps it. Returns its wait status (waitpid's). */
+int km_proc_wait_all(pid_t pid, int *out_fd, int *err_fd, km_buf *out, km_buf *err);
+
 #endif

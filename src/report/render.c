@@ -215,27 +215,22 @@ static int index_of(const char *s, const char *const *list, int n) {
     return -1;
 }
 
-static void scen_badge(km_buf *b, const char *st) {
-    int i = index_of(st, scen_statuses, 5);
+/* The badge of s, one of the n words of list: class CLS-WORD, its mark and the word; any other
+ * s is shown escaped with the neutral class st-other. */
+static void list_badge(km_buf *b, const char *s, const char *const *list, const char *const *marks, int n,
+                       const char *cls) {
+    int i = index_of(s, list, n);
     if (i < 0) {
         P("<span class=\"badge st-other\">");
-        esc(b, st ? st : "none");
+        esc(b, s ? s : "none");
         P("</span>");
         return;
     }
-    F("<span class=\"badge st-%s\">%s %s</span>", scen_statuses[i], scen_marks[i], scen_statuses[i]);
+    F("<span class=\"badge %s-%s\">%s %s</span>", cls, list[i], marks[i], list[i]);
 }
 
-static void verdict_badge(km_buf *b, const char *v) {
-    int i = index_of(v, verdicts, 4);
-    if (i < 0) {
-        P("<span class=\"badge st-other\">");
-        esc(b, v ? v : "none");
-        P("</span>");
-        return;
-    }
-    F("<span class=\"badge v-%s\">%s %s</span>", verdicts[i], vmarks[i], verdicts[i]);
-}
+static void scen_badge(km_buf *b, const char *st) { list_badge(b, st, scen_statuses, scen_marks, 5, "st"); }
+static void verdict_badge(km_buf *b, const char *v) { list_badge(b, v, verdicts, vmarks, 4, "v"); }
 
 /* ---- header ---- */
 
