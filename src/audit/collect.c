@@ -116,58 +116,7 @@ static char *error_code_of(const char *err, char **message) {
 
 static int expand(const char *tmpl, const km_json *item, const char *key, const ctx *c, const char *region,
                   char *out, size_t n) {
-    size_t o = 0;
-    for (const char *p = tmpl; *p;) {
-        /* "{name}" is a template; any other '{' is text, such as the JSON of --filter-criteria
-         * (read as a template, it made the whole call vanish from the plan without a word) */
-        unsigned char nx = (unsigned char)p[1];
-        int tmpl_start = *p == '{' && (isalnum(nx) || nx == '_' || nx == '.' || nx == '@');
-        if (!tmpl_start) {
-            if (o + 1 >= n) return -1;
-            out[o++] = *p++;
-            continue;
-        }
-        const char *e = strchr(p, '}');
-        if (!e) return -1;
-        char name[128];
-        size_t l = (size_t)(e - p - 1);
-        if (l >= sizeof name) return -1;
-        memcpy(name, p + 1, l);
-        name[l] = 0;
-        int arn_field = -1;
-        char *bar = strchr(name, '|');
-        if (bar) {
-            if (strncmp(bar + 1, "arn:", 4)) return -1;
-            arn_field = (int)strtol(bar + 5, NULL, 10);
-            *bar = 0;
-        }
-        char num[64], tmp[2048];
-        const char *val = NULL;
-        if (!strcmp(name, "account")) val = c->account;
-        else if (!strcmp(name, "region")) val = region;
-        else if (!strcmp(name, "@key")) val = key;
-        else {
-            const km_json *v = strcmp(name, ".") ? km_ci_get(item, name) : item;
-            if (v && v->type == KM_JSON_STRING) val = v->u.str.s;
-            else if (v && v->type == KM_JSON_NUMBER) {
-                snprintf(num, sizeof num, "%.*s", (int)v->u.num.len, v->u.num.raw);
-                val = num;
-            }
-        }
-        if (!val || !*val) return -1;
-        if (arn_field >= 0) {
-            km_arn_field(val, arn_field, tmp, sizeof tmp);
-            if (!tmp[0]) return -1;
-            val = tmp;
-        }
-        size_t vl = strlen(val);
-        if (o + vl >= n) return -1;
-        memcpy(out + o, val, vl);
-        o += vl;
-        p = e + 1;
-    }
-    out[o] = 0;
-    return 0;
+    return km_template_expand(tmpl, item, key, c->account, region, out, n);
 }
 
 /* ---- tasks ---- */

@@ -1354,45 +1354,12 @@ static const spec specs[] = {
     {"AWS::EFS::FileSystem", "efs", "describe-file-systems", "FileSystems", "{FileSystemId}", "{Name}", "{FileSystemArn}", "{FileSystemId}", 0},
 };
 
-/* Expand "{Field}", "{.}", "{region}", "{account}" against item. Returns 0, or -1 when a field
- * is missing or not a string/number (then the template does not apply). */
+/* Expand "{Field}", "{.}", "{region}", "{account}" against item (the templates of collect's
+ * command list, one syntax: km_template_expand). Returns 0, or -1 when a field is missing or not
+ * a string/number (then the template does not apply). */
 static int expand(const char *tmpl, const km_json *item, const char *account, const char *region,
                   char *out, size_t n) {
-    size_t o = 0;
-    for (const char *p = tmpl; *p;) {
-        if (*p != '{') {
-            if (o + 1 < n) out[o++] = *p;
-            p++;
-            continue;
-        }
-        const char *e = strchr(p, '}');
-        if (!e) return -1;
-        char name[128];
-        size_t l = (size_t)(e - p - 1);
-        if (l >= sizeof name) return -1;
-        memcpy(name, p + 1, l);
-        name[l] = 0;
-        const char *val = NULL;
-        char num[64];
-        if (!strcmp(name, "account")) val = account;
-        else if (!strcmp(name, "region")) val = region;
-        else {
-            const km_json *v = strcmp(name, ".") ? km_ci_get(item, name) : item;
-            if (v && v->type == KM_JSON_STRING) val = v->u.str.s;
-            else if (v && v->type == KM_JSON_NUMBER) {
-                snprintf(num, sizeof num, "%.*s", (int)v->u.num.len, v->u.num.raw);
-                val = num;
-            }
-        }
-        if (!val || !*val) return -1;
-        size_t vl = strlen(val);
-        if (o + vl >= n) return -1;
-        memcpy(out + o, val, vl);
-        o += vl;
-        p = e + 1;
-    }
-    out[o] = 0;
-    return 0;
+    return km_template_expand(tmpl, item, NULL, account, region, out, n);
 }
 
 typedef void (*item_fn)(km_snap *s, const km_json *item, void *ctx);

@@ -66,6 +66,14 @@ int km_is_region(const char *s);
 /* The n-th (0-based) ':'-separated field of an ARN, copied into out; "" when absent. */
 void km_arn_field(const char *arn, int n, char *out, size_t outn);
 
+/* Fill in a template of the collect command list and the snapshot's resource table against
+ * item: "{Field}" (member, any case; a string or a number), "{.}" (item itself), "{account}",
+ * "{region}", "{@key}" (key, the source file's key), "{Field|arn:N}" (field N of that ARN); a
+ * '{' not followed by a name character is text (the JSON of --filter-criteria). Returns 0, or
+ * -1 when a value is missing or empty or out (n bytes) is too small. */
+int km_template_expand(const char *tmpl, const km_json *item, const char *key, const char *account, const char *region,
+                       char *out, size_t n);
+
 /* Case-insensitive ASCII string equality (either may be NULL: then equal only if both are). */
 int km_streq_ci(const char *a, const char *b);
 /* Append sep (when buf is not empty) and item to the string in buf[0..n). What does not fit is
