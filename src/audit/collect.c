@@ -237,6 +237,15 @@ static int cut_short(const task *t, const char *data, size_t len) {
     return cut;
 }
 
+/* Write an answer; a failure is counted and the first one kept with its reason for the summary
+ * (the manifest says "write failed" for each). 0 or -1. */
+static int store(ctx *c, const char *path, const char *data, size_t len) {
+    if (!km_proc_write_file(path, data, len)) return 0;
+    if (!c->sum->write_failed++)
+        snprintf(c->sum->write_error, sizeof c->sum->write_error, "%.500s: %s", path, strerror(errno));
+    return -1;
+}
+
 static void record(ctx *c, task *t, const char *why) {
     char rel[4200], path[8400];
     rel_path(t, rel, sizeof rel);
@@ -260,7 +269,7 @@ static void record(ctx *c, task *t, const char *why) {
             km_buf_puts(&b, "{\"Error\":{\"Code\":\"KumomoriNotRun\",\"Message\":");
             km_buf_json_str(&b, t->skip, strlen(t->skip));
             km_buf_puts(&b, "},\"kumomori\":{\"skipped\":true}}\n");
-            if (b.failed || km_proc_write_file(path, b.data, b.len)) status = "write failed";
+            if (b.failed || store(c, path, b.data, b.len)) status = "write failed";
             km_buf_free(&b);
         }
     } else if (t->exit_code == 0 && !why) {
@@ -269,7 +278,7 @@ static void record(ctx *c, task *t, const char *why) {
         size_t i = 0;
         while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
         if (i == len) { data = t->cmd->empty ? t->cmd->empty : "{}"; len = strlen(data); }
-        if (t->cmd->store && km_proc_write_file(path, data, len)) status = "write failed";
+        if (t->cmd->store && store(c, path, data, len)) status = "write failed";
         truncated = cut_short(t, data, len);
         if (truncated) c->sum->truncated++;
         remember(c, t, data, len);
@@ -301,7 +310,7 @@ static void record(ctx *c, task *t, const char *why) {
         km_buf_puts(&b, "}}\n");
         status = cl == KM_ERRCLASS_ABSENT ? "not configured" : cl == KM_ERRCLASS_DENIED ? "denied" : "error";
         /* a failed write must show in the manifest (it was overwritten by the class before) */
-        if (t->cmd->store && km_proc_write_file(path, b.data, b.len)) status = "write failed";
+        if (t->cmd->store && store(c, path, b.data, b.len)) status = "write failed";
         km_buf_free(&b);
         free(msg);
     }

@@ -30,6 +30,8 @@ typedef struct km_collect_summary {
     size_t calls, ok, absent, denied, failed;
     size_t truncated;             /* answers cut short by the command's --max-items (NextToken kept) */
     size_t skipped;               /* calls not run: a parameter could not be filled in (not in calls) */
+    size_t write_failed;          /* answers that could not be written ("write failed" in the manifest) */
+    char write_error[600];        /* the first of them: "PATH: reason" */
     double seconds;
     char dir[4096];               /* OUT/<account> */
 } km_collect_summary;

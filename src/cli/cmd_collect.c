@@ -134,6 +134,8 @@ int km_cmd_collect(int argc, char **argv) {
     km_collect_summary sum;
     if (km_collect_run(&o, &sum, &err) != KM_OK) {
         fprintf(stderr, "kumomori collect: %s\n", err.msg);
+        if (sum.write_failed) /* a full disk: the answers before the manifest say so first */
+            fprintf(stderr, "  %zu answer(s) could not be written either, the first: %s\n", sum.write_failed, sum.write_error);
         goto out;
     }
     fprintf(stderr, "kumomori collect: account %s: %zu calls in %.1f s: %zu answered, %zu not configured, %zu denied, %zu failed\n"
@@ -141,6 +143,9 @@ int km_cmd_collect(int argc, char **argv) {
             sum.account, sum.calls, sum.seconds, sum.ok, sum.absent, sum.denied, sum.failed, sum.dir, o.out_dir);
     if (sum.truncated)
         fprintf(stderr, "  %zu answer(s) cut short by the command's --max-items (\"truncated\" in manifest.json)\n", sum.truncated);
+    if (sum.write_failed)
+        fprintf(stderr, "  %zu answer(s) could not be written (\"write failed\" in manifest.json; their checks cannot tell), "
+                        "the first: %s\n", sum.write_failed, sum.write_error);
     if (sum.skipped)
         fprintf(stderr, "  %zu call(s) not run: a parameter could not be filled in from the answer it comes from "
                         "(\"skipped\" in manifest.json; their checks cannot tell)\n", sum.skipped);
