@@ -332,7 +332,9 @@ static void record(ctx *c, task *t, const char *why) {
     km_buf_puts(m, ",\"file\":");
     if (t->cmd->store && !t->keyless) km_buf_json_str(m, rel, strlen(rel));
     else km_buf_puts(m, "null");
-    km_buf_printf(m, ",\"exit\":%d,\"status\":\"%s\",\"error_code\":", t->exit_code, status);
+    if (t->skip) km_buf_puts(m, ",\"exit\":null"); /* never run */
+    else km_buf_printf(m, ",\"exit\":%d", t->exit_code);
+    km_buf_printf(m, ",\"status\":\"%s\",\"error_code\":", status);
     if (t->error_code) km_buf_json_str(m, t->error_code, strlen(t->error_code));
     else km_buf_puts(m, "null");
     km_buf_printf(m, ",\"duration_ms\":%.0f%s", t->ms, truncated ? ",\"truncated\":true" : "");
