@@ -4,7 +4,9 @@
 # harness, i.e. after the last commit that changed fuzz/fuzz_<target>.c, fuzz/util.c or
 # fuzz/fuzz.h. A run counts when it found nothing and its recorded commit contains that change
 # (older lines without a commit column: when they ended after the change's minute); a run made
-# with uncommitted harness changes ("+") never counts. Prints a Markdown table, then each target
+# with uncommitted harness changes ("+") never counts. A run recorded as "interrupted" (libFuzzer
+# stopped by SIGINT/SIGTERM, exit 72: fuzz/run.sh) is neither: its executions are not counted and
+# it is not a run that found something. Prints a Markdown table, then each target
 # still below the goal with the time it would need at its measured rate.
 # usage: fuzz/totals.sh [GOAL]   (GOAL defaults to 10000000)
 set -u
@@ -31,7 +33,12 @@ for t in $targets; do
         elif [[ "$date" > "$hmin" ]]; then
             counted=1
         fi
-        found=0; [ "$result" = ok ] || found=1
+        found=0
+        case "$result" in
+            ok) ;;
+            interrupted*) counted=0 ;;
+            *) found=1 ;;
+        esac
         echo "$counted $found $secs $execs $date"
     done | awk '$1 == 1 { if ($2 == 0) { runs++; ex += $4; s += $3 } else found++
                            if (first == "") first = $5; last = $5 }
