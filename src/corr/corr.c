@@ -1056,14 +1056,33 @@ static int digits(const char *s, size_t n, long *v) {
     return 0;
 }
 
+/* The last date, hour and minute ("YYYY-MM-DDTHH:MM", 16 bytes) this thread read, and its
+ * seconds since the epoch: a trail's records come in time order, so nearly every eventTime
+ * (read for each record's tick and again for its alert fields) shares them with the one before,
+ * and only the seconds and what follows are read. */
+static _Thread_local char tm_key[16];
+static _Thread_local int64_t tm_base;
+static _Thread_local int tm_valid;
+
 int64_t km_corr_parse_time(const char *s, size_t len) {
-    long Y, M, D, h, mi, sec;
-    if (!s || len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-        return -1;
-    if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) || digits(s + 11, 2, &h) ||
-        digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
-        return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+    long sec;
+    if (!s || len < 19 || s[16] != ':') return -1;
+    int64_t base;
+    if (tm_valid && memcmp(s, tm_key, 16) == 0) {
+        base = tm_base;
+    } else {
+        long Y, M, D, h, mi;
+        if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':') return -1;
+        if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) || digits(s + 11, 2, &h) ||
+            digits(s + 14, 2, &mi))
+            return -1;
+        if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59) return -1;
+        base = (int64_t)days_civil(Y, M, D) * 86400 + h * 3600 + mi * 60;
+        memcpy(tm_key, s, 16);
+        tm_base = base;
+        tm_valid = 1;
+    }
+    if (digits(s + 17, 2, &sec) || sec > 60) return -1;
     size_t i = 19;
     long ms = 0;
     if (i < len && s[i] == '.') {
@@ -1089,7 +1108,7 @@ int64_t km_corr_parse_time(const char *s, size_t len) {
         return -1;
     }
     if (i != len) return -1;
-    int64_t secs = (int64_t)days_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t secs = base + sec - off;
     return secs * 1000 + ms;
 }
 
