@@ -530,14 +530,17 @@ static inline size_t lit_find(const char *pat, size_t plen, size_t ulen, const c
     if (ulen == plen && ulen >= 2) {
         const size_t last = slen - ulen; /* last possible start */
         const unsigned char c0 = (unsigned char)pat[0], c1 = (unsigned char)pat[ulen - 1];
-        for (; k + 15 <= last; k += 16) {
-            __m128i m = _mm_and_si128(byte_eq(s + k, c0, fold), byte_eq(s + k + ulen - 1, c1, fold));
-            unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        while (k + 15 <= last || (k <= last && last >= 15)) {
+            /* the last block overlaps the one before: its positions already tried are masked off */
+            size_t b = k + 15 <= last ? k : last - 15;
+            __m128i m = _mm_and_si128(byte_eq(s + b, c0, fold), byte_eq(s + b + ulen - 1, c1, fold));
+            unsigned bits = (unsigned)_mm_movemask_epi8(m) & (0xFFFFu << (k - b));
             while (bits) {
-                size_t q = k + (size_t)__builtin_ctz(bits);
+                size_t q = b + (size_t)__builtin_ctz(bits);
                 if (fold ? lit_eq(pat + 1, plen - 2, s + q + 1, 1) : memcmp(pat + 1, s + q + 1, ulen - 2) == 0) return q;
                 bits &= bits - 1;
             }
+            k = b + 16;
         }
     }
 #endif
