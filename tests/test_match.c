@@ -93,6 +93,14 @@ TEST(match_prefix_suffix_ignore_case) {
         {"{\"a\": [{\"suffix\": \"\"}]}", "{\"a\": 5}", 0},
         {"{\"a\": [{\"equals-ignore-case\": \"ABC\"}]}", "{\"a\": \"aBc\"}", 1},
         {"{\"a\": [{\"equals-ignore-case\": \"ABC\"}]}", "{\"a\": \"aBcd\"}", 0},
+        /* values of 16 bytes and more are folded 16 at a time: letters at the block's edges, the
+         * bytes beside 'A'..'Z' ('@', '['), and non-ASCII past the first block */
+        {"{\"a\": [{\"equals-ignore-case\": \"cloudtrail.amazonaws.com\"}]}", "{\"a\": \"CloudTrail.AMAZONAWS.com\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"abcdefghijklmnopqrstuvwxyz\"}]}", "{\"a\": \"ABCDEFGHIJKLMNOPQRSTUVWXYZ\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"a@[`{zzzzzzzzzzzzzzzz\"}]}", "{\"a\": \"A@[`{ZZZZZZZZZZZZZZZZ\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"a`{`{zzzzzzzzzzzzzzzz\"}]}", "{\"a\": \"A@[@[ZZZZZZZZZZZZZZZZ\"}", 0},
+        {"{\"a\": [{\"equals-ignore-case\": \"0123456789abcdef\\u00e9\"}]}", "{\"a\": \"0123456789ABCDEF\\u00c9\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"0123456789abcdefx\"}]}", "{\"a\": \"0123456789ABCDEFY\"}", 0},
         {"{\"a\": [{\"equals-ignore-case\": \"\xc3\x89\x43OLE\"}]}", "{\"a\": \"\xc3\xa9\x63ole\"}", 1},
         {"{\"a\": [{\"equals-ignore-case\": \"stra\xc3\x9f\x65\"}]}", "{\"a\": \"STRASSE\"}", 1},
         {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"EventB\"}}]}", "{\"a\": \"eventbridge\"}", 1},

@@ -676,16 +676,21 @@ static int skip_container(fw *w) { return skip_container_impl(w); }
 #endif
 
 /* A span skipped without the strict checks (with kept fields: their reader checks it, as the
- * tree parser would, before it trusts the values). Out of line: the patterns' walk never calls it. */
-static __attribute__((noinline)) int note_skip(fw *w, size_t start) {
+ * tree parser would, before it trusts the values). Only the kept walk notes them (the patterns'
+ * walk never does); the growing is out of line. */
+static __attribute__((noinline)) int note_skip_grow(fw *w) {
     km_flat *o = w->out;
-    if (o->nskip == o->capskip) {
-        size_t nc = o->capskip ? o->capskip * 2 : 16;
-        size_t(*ns)[2] = realloc(o->skip, nc * sizeof *ns);
-        if (!ns) return nomem(w);
-        o->skip = ns;
-        o->capskip = nc;
-    }
+    size_t nc = o->capskip ? o->capskip * 2 : 16;
+    size_t(*ns)[2] = realloc(o->skip, nc * sizeof *ns);
+    if (!ns) return nomem(w);
+    o->skip = ns;
+    o->capskip = nc;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int note_skip(fw *w, size_t start) {
+    km_flat *o = w->out;
+    if (o->nskip == o->capskip && note_skip_grow(w)) return -1;
     o->skip[o->nskip][0] = start;
     o->skip[o->nskip++][1] = w->i;
     return 0;
