@@ -1062,8 +1062,9 @@ int km_match_kept_string(const km_matcher *m, const km_match_scratch *s, int han
 
 int km_match_kept(const km_matcher *m, km_match_scratch *s, const char *event, size_t len, km_kept_val *vals, size_t cap,
                   km_kept_view *view) {
-    (void)event, (void)len; /* flattened with the patterns' fields already */
+    (void)event; /* flattened with the patterns' fields already */
     if (!m->nkept) return -1;
+    view->len = len;
     view->odd = s->flat.odd;
     view->skipped = (const size_t(*)[2])s->flat.skip;
     view->nskipped = s->flat.nskip;

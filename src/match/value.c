@@ -552,8 +552,7 @@ static inline size_t lit_find(const char *pat, size_t plen, size_t ulen, const c
 static inline int wildcard_match(const char *pat, size_t plen, const char *s, size_t slen, int fold) {
     /* "*text*" (text without stars or escapes), the form of the Sigma compiler's contains and of
      * every |re literal: one search, without splitting the pattern into runs at every value */
-    if (plen >= 3 && pat[0] == '*' && pat[plen - 1] == '*' && !memchr(pat + 1, '*', plen - 2) && !memchr(pat + 1, '\\', plen - 2))
-        return lit_find(pat + 1, plen - 2, plen - 2, s, 0, slen, fold) != (size_t)-1;
+    if (km_wildcard_is_contains(pat, plen)) return lit_find(pat + 1, plen - 2, plen - 2, s, 0, slen, fold) != (size_t)-1;
     /* split into literal runs at unescaped stars */
     size_t seg_start = 0, i = 0, nstars = 0;
     /* first run: anchored at the start */
@@ -589,6 +588,14 @@ static inline int wildcard_match(const char *pat, size_t plen, const char *s, si
         nstars++;
         seg_start = i + 1;
     }
+}
+
+int km_wildcard_is_contains(const char *pat, size_t plen) {
+    return plen >= 3 && pat[0] == '*' && pat[plen - 1] == '*' && !memchr(pat + 1, '*', plen - 2) && !memchr(pat + 1, '\\', plen - 2);
+}
+
+int km_wildcard_contains(const char *text, size_t tlen, const char *s, size_t slen, int fold) {
+    return lit_find(text, tlen, tlen, s, 0, slen, fold) != (size_t)-1;
 }
 
 int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen) {
@@ -775,8 +782,12 @@ int km_vm_match(const km_vm *vm, km_value *v) {
     case KM_VM_EIC: return isstr && eic_q(&vm->str, v, 0);
     case KM_VM_PREFIX_EIC: return isstr && eic_q(&vm->str, v, 1);
     case KM_VM_SUFFIX_EIC: return isstr && eic_q(&vm->str, v, 2);
-    case KM_VM_WILDCARD: return isstr && km_wildcard_match(vm->str.s, vm->str.len, v->s, v->len);
-    case KM_VM_WILDCARD_CI: return isstr && km_wildcard_match_ci(vm->str.s, vm->str.len, v->s, v->len);
+    case KM_VM_WILDCARD:
+    case KM_VM_WILDCARD_CI:
+        if (!isstr) return 0;
+        if (vm->contains) return lit_find(vm->str.s + 1, vm->str.len - 2, vm->str.len - 2, v->s, 0, v->len, vm->kind == KM_VM_WILDCARD_CI) != (size_t)-1;
+        return vm->kind == KM_VM_WILDCARD ? km_wildcard_match(vm->str.s, vm->str.len, v->s, v->len)
+                                          : km_wildcard_match_ci(vm->str.s, vm->str.len, v->s, v->len);
     case KM_VM_CIDR: return ip_in(vm, v);
     case KM_VM_EXISTS: return 1;
     case KM_VM_AB_STRINGS:
