@@ -498,6 +498,17 @@ TEST(corr_time_and_span_parsing) {
     CHECK_INT(km_corr_parse_time("2024-13-01T10:00:00Z", 20), -1);
     CHECK_INT(km_corr_parse_time("yesterday", 9), -1);
     CHECK_INT(km_corr_parse_time("2024-05-01T10:00:00Zx", 21), -1);
+    /* the date, hour and minute of the time before are reused: what follows them is still read
+     * whole, and a new minute, a bad one after a good one, and the good one again all read right */
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:00:59Z", 20), 1714557659000LL);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:00:5xZ", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:00:61Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:00:07.5+01:00", 27), 1714554007500LL);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:01:00Z", 20), 1714557660000LL);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:0x:00Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:01:00Z", 20), 1714557660000LL);
+    CHECK_INT(km_corr_parse_time("2024-05-01T10:01", 16), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00Z", 20), 1714557660000LL + 86400000LL);
     CHECK_INT(km_corr_parse_span("90s"), 90000);
     CHECK_INT(km_corr_parse_span("10m"), 600000);
     CHECK_INT(km_corr_parse_span("1h"), 3600000);

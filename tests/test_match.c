@@ -93,6 +93,14 @@ TEST(match_prefix_suffix_ignore_case) {
         {"{\"a\": [{\"suffix\": \"\"}]}", "{\"a\": 5}", 0},
         {"{\"a\": [{\"equals-ignore-case\": \"ABC\"}]}", "{\"a\": \"aBc\"}", 1},
         {"{\"a\": [{\"equals-ignore-case\": \"ABC\"}]}", "{\"a\": \"aBcd\"}", 0},
+        /* values of 16 bytes and more are folded 16 at a time: letters at the block's edges, the
+         * bytes beside 'A'..'Z' ('@', '['), and non-ASCII past the first block */
+        {"{\"a\": [{\"equals-ignore-case\": \"cloudtrail.amazonaws.com\"}]}", "{\"a\": \"CloudTrail.AMAZONAWS.com\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"abcdefghijklmnopqrstuvwxyz\"}]}", "{\"a\": \"ABCDEFGHIJKLMNOPQRSTUVWXYZ\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"a@[`{zzzzzzzzzzzzzzzz\"}]}", "{\"a\": \"A@[`{ZZZZZZZZZZZZZZZZ\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"a`{`{zzzzzzzzzzzzzzzz\"}]}", "{\"a\": \"A@[@[ZZZZZZZZZZZZZZZZ\"}", 0},
+        {"{\"a\": [{\"equals-ignore-case\": \"0123456789abcdef\\u00e9\"}]}", "{\"a\": \"0123456789ABCDEF\\u00c9\"}", 1},
+        {"{\"a\": [{\"equals-ignore-case\": \"0123456789abcdefx\"}]}", "{\"a\": \"0123456789ABCDEFY\"}", 0},
         {"{\"a\": [{\"equals-ignore-case\": \"\xc3\x89\x43OLE\"}]}", "{\"a\": \"\xc3\xa9\x63ole\"}", 1},
         {"{\"a\": [{\"equals-ignore-case\": \"stra\xc3\x9f\x65\"}]}", "{\"a\": \"STRASSE\"}", 1},
         {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"EventB\"}}]}", "{\"a\": \"eventbridge\"}", 1},
@@ -812,4 +820,57 @@ TEST(match_concurrent_matching_on_one_matcher) {
     }
     CHECK_INT(bad, 0);
     km_matcher_free(m);
+}
+
+/* "*text*" is searched 16 positions at a time (first and last bytes together): every length of
+ * text and of value, the text at every position, near misses in its first, middle and last
+ * bytes, cased and folded, must give what a byte-by-byte search gives. */
+static int naive_contains(const char *t, size_t tl, const char *s, size_t sl, int fold) {
+    for (size_t k = 0; k + tl <= sl; k++) {
+        size_t j = 0;
+        for (; j < tl; j++) {
+            unsigned char a = (unsigned char)s[k + j], b = (unsigned char)t[j];
+            if (fold && a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
+            if (fold && b >= 'A' && b <= 'Z') b = (unsigned char)(b + 32);
+            if (a != b) break;
+        }
+        if (j == tl) return 1;
+    }
+    return 0;
+}
+
+TEST(match_wildcard_contains_blocks) {
+    static const char text[] = ":Assumed-Role/aws:[";
+    char pat[64], s[80];
+    size_t bad = 0, n = 0;
+    for (size_t tl = 1; tl < sizeof text; tl++) {
+        pat[0] = '*';
+        memcpy(pat + 1, text, tl);
+        pat[tl + 1] = '*';
+        for (size_t sl = 0; sl < 70; sl++) {
+            for (size_t at = 0; at + tl <= sl || at == 0; at++) {
+                for (int miss = 0; miss < 5; miss++) {
+                    /* '{' and '@' differ from '[' and '`' by 0x20 only: never equal, folded or not */
+                    for (size_t q = 0; q < sl; q++) s[q] = (char)("xy@{aS:-"[(q * 7 + sl) % 8]);
+                    if (at + tl <= sl) {
+                        memcpy(s + at, text, tl);
+                        if (miss == 1) s[at] = 'q';
+                        if (miss == 2) s[at + tl - 1] = '{';
+                        if (miss == 3 && tl > 2) s[at + tl / 2] = (char)(s[at + tl / 2] ^ 0x20); /* other case */
+                        if (miss == 4) s[at + tl - 1] = (char)(s[at + tl - 1] ^ 0x20);
+                    }
+                    for (int fold = 0; fold < 2; fold++) {
+                        int want = naive_contains(text, tl, s, sl, fold);
+                        int got = fold ? km_wildcard_match_ci(pat, tl + 2, s, sl) : km_wildcard_match(pat, tl + 2, s, sl);
+                        n++;
+                        if (got != want && bad++ < 5)
+                            fprintf(stderr, "  *%.*s* on %.*s (fold %d): %d, want %d\n", (int)tl, text, (int)sl, s, fold, got, want);
+                    }
+                }
+                if (sl < tl) break;
+            }
+        }
+    }
+    CHECK(n > 100000);
+    CHECK_INT(bad, 0);
 }

@@ -20,7 +20,7 @@ static const char *HEAD = "title: t\nid: 11111111-2222-3333-4444-555555555555\nl
 typedef struct {
     const char *det;
     int level; /* 2 fully, 1 partly */
-    const char *recs[12];
+    const char *recs[14];
 } ccase;
 
 /* Records over the fields the cases use, written by hand for the edge cases (absent, null, case,
@@ -81,7 +81,35 @@ static const ccase cases[] = {
      "    condition: 2 of them\n",
      1, {R_ALL}},
     {"detection:\n    sel:\n        eventName: ListBuckets\n    kw:\n        - 'internal'\n    condition: sel and kw\n", 1, {R_ALL}},
+    /* wildcards the matcher would refuse as too complex: a |re literal with a long run of one
+     * character is shortened, and cased contains values refused together drop out (wider) */
+    {"detection:\n    sel:\n        userIdentity.arn|re: '[a-z]2222222222x-role/.+'\n    condition: sel\n", 1,
+     {R_ALL, "{\"userIdentity\":{\"arn\":\"arn:aws:sts::1:a2222222222x-role/a\"}}",
+      "{\"userIdentity\":{\"arn\":\"arn:aws:sts::1:a222222222-role/a\"}}"}},
+    {"detection:\n    sel:\n        eventName: ListBuckets\n        userAgent|contains|cased: [abc, def, ghi, jkl]\n    condition: sel\n",
+     1, {R_ALL, "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x ghi\"}"}},
 };
+
+/* The |re literal's wildcard is kept (shortened), not dropped, and the matcher accepts it without
+ * any trial compilation on the Sigma side. */
+TEST(sigma_re_literal_wildcard_within_the_matcher_complexity) {
+    static const char *det = "detection:\n    sel:\n        userIdentity.arn|re: '[a-z]2222222222x-role/.+'\n    condition: sel\n";
+    km_buf b = KM_BUF_INIT;
+    km_buf_puts(&b, HEAD);
+    km_buf_puts(&b, det);
+    km_error err;
+    km_sigma_set *s = km_sigma_set_new();
+    int ok = km_sigma_set_add_text(s, "c.yml", b.data, b.len, &err) == KM_OK && km_sigma_set_finish(s, &err) == KM_OK;
+    km_buf_free(&b);
+    CHECK_MSG(ok, "%s", err.msg);
+    const char *const *pats;
+    size_t np = km_sigma_prefilter(s, 0, &pats);
+    CHECK_INT(np, 1);
+    /* the whole literal as a wildcard would be refused: "2222222222" holds nine nested beginnings of itself */
+    CHECK_CONTAINS(pats[0], "{\"wildcard\":\"*222x-role/*\"}");
+    CHECK_INT(km_pattern_check_flags(pats[0], strlen(pats[0]), KM_PATTERN_KM_OPS, &err), KM_OK);
+    km_sigma_set_free(s);
+}
 
 TEST(sigma_compiled_constructs_agree_with_the_evaluator) {
     km_sigma_scratch *sc = km_sigma_scratch_new();
@@ -114,7 +142,7 @@ TEST(sigma_compiled_constructs_agree_with_the_evaluator) {
             km_test_case(added, "case %zu: pattern %s: %s", i, pats[k], added ? "" : err.msg);
         }
         int pos = 0, neg = 0;
-        for (size_t r = 0; r < 12 && c->recs[r]; r++) {
+        for (size_t r = 0; r < sizeof c->recs / sizeof c->recs[0] && c->recs[r]; r++) {
             km_json_doc *d = km_json_parse(c->recs[r], strlen(c->recs[r]), NULL, NULL, &err);
             CHECK_MSG(d, "record %zu: %s", r, err.msg);
             int want = km_sigma_eval(s, 0, km_json_root(d), sc);

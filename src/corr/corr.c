@@ -290,6 +290,10 @@ struct km_corr {
     size_t nrules;
     fieldlist *fl;
     size_t nfl;
+    uint32_t *fl_of;   /* after km_corr_finish: id -> index in fl + 1 (0: none), for ids < nfl_of */
+    size_t nfl_of;
+    size_t *anchored;  /* after km_corr_finish: the indexes of the anchored rules, which a tick closes */
+    size_t nanchored;
     int finished;
     hitrec **heap;
     size_t nheap, capheap;
@@ -363,6 +367,8 @@ void km_corr_free(km_corr *e) {
         free(e->fl[i].consumer_input);
     }
     free(e->fl);
+    free(e->fl_of);
+    free(e->anchored);
     for (size_t i = 0; i < e->nheap; i++) hit_free(e->heap[i]);
     free(e->heap);
     free(e);
@@ -433,7 +439,20 @@ int km_corr_add(km_corr *e, const km_corr_def *d, km_error *err) {
     return KM_OK;
 }
 
+/* The field list of id once the engine is finished: a table lookup (this runs for every hit and
+ * every record a threshold reads), else NULL. */
+static inline const fieldlist *fl_find(const km_corr *e, uint32_t id) {
+    if (e->fl_of) {
+        uint32_t k = id < e->nfl_of ? e->fl_of[id] : 0;
+        return k ? &e->fl[k - 1] : NULL;
+    }
+    for (size_t i = 0; i < e->nfl; i++)
+        if (e->fl[i].id == id) return &e->fl[i];
+    return NULL;
+}
+
 static fieldlist *fl_get(km_corr *e, uint32_t id, int create) {
+    if (e->fl_of) return (fieldlist *)fl_find(e, id); /* finished: nothing more is created */
     for (size_t i = 0; i < e->nfl; i++)
         if (e->fl[i].id == id) return &e->fl[i];
     if (!create) return NULL;
@@ -547,24 +566,37 @@ int km_corr_finish(km_corr *e, km_error *err) {
             in->consumer_input[in->nconsumers++] = j;
         }
     }
+    /* lookup tables for the hot path (ids are rule indexes: a small table) */
+    uint32_t maxid = 0;
+    for (size_t i = 0; i < e->nfl; i++)
+        if (e->fl[i].id > maxid) maxid = e->fl[i].id;
+    if (e->nfl && maxid < (1u << 24)) {
+        uint32_t *t = calloc((size_t)maxid + 1, sizeof *t);
+        if (!t) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        for (size_t i = e->nfl; i-- > 0;) t[e->fl[i].id] = (uint32_t)i + 1; /* the first of an id, as the scan finds */
+        free(e->fl_of);
+        e->fl_of = t;
+        e->nfl_of = (size_t)maxid + 1;
+    }
+    free(e->anchored);
+    e->anchored = malloc((e->nrules ? e->nrules : 1) * sizeof *e->anchored);
+    if (!e->anchored) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    e->nanchored = 0;
+    for (size_t i = 0; i < e->nrules; i++)
+        if (e->rules[i].anchored) e->anchored[e->nanchored++] = i;
     e->finished = 1;
     return KM_OK;
 }
 
 int km_corr_consumes(const km_corr *e, uint32_t id) {
-    for (size_t i = 0; i < e->nfl; i++)
-        if (e->fl[i].id == id) return e->fl[i].nconsumers > 0;
-    return 0;
+    const fieldlist *f = fl_find(e, id);
+    return f && f->nconsumers > 0;
 }
 
 size_t km_corr_fields(const km_corr *e, uint32_t id, const char *const **paths) {
-    for (size_t i = 0; i < e->nfl; i++)
-        if (e->fl[i].id == id) {
-            *paths = (const char *const *)e->fl[i].paths;
-            return e->fl[i].n;
-        }
-    *paths = NULL;
-    return 0;
+    const fieldlist *f = fl_find(e, id);
+    *paths = f ? (const char *const *)f->paths : NULL;
+    return f ? f->n : 0;
 }
 
 /* ---- the reorder buffer (a binary min-heap on time, then arrival) ---- */
@@ -1018,7 +1050,11 @@ void km_corr_advance(km_corr *e, int64_t time_ms, km_corr_emit_fn emit, void *ct
     e->maxt = time_ms;
     int64_t wm = e->maxt - (int64_t)e->o.lateness_ms;
     release(e, wm, 0);
-    for (size_t i = 0; i < e->nrules; i++) close_due(e, &e->rules[i], wm, 0);
+    if (e->anchored) {
+        for (size_t i = 0; i < e->nanchored; i++) close_due(e, &e->rules[e->anchored[i]], wm, 0);
+    } else {
+        for (size_t i = 0; i < e->nrules; i++) close_due(e, &e->rules[i], wm, 0);
+    }
 }
 
 void km_corr_flush(km_corr *e, km_corr_emit_fn emit, void *ctx) {
@@ -1056,14 +1092,33 @@ static int digits(const char *s, size_t n, long *v) {
     return 0;
 }
 
+/* The last date, hour and minute ("YYYY-MM-DDTHH:MM", 16 bytes) this thread read, and its
+ * seconds since the epoch: a trail's records come in time order, so nearly every eventTime
+ * (read for each record's tick and again for its alert fields) shares them with the one before,
+ * and only the seconds and what follows are read. */
+static _Thread_local char tm_key[16];
+static _Thread_local int64_t tm_base;
+static _Thread_local int tm_valid;
+
 int64_t km_corr_parse_time(const char *s, size_t len) {
-    long Y, M, D, h, mi, sec;
-    if (!s || len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-        return -1;
-    if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) || digits(s + 11, 2, &h) ||
-        digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
-        return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+    long sec;
+    if (!s || len < 19 || s[16] != ':') return -1;
+    int64_t base;
+    if (tm_valid && memcmp(s, tm_key, 16) == 0) {
+        base = tm_base;
+    } else {
+        long Y, M, D, h, mi;
+        if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':') return -1;
+        if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) || digits(s + 11, 2, &h) ||
+            digits(s + 14, 2, &mi))
+            return -1;
+        if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59) return -1;
+        base = (int64_t)days_civil(Y, M, D) * 86400 + h * 3600 + mi * 60;
+        memcpy(tm_key, s, 16);
+        tm_base = base;
+        tm_valid = 1;
+    }
+    if (digits(s + 17, 2, &sec) || sec > 60) return -1;
     size_t i = 19;
     long ms = 0;
     if (i < len && s[i] == '.') {
@@ -1089,7 +1144,7 @@ int64_t km_corr_parse_time(const char *s, size_t len) {
         return -1;
     }
     if (i != len) return -1;
-    int64_t secs = (int64_t)days_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t secs = base + sec - off;
     return secs * 1000 + ms;
 }
 

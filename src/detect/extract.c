@@ -16,6 +16,8 @@
 typedef struct xs {
     const char *s;
     size_t n;
+    size_t rn; /* readable bytes from s (>= n): the strict check of a span reads on past its end
+                  16 at a time, and what it finds there ends the span's string as invalid */
     km_extract_req *req;
     size_t nreq;
     km_buf *vals;   /* per request: the values found so far, joined by ',' */
@@ -53,7 +55,7 @@ static size_t vstr(xs *x, size_t i) {
 #ifdef __SSE2__
         /* 16 bytes at a time to the next quote, backslash or control character */
         const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), c1f = _mm_set1_epi8(0x1F);
-        while (i + 16 <= x->n) {
+        while (i + 16 <= x->rn) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
             __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
                                      _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)); /* v <= 0x1F, unsigned */
@@ -434,7 +436,7 @@ int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_a
     xs x;
     memset(&x, 0, sizeof x);
     x.s = json;
-    x.n = len;
+    x.n = x.rn = len;
     x.req = req;
     x.nreq = n;
     km_buf vals[64];
@@ -490,16 +492,19 @@ int km_extract(const char *json, size_t len, km_extract_req *req, size_t n, km_a
     return rc;
 }
 
-int km_extract_strict(const char *json, size_t start, size_t end) {
+static int strict_span(const char *json, size_t start, size_t end, size_t readable) {
     xs x;
     memset(&x, 0, sizeof x);
     x.s = json;
     x.n = end;
+    x.rn = readable > end ? readable : end;
     /* started 64 levels down: a span nested near the reader's depth cap is left to km_extract,
      * which counts from where it began to skip */
     size_t i = skip_value_d(&x, start, 64);
     return !x.giveup && i == end;
 }
+
+int km_extract_strict(const char *json, size_t start, size_t end) { return strict_span(json, start, end, end); }
 
 #define KEPT_HANDLES 64
 #define KEPT_VALS 512
@@ -508,7 +513,7 @@ int km_extract_kept(const char *json, const km_kept_val *v, size_t nv, const km_
                     const int *handle, size_t n, km_arena *a) {
     if (view->odd || nv > KEPT_VALS) return 2;
     for (size_t i = 0; i < view->nskipped; i++)
-        if (!km_extract_strict(json, view->skipped[i][0], view->skipped[i][1])) return 2;
+        if (!strict_span(json, view->skipped[i][0], view->skipped[i][1], view->len)) return 2;
     /* each field's values chained in the event's order */
     int16_t head[KEPT_HANDLES], tail[KEPT_HANDLES], cnt[KEPT_HANDLES], next[KEPT_VALS];
     for (size_t h = 0; h < KEPT_HANDLES; h++) head[h] = tail[h] = -1, cnt[h] = 0;

@@ -326,31 +326,50 @@ static size_t put_dec(char *d, uint64_t v) {
     return n + 1;
 }
 
-/* The compact record of a's event fields into dst (NULL: only its size). */
-static size_t ctx_encode(char *dst, const km_alert *a) {
+/* The lengths a compact record of a's event fields needs (each string field's, and the first 64
+ * resources'), measured once for both the size and the writing. */
+typedef struct ctx_lens {
     const char *v[CTX_NSTR];
-    ctx_strs(a, v);
-    char num[48];
-    size_t k = 1 + put_dec(num, a->offset) + 1 + put_dec(num, a->nresources);
     size_t len[CTX_NSTR];
-    for (size_t i = 0; i < CTX_NSTR; i++) k += 2 + (len[i] = v[i] ? strlen(v[i]) : 0);
-    for (size_t i = 0; i < a->nresources; i++) k += strlen(a->resources[i]) + 1;
+    size_t rlen[64];
+    char off[24], nres[24]; /* the offset and the resource count in decimal, NUL-ended */
+    size_t offn, nresn;     /* their lengths with the NUL */
+    size_t total;
+} ctx_lens;
+
+static void ctx_measure(ctx_lens *c, const km_alert *a) {
+    ctx_strs(a, c->v);
+    c->offn = put_dec(c->off, a->offset);
+    c->nresn = put_dec(c->nres, a->nresources);
+    size_t k = 1 + c->offn + 1 + c->nresn;
+    for (size_t i = 0; i < CTX_NSTR; i++) k += 2 + (c->len[i] = c->v[i] ? strlen(c->v[i]) : 0);
+    for (size_t i = 0; i < a->nresources; i++) {
+        size_t l = strlen(a->resources[i]);
+        if (i < 64) c->rlen[i] = l;
+        k += l + 1;
+    }
     if (a->record) k += 1 + a->record_len;
-    if (!dst) return k;
+    c->total = k;
+}
+
+/* The compact record of a's event fields into dst (c->total bytes, measured from a). */
+static size_t ctx_write(char *dst, const km_alert *a, const ctx_lens *c) {
     char *d = dst;
     *d++ = CTX_BIN;
-    d += put_dec(d, a->offset) - 1; /* the offset's NUL is replaced by the gzip flag */
+    memcpy(d, c->off, c->offn - 1); /* the offset's NUL is replaced by the gzip flag */
+    d += c->offn - 1;
     *d++ = a->gzip ? '1' : '0';
     *d++ = 0;
     for (size_t i = 0; i < CTX_NSTR; i++) {
-        *d++ = v[i] ? 's' : 'n';
-        if (len[i]) memcpy(d, v[i], len[i]);
-        d += len[i];
+        *d++ = c->v[i] ? 's' : 'n';
+        if (c->len[i]) memcpy(d, c->v[i], c->len[i]);
+        d += c->len[i];
         *d++ = 0;
     }
-    d += put_dec(d, a->nresources);
+    memcpy(d, c->nres, c->nresn);
+    d += c->nresn;
     for (size_t i = 0; i < a->nresources; i++) {
-        size_t l = strlen(a->resources[i]);
+        size_t l = i < 64 ? c->rlen[i] : strlen(a->resources[i]);
         memcpy(d, a->resources[i], l + 1);
         d += l + 1;
     }
@@ -408,10 +427,12 @@ static int ctx_decode(const char *ctx, size_t n, km_alert *a, const char **resv)
 
 void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch) {
     (void)scratch;
-    size_t n = ctx_encode(NULL, a);
+    ctx_lens c;
+    ctx_measure(&c, a);
+    size_t n = c.total;
     char *d = km_arena_alloc_raw(ar, n + 1, 1);
     if (!d) return;
-    ctx_encode(d, a);
+    ctx_write(d, a, &c);
     d[n] = 0;
     h->ctx = d;
     h->ctx_len = n;
@@ -677,9 +698,10 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
             ctx.len = h->ctx_len;
         } else {
             km_buf_reset(&p->ctx);
-            size_t n = ctx_encode(NULL, a);
-            if (km_buf_reserve(&p->ctx, n) == 0) {
-                p->ctx.len = ctx_encode(p->ctx.data, a);
+            ctx_lens c;
+            ctx_measure(&c, a);
+            if (km_buf_reserve(&p->ctx, c.total) == 0) {
+                p->ctx.len = ctx_write(p->ctx.data, a, &c);
                 p->ctx.data[p->ctx.len] = 0;
             }
             ctx = p->ctx;

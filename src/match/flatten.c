@@ -676,16 +676,21 @@ static int skip_container(fw *w) { return skip_container_impl(w); }
 #endif
 
 /* A span skipped without the strict checks (with kept fields: their reader checks it, as the
- * tree parser would, before it trusts the values). Out of line: the patterns' walk never calls it. */
-static __attribute__((noinline)) int note_skip(fw *w, size_t start) {
+ * tree parser would, before it trusts the values). Only the kept walk notes them (the patterns'
+ * walk never does); the growing is out of line. */
+static __attribute__((noinline)) int note_skip_grow(fw *w) {
     km_flat *o = w->out;
-    if (o->nskip == o->capskip) {
-        size_t nc = o->capskip ? o->capskip * 2 : 16;
-        size_t(*ns)[2] = realloc(o->skip, nc * sizeof *ns);
-        if (!ns) return nomem(w);
-        o->skip = ns;
-        o->capskip = nc;
-    }
+    size_t nc = o->capskip ? o->capskip * 2 : 16;
+    size_t(*ns)[2] = realloc(o->skip, nc * sizeof *ns);
+    if (!ns) return nomem(w);
+    o->skip = ns;
+    o->capskip = nc;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int note_skip(fw *w, size_t start) {
+    km_flat *o = w->out;
+    if (o->nskip == o->capskip && note_skip_grow(w)) return -1;
     o->skip[o->nskip][0] = start;
     o->skip[o->nskip++][1] = w->i;
     return 0;
@@ -764,11 +769,11 @@ static inline __attribute__((always_inline)) size_t skip_ws(const unsigned char 
 /* A key on the way to a kept field: what the tree readers would read differently from the
  * values: a repeated key (the last wins there), a key with a dot (read both ways: it reaches a
  * state more than one level down), an escaped key. */
-static inline __attribute__((always_inline)) void kept_key(fw *w, int32_t state, int32_t child, uint32_t inst, int kdec) {
-    const km_nstate *st = w->names->st;
+static inline __attribute__((always_inline)) void kept_key(fw *w, const km_nstate *st, uint32_t *stamp, uint32_t level1,
+                                                           int32_t child, uint32_t inst, int kdec) {
     if (child < 0 || !st[child].onpath) return;
-    uint32_t *stp = &w->out->stamp[child];
-    if (*stp == inst || kdec || st[child].level != st[state].level + 1) w->out->odd = 1;
+    uint32_t *stp = &stamp[child];
+    if (*stp == inst || kdec || st[child].level != level1) w->out->odd = 1;
     *stp = inst;
 }
 
@@ -780,12 +785,18 @@ static inline __attribute__((always_inline)) int walk_object_t(fw *w, const int 
     const size_t n = w->n;
     size_t start = w->i;
     uint32_t inst = 0;
+    /* kept: the name states, the stamps and the level a key one down has, loaded once per object
+     * rather than per key (the stores to the stamps might alias them) */
+    const km_nstate *nst = w->names->st;
+    uint32_t *stamp = NULL, level1 = 0;
     if (kept) {
         inst = ++w->out->inst;
         if (inst == 0) { /* the clock wrapped: forget every stamp */
             memset(w->out->stamp, 0, w->out->capstamp * sizeof *w->out->stamp);
             inst = w->out->inst = 1;
         }
+        stamp = w->out->stamp;
+        level1 = (uint32_t)nst[state].level + 1;
     }
     size_t i = skip_ws(s, w->i + 1, n);
     if (i < n && s[i] == '}') {
@@ -845,10 +856,30 @@ static inline __attribute__((always_inline)) int walk_object_t(fw *w, const int 
         }
         i = skip_ws(s, i, n);
         int32_t child = names_step_h(w->names, (uint32_t)state, k, klen, head);
-        if (kept) kept_key(w, state, child, inst, kdec);
+        if (kept) kept_key(w, nst, stamp, level1, child, inst, kdec);
         size_t vq;
+        int32_t fld;
         if (child < 0 && i < n && s[i] == '"' && (vq = quick_close(s, i + 1, n)) != (size_t)-1) {
             i = vq + 1;
+        } else if (kept && child >= 0 && i < n && s[i] == '"' && (fld = nst[child].field) >= 0 && depth + 1 <= w->max_depth) {
+            /* a string at a field (the kept ones are mostly such: eventTime, eventID, ...): added
+             * here, as walk_value_t would, without a call per value */
+            const char *vs;
+            size_t vl;
+            if ((vq = quick_close(s, i + 1, n)) != (size_t)-1) {
+                vs = (const char *)s + i + 1;
+                vl = vq - i - 1;
+                w->i = i = vq + 1;
+                if (add_value_t(w, 1, (uint32_t)fld, elem, KM_V_STRING, vs, vl, 0, 0)) return -1;
+            } else {
+                int dec;
+                size_t b0 = w->out->nbuf;
+                w->i = i;
+                if (parse_string(w, &vs, &vl, &dec, &w->out->buf, &w->out->nbuf, &w->out->capbuf) ||
+                    add_value_t(w, 1, (uint32_t)fld, elem, KM_V_STRING, vs, vl, dec, b0))
+                    return -1;
+                i = w->i;
+            }
         } else {
             w->i = i;
             if (child < 0 ? skip_value_t(w, kept) : WALK_VALUE(w, child, elem, depth + 1)) return -1;

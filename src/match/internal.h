@@ -52,6 +52,7 @@ typedef struct km_vm {
     double lo, hi;         /* NUM_RANGE */
     int lo_open, hi_open;
     int is_ip;             /* STRING: names an IP address (stored in ip_lo) */
+    int contains;          /* WILDCARD, WILDCARD_CI: str is "*text*", text without stars or escapes */
     int ip_len;            /* 4 or 16 */
     uint8_t ip_lo[16], ip_hi[16];
 } km_vm;
@@ -213,6 +214,11 @@ int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int m
 int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen);
 /* The same with ASCII letters compared without regard to case (km-wildcard-ignore-case). */
 int km_wildcard_match_ci(const char *pat, size_t plen, const char *s, size_t slen);
+/* 1 when wildcard pat is "*text*" with text holding no star or backslash (km_vm.contains). */
+int km_wildcard_is_contains(const char *pat, size_t plen);
+/* The same answers as km_wildcard_match(_ci) for such a pattern (fold: _ci), without reading the
+ * pattern again: whether s holds text (pat + 1, plen - 2). */
+int km_wildcard_contains(const char *text, size_t tlen, const char *s, size_t slen, int fold);
 /* Checks a wildcard pattern; returns NULL or a message (static text with %zu for position) and
  * sets *pos. */
 const char *km_wildcard_check(const char *pat, size_t plen, size_t *pos);

@@ -30,6 +30,7 @@ typedef struct km_kept_view {
     int odd;                     /* a shape the values do not describe faithfully (see above) */
     const size_t (*skipped)[2];  /* [start, end) byte spans of the event, not checked strictly */
     size_t nskipped;
+    size_t len;                  /* the event's length: bytes a reader may look at beyond a span */
 } km_kept_view;
 
 /* The kept fields' values of the last successful km_matcher_match with s (event and len: that

@@ -497,6 +497,7 @@ static int parse_match_expr(cc *c, vlist *l, const km_json *obj) {
         if (check_wildcard(c, v)) return -1;
         vm->kind = KM_VM_WILDCARD;
         rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
+        vm->contains = !rc && km_wildcard_is_contains(vm->str.s, vm->str.len);
     } else if (c->km_ops && strcmp(op, "km-wildcard-ignore-case") == 0) {
         /* kumomori's own operator (docs/matcher.md), emitted by the Sigma compiler; in a pattern
          * a user wrote it falls to "Unrecognized match type", as EventBridge would answer */
@@ -504,6 +505,7 @@ static int parse_match_expr(cc *c, vlist *l, const km_json *obj) {
         if (check_wildcard(c, v) || check_ascii(c, v)) return -1;
         vm->kind = KM_VM_WILDCARD_CI;
         rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
+        vm->contains = !rc && km_wildcard_is_contains(vm->str.s, vm->str.len);
     } else {
         path_pop(c, old);
         return fail(c, obj, "Unrecognized match type %s%s", op, km_ops_hint(op));

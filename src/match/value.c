@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- numbers ---------------------------------------------------------------------------- */
 
@@ -502,20 +505,54 @@ static inline int lit_eq(const char *pat, size_t plen, const char *s, int fold) 
     return 1;
 }
 
-/* Leftmost occurrence of the literal in s[from..slen), or (size_t)-1. */
+#if defined(__SSE2__)
+/* Positions k in [i, i + 16) where s[k] may equal c: with fold and c a letter, either case
+ * (x | 0x20 is c's lower case exactly for c's two cases). */
+static inline __m128i byte_eq(const char *p, unsigned char c, int fold) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    unsigned char lc = (unsigned char)(c | 0x20);
+    if (fold && lc >= 'a' && lc <= 'z') return _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)lc));
+    return _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c));
+}
+#endif
+
+/* Leftmost occurrence of the literal in s[from..slen), or (size_t)-1. A literal without escapes
+ * is searched 16 positions at a time for its first and last bytes together, and only the
+ * positions holding both are compared whole: the Sigma prefilters' '*:assumed-role/aws:*' runs
+ * on every ARN and '*TruffleHog*' (folded) on every userAgent, where libc's memmem and a byte loop
+ * cost several hundred instructions per value. */
 static inline size_t lit_find(const char *pat, size_t plen, size_t ulen, const char *s, size_t from, size_t slen,
                               int fold) {
     if (ulen == 0) return from;
-    if (!fold && ulen == plen) { /* no escapes: libc's search (the pattern's '*:assumed-role/aws:*' on every ARN) */
-        const char *q = from <= slen ? memmem(s + from, slen - from, pat, plen) : NULL;
-        return q ? (size_t)(q - s) : (size_t)-1;
+    if (from > slen || slen - from < ulen) return (size_t)-1;
+    size_t k = from;
+#if defined(__SSE2__)
+    if (ulen == plen && ulen >= 2) {
+        const size_t last = slen - ulen; /* last possible start */
+        const unsigned char c0 = (unsigned char)pat[0], c1 = (unsigned char)pat[ulen - 1];
+        while (k + 15 <= last || (k <= last && last >= 15)) {
+            /* the last block overlaps the one before: its positions already tried are masked off */
+            size_t b = k + 15 <= last ? k : last - 15;
+            __m128i m = _mm_and_si128(byte_eq(s + b, c0, fold), byte_eq(s + b + ulen - 1, c1, fold));
+            unsigned bits = (unsigned)_mm_movemask_epi8(m) & (0xFFFFu << (k - b));
+            while (bits) {
+                size_t q = b + (size_t)__builtin_ctz(bits);
+                if (fold ? lit_eq(pat + 1, plen - 2, s + q + 1, 1) : memcmp(pat + 1, s + q + 1, ulen - 2) == 0) return q;
+                bits &= bits - 1;
+            }
+            k = b + 16;
+        }
     }
-    for (size_t k = from; k + ulen <= slen; k++)
+#endif
+    for (; k + ulen <= slen; k++)
         if (lit_eq(pat, plen, s + k, fold)) return k;
     return (size_t)-1;
 }
 
 static inline int wildcard_match(const char *pat, size_t plen, const char *s, size_t slen, int fold) {
+    /* "*text*" (text without stars or escapes), the form of the Sigma compiler's contains and of
+     * every |re literal: one search, without splitting the pattern into runs at every value */
+    if (km_wildcard_is_contains(pat, plen)) return lit_find(pat + 1, plen - 2, plen - 2, s, 0, slen, fold) != (size_t)-1;
     /* split into literal runs at unescaped stars */
     size_t seg_start = 0, i = 0, nstars = 0;
     /* first run: anchored at the start */
@@ -551,6 +588,14 @@ static inline int wildcard_match(const char *pat, size_t plen, const char *s, si
         nstars++;
         seg_start = i + 1;
     }
+}
+
+int km_wildcard_is_contains(const char *pat, size_t plen) {
+    return plen >= 3 && pat[0] == '*' && pat[plen - 1] == '*' && !memchr(pat + 1, '*', plen - 2) && !memchr(pat + 1, '\\', plen - 2);
+}
+
+int km_wildcard_contains(const char *text, size_t tlen, const char *s, size_t slen, int fold) {
+    return lit_find(text, tlen, tlen, s, 0, slen, fold) != (size_t)-1;
 }
 
 int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen) {
@@ -737,8 +782,12 @@ int km_vm_match(const km_vm *vm, km_value *v) {
     case KM_VM_EIC: return isstr && eic_q(&vm->str, v, 0);
     case KM_VM_PREFIX_EIC: return isstr && eic_q(&vm->str, v, 1);
     case KM_VM_SUFFIX_EIC: return isstr && eic_q(&vm->str, v, 2);
-    case KM_VM_WILDCARD: return isstr && km_wildcard_match(vm->str.s, vm->str.len, v->s, v->len);
-    case KM_VM_WILDCARD_CI: return isstr && km_wildcard_match_ci(vm->str.s, vm->str.len, v->s, v->len);
+    case KM_VM_WILDCARD:
+    case KM_VM_WILDCARD_CI:
+        if (!isstr) return 0;
+        if (vm->contains) return lit_find(vm->str.s + 1, vm->str.len - 2, vm->str.len - 2, v->s, 0, v->len, vm->kind == KM_VM_WILDCARD_CI) != (size_t)-1;
+        return vm->kind == KM_VM_WILDCARD ? km_wildcard_match(vm->str.s, vm->str.len, v->s, v->len)
+                                          : km_wildcard_match_ci(vm->str.s, vm->str.len, v->s, v->len);
     case KM_VM_CIDR: return ip_in(vm, v);
     case KM_VM_EXISTS: return 1;
     case KM_VM_AB_STRINGS:

@@ -178,18 +178,20 @@ static void wild_text(km_buf *b, const sg_str *s, size_t st, size_t en) {
     }
 }
 
-static void put_wild(km_buf *b, const char *op, const sg_str *s) {
+/* wl (may be NULL) collects the cased wildcards, which the matcher's complexity rule counts. */
+static void put_wild(km_buf *b, const char *op, const sg_str *s, sg_wl *wl) {
     km_buf w = KM_BUF_INIT;
     wild_text(&w, s, 0, s->len);
     km_buf_printf(b, "{\"%s\":", op);
     km_buf_json_str(b, w.data ? w.data : "", w.len);
     km_buf_putc(b, '}');
     if (w.failed) b->failed = 1;
+    if (!strcmp(op, "wildcard")) sg_wl_add(wl, w.data ? w.data : "", w.len);
     km_buf_free(&w);
 }
 
 /* One string value, positively. Returns 0 with *why set when the matcher cannot test it exactly. */
-static int str_pos(km_buf *b, const sg_value *v, const char **why) {
+static int str_pos(km_buf *b, const sg_value *v, const char **why, sg_wl *wl) {
     const sg_str *s = &v->str;
     if (!ascii_text(s)) {
         *why = "text outside printable ASCII (the matcher's case rules are ASCII's)";
@@ -212,11 +214,12 @@ static int str_pos(km_buf *b, const sg_value *v, const char **why) {
     }
     if (st == en) { /* only stars: any string */
         km_buf_puts(b, "{\"wildcard\":\"*\"}");
+        sg_wl_add(wl, "*", 1);
         return 1;
     }
     int lead = st > 0, trail = en < s->len;
     if (inner || (lead && trail)) {
-        put_wild(b, v->cased ? "wildcard" : "km-wildcard-ignore-case", s);
+        put_wild(b, v->cased ? "wildcard" : "km-wildcard-ignore-case", s, wl);
         return 1;
     }
     if (v->cased) {
@@ -240,7 +243,19 @@ static int in_group(const sg_item *it, size_t k, int g) { return g < 0 || it->va
 
 /* The value list of "field matches one of the values (of group g)". 1 exact, 2 necessary only,
  * 0 not expressible (*why). */
+static int vals_pos_wl(km_buf *b, const sg_item *it, int g, const char **why, sg_wl *wl);
 static int vals_pos(km_buf *b, const sg_item *it, int g, const char **why) {
+    sg_wl wl = {KM_BUF_INIT, {0}, 0, 0};
+    int rc = vals_pos_wl(b, it, g, why, &wl);
+    if (rc && !sg_wl_fits(&wl)) {
+        *why = "wildcards the matcher refuses together as too complex (repeated characters after '*')";
+        rc = 0;
+    }
+    sg_wl_free(&wl);
+    return rc;
+}
+
+static int vals_pos_wl(km_buf *b, const sg_item *it, int g, const char **why, sg_wl *wl) {
     int rc = 1, n = 0;
     km_buf_putc(b, '[');
     for (size_t k = 0; k < it->nvalues; k++) {
@@ -249,7 +264,7 @@ static int vals_pos(km_buf *b, const sg_item *it, int g, const char **why) {
         if (n++) km_buf_putc(b, ',');
         switch (v->kind) {
         case SV_STR:
-            if (!str_pos(b, v, why)) return 0;
+            if (!str_pos(b, v, why, wl)) return 0;
             break;
         case SV_NULL:
             km_buf_puts(b, "null,{\"exists\":false}");
@@ -266,24 +281,17 @@ static int vals_pos(km_buf *b, const sg_item *it, int g, const char **why) {
             rc = 2;
             break;
         case SV_RE: {
-            char lit[256];
-            size_t ln = v->cased ? sg_required_literal(v->text, lit, sizeof lit) : 0;
-            if (!ln) {
+            km_buf w = KM_BUF_INIT;
+            if (!v->cased || !sg_re_wildcard(v->text, &w) || w.failed) {
+                km_buf_free(&w);
                 *why = "|re (a regular expression)";
                 return 0;
             }
-            sg_str ls = {lit, NULL, ln};
-            uint8_t wm[256] = {0};
-            ls.w = wm;
-            km_buf_putc(b, '{');
-            km_buf_puts(b, "\"wildcard\":");
-            km_buf w = KM_BUF_INIT;
-            km_buf_putc(&w, '*');
-            wild_text(&w, &ls, 0, ln);
-            km_buf_putc(&w, '*');
+            km_buf_puts(b, "{\"wildcard\":");
             km_buf_json_str(b, w.data, w.len);
-            km_buf_free(&w);
             km_buf_putc(b, '}');
+            sg_wl_add(wl, w.data, w.len);
+            km_buf_free(&w);
             *why = "|re (a regular expression: the matcher tests the text every match contains, the evaluator decides)";
             rc = 2;
             break;
@@ -302,6 +310,7 @@ static int vals_pos(km_buf *b, const sg_item *it, int g, const char **why) {
 /* The value list of "field matches none of the values (of group g)". 1 exact, 0 not (*why). */
 static int vals_neg(km_buf *b, const sg_item *it, int g, const char **why) {
     km_buf ci = KM_BUF_INIT, cs = KM_BUF_INIT;
+    sg_wl wl = {KM_BUF_INIT, {0}, 0, 0}; /* the cased values: an anything-but wildcard list */
     int nci = 0, ncs = 0, has_null = 0, nex = 0, exv = 0, nv = 0, ok = 1;
     for (size_t k = 0; k < it->nvalues && ok; k++) {
         if (!in_group(it, k, g)) continue;
@@ -314,7 +323,7 @@ static int vals_neg(km_buf *b, const sg_item *it, int g, const char **why) {
         } else if (v->kind == SV_STR) {
             const char *w2 = NULL;
             km_buf probe = KM_BUF_INIT;
-            if (!str_pos(&probe, v, &w2)) {
+            if (!str_pos(&probe, v, &w2, NULL)) {
                 *why = w2;
                 ok = 0;
             }
@@ -325,6 +334,7 @@ static int vals_neg(km_buf *b, const sg_item *it, int g, const char **why) {
             km_buf wt = KM_BUF_INIT;
             wild_text(&wt, &v->str, 0, v->str.len);
             km_buf_json_str(t, wt.data ? wt.data : "", wt.len);
+            if (v->cased) sg_wl_add(&wl, wt.data ? wt.data : "", wt.len);
             km_buf_free(&wt);
             if (v->cased) ncs++;
             else nci++;
@@ -351,6 +361,11 @@ static int vals_neg(km_buf *b, const sg_item *it, int g, const char **why) {
         ok = 0;
     }
     if (ok && !nv) ok = 0;
+    if (ok && ncs && !nex && !sg_wl_fits(&wl)) {
+        *why = "wildcards the matcher refuses together as too complex (repeated characters after '*')";
+        ok = 0;
+    }
+    sg_wl_free(&wl);
     if (ok) {
         km_buf_putc(b, '[');
         if (nex) km_buf_puts(b, exv ? "{\"exists\":false}" : "{\"exists\":true}");

@@ -189,4 +189,24 @@ int sg_compile_build(km_arena *a, sg_detection *d);
 int sg_scalar_field(const char *f);
 size_t sg_required_literal(const char *re, char *out, size_t outsz);
 
+/* The cased wildcards ("wildcard", anything-but "wildcard") one pattern field's value list holds,
+ * checked together against the matcher's complexity rule (km_wildcard_complexity, which refuses a
+ * field whose wildcards one input can be half-way through in too many ways) before the list is
+ * written, so that no pattern the Sigma compiler writes is refused when the matcher compiles it. */
+#define SG_WL_MAX 64
+typedef struct sg_wl {
+    km_buf b;               /* the wildcard texts, one after the other */
+    size_t end[SG_WL_MAX];  /* where each ends in b */
+    size_t n;
+    int over;               /* more than SG_WL_MAX: not checked, so refused */
+} sg_wl;
+void sg_wl_add(sg_wl *l, const char *w, size_t n); /* l may be NULL: nothing to collect */
+int sg_wl_fits(const sg_wl *l);                    /* 1 when the matcher accepts them together */
+void sg_wl_free(sg_wl *l);
+/* A cased |re's required literal as the wildcard "*text*" (stars and backslashes in text escaped)
+ * into w: the whole literal when the matcher accepts that wildcard, else its longest part with few
+ * repeated runs (e.g. not "2222222") that it accepts. Returns 0 (w untouched) when there is none
+ * of at least 3 characters. */
+int sg_re_wildcard(const char *re, km_buf *w);
+
 #endif

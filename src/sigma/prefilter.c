@@ -8,7 +8,7 @@
  * EventBridge's equals-ignore-case / prefix / suffix / wildcard give exactly Sigma's answer for
  * ASCII values. A value or field outside that is dropped from the pattern (which only widens it). */
 #include "sigma/internal.h"
-#include "kumomori/match.h"
+#include "match/internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -97,8 +97,88 @@ size_t sg_required_literal(const char *re, char *out, size_t outsz) {
     return best;
 }
 
+void sg_wl_add(sg_wl *l, const char *w, size_t n) {
+    if (!l) return;
+    if (l->n == SG_WL_MAX) {
+        l->over = 1;
+        return;
+    }
+    km_buf_append(&l->b, w, n);
+    l->end[l->n++] = l->b.len;
+}
+
+int sg_wl_fits(const sg_wl *l) {
+    if (l->n == 0) return 1;
+    if (l->over || l->b.failed) return 0;
+    km_str w[SG_WL_MAX];
+    for (size_t i = 0; i < l->n; i++) {
+        size_t st = i ? l->end[i - 1] : 0;
+        w[i] = (km_str){l->b.data + st, l->end[i] - st};
+    }
+    return km_wildcard_complexity(w, l->n, KM_WILDCARD_MAX_COMPLEXITY + 1) <= KM_WILDCARD_MAX_COMPLEXITY;
+}
+
+void sg_wl_free(sg_wl *l) {
+    if (l) km_buf_free(&l->b);
+}
+
+static void put_contains(km_buf *w, const char *lit, size_t n) {
+    km_buf_putc(w, '*');
+    for (size_t i = 0; i < n; i++) {
+        if (lit[i] == '*' || lit[i] == '\\') km_buf_putc(w, '\\');
+        km_buf_putc(w, lit[i]);
+    }
+    km_buf_putc(w, '*');
+}
+
+static int contains_fits(const char *lit, size_t n) {
+    km_buf w = KM_BUF_INIT;
+    put_contains(&w, lit, n);
+    km_str s = {w.data, w.len};
+    int ok = !w.failed && km_wildcard_complexity(&s, 1, KM_WILDCARD_MAX_COMPLEXITY + 1) <= KM_WILDCARD_MAX_COMPLEXITY;
+    km_buf_free(&w);
+    return ok;
+}
+
+int sg_re_wildcard(const char *re, km_buf *w) {
+    char lit[256];
+    size_t n = sg_required_literal(re, lit, sizeof lit);
+    if (!n) return 0;
+    size_t best_at = 0, best_len = n;
+    if (!contains_fits(lit, n)) {
+        /* A "*text*" wildcard's complexity grows with how many of text's beginnings can end at one
+         * place of the input at once (its nested borders: "2222222" has six). The longest part of
+         * the literal in which no prefix has more than two nested borders keeps it at 4 or less;
+         * each start is extended while a failure function says so. */
+        best_len = 0;
+        int fail[256], depth[257];
+        for (size_t a = 0; a + best_len < n; a++) {
+            const char *t = lit + a;
+            size_t m = n - a, len = 1;
+            fail[0] = 0;
+            depth[1] = 0;
+            for (size_t j = 1; j < m; j++) {
+                int k = fail[j - 1];
+                while (k > 0 && t[j] != t[k]) k = fail[k - 1];
+                if (t[j] == t[k]) k++;
+                fail[j] = k;
+                depth[j + 1] = k ? depth[k] + 1 : 0;
+                if (depth[j + 1] > 2) break;
+                len = j + 1;
+            }
+            if (len > best_len) {
+                best_len = len;
+                best_at = a;
+            }
+        }
+        if (best_len < 3 || !contains_fits(lit + best_at, best_len)) return 0;
+    }
+    put_contains(w, lit + best_at, best_len);
+    return 1;
+}
+
 /* Append one EventBridge value matcher for v, or return 0 when v cannot be written as one. */
-static int vm_json(km_buf *b, const sg_value *v) {
+static int vm_json(km_buf *b, const sg_value *v, sg_wl *wl) {
     if (v->kind == SV_CIDR) {
         km_buf_puts(b, "{\"cidr\":");
         km_buf_json_str(b, v->text, strlen(v->text));
@@ -110,21 +190,16 @@ static int vm_json(km_buf *b, const sg_value *v) {
         return 1;
     }
     if (v->kind == SV_RE && v->cased) {
-        char lit[256];
-        size_t n = sg_required_literal(v->text, lit, sizeof lit);
-        if (!n) return 0;
         km_buf wb = KM_BUF_INIT;
-        km_buf_putc(&wb, '*');
-        for (size_t i = 0; i < n; i++) {
-            if (lit[i] == '*' || lit[i] == '\\') km_buf_putc(&wb, '\\');
-            km_buf_putc(&wb, lit[i]);
+        int ok = sg_re_wildcard(v->text, &wb) && !wb.failed;
+        if (ok) {
+            km_buf_puts(b, "{\"wildcard\":");
+            km_buf_json_str(b, wb.data, wb.len);
+            km_buf_putc(b, '}');
+            sg_wl_add(wl, wb.data, wb.len);
         }
-        km_buf_putc(&wb, '*');
-        km_buf_puts(b, "{\"wildcard\":");
-        km_buf_json_str(b, wb.data, wb.len);
-        km_buf_putc(b, '}');
         km_buf_free(&wb);
-        return 1;
+        return ok;
     }
     if (v->kind != SV_STR || !ascii(&v->str)) return 0;
     const sg_str *s = &v->str;
@@ -157,6 +232,7 @@ static int vm_json(km_buf *b, const sg_value *v) {
         km_buf_puts(b, "{\"wildcard\":");
         km_buf_json_str(b, wb.data ? wb.data : "", wb.len);
         km_buf_putc(b, '}');
+        sg_wl_add(wl, wb.data ? wb.data : "", wb.len);
         km_buf_free(&wb);
         return 1;
     }
@@ -175,12 +251,16 @@ static int item_json(km_buf *b, const sg_item *it) {
     km_buf tmp = KM_BUF_INIT;
     km_buf_putc(&tmp, '[');
     int n = 0, ok = 1;
+    sg_wl wl = {KM_BUF_INIT, {0}, 0, 0};
     /* with |all every group is needed: group 0 alone is a necessary condition */
     for (size_t i = 0; i < it->nvalues && ok; i++) {
         if (it->all && it->ngroups > 1 && it->values[i].group != 0) continue;
         if (n++) km_buf_putc(&tmp, ',');
-        ok = vm_json(&tmp, &it->values[i]);
+        ok = vm_json(&tmp, &it->values[i], &wl);
     }
+    /* wildcards the matcher would refuse together: no constraint from this item (wider) */
+    if (ok && !sg_wl_fits(&wl)) ok = 0;
+    sg_wl_free(&wl);
     km_buf_putc(&tmp, ']');
     if (ok && n && !tmp.failed) km_buf_append(b, tmp.data, tmp.len);
     km_buf_free(&tmp);
@@ -429,15 +509,6 @@ static int cond_exact(const sg_detection *d, const sg_cond *c) {
     }
 }
 
-/* Whether the matcher accepts every pattern (with kumomori's own operators). */
-static int patterns_accepted(const char *const *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        km_error e;
-        if (km_pattern_check_flags(p[i], strlen(p[i]), KM_PATTERN_KM_OPS, &e) != KM_OK) return 0;
-    }
-    return 1;
-}
-
 int sg_prefilter_build(km_arena *a, sg_detection *d) {
     plist l;
     cond_patterns(d, d->cond, &l);
@@ -462,23 +533,17 @@ int sg_prefilter_build(km_arena *a, sg_detection *d) {
         d->nlegacy = l.n;
     }
     pl_free(&l);
+    /* Neither path writes a wildcard list the matcher refuses as too complex (sg_wl_fits): a |re's
+     * literal is shortened to a part the matcher accepts (sg_re_wildcard), and a list that is still
+     * refused drops out of the pattern (wider, still necessary), so the patterns need no trial
+     * compilation here. */
     int rc = sg_compile_build(a, d);
     if (rc < 0) return -1;
-    if (rc == 1 && !patterns_accepted(d->prefilter, d->nprefilter)) rc = 0;
     if (rc == 0) {
-        /* the compiler gave up (too many combinations), or wrote a pattern the matcher refuses:
-         * the necessary patterns of old */
+        /* the compiler gave up (too many combinations): the necessary patterns of old */
         d->prefilter = d->legacy;
         d->nprefilter = d->nlegacy;
         d->prefilter_exact = d->nlegacy > 0 && cond_exact(d, d->cond);
-    }
-    if (!patterns_accepted(d->prefilter, d->nprefilter)) {
-        /* e.g. a wildcard written from a |re's required literal that is too complex for the
-         * matcher (repeated characters after '*'): no prefilter, the rule is evaluated on every
-         * record (slower, same answers) rather than making the whole rule set fail to load */
-        d->prefilter = NULL;
-        d->nprefilter = 0;
-        d->prefilter_exact = 0;
     }
     return 0;
 }
