@@ -288,6 +288,7 @@ typedef struct vault_info {
     const km_json *policy_doc;/* the get-backup-vault-access-policy answer */
     const km_json *rps;       /* RecoveryPoints, or NULL */
     const char *rps_why;      /* why they cannot be read */
+    int rps_why_seen;         /* an earlier vault has the same rps_why (backup_copies) */
 } vault_info;
 
 static void vault_read(km_recov *R, const km_res *v, vault_info *vi) {
@@ -344,6 +345,7 @@ static void vault_read(km_recov *R, const km_res *v, vault_info *vi) {
 typedef struct vaults {
     vault_info *v;
     size_t n, cap;
+    size_t nwhy; /* vaults whose recovery points cannot be read */
 } vaults;
 
 static void vaults_load(km_recov *R, vaults *vs) {
@@ -352,6 +354,12 @@ static void vaults_load(km_recov *R, vaults *vs) {
     for (size_t i = 0; i < n; i++) {
         vault_info *vi = PUSH(R, vs->v, vs->n, vs->cap);
         if (vi) vault_read(R, v[i], vi);
+    }
+    for (size_t i = 0; i < vs->n; i++) {
+        if (!vs->v[i].rps_why) continue;
+        vs->nwhy++;
+        for (size_t k = 0; k < i && !vs->v[i].rps_why_seen; k++)
+            if (vs->v[k].rps_why && !strcmp(vs->v[k].rps_why, vs->v[i].rps_why)) vs->v[i].rps_why_seen = 1;
     }
 }
 
@@ -379,12 +387,41 @@ static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
             if (iid) arns[narns++] = S(R, "arn:aws:ec2:%s:%s:instance/%s", st->region, st->account, iid);
         }
     }
+    /* Performance (docs/performance.md, audit): every store names every vault whose recovery
+     * points cannot be read (100 of them in the organisation snapshot), and checking each against
+     * the whole list (missing) was quadratic: 110 million string comparisons. The vaults' reasons
+     * are compared with each other once (vaults_load), so each is compared here only with the
+     * entries that are not vaults' reasons: those from before and those cmk adds in this loop. */
+    size_t m0 = st->nmissing, other[32], nother = 0;
+    int fallback = 0;
+    if (vs->nwhy && b->capmissing < st->nmissing + vs->nwhy) {
+        /* one allocation of the size it will have, not the doublings up to it */
+        size_t need = st->nmissing + vs->nwhy + 8; /* and room for judge's reasons */
+        const char **nm = km_arena_alloc(&R->arena, need * sizeof *nm);
+        if (!nm) {
+            R->failed = 1;
+            return;
+        }
+        if (st->nmissing) memcpy(nm, st->missing, st->nmissing * sizeof *nm);
+        st->missing = nm;
+        b->capmissing = need;
+    }
     for (size_t i = 0; i < vs->n; i++) {
         const vault_info *vi = &vs->v[i];
         if (vi->rps_why) {
             /* a vault of the store's account and region, or anywhere a copy could have gone */
-            missing(R, b, vi->rps_why);
             st->copies_incomplete = 1;
+            if (fallback) {
+                missing(R, b, vi->rps_why);
+                continue;
+            }
+            if (vi->rps_why_seen) continue; /* the same text is in the list already */
+            int dup = 0;
+            for (size_t k = 0; k < m0 && !dup; k++) dup = !strcmp(st->missing[k], vi->rps_why);
+            for (size_t k = 0; k < nother && !dup; k++) dup = !strcmp(st->missing[other[k]], vi->rps_why);
+            if (dup) continue;
+            const char **p = PUSH(R, st->missing, st->nmissing, b->capmissing);
+            if (p) *p = vi->rps_why;
             continue;
         }
         size_t count = 0;
@@ -420,8 +457,13 @@ static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
         c->verified = 1;
         copy_vault_facts(c, vi);
         const char *ku;
+        size_t before = st->nmissing;
         c->key = cmk(R, b, km_json_str(km_ci_get(best, "EncryptionKeyArn")), c->account, c->region, &ku);
         c->key_unknown = ku;
+        for (size_t k = before; k < st->nmissing && !fallback; k++) {
+            if (nother == sizeof other / sizeof other[0]) fallback = 1; /* the plain way from here on */
+            else other[nother++] = k;
+        }
     }
 }
 
@@ -1985,7 +2027,7 @@ km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninp
     if (ninputs) iam_job_start(&first, R, inputs[0]);
 
     /* stores and their copies */
-    vaults vs = {NULL, 0, 0};
+    vaults vs = {NULL, 0, 0, 0};
     vaults_load(R, &vs);
     for (const char *const *t = store_types; *t; t++) {
         size_t n;
