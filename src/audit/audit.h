@@ -90,6 +90,13 @@ void km_audit_opts_default(km_audit_opts *o);
 /* Run every check (or those matching opts->only) over a finished snapshot. */
 int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
                  km_error *err);
+/* The same in two steps, so that the recoverability analysis can run meanwhile: km_audit_start
+ * runs every check but the KMA-RECOV-* ones (opts->recov is ignored) and returns the audit in
+ * *out (freed on failure); km_audit_finish runs those with recov (may be NULL) and puts their
+ * findings in check order, as km_audit_run would have; on failure the caller frees the audit. */
+int km_audit_start(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
+                   km_error *err);
+int km_audit_finish(km_audit *a, const struct km_recov *recov, km_error *err);
 void km_audit_free(km_audit *a); /* takes NULL */
 
 size_t km_audit_nfindings(const km_audit *a);

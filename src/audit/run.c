@@ -396,8 +396,28 @@ static int only_match(const char *list, const char *id) {
     return 0;
 }
 
-int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
-                 km_error *err) {
+/* Whether check c reports the recoverability analysis (its findings wait for it). */
+static int needs_recov(const km_check *c) {
+    for (const km_check_impl *x = km_chk_recov; x->id; x++)
+        if (c->fn == x->fn) return 1;
+    return 0;
+}
+
+static void run_checks(km_audit *a, int recov_pass) {
+    const km_checkset *checks = a->checks;
+    for (size_t i = 0; i < checks->n; i++) {
+        const km_check *c = &checks->v[i];
+        if (a->opts.only && !only_match(a->opts.only, c->id)) continue;
+        if (needs_recov(c) != recov_pass) continue;
+        a->cur = c;
+        a->nev = a->ev_mark = 0;
+        c->fn(a);
+    }
+    a->cur = NULL;
+}
+
+int km_audit_start(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
+                   km_error *err) {
     km_audit *a = calloc(1, sizeof *a);
     km_arena *ar = calloc(1, sizeof *ar);
     if (!a || !ar) {
@@ -411,19 +431,55 @@ int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *
     a->checks = checks;
     if (opts) a->opts = *opts;
     else km_audit_opts_default(&a->opts);
+    a->opts.recov = NULL; /* given to km_audit_finish */
     if (!a->opts.now) a->opts.now = km_snap_time(snap);
     if (!a->opts.now) a->opts.now = (int64_t)time(NULL);
-    for (size_t i = 0; i < checks->n; i++) {
-        const km_check *c = &checks->v[i];
-        if (a->opts.only && !only_match(a->opts.only, c->id)) continue;
-        a->cur = c;
-        a->nev = a->ev_mark = 0;
-        c->fn(a);
-    }
-    a->cur = NULL;
+    run_checks(a, 0);
     if (a->oom) { /* a report without some findings would look complete */
         km_audit_free(a);
         return km_error_set(err, KM_ENOMEM, 0, "out of memory while running the checks; no report");
+    }
+    *out = a;
+    return KM_OK;
+}
+
+/* The findings in check order, as one pass over all checks would have emitted them: the first
+ * pass's (a->f[0..n1)) and the recoverability checks' (a->f[n1..n)) are each in check order and
+ * are merged from the back, with a copy of the second (the smaller) only. */
+static int merge_passes(km_audit *a, size_t n1) {
+    size_t n2 = a->n - n1;
+    if (!n2 || !n1) return 0;
+    km_finding *b = malloc(n2 * sizeof *b);
+    if (!b) return -1;
+    memcpy(b, a->f + n1, n2 * sizeof *b);
+    const km_check *base = a->checks->v;
+    size_t i = n1, j = n2, k = a->n;
+    while (j) {
+        if (i && a->f[i - 1].check - base > b[j - 1].check - base) a->f[--k] = a->f[--i];
+        else a->f[--k] = b[--j];
+    }
+    free(b);
+    return 0;
+}
+
+int km_audit_finish(km_audit *a, const struct km_recov *recov, km_error *err) {
+    size_t n1 = a->n;
+    a->opts.recov = recov;
+    run_checks(a, 1);
+    if (a->oom || merge_passes(a, n1)) /* a report without some findings would look complete */
+        return km_error_set(err, KM_ENOMEM, 0, "out of memory while running the checks; no report");
+    return KM_OK;
+}
+
+int km_audit_run(km_snap *snap, const km_checkset *checks, const km_audit_opts *opts, km_audit **out,
+                 km_error *err) {
+    km_audit *a = NULL;
+    int rc = km_audit_start(snap, checks, opts, &a, err);
+    if (rc != KM_OK) return rc;
+    rc = km_audit_finish(a, opts ? opts->recov : NULL, err);
+    if (rc != KM_OK) {
+        km_audit_free(a);
+        return rc;
     }
     *out = a;
     return KM_OK;

@@ -68,6 +68,10 @@ typedef struct pending_ci {
 struct km_snap {
     int oom; /* harden helper: something was lost for want of memory (the model is incomplete) */
     km_arena arena;
+    /* After loading, the snapshot is read by the checks and the recoverability analysis at the
+     * same time (cmd_audit.c); the only writes then, km_snap_intern and km_snap_embedded, take
+     * this lock. */
+    pthread_mutex_t mu;
     km_json_doc **docs;
     size_t ndocs, capdocs;
     km_hmap entries;   /* account/region/service/op/key -> entry */
@@ -108,8 +112,10 @@ static int grow(void **p, size_t *cap, size_t n, size_t elem) {
 
 const char *km_snap_intern(km_snap *s, const char *str) {
     if (!str) return NULL;
+    pthread_mutex_lock(&s->mu);
     const char *r = km_arena_strndup(&s->arena, str, strlen(str));
     if (!r) s->oom = 1; /* the caller goes on with NULL (no value); km_snap_oom tells the run */
+    pthread_mutex_unlock(&s->mu);
     return r;
 }
 
@@ -1217,7 +1223,16 @@ typedef struct cached {
     const char *why;
 } cached;
 
+static const km_json *embedded_locked(km_snap *s, const km_json *v, const char **why);
+
 const km_json *km_snap_embedded(km_snap *s, const km_json *v, const char **why) {
+    pthread_mutex_lock(&s->mu);
+    const km_json *r = embedded_locked(s, v, why);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+static const km_json *embedded_locked(km_snap *s, const km_json *v, const char **why) {
     if (why) *why = NULL;
     if (!v) { if (why) *why = "absent"; return NULL; }
     if (v->type == KM_JSON_OBJECT || v->type == KM_JSON_ARRAY) return v;
@@ -1248,7 +1263,8 @@ const km_json *km_snap_embedded(km_snap *s, const km_json *v, const char **why) 
             c->v = km_json_root(d);
         } else {
             c->v = NULL;
-            c->why = km_snap_intern(s, d ? "out of memory" : e.msg);
+            c->why = km_arena_strndup(&s->arena, d ? "out of memory" : e.msg, strlen(d ? "out of memory" : e.msg));
+            if (!c->why) s->oom = 1; /* as km_snap_intern, whose lock is held here */
         }
         km_hmap_put(&s->embedded, k, sizeof v, c);
     }
@@ -1262,6 +1278,7 @@ km_snap *km_snap_new(void) {
     km_snap *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     km_arena_init(&s->arena, 0);
+    pthread_mutex_init(&s->mu, NULL);
     return s;
 }
 
@@ -1301,6 +1318,7 @@ void km_snap_free(km_snap *s) {
     free(s->cis);
     free(s->read);
     km_arena_free(&s->arena);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 

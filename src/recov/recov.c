@@ -63,7 +63,19 @@ struct km_recov {
     size_t evals, budget;   /* IAM engine calls made, and the most allowed */
     const char *budget_why;
     int failed;
+    /* two threads judging (judge_all): what they share is guarded by mu (NULL with one); the
+     * second thread's arena holds part of the verdicts and is kept until km_recov_free */
+    pthread_mutex_t *mu;
+    km_arena warena;
 };
+
+static void lock(km_recov *R) {
+    if (R->mu) pthread_mutex_lock(R->mu);
+}
+
+static void unlock(km_recov *R) {
+    if (R->mu) pthread_mutex_unlock(R->mu);
+}
 
 /* ---- memory: everything lives in the arena ---------------------------------------------- */
 
@@ -288,6 +300,7 @@ typedef struct vault_info {
     const km_json *policy_doc;/* the get-backup-vault-access-policy answer */
     const km_json *rps;       /* RecoveryPoints, or NULL */
     const char *rps_why;      /* why they cannot be read */
+    int rps_why_seen;         /* an earlier vault has the same rps_why (backup_copies) */
 } vault_info;
 
 static void vault_read(km_recov *R, const km_res *v, vault_info *vi) {
@@ -344,6 +357,7 @@ static void vault_read(km_recov *R, const km_res *v, vault_info *vi) {
 typedef struct vaults {
     vault_info *v;
     size_t n, cap;
+    size_t nwhy; /* vaults whose recovery points cannot be read */
 } vaults;
 
 static void vaults_load(km_recov *R, vaults *vs) {
@@ -352,6 +366,12 @@ static void vaults_load(km_recov *R, vaults *vs) {
     for (size_t i = 0; i < n; i++) {
         vault_info *vi = PUSH(R, vs->v, vs->n, vs->cap);
         if (vi) vault_read(R, v[i], vi);
+    }
+    for (size_t i = 0; i < vs->n; i++) {
+        if (!vs->v[i].rps_why) continue;
+        vs->nwhy++;
+        for (size_t k = 0; k < i && !vs->v[i].rps_why_seen; k++)
+            if (vs->v[k].rps_why && !strcmp(vs->v[k].rps_why, vs->v[i].rps_why)) vs->v[i].rps_why_seen = 1;
     }
 }
 
@@ -379,12 +399,41 @@ static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
             if (iid) arns[narns++] = S(R, "arn:aws:ec2:%s:%s:instance/%s", st->region, st->account, iid);
         }
     }
+    /* Performance (docs/performance.md, audit): every store names every vault whose recovery
+     * points cannot be read (100 of them in the organisation snapshot), and checking each against
+     * the whole list (missing) was quadratic: 110 million string comparisons. The vaults' reasons
+     * are compared with each other once (vaults_load), so each is compared here only with the
+     * entries that are not vaults' reasons: those from before and those cmk adds in this loop. */
+    size_t m0 = st->nmissing, other[32], nother = 0;
+    int fallback = 0;
+    if (vs->nwhy && b->capmissing < st->nmissing + vs->nwhy) {
+        /* one allocation of the size it will have, not the doublings up to it */
+        size_t need = st->nmissing + vs->nwhy + 8; /* and room for judge's reasons */
+        const char **nm = km_arena_alloc(&R->arena, need * sizeof *nm);
+        if (!nm) {
+            R->failed = 1;
+            return;
+        }
+        if (st->nmissing) memcpy(nm, st->missing, st->nmissing * sizeof *nm);
+        st->missing = nm;
+        b->capmissing = need;
+    }
     for (size_t i = 0; i < vs->n; i++) {
         const vault_info *vi = &vs->v[i];
         if (vi->rps_why) {
             /* a vault of the store's account and region, or anywhere a copy could have gone */
-            missing(R, b, vi->rps_why);
             st->copies_incomplete = 1;
+            if (fallback) {
+                missing(R, b, vi->rps_why);
+                continue;
+            }
+            if (vi->rps_why_seen) continue; /* the same text is in the list already */
+            int dup = 0;
+            for (size_t k = 0; k < m0 && !dup; k++) dup = !strcmp(st->missing[k], vi->rps_why);
+            for (size_t k = 0; k < nother && !dup; k++) dup = !strcmp(st->missing[other[k]], vi->rps_why);
+            if (dup) continue;
+            const char **p = PUSH(R, st->missing, st->nmissing, b->capmissing);
+            if (p) *p = vi->rps_why;
             continue;
         }
         size_t count = 0;
@@ -420,8 +469,13 @@ static void backup_copies(km_recov *R, sbuild *b, const vaults *vs) {
         c->verified = 1;
         copy_vault_facts(c, vi);
         const char *ku;
+        size_t before = st->nmissing;
         c->key = cmk(R, b, km_json_str(km_ci_get(best, "EncryptionKeyArn")), c->account, c->region, &ku);
         c->key_unknown = ku;
+        for (size_t k = before; k < st->nmissing && !fallback; k++) {
+            if (nother == sizeof other / sizeof other[0]) fallback = 1; /* the plain way from here on */
+            else other[nother++] = k;
+        }
     }
 }
 
@@ -1195,7 +1249,17 @@ static void iam_load(km_recov *R, const char *const *inputs, size_t ninputs, iam
 
 static void iam_prepare(km_recov *R, km_iam_account *a, int with_vault_policies);
 
+static km_iam_account *iam_nopol_locked(km_recov *R, size_t i);
+
+/* Built on first need, by whichever judging thread needs it first. */
 static km_iam_account *iam_nopol(km_recov *R, size_t i) {
+    lock(R);
+    km_iam_account *a = iam_nopol_locked(R, i);
+    unlock(R);
+    return a;
+}
+
+static km_iam_account *iam_nopol_locked(km_recov *R, size_t i) {
     if (R->iam_nopol[i]) return R->iam_nopol[i];
     km_error e;
     km_error_clear(&e);
@@ -1411,6 +1475,14 @@ static km_tri destroys_all(km_recov *R, const km_recov_store *st, const tmpls *t
  * them); the number kept per principal is bounded too. */
 #define MAX_ESCALATIONS 8
 
+/* km_snap_embedded parses on first use and keeps the result in the snapshot: one thread at a time. */
+static const km_json *embedded(km_recov *R, const km_json *v) {
+    lock(R);
+    const km_json *d = km_snap_embedded(R->snap, v, NULL);
+    unlock(R);
+    return d;
+}
+
 static int trusts_service(km_recov *R, const char *role, const char *service) {
     char key[1200];
     int kl = snprintf(key, sizeof key, "trust|%s|%s", role, service);
@@ -1420,7 +1492,7 @@ static int trusts_service(km_recov *R, const char *role, const char *service) {
     int ok = 0;
     const km_res *r = km_snap_find_arn(R->snap, role);
     const km_json *doc = r ? km_res_get(r, "AssumeRolePolicyDocument") : NULL;
-    if (doc && doc->type == KM_JSON_STRING) doc = km_snap_embedded(R->snap, doc, NULL);
+    if (doc && doc->type == KM_JSON_STRING) doc = embedded(R, doc);
     km_buf text = KM_BUF_INIT;
     /* a trust policy unread for want of memory is no "does not trust" (found by
      * tests/test_recov_oom.c: a principal escalating through it was dropped from the verdict) */
@@ -1518,7 +1590,7 @@ static void esc_targets(km_recov *R, size_t p, const char *kind, targets *out) {
 /* Whether a policy document has an Allow that could match an IAM action (Action "*", "iam:...",
  * a service pattern with a wildcard, or NotAction). */
 static int doc_may_allow_iam(km_recov *R, const km_json *doc) {
-    if (doc && doc->type == KM_JSON_STRING) doc = km_snap_embedded(R->snap, doc, NULL);
+    if (doc && doc->type == KM_JSON_STRING) doc = embedded(R, doc);
     if (!doc) return 1; /* unreadable: the engine decides */
     const km_json *st = km_ci_get(doc, "Statement");
     size_t n = st && st->type == KM_JSON_ARRAY ? km_json_len(st) : (st ? 1 : 0);
@@ -1908,6 +1980,140 @@ static void judge(km_recov *R, sbuild *b, const km_json *data_defs, const km_jso
     }
 }
 
+/* ---- judging on two threads ----------------------------------------------------------------- */
+
+/* What judge keeps per thread: the answer cache, the candidate lists, the escalations found and
+ * the count of engine calls. Fresh (empty) in R's arena. */
+static void judge_state(km_recov *R) {
+    size_t n = R->npr ? R->npr : 1;
+    km_hmap empty = KM_HMAP_INIT;
+    R->cache = empty;
+    R->skip = empty;
+    R->evals = 0;
+    R->esc = km_arena_alloc(&R->arena, n * sizeof *R->esc);
+    R->nesc = km_arena_alloc(&R->arena, n * sizeof *R->nesc);
+    R->esc_done = km_arena_alloc(&R->arena, n);
+    if (!R->esc || !R->nesc || !R->esc_done) R->failed = 1; /* km_arena_alloc zeroes */
+}
+
+typedef struct judge_job {
+    km_recov *R;
+    sbuild *bs;
+    size_t from, to;
+    const km_json *data_defs, *copy_defs;
+} judge_job;
+
+static void *judge_run(void *arg) {
+    judge_job *j = arg;
+    for (size_t s = j->from; s < j->to && !j->R->failed; s++) judge(j->R, &j->bs[s], j->data_defs, j->copy_defs);
+    return NULL;
+}
+
+/* Whether the engine calls of both threads, counted once each, stayed under the budget: the
+ * keys the second thread evaluated that the first did not, added to the first's count. */
+static int within_budget(const km_recov *R, const km_recov *W) {
+    if (R->evals >= R->budget || W->evals >= R->budget) return 0;
+    size_t all = R->evals;
+    for (size_t i = 0; i < W->cache.cap; i++) {
+        const km_hmap_slot *sl = &W->cache.slots[i];
+        if (!sl->key || (sl->klen >= 6 && !memcmp(sl->key, "trust|", 6))) continue; /* not an engine call */
+        if (!km_hmap_get(&R->cache, sl->key, sl->klen) && ++all >= R->budget) return 0;
+    }
+    return 1;
+}
+
+/* Where to split the stores between the two threads. A store's cost is mostly that of the first
+ * store of its kind (the same first-copy paths: every principal is looked at, about 12 us each on
+ * the organisation snapshot, and its escalations found), then about 15 us per store; each thread
+ * finds the escalations again. So a half costs about npr per kind of store it holds plus one per
+ * store, the kinds approximated by the store types (the stores are in type order); the split
+ * chosen among the type boundaries and the middle is the one whose dearer half is cheapest.
+ * Only time depends on it: each store's verdict is the same wherever the split falls. */
+static size_t split_point(const km_recov *R) {
+    size_t best = R->nstores / 2, best_cost = (size_t)-1;
+    for (size_t cand = 0; cand <= R->nstores; cand++) {
+        int boundary = cand > 0 && cand < R->nstores && strcmp(R->stores[cand - 1].type, R->stores[cand].type);
+        if (!boundary && cand != R->nstores / 2) continue;
+        size_t cost[2] = {0, 0};
+        for (size_t s = 0; s < R->nstores; s++) {
+            int h = s >= cand;
+            int first = s == 0 || s == cand || strcmp(R->stores[s - 1].type, R->stores[s].type);
+            cost[h] += 1 + (first ? R->npr : 0);
+        }
+        size_t worst = cost[0] > cost[1] ? cost[0] : cost[1];
+        if (worst < best_cost) {
+            best_cost = worst;
+            best = cand;
+        }
+    }
+    return best;
+}
+
+/* Judge every store. Performance (docs/performance.md, audit): the organisation's 22,000 stores
+ * took 1.5-2 s on one thread; they are split in two (split_point), the second part judged on a thread of its
+ * own with its own answer cache, candidate lists, escalations and arena (one mutex guards what
+ * both build on first need: the IAM account without resource policies and the snapshot's parsed
+ * embedded documents). A store's verdict depends only on the engine's answers, never on which
+ * questions were cached before (the cache and the candidate lists only spare questions whose
+ * answer is known), so each half's verdicts are those of the one-thread loop, in the same order
+ * (each store is its own slot) -- as long as the evaluation budget does not run out. That loop
+ * evaluates each distinct question once, so it runs out exactly when the distinct questions of
+ * both halves together reach the budget: then the halves' work is thrown away and the stores are
+ * judged again on one thread, from an empty cache, so that the budget stops where it always did.
+ * KUMOMORI_THREADS=1 judges on one thread from the start. */
+static void judge_all(km_recov *R, sbuild *bs, const km_json *data_defs, const km_json *copy_defs) {
+    const char *t = getenv("KUMOMORI_THREADS");
+    int one = (t && strtol(t, NULL, 10) == 1) || R->nstores < 2;
+    size_t half = split_point(R);
+    size_t *nmissing = one ? NULL : malloc(R->nstores * sizeof *nmissing);
+    judge_job main_job = {R, bs, 0, R->nstores, data_defs, copy_defs};
+    if (nmissing) {
+        for (size_t s = 0; s < R->nstores; s++) nmissing[s] = R->stores[s].nmissing;
+        pthread_mutex_t mu;
+        pthread_mutex_init(&mu, NULL);
+        km_recov W = *R;
+        km_arena_init(&W.arena, (size_t)1 << 30);
+        W.failed = 0;
+        judge_state(&W);
+        R->mu = W.mu = &mu;
+        judge_job wjob = {&W, bs, half, R->nstores, data_defs, copy_defs};
+        main_job.to = half;
+        pthread_t th;
+        int started = !W.failed && pthread_create(&th, NULL, judge_run, &wjob) == 0;
+        judge_run(&main_job);
+        if (started) pthread_join(th, NULL);
+        else judge_run(&wjob); /* no thread: the same halves, one after the other */
+        R->mu = NULL;
+        pthread_mutex_destroy(&mu);
+        R->warena = W.arena;
+        R->failed |= W.failed;
+        int ok = within_budget(R, &W);
+        km_hmap_free(&W.cache);
+        km_hmap_free(&W.skip);
+        if (ok || R->failed) {
+            free(nmissing);
+            return;
+        }
+        /* the budget ran out: the one-thread loop decides where */
+        for (size_t s = 0; s < R->nstores; s++) {
+            km_recov_store *st = &R->stores[s];
+            st->nmissing = nmissing[s];
+            st->principals = NULL;
+            st->nprincipals = 0;
+            bs[s].capprincipals = 0;
+            st->verdict = 0;
+            st->reason = NULL;
+        }
+        free(nmissing);
+        km_hmap_free(&R->cache);
+        km_hmap_free(&R->skip);
+        judge_state(R);
+        main_job.to = R->nstores;
+        if (R->failed) return;
+    }
+    judge_run(&main_job);
+}
+
 /* ---- the analysis --------------------------------------------------------------------------- */
 
 static const char *const store_types[] = {"AWS::S3::Bucket", "AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
@@ -1989,7 +2195,7 @@ km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninp
     if (ninputs) iam_job_start(&first, R, inputs[0]);
 
     /* stores and their copies */
-    vaults vs = {NULL, 0, 0};
+    vaults vs = {NULL, 0, 0, 0};
     vaults_load(R, &vs);
     for (const char *const *t = store_types; *t; t++) {
         size_t n;
@@ -2049,17 +2255,9 @@ km_recov *km_recov_analyze(km_snap *snap, const char *const *inputs, size_t ninp
     }
     R->principals_evaluated = R->npr;
     R->esc_defs = km_json_get(km_json_root(ad), "escalations");
-    R->esc = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *R->esc);
-    R->nesc = km_arena_alloc(&R->arena, (R->npr ? R->npr : 1) * sizeof *R->nesc);
-    R->esc_done = km_arena_alloc(&R->arena, R->npr ? R->npr : 1);
-    if (!R->esc || !R->nesc || !R->esc_done) R->failed = 1;
-    else {
-        memset(R->esc, 0, (R->npr ? R->npr : 1) * sizeof *R->esc);
-        memset(R->nesc, 0, (R->npr ? R->npr : 1) * sizeof *R->nesc);
-        memset(R->esc_done, 0, R->npr ? R->npr : 1);
-    }
+    judge_state(R);
     listing_notes(R);
-    for (size_t s = 0; bs && !R->failed && s < R->nstores; s++) judge(R, &bs[s], data_defs, copy_defs);
+    if (bs && !R->failed) judge_all(R, bs, data_defs, copy_defs);
     if (R->nstores > 1) qsort(R->stores, R->nstores, sizeof *R->stores, cmp_store);
     for (size_t s = 0; s < R->nstores; s++) R->counts[R->stores[s].verdict]++;
     size_t decided = R->counts[KM_RECOV_RECOVERABLE] + R->counts[KM_RECOV_AT_RISK] + R->counts[KM_RECOV_NOT_BACKED_UP];
@@ -2082,6 +2280,7 @@ void km_recov_free(km_recov *R) {
     km_hmap_free(&R->skip);
     km_json_doc_free(R->actions);
     km_arena_free(&R->arena);
+    km_arena_free(&R->warena);
     free(R);
 }
 
