@@ -47,7 +47,10 @@ static void usage(FILE *f) {
             "                          with --format json or markdown (the table of docs/audit.md)\n\n"
             "Statuses: PASS; FAIL; UNKNOWN when the data was not collected, denied or unreadable (never\n"
             "a FAIL); NOT_APPLICABLE. Exit status: 0 no FAIL at or above --fail-on, 1 otherwise, 2 usage\n"
-            "or unreadable input.\n");
+            "or unreadable input.\n\n"
+            "Environment: KUMOMORI_THREADS=N reads the snapshot with N threads (default: the number of\n"
+            "processors, at most 8); 1 also runs the recoverability analysis and its judging on the\n"
+            "calling thread. The report is the same whatever N.\n");
 }
 
 static void md_cell(const char *s) {
