@@ -412,8 +412,17 @@ static int wildcard_ci(const km_json *pat, const km_json *v) {
     return r;
 }
 
-static int cidr(const char *c, const km_json *v) {
+static int cidr(const char *c0, const km_json *v) {
     if (v->type != KM_JSON_STRING) return 0;
+    /* event-ruler splits the block with Java's split("/"), which drops trailing empty parts:
+     * "10.0.0.0/8/" is "10.0.0.0/8", as src/match/pattern.c parse_cidr reads it (found by fuzz_pattern:
+     * fuzz/regress/pattern/cidr-trailing-slash). */
+    char c[256];
+    size_t cl = strlen(c0);
+    while (cl > 0 && c0[cl - 1] == '/') cl--;
+    if (cl >= sizeof c) return 0;
+    memcpy(c, c0, cl);
+    c[cl] = 0;
     const char *slash = strrchr(c, '/');
     if (!slash) return 0;
     char ip[64];
