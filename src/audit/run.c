@@ -518,27 +518,40 @@ static int cmp_fix(const void *x, const void *y) {
     return strcmp(a->check->id, b->check->id);
 }
 
-/* Returns -1 when out of memory (a report without its fixes would look complete). */
-static int top_fixes(const km_audit *a, unsigned scen_mask, km_fix *out, size_t *nout, size_t cap) {
-    size_t nc = a->checks->n;
-    km_fix *all = calloc(nc ? nc : 1, sizeof *all);
-    *nout = 0;
+/* The fixes that close the most of each scenario's failures (best 3 into out->s[s].fixes) and of
+ * all of them (best 10 into out->fixes), from one pass over the findings into one table: row s
+ * for scenario s, row KM_NSCENARIOS for all. Returns -1 when out of memory (a report without its
+ * fixes would look complete). */
+static int top_fixes(const km_audit *a, km_rollup *out) {
+    size_t nc = a->checks->n, rows = KM_NSCENARIOS + 1;
+    km_fix *all = calloc((nc ? nc : 1) * rows, sizeof *all);
     if (!all) return -1;
     for (size_t i = 0; i < a->n; i++) {
         const km_finding *f = &a->f[i];
-        if (f->status != KM_FAIL || f->suppressed || !(f->check->scenarios & scen_mask)) continue;
+        unsigned sc = f->check->scenarios & ((1u << KM_NSCENARIOS) - 1);
+        if (f->status != KM_FAIL || f->suppressed || !sc) continue;
         size_t k = (size_t)(f->check - a->checks->v);
         if (k >= nc) continue;
-        all[k].check = f->check;
-        all[k].closes++;
-        all[k].weight += sev_weight[f->check->severity];
+        double w = sev_weight[f->check->severity];
+        for (size_t r = 0; r < rows; r++) {
+            if (r < KM_NSCENARIOS && !(sc & (1u << r))) continue;
+            km_fix *x = &all[r * nc + k];
+            x->check = f->check;
+            x->closes++;
+            x->weight += w;
+        }
     }
-    size_t n = 0;
-    for (size_t k = 0; k < nc; k++)
-        if (all[k].check) all[n++] = all[k];
-    qsort(all, n, sizeof *all, cmp_fix);
-    *nout = n < cap ? n : cap;
-    memcpy(out, all, *nout * sizeof *out);
+    for (size_t r = 0; r < rows; r++) {
+        km_fix *row = all + r * nc;
+        size_t n = 0;
+        for (size_t k = 0; k < nc; k++)
+            if (row[k].check) row[n++] = row[k];
+        qsort(row, n, sizeof *row, cmp_fix);
+        km_fix *dst = r < KM_NSCENARIOS ? out->s[r].fixes : out->fixes;
+        size_t cap = r < KM_NSCENARIOS ? 3 : 10, *nout = r < KM_NSCENARIOS ? &out->s[r].nfixes : &out->nfixes;
+        *nout = n < cap ? n : cap;
+        memcpy(dst, row, *nout * sizeof *dst);
+    }
     free(all);
     return 0;
 }
@@ -577,7 +590,6 @@ void km_audit_rollup(const km_audit *a, km_rollup *out) {
         else if (ss->unknown) ss->status = "INCOMPLETE";
         else if (ss->pass) ss->status = "PROTECTED";
         else ss->status = "NO_DATA";
-        if (top_fixes(a, 1u << s, ss->fixes, &ss->nfixes, 3)) out->oom = 1;
     }
-    if (top_fixes(a, 0x7F, out->fixes, &out->nfixes, 10)) out->oom = 1;
+    if (top_fixes(a, out)) out->oom = 1;
 }

@@ -767,13 +767,6 @@ static void pool_wait(pool *p, job *j, int threaded) {
     pthread_mutex_unlock(&p->mu);
 }
 
-static int nthreads(void) {
-    const char *e = getenv("KUMOMORI_THREADS");
-    long n = e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) n = 1;
-    if (n > 8) n = 8;
-    return (int)n;
-}
 
 /* ---- building from parsed files ---- */
 
@@ -1024,7 +1017,7 @@ static void batch_file(km_snap *s, pool *p, batch *bt, int threaded) {
  * not in the collect layout. */
 static void load_paths(km_snap *s, char **paths, size_t n, int force_config) {
     pool p = {NULL, 0, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}};
-    int nt = n > 64 ? nthreads() : 1;
+    int nt = n > 64 ? km_threads() : 1;
     pthread_t th[8];
     int started = 0;
     for (int t = 0; t < nt && nt > 1; t++)

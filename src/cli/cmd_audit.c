@@ -8,6 +8,7 @@
 #include "kumomori/kumomori.h"
 #include "kumomori/seal.h"
 #include "out/audit_out.h"
+#include "util/limits.h"
 #include "util/term.h"
 
 #include <errno.h>
@@ -49,8 +50,9 @@ static void usage(FILE *f) {
             "a FAIL); NOT_APPLICABLE. Exit status: 0 no FAIL at or above --fail-on, 1 otherwise, 2 usage\n"
             "or unreadable input.\n\n"
             "Environment: KUMOMORI_THREADS=N reads the snapshot with N threads (default: the number of\n"
-            "processors, at most 8); 1 also runs the recoverability analysis and its judging on the\n"
-            "calling thread. The report is the same whatever N.\n");
+            "processors; at most 8 either way); 1 also runs the recoverability analysis and its judging\n"
+            "on the calling thread. The report is the same whatever N. A value that is not a whole\n"
+            "number from 1 is refused (exit 2).\n");
 }
 
 static void md_cell(const char *s) {
@@ -395,9 +397,8 @@ int km_cmd_audit(int argc, char **argv) {
     /* S6's recoverability analysis: its verdicts become KMA-RECOV-* findings and a section.
      * With KUMOMORI_THREADS=1 it runs first, then the checks, as before threads. */
     recov_job rj = {.snap = snap, .inputs = (const char *const *)inputs, .ninputs = ninputs, .ro = {.now = opts.now}};
-    const char *nthreads = getenv("KUMOMORI_THREADS");
     int with_recov = (scen_mask & (1u << 5)) != 0;
-    if (with_recov && !(nthreads && strtol(nthreads, NULL, 10) == 1))
+    if (with_recov && km_threads() > 1)
         rj.started = pthread_create(&rj.th, NULL, recov_run, &rj) == 0;
     if (with_recov && !rj.started) recov_run(&rj);
     km_error cerr;

@@ -83,6 +83,10 @@ static int apply_limits(const char *cmd, int argc, char **argv, int *end) {
         fprintf(stderr, "kumomori %s: KUMOMORI_LIMITS: %s\n", cmd, e.msg);
         return -1;
     }
+    if (km_threads_check(&e)) {
+        fprintf(stderr, "kumomori %s: KUMOMORI_THREADS: %s\n", cmd, e.msg);
+        return -1;
+    }
     int out = 1, i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *spec = NULL;

@@ -16,6 +16,7 @@
 #include "kumomori/json.h"
 #include "util/arena.h"
 #include "util/embedded.h"
+#include "util/limits.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -1192,8 +1193,7 @@ static void iam_job_start(iam_job *j, km_recov *R, const char *input) {
     memset(j, 0, sizeof *j);
     j->R = R;
     j->input = input;
-    const char *t = getenv("KUMOMORI_THREADS"); /* one thread asked for: none started */
-    if (t && strtol(t, NULL, 10) == 1) return;
+    if (km_threads() == 1) return; /* one thread: none started */
     j->started = pthread_create(&j->th, NULL, iam_job_run, j) == 0;
 }
 
@@ -2062,8 +2062,7 @@ static size_t split_point(const km_recov *R) {
  * judged again on one thread, from an empty cache, so that the budget stops where it always did.
  * KUMOMORI_THREADS=1 judges on one thread from the start. */
 static void judge_all(km_recov *R, sbuild *bs, const km_json *data_defs, const km_json *copy_defs) {
-    const char *t = getenv("KUMOMORI_THREADS");
-    int one = (t && strtol(t, NULL, 10) == 1) || R->nstores < 2;
+    int one = km_threads() == 1 || R->nstores < 2;
     size_t half = split_point(R);
     size_t *nmissing = one ? NULL : malloc(R->nstores * sizeof *nmissing);
     judge_job main_job = {R, bs, 0, R->nstores, data_defs, copy_defs};

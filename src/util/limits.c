@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const km_limit_info infos[KM_LIMIT_COUNT] = {
     [KM_LIMIT_DEPTH] = {"depth", 512, "JSON nesting depth"},
@@ -72,4 +73,31 @@ int km_limits_set_list(const char *list, km_error *err) {
         p += n;
     }
     return 0;
+}
+
+/* The value of KUMOMORI_THREADS: 0 when unset or empty, n >= 1 when a whole number from 1 (any
+ * number of digits: a long one is simply more than KM_THREADS_MAX), -1 otherwise (a sign, a space,
+ * a suffix, zero). */
+static long threads_env(void) {
+    const char *v = getenv("KUMOMORI_THREADS");
+    if (!v || !*v) return 0;
+    size_t n = strspn(v, "0123456789");
+    if (n == 0 || v[n]) return -1;
+    v += strspn(v, "0");
+    if (!*v) return -1;
+    return strlen(v) > 6 ? 1000000 : strtol(v, NULL, 10);
+}
+
+int km_threads(void) {
+    long t = threads_env();
+    if (t <= 0) t = sysconf(_SC_NPROCESSORS_ONLN);
+    if (t < 1) t = 1;
+    return t > KM_THREADS_MAX ? KM_THREADS_MAX : (int)t;
+}
+
+int km_threads_check(km_error *err) {
+    if (threads_env() >= 0) return 0;
+    const char *v = getenv("KUMOMORI_THREADS");
+    return km_error_set(err, KM_ERR, (size_t)-1, "'%.40s' is not a number of threads (a whole number from 1)", v),
+           -1;
 }

@@ -46,4 +46,15 @@ int km_limits_set_list(const char *list, km_error *err);
  * number for both, as they read the same snapshots: a file 16 folders down is read, one 17 down
  * is not (and the folder is named as an input problem). docs/security.md, "Limits". */
 #define KM_FOLDER_MAX_DEPTH 16
+
+/* Threads the audit's snapshot reader and recoverability analysis may use: KUMOMORI_THREADS=N
+ * (a whole number from 1; more than KM_THREADS_MAX is taken as KM_THREADS_MAX), else the number of
+ * processors online, at most KM_THREADS_MAX. 1 means everything on the calling thread. Reads the
+ * environment at each call (no state, so any thread may call it); a value that is not a whole
+ * number from 1 counts as unset here: km_threads_check refuses it once, up front (src/cli/main.c). */
+#define KM_THREADS_MAX 8
+int km_threads(void);
+/* 0 when KUMOMORI_THREADS is unset, empty or a whole number from 1; otherwise -1 with err saying
+ * what is wrong with it. */
+int km_threads_check(km_error *err);
 #endif
