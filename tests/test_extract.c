@@ -383,6 +383,31 @@ TEST(extract_kept_long_strings) {
     kept_rig_free(&k);
 }
 
+/* The strict check of the spans the matcher skipped reads on past a span's end (within the
+ * record), but a string whose closing quote lies beyond the span is not closed in it. */
+TEST(extract_kept_strict_span_ends) {
+    static const char text[] = "{\"a\":\"0123\",\"b\":{\"k\":\"v\",\"t\":\"x\ty\"},\"c\":1}                                ";
+    static const struct { size_t start, end; int want; const char *what; } c[] = {
+        {5, 11, 0, "a whole string"},
+        {5, 9, 2, "a string cut before its quote"},
+        {5, 10, 2, "a string cut at its quote"},
+        {16, 35, 2, "an object with a tab in a string"},
+        {16, 25, 2, "an object cut inside"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        size_t span[1][2] = {{c[i].start, c[i].end}};
+        km_kept_view view = {0, (const size_t(*)[2])span, 1, sizeof text - 1};
+        km_extract_req req[1] = {{"eventName", KM_X_STRING, NULL, 0, 0}};
+        int h[1] = {0};
+        km_arena a;
+        km_arena_init(&a, 0);
+        int rc = km_extract_kept(text, NULL, 0, &view, req, h, 1, &a);
+        km_test_case(rc == c[i].want, "%s ([%zu, %zu) '%.*s'): %d, expected %d", c[i].what, c[i].start, c[i].end,
+                     (int)(c[i].end - c[i].start), text + c[i].start, rc, c[i].want);
+        km_arena_free(&a);
+    }
+}
+
 /* Kept fields live beside the patterns' fields: their values come with every match, a field only
  * kept matches nothing, and both survive the index rebuilds that adding many patterns triggers. */
 TEST(extract_kept_fields_beside_patterns) {
