@@ -509,6 +509,13 @@ TEST(corr_time_and_span_parsing) {
     CHECK_INT(km_corr_parse_time("2024-05-01T10:01:00Z", 20), 1714557660000LL);
     CHECK_INT(km_corr_parse_time("2024-05-01T10:01", 16), -1);
     CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00Z", 20), 1714557660000LL + 86400000LL);
+    /* digits are '0'..'9' only: the bytes just below and above them, and non-ASCII, are not */
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:0/Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:0:Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:0\xb9Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00.9/Z", 23), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00.09Z", 23), 1714557660000LL + 86400000LL + 90);
+    CHECK_INT(km_corr_parse_time("2\xd9\xa4" "024-05-02T10:01:00Z", 22), -1);
     CHECK_INT(km_corr_parse_span("90s"), 90000);
     CHECK_INT(km_corr_parse_span("10m"), 600000);
     CHECK_INT(km_corr_parse_span("1h"), 3600000);
