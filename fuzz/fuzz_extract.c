@@ -35,10 +35,10 @@ KM_FUZZ_TARGET(extract) {
     const char *text = (const char *)data;
     km_extract_req req[2 * NP + 1];
     for (size_t i = 0; i < NP; i++) {
-        req[i] = (km_extract_req){paths[i], KM_X_TEXT, NULL, 0};
-        req[NP + i] = (km_extract_req){paths[i], KM_X_STRING, NULL, 0};
+        req[i] = (km_extract_req){paths[i], KM_X_TEXT, NULL, 0, 0};
+        req[NP + i] = (km_extract_req){paths[i], KM_X_STRING, NULL, 0, 0};
     }
-    req[2 * NP] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0};
+    req[2 * NP] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0, 0};
     km_arena a;
     km_arena_init(&a, 0);
     int rc = km_extract(text, size, req, 2 * NP + 1, &a);

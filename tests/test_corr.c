@@ -109,6 +109,44 @@ TEST(corr_event_count_fires_once_per_burst_per_group) {
     km_corr_free(e);
 }
 
+/* Group keys of every length: the lookup of an existing group builds short keys in a fixed
+ * buffer, long ones (past 511 bytes) on the heap; both find their group, and two long keys that
+ * differ only past the buffer's size are two groups. An absent group value is a group of its own. */
+TEST(corr_event_count_groups_with_long_keys) {
+    uint32_t in[] = {1};
+    km_corr *e = one(KM_CORR_EVENT_COUNT, in, 1, MIN(10), gte(3), 1, NULL, 0, 0);
+    CHECK(e);
+    static char a[700], b[700], c[512];
+    memset(a, 'x', sizeof a - 1);
+    memcpy(b, a, sizeof b);
+    b[600] = 'y';
+    memset(c, 'z', sizeof c - 1); /* 511 bytes: the longest key the buffer takes with its NUL */
+    fired f = {0};
+    hit(e, &f, 1, 0, a, NULL, "a1");
+    hit(e, &f, 1, 0.1, b, NULL, "b1");
+    hit(e, &f, 1, 0.2, c, NULL, "c1");
+    hit(e, &f, 1, 0.3, NULL, NULL, "n1");
+    hit(e, &f, 1, 1, a, NULL, "a2");
+    hit(e, &f, 1, 1.1, b, NULL, "b2");
+    hit(e, &f, 1, 1.2, c, NULL, "c2");
+    hit(e, &f, 1, 1.3, NULL, NULL, "n2");
+    CHECK_INT(f.n, 0);
+    hit(e, &f, 1, 2, a, NULL, "a3");
+    CHECK_INT(f.n, 1);
+    CHECK_STR(f.eid[0], "a3");
+    hit(e, &f, 1, 2.1, c, NULL, "c3");
+    CHECK_INT(f.n, 2);
+    CHECK_STR(f.eid[1], "c3");
+    hit(e, &f, 1, 2.2, NULL, NULL, "n3");
+    CHECK_INT(f.n, 3);
+    CHECK_STR(f.eid[2], "n3");
+    hit(e, &f, 1, 2.3, b, NULL, "b3");
+    CHECK_INT(f.n, 4);
+    CHECK_STR(f.eid[3], "b3");
+    CHECK_INT(f.count[3], 3);
+    km_corr_free(e);
+}
+
 TEST(corr_event_count_window_slides_on_event_time) {
     uint32_t in[] = {1};
     km_corr *e = one(KM_CORR_EVENT_COUNT, in, 1, MIN(10), gte(3), 1, NULL, 0, 0);
@@ -509,6 +547,13 @@ TEST(corr_time_and_span_parsing) {
     CHECK_INT(km_corr_parse_time("2024-05-01T10:01:00Z", 20), 1714557660000LL);
     CHECK_INT(km_corr_parse_time("2024-05-01T10:01", 16), -1);
     CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00Z", 20), 1714557660000LL + 86400000LL);
+    /* digits are '0'..'9' only: the bytes just below and above them, and non-ASCII, are not */
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:0/Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:0:Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:0\xb9Z", 20), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00.9/Z", 23), -1);
+    CHECK_INT(km_corr_parse_time("2024-05-02T10:01:00.09Z", 23), 1714557660000LL + 86400000LL + 90);
+    CHECK_INT(km_corr_parse_time("2\xd9\xa4" "024-05-02T10:01:00Z", 22), -1);
     CHECK_INT(km_corr_parse_span("90s"), 90000);
     CHECK_INT(km_corr_parse_span("10m"), 600000);
     CHECK_INT(km_corr_parse_span("1h"), 3600000);

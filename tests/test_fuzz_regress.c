@@ -127,7 +127,7 @@ TEST(fuzz_finding_extract_stray_bracket_gives_up) {
         "{\"eventName\":\"E\" ] ,\"x\":1}",
     };
     for (size_t k = 0; k < sizeof recs / sizeof recs[0]; k++) {
-        km_extract_req req[2] = {{"resources.ARN", KM_X_LIST, NULL, 0}, {"eventName", KM_X_STRING, NULL, 0}};
+        km_extract_req req[2] = {{"resources.ARN", KM_X_LIST, NULL, 0, 0}, {"eventName", KM_X_STRING, NULL, 0, 0}};
         km_arena a;
         km_arena_init(&a, 0);
         int rc = km_extract(recs[k], strlen(recs[k]), req, 2, &a);
@@ -182,7 +182,7 @@ TEST(fuzz_finding_extract_text_ending_inside_a_key_or_escape) {
         size_t n = strlen(recs[k]);
         char *exact = malloc(n); /* no NUL after the text: ASan sees any read past it */
         memcpy(exact, recs[k], n);
-        km_extract_req req[1] = {{"eventName", KM_X_STRING, NULL, 0}};
+        km_extract_req req[1] = {{"eventName", KM_X_STRING, NULL, 0, 0}};
         km_arena a;
         km_arena_init(&a, 0);
         int rc = km_extract(exact, n, req, 1, &a);

@@ -107,6 +107,17 @@ TEST(match_prefix_suffix_ignore_case) {
         {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"EventB\"}}]}", "{\"a\": \"event\"}", 0},
         {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \".PNG\"}}]}", "{\"a\": \"x.png\"}", 1},
         {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \".PNG\"}}]}", "{\"a\": \"x.pn\"}", 0},
+        /* prefix/suffix ignoring case through km_vm_match: ASCII patterns byte by byte (km_vm.eic_ascii),
+         * patterns with a quote or non-ASCII text by the general comparison */
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"UpdateFunctionConfiguration\"}}]}", "{\"a\": \"updatefunctionconfiguration20150331v2\"}", 1},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"UpdateFunctionConfiguration\"}}]}", "{\"a\": \"UpdateFunctionConfiguratio\"}", 0},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"UpdateFunctionConfiguration\"}}]}", "{\"a\": \"UpdateFunctionConfiguratioN2\"}", 1},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"UpdateFunctionConfiguration\"}}]}", "{\"a\": \"UpdateFunctionConfigurat1on\"}", 0},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"AB\\\"\"}}]}", "{\"a\": \"ab\"}", 1},
+        {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \"\\\"AB\"}}]}", "{\"a\": \"ab\"}", 1},
+        {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \"\\\"AB\"}}]}", "{\"a\": \"xab\"}", 0},
+        {"{\"a\": [{\"prefix\": {\"equals-ignore-case\": \"\xc3\x89\x43L\"}}]}", "{\"a\": \"\xc3\xa9\x63lair\"}", 1},
+        {"{\"a\": [{\"suffix\": {\"equals-ignore-case\": \"\xc3\x89\"}}]}", "{\"a\": \"caf\xc3\xa9\"}", 1},
         /* the quote event-ruler puts around strings can be matched by an affix ending in '"' */
         {"{\"a\": [{\"prefix\": \"ab\\\"\"}]}", "{\"a\": \"ab\"}", 1},
     };

@@ -663,6 +663,26 @@ static char *group_key(const crule *r, size_t j, const hitrec *h, uint64_t *hash
     return km_buf_steal(&b, NULL);
 }
 
+/* group_key into buf (cap bytes) when it fits, for the lookup of a group that exists (nearly every
+ * hit: a key on the heap, built and freed for each, was a third of applying a hit); NULL when it
+ * does not fit. */
+static const char *group_key_buf(const crule *r, size_t j, const hitrec *h, char *buf, size_t cap, uint64_t *hash) {
+    size_t n = 0;
+    for (size_t g = 0; g < r->d.ngroup; g++) {
+        size_t k = r->gidx[j * r->d.ngroup + g];
+        const char *v = k < h->nvals ? h->vals[k] : NULL;
+        if (!v) v = ABSENT;
+        size_t l = strlen(v);
+        if (n + (g ? 1 : 0) + l + 1 > cap) return NULL;
+        if (g) buf[n++] = '\x1f';
+        memcpy(buf + n, v, l);
+        n += l;
+    }
+    buf[n] = 0;
+    *hash = fnv(buf, n, FNV0);
+    return buf;
+}
+
 static void lru_unlink(crule *r, group *g) {
     if (g->prev) g->prev->next = g->next;
     else r->lru_old = g->next;
@@ -710,15 +730,24 @@ static int tab_grow(crule *r) {
 static void emit_anchored(km_corr *e, crule *r, group *g);
 
 /* The group for key (created when absent, evicting the least recently used at the cap). */
-static group *group_get(km_corr *e, crule *r, char *key, uint64_t hash, const char *const *gvals) {
+/* The group of key, made the most recently used, or NULL. */
+static group *group_find(crule *r, const char *key, uint64_t hash) {
     if (r->tabsz) {
         for (group *g = r->tab[hash & (r->tabsz - 1)]; g; g = g->hnext)
             if (g->hash == hash && !strcmp(g->key, key)) {
-                free(key);
                 lru_unlink(r, g);
                 lru_append(r, g);
                 return g;
             }
+    }
+    return NULL;
+}
+
+static group *group_get(km_corr *e, crule *r, char *key, uint64_t hash, const char *const *gvals) {
+    group *found = group_find(r, key, hash);
+    if (found) {
+        free(key);
+        return found;
     }
     if (r->ngroups >= e->o.max_groups && r->lru_old) {
         group *old = r->lru_old;
@@ -849,16 +878,22 @@ static void close_due(km_corr *e, crule *r, int64_t now, int all) {
 
 static void apply_rule(km_corr *e, crule *r, size_t j, const hitrec *h) {
     uint64_t hash;
-    char *key = group_key(r, j, h, &hash);
-    if (!key) return;
-    const char *gv[64] = {0}; /* ngroup <= 64 (corr_add checks it), so group_get reads only what is set */
-    size_t ng = r->d.ngroup < 64 ? r->d.ngroup : 64;
-    for (size_t g = 0; g < ng; g++) {
-        size_t k = r->gidx[j * r->d.ngroup + g];
-        gv[g] = k < h->nvals ? h->vals[k] : NULL;
+    char kb[512];
+    const char *sk = group_key_buf(r, j, h, kb, sizeof kb, &hash);
+    group *g = sk ? group_find(r, sk, hash) : NULL;
+    if (!g) {
+        /* a new group (or a key too long for kb): built on the heap, which the group keeps */
+        char *key = group_key(r, j, h, &hash);
+        if (!key) return;
+        const char *gv[64] = {0}; /* ngroup <= 64 (corr_add checks it), so group_get reads only what is set */
+        size_t ng = r->d.ngroup < 64 ? r->d.ngroup : 64;
+        for (size_t k = 0; k < ng; k++) {
+            size_t x = r->gidx[j * r->d.ngroup + k];
+            gv[k] = x < h->nvals ? h->vals[x] : NULL;
+        }
+        g = group_get(e, r, key, hash, gv);
+        if (!g) return;
     }
-    group *g = group_get(e, r, key, hash, gv);
-    if (!g) return;
     int64_t t = h->t, span = (int64_t)r->d.span_ms;
     if (g->first_seen == NONE || t < g->first_seen) g->first_seen = t;
     /* first-seen-within: a burst by a group seen for a long time already is not reported */

@@ -24,6 +24,7 @@
 #define BATCH_ITEMS 256
 #define BATCH_BYTES ((size_t)1 << 20)
 #define QUEUE_CAP ((size_t)2 << 20)
+#define BATCH_TICKS 4096 /* sigma helper: event-time ticks a batch holds (a trail without alerts has only ticks) */
 
 _Static_assert(KM_SKIP_REASONS <= sizeof(((km_run_stats *)0)->skipped) / sizeof(uint64_t),
                "km_run_stats.skipped has a slot per skip reason");
@@ -157,13 +158,19 @@ typedef struct item {
     km_note note;
     km_program_hit *hit;      /* sigma helper: what thresholds/correlations read (NULL: nothing) */
     int same_event;           /* sigma helper: not the first alert of its record */
-    int64_t tick_ms;          /* sigma helper: > 0: not an alert, event time reached this */
+    uint32_t ticks_before;    /* sigma helper: the batch's ticks [previous item's, this) come before it */
 } item;
 
+/* sigma helper: the ticks (event time reached t, in input order) are kept apart from the items:
+ * there is one for nearly every second of event time, most with no alert between them, and an
+ * item (an alert's worth of fields, zeroed) for each was a third of the light path's cost. Each
+ * item notes how many ticks precede it; the ticks after the last item follow it. */
 typedef struct batch {
     km_arena arena;
     item *items;
     size_t n, cap;
+    int64_t *ticks;
+    size_t nticks, capticks;
     struct batch *next;
 } batch;
 
@@ -178,6 +185,7 @@ static void batch_free(batch *b) {
     if (!b) return;
     km_arena_free(&b->arena);
     free(b->items);
+    free(b->ticks);
     free(b);
 }
 
@@ -191,10 +199,11 @@ static item *batch_push(batch *b) {
     }
     item *it = &b->items[b->n++];
     memset(it, 0, sizeof *it);
+    it->ticks_before = (uint32_t)b->nticks;
     return it;
 }
 
-static size_t batch_size(const batch *b) { return b->arena.total + b->cap * sizeof(item); }
+static size_t batch_size(const batch *b) { return b->arena.total + b->cap * sizeof(item) + b->capticks * sizeof(int64_t); }
 
 /* ---- shared state ---- */
 
@@ -242,7 +251,7 @@ static void hand_over(worker *w, int last) {
     batch *b = w->cur;
     w->cur = NULL;
     pthread_mutex_lock(&r->mu);
-    if (b && b->n) {
+    if (b && (b->n || b->nticks)) {
         if (s->tail) s->tail->next = b;
         else s->head = b;
         s->tail = b;
@@ -260,6 +269,22 @@ static item *new_item(worker *w) {
     if (w->cur && (w->cur->n >= BATCH_ITEMS || batch_size(w->cur) >= BATCH_BYTES)) hand_over(w, 0);
     if (!w->cur && !(w->cur = batch_new())) return NULL;
     return batch_push(w->cur);
+}
+
+/* sigma helper: event time reached t (after the items so far). 0, or -1 out of memory. */
+static int new_tick(worker *w, int64_t t) {
+    if (w->cur && w->cur->nticks >= BATCH_TICKS) hand_over(w, 0);
+    if (!w->cur && !(w->cur = batch_new())) return -1;
+    batch *b = w->cur;
+    if (b->nticks == b->capticks) {
+        size_t nc = b->capticks ? b->capticks * 2 : 64;
+        int64_t *nt = realloc(b->ticks, nc * sizeof *nt);
+        if (!nt) return -1;
+        b->ticks = nt;
+        b->capticks = nc;
+    }
+    b->ticks[b->nticks++] = t;
+    return 0;
 }
 
 static const char *input_name(const worker *w) {
@@ -492,11 +517,8 @@ static void process_file(worker *w) {
             int64_t t = km_program_match_time(o->program, o->matcher, w->scratch, rec.data, rec.len);
             if (t > w->maxt) w->maxt = t;
             if (w->maxt >= w->last_tick + 1000) {
-                item *ti = new_item(w);
-                if (ti) {
-                    ti->tick_ms = w->maxt;
-                    w->last_tick = w->maxt;
-                }
+                if (new_tick(w, w->maxt) == 0) w->last_tick = w->maxt;
+                else atomic_store(&r->oom, 1);
             }
         }
         if (n > 0 || (o->program && km_program_sees_all(o->program))) raise_alerts(w, &rec, ids, n); /* sigma helper */
@@ -565,18 +587,24 @@ static void show_progress(emitter *em) {
     em->progress_shown = 1;
 }
 
+/* sigma helper: the batch's ticks [*from, to), in order */
+static void emit_ticks(emitter *em, const batch *b, size_t *from, size_t to) {
+    const km_detect_opts *o = em->r->o;
+    for (; *from < to; (*from)++) {
+        long k = em->write_failed ? 0 : km_program_tick(o->program, b->ticks[*from], o->writer);
+        if (k < 0) em->write_failed = 1;
+        else em->st->alerts += (uint64_t)k;
+    }
+}
+
 static void emit_items(emitter *em, batch *b) {
     run *r = em->r;
     const km_detect_opts *o = r->o;
     size_t cap = o->max_messages_per_input ? o->max_messages_per_input : 10;
+    size_t tk = 0; /* sigma helper: ticks done */
     for (size_t i = 0; i < b->n; i++) {
         item *it = &b->items[i];
-        if (it->tick_ms > 0) { /* sigma helper */
-            long k = em->write_failed ? 0 : km_program_tick(o->program, it->tick_ms, o->writer);
-            if (k < 0) em->write_failed = 1;
-            else em->st->alerts += (uint64_t)k;
-            continue;
-        }
+        emit_ticks(em, b, &tk, it->ticks_before); /* sigma helper */
         if (!it->is_note) {
             if (o->program) { /* sigma helper: hidden rules, thresholds and correlations */
                 long k = em->write_failed ? 0 : km_program_alert(o->program, &it->alert, it->hit, it->same_event, o->writer);
@@ -602,6 +630,7 @@ static void emit_items(emitter *em, batch *b) {
         free(tn);
         free(tm);
     }
+    emit_ticks(em, b, &tk, b->nticks); /* sigma helper: the ticks after the last item */
 }
 
 static void finish_input(emitter *em, size_t idx) {

@@ -20,6 +20,7 @@ typedef struct km_extract_req {
     const char *value; /* out: arena memory, NULL when absent (or not a string in KM_X_STRING mode);
                         * KM_X_LIST: nvalues strings one after the other, each NUL-terminated */
     size_t nvalues;
+    size_t len;        /* out: the value's length (KM_X_TEXT, KM_X_STRING; not meaningful for KM_X_LIST) */
 } km_extract_req;
 
 /* Fill every req[i].value from the JSON object in json[0..len). Returns 0, or 1 when the record has

@@ -241,12 +241,12 @@ int km_program_light_extract(const km_program *p, const km_matcher *m, km_match_
     size_t nr = 0;
     for (size_t i = 0; i < 13; i++) {
         hs[nr] = p->kh[i];
-        req[nr++] = (km_extract_req){light_paths[i], KM_X_STRING, NULL, 0};
+        req[nr++] = (km_extract_req){light_paths[i], KM_X_STRING, NULL, 0, 0};
     }
     hs[nr] = p->kh[13];
-    req[nr++] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0};
+    req[nr++] = (km_extract_req){"resources.ARN", KM_X_LIST, NULL, 0, 0};
     hs[nr] = p->kh[14];
-    req[nr++] = (km_extract_req){"resources.arn", KM_X_LIST, NULL, 0};
+    req[nr++] = (km_extract_req){"resources.arn", KM_X_LIST, NULL, 0, 0};
     size_t base = nr;
     memset(l, 0, sizeof *l);
     l->first = km_arena_alloc(a, (size_t)n * sizeof *l->first);
@@ -261,7 +261,7 @@ int km_program_light_extract(const km_program *p, const km_matcher *m, km_match_
         const int *rh = p->rule_kh && ids[i] < p->nrule_kh ? p->rule_kh[ids[i]] : NULL;
         for (size_t j = 0; j < k; j++) {
             hs[nr] = rh ? rh[j] : -1;
-            req[nr++] = (km_extract_req){paths[j], KM_X_TEXT, NULL, 0};
+            req[nr++] = (km_extract_req){paths[j], KM_X_TEXT, NULL, 0, 0};
         }
     }
     int rc = 2;
@@ -277,17 +277,26 @@ int km_program_light_extract(const km_program *p, const km_matcher *m, km_match_
     if (rc == 2) rc = km_extract(text, len, req, nr, a);
     if (rc) return rc;
     if (req[13].nvalues && req[14].nvalues) return 1; /* both spellings: the tree reads them element by element */
-    for (size_t i = 0; i < 13; i++) l->f[i] = req[i].value;
+    for (size_t i = 0; i < 13; i++) {
+        l->f[i] = req[i].value;
+        l->flen[i] = req[i].len;
+    }
     l->res = req[13].nvalues ? req[13].value : req[14].value;
     l->nres = req[13].nvalues ? req[13].nvalues : req[14].nvalues;
-    l->vals = km_arena_alloc(a, (nr - base + 1) * sizeof *l->vals);
-    if (!l->vals) return -1;
-    for (size_t i = base; i < nr; i++) l->vals[i - base] = req[i].value;
-    l->time_ms = l->f[0] ? km_corr_parse_time(l->f[0], strlen(l->f[0])) : -1;
+    l->vals = km_arena_alloc_raw(a, (nr - base + 1) * sizeof *l->vals, _Alignof(const char *));
+    l->vlen = km_arena_alloc_raw(a, (nr - base + 1) * sizeof *l->vlen, _Alignof(size_t));
+    if (!l->vals || !l->vlen) return -1;
+    for (size_t i = base; i < nr; i++) {
+        l->vals[i - base] = req[i].value;
+        l->vlen[i - base] = req[i].len;
+    }
+    l->time_ms = l->f[0] ? km_corr_parse_time(l->f[0], l->flen[0]) : -1;
     return 0;
 }
 
 static const char *dup_or_null(km_arena *a, const char *s) { return s ? km_arena_strndup(a, s, strlen(s)) : NULL; }
+/* The same for a string whose length is known (the light path's values). */
+static const char *dup_len(km_arena *a, const char *s, size_t len) { return s ? km_arena_strndup(a, s, len) : NULL; }
 
 /* A hit's event fields are kept for the alert a threshold or correlation raises when the hit
  * completes it; they are built for every hit and read for the few that fire, so they are a
@@ -337,12 +346,13 @@ typedef struct ctx_lens {
     size_t total;
 } ctx_lens;
 
-static void ctx_measure(ctx_lens *c, const km_alert *a) {
+/* known: the string fields' lengths when the caller has them (the light path), else NULL */
+static void ctx_measure(ctx_lens *c, const km_alert *a, const size_t *known) {
     ctx_strs(a, c->v);
     c->offn = put_dec(c->off, a->offset);
     c->nresn = put_dec(c->nres, a->nresources);
     size_t k = 1 + c->offn + 1 + c->nresn;
-    for (size_t i = 0; i < CTX_NSTR; i++) k += 2 + (c->len[i] = c->v[i] ? strlen(c->v[i]) : 0);
+    for (size_t i = 0; i < CTX_NSTR; i++) k += 2 + (c->len[i] = !c->v[i] ? 0 : known ? known[i] : strlen(c->v[i]));
     for (size_t i = 0; i < a->nresources; i++) {
         size_t l = strlen(a->resources[i]);
         if (i < 64) c->rlen[i] = l;
@@ -425,10 +435,10 @@ static int ctx_decode(const char *ctx, size_t n, km_alert *a, const char **resv)
     return 0;
 }
 
-void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch) {
-    (void)scratch;
+/* h->ctx from a's fields (known: their lengths in ctx_strs order, or NULL). */
+static void hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, const size_t *known) {
     ctx_lens c;
-    ctx_measure(&c, a);
+    ctx_measure(&c, a, known);
     size_t n = c.total;
     char *d = km_arena_alloc_raw(ar, n + 1, 1);
     if (!d) return;
@@ -438,10 +448,16 @@ void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_b
     h->ctx_len = n;
 }
 
+void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_buf *scratch) {
+    (void)scratch;
+    hit_ctx(h, a, ar, NULL);
+}
+
 /* The alert of the k-th matched rule from the extracted fields: its fields copied into a (a written
  * alert), and its hit with the event's fields as JSON when a threshold or correlation reads it. */
 void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena *a, km_alert *al, km_program_hit **hit,
                            km_buf *scratch) {
+    (void)scratch;
     *hit = NULL;
     km_alert tmp = *al;
     tmp.event_time = l->f[0];
@@ -453,7 +469,11 @@ void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena 
     tmp.source_ip = l->f[6];
     tmp.user_agent = l->f[7];
     tmp.error_code = l->f[8];
-    for (size_t i = 9; i < 13 && !tmp.principal; i++) tmp.principal = l->f[i];
+    size_t plen = 0;
+    for (size_t i = 9; i < 13 && !tmp.principal; i++) {
+        tmp.principal = l->f[i];
+        plen = l->flen[i];
+    }
     const char *list[64];
     if (l->nres) {
         const char *q = l->res;
@@ -466,16 +486,16 @@ void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena 
     }
     if (!al->rule->hidden) {
         /* written: every field lives with the alert's batch */
-        al->event_time = dup_or_null(a, tmp.event_time);
-        al->event_id = dup_or_null(a, tmp.event_id);
-        al->event_name = dup_or_null(a, tmp.event_name);
-        al->event_source = dup_or_null(a, tmp.event_source);
-        al->aws_region = dup_or_null(a, tmp.aws_region);
-        al->account = dup_or_null(a, tmp.account);
-        al->source_ip = dup_or_null(a, tmp.source_ip);
-        al->user_agent = dup_or_null(a, tmp.user_agent);
-        al->error_code = dup_or_null(a, tmp.error_code);
-        al->principal = dup_or_null(a, tmp.principal);
+        al->event_time = dup_len(a, tmp.event_time, l->flen[0]);
+        al->event_id = dup_len(a, tmp.event_id, l->flen[1]);
+        al->event_name = dup_len(a, tmp.event_name, l->flen[2]);
+        al->event_source = dup_len(a, tmp.event_source, l->flen[3]);
+        al->aws_region = dup_len(a, tmp.aws_region, l->flen[4]);
+        al->account = dup_len(a, tmp.account, l->flen[5]);
+        al->source_ip = dup_len(a, tmp.source_ip, l->flen[6]);
+        al->user_agent = dup_len(a, tmp.user_agent, l->flen[7]);
+        al->error_code = dup_len(a, tmp.error_code, l->flen[8]);
+        al->principal = dup_len(a, tmp.principal, plen);
         if (l->nres) {
             const char **rl = km_arena_alloc(a, l->nres * sizeof *rl);
             const char *q = l->res;
@@ -487,7 +507,7 @@ void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena 
             al->nresources = rl ? l->nres : 0;
         }
     } else {
-        al->event_id = dup_or_null(a, l->f[1]);
+        al->event_id = dup_len(a, l->f[1], l->flen[1]);
     }
     if (!km_corr_consumes(p->corr, (uint32_t)al->rule_index)) return;
     km_program_hit *h = km_arena_alloc(a, sizeof *h);
@@ -495,7 +515,7 @@ void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena 
     h->nvals = l->nvals[k];
     h->vals = km_arena_alloc(a, (h->nvals ? h->nvals : 1) * sizeof *h->vals);
     if (!h->vals) return;
-    for (size_t i = 0; i < h->nvals; i++) h->vals[i] = dup_or_null(a, l->vals[l->first[k] + i]);
+    for (size_t i = 0; i < h->nvals; i++) h->vals[i] = dup_len(a, l->vals[l->first[k] + i], l->vlen[l->first[k] + i]);
     h->time_ms = l->time_ms;
     if (l->ctx && l->ctx_arena == a) {
         /* another hit of the same record in the same batch: the same event fields (the ctx has no
@@ -503,7 +523,10 @@ void km_program_light_fill(const km_program *p, km_light *l, size_t k, km_arena 
         h->ctx = l->ctx;
         h->ctx_len = l->ctx_len;
     } else {
-        km_program_hit_ctx(h, &tmp, a, scratch);
+        /* the lengths in ctx_strs order (the input's is measured) */
+        size_t known[CTX_NSTR] = {tmp.input ? strlen(tmp.input) : 0, l->flen[0], l->flen[1], l->flen[2], l->flen[3], l->flen[4],
+                                  l->flen[5], plen, l->flen[6], l->flen[7], l->flen[8]};
+        hit_ctx(h, &tmp, a, known);
         l->ctx = h->ctx;
         l->ctx_len = h->ctx_len;
         l->ctx_arena = a;
@@ -572,7 +595,23 @@ static void fmt_time(char *buf, size_t n, int64_t ms) {
     long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
     long d = doy - (153 * mp + 2) / 5 + 1, m = mp + (mp < 10 ? 3 : -9);
     if (m <= 2) y++;
-    snprintf(buf, n, "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", y, m, d, rem / 3600, rem / 60 % 60, rem % 60);
+    if (y > 9999 || n < 21) {
+        snprintf(buf, n, "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", y, m, d, rem / 3600, rem / 60 % 60, rem % 60);
+        return;
+    }
+    /* digits by hand: snprintf was half of writing a threshold's alert (two times each) */
+    long f[6] = {y, m, d, rem / 3600, rem / 60 % 60, rem % 60};
+    char *q = buf;
+    for (int i = 0; i < 6; i++) {
+        if (i == 0) {
+            *q++ = (char)('0' + f[0] / 1000);
+            *q++ = (char)('0' + f[0] / 100 % 10);
+        }
+        *q++ = (char)('0' + f[i] / 10 % 10);
+        *q++ = (char)('0' + f[i] % 10);
+        *q++ = "--T::Z"[i];
+    }
+    *q = 0;
 }
 
 static void span_text(char *buf, size_t n, uint64_t ms) {
@@ -673,9 +712,17 @@ static void fire_alert(km_program *p, const km_rule *r, const km_corr_fire *f, k
         km_buf_printf(&det, ", within %s", span);
         break;
     }
-    for (size_t g = 0; g < f->ngroup; g++)
-        km_buf_printf(&det, "%s%s=%s", g ? ", " : " by ", r->group_by[g], f->group_vals[g] ? f->group_vals[g] : "(absent)");
-    km_buf_printf(&det, " (from %s to %s)", t0, t1);
+    for (size_t g = 0; g < f->ngroup; g++) { /* appends: km_buf_printf cost a thousand instructions each */
+        km_buf_puts(&det, g ? ", " : " by ");
+        km_buf_puts(&det, r->group_by[g]);
+        km_buf_putc(&det, '=');
+        km_buf_puts(&det, f->group_vals[g] ? f->group_vals[g] : "(absent)");
+    }
+    km_buf_puts(&det, " (from ");
+    km_buf_puts(&det, t0);
+    km_buf_puts(&det, " to ");
+    km_buf_puts(&det, t1);
+    km_buf_putc(&det, ')');
     a.detail = det.data;
     if (km_writer_alert(p->w, &a)) p->failed = 1;
     else p->written++;
@@ -699,7 +746,7 @@ long km_program_alert(km_program *p, const km_alert *a, const km_program_hit *h,
         } else {
             km_buf_reset(&p->ctx);
             ctx_lens c;
-            ctx_measure(&c, a);
+            ctx_measure(&c, a, NULL);
             if (km_buf_reserve(&p->ctx, c.total) == 0) {
                 p->ctx.len = ctx_write(p->ctx.data, a, &c);
                 p->ctx.data[p->ctx.len] = 0;

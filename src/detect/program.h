@@ -65,9 +65,11 @@ void km_program_hit_ctx(km_program_hit *h, const km_alert *a, km_arena *ar, km_b
  * text (detect/extract.h) instead of a parsed tree. */
 typedef struct km_light {
     const char *f[13];      /* alert fields, see program.c */
+    size_t flen[13];        /* their lengths (no strlen for each alert and hit) */
     const char *res;        /* resource ARNs, NUL-separated */
     size_t nres;
     const char **vals;      /* per matched rule: its hit values, one block after the other */
+    size_t *vlen;           /* their lengths */
     size_t *first, *nvals;
     int64_t time_ms;
     const char *ctx;        /* the hits' event fields as JSON, once built for this record (in ctx_arena) */

@@ -53,6 +53,7 @@ typedef struct km_vm {
     int lo_open, hi_open;
     int is_ip;             /* STRING: names an IP address (stored in ip_lo) */
     int contains;          /* WILDCARD, WILDCARD_CI: str is "*text*", text without stars or escapes */
+    int eic_ascii;         /* EIC, PREFIX_EIC, SUFFIX_EIC: str is ASCII without '"' (compared byte by byte) */
     int ip_len;            /* 4 or 16 */
     uint8_t ip_lo[16], ip_hi[16];
 } km_vm;
@@ -209,6 +210,9 @@ int km_ip_parse(const char *s, size_t len, uint8_t out[16], int *out_len);
 /* equals-ignore-case: each pattern character matches its lower- or upper-case form.
  * mode 0 whole value, 1 prefix, 2 suffix. */
 int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int mode);
+/* 1 when an equals-ignore-case pattern is ASCII without '"': km_vm_match then compares it byte
+ * by byte, without looking at the pattern again for each value (km_vm.eic_ascii). */
+int km_eic_is_ascii(const char *pat, size_t plen);
 
 /* Wildcard: '*' any run of bytes, "\*" and "\\" literal. Pattern assumed valid. */
 int km_wildcard_match(const char *pat, size_t plen, const char *s, size_t slen);

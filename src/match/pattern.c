@@ -434,7 +434,9 @@ static int parse_affix_eic(cc *c, km_vm *vm, const km_json *v, int suffix) {
     path_pop(c, old);
     if (one_key(c, v, "Only one key allowed in match expression")) return -1;
     vm->kind = suffix ? KM_VM_SUFFIX_EIC : KM_VM_PREFIX_EIC;
-    return set_str(c, &vm->str, s->u.str.s, s->u.str.len);
+    if (set_str(c, &vm->str, s->u.str.s, s->u.str.len)) return -1;
+    vm->eic_ascii = km_eic_is_ascii(vm->str.s, vm->str.len);
+    return 0;
 }
 
 /* One {"operator": value} object in a field's list. */
@@ -492,6 +494,7 @@ static int parse_match_expr(cc *c, vlist *l, const km_json *obj) {
         if (v->type != KM_JSON_STRING) return fail(c, v, "equals-ignore-case match pattern must be a string");
         vm->kind = KM_VM_EIC;
         rc = set_str(c, &vm->str, v->u.str.s, v->u.str.len);
+        vm->eic_ascii = !rc && km_eic_is_ascii(vm->str.s, vm->str.len);
     } else if (strcmp(op, "wildcard") == 0) {
         if (v->type != KM_JSON_STRING) return fail(c, v, "wildcard match pattern must be a string");
         if (check_wildcard(c, v)) return -1;

@@ -392,6 +392,12 @@ static int eic_ascii(const char *pat, size_t plen, const char *s, size_t slen, i
     return 1;
 }
 
+int km_eic_is_ascii(const char *pat, size_t plen) {
+    for (size_t i = 0; i < plen; i++)
+        if ((unsigned char)pat[i] >= 0x80 || pat[i] == '"') return 0;
+    return 1;
+}
+
 int km_eic_match(const char *pat, size_t plen, const char *s, size_t slen, int mode) {
     size_t k = 0;
     while (k < plen && (unsigned char)pat[k] < 0x80) k++;
@@ -779,9 +785,15 @@ int km_vm_match(const km_vm *vm, km_value *v) {
         return 1;
     case KM_VM_PREFIX: return isstr && prefix_q(&vm->str, v);
     case KM_VM_SUFFIX: return isstr && suffix_q(&vm->str, v);
-    case KM_VM_EIC: return isstr && eic_q(&vm->str, v, 0);
-    case KM_VM_PREFIX_EIC: return isstr && eic_q(&vm->str, v, 1);
-    case KM_VM_SUFFIX_EIC: return isstr && eic_q(&vm->str, v, 2);
+    case KM_VM_EIC:
+    case KM_VM_PREFIX_EIC:
+    case KM_VM_SUFFIX_EIC: {
+        if (!isstr) return 0;
+        int mode = vm->kind == KM_VM_EIC ? 0 : vm->kind == KM_VM_PREFIX_EIC ? 1 : 2;
+        /* an ASCII pattern without a quote (Sigma's, nearly always): no copy with the quote,
+         * no scan of the pattern for each value */
+        return vm->eic_ascii ? eic_ascii(vm->str.s, vm->str.len, v->s, v->len, mode) : eic_q(&vm->str, v, mode);
+    }
     case KM_VM_WILDCARD:
     case KM_VM_WILDCARD_CI:
         if (!isstr) return 0;
