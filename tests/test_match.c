@@ -885,3 +885,117 @@ TEST(match_wildcard_contains_blocks) {
     CHECK(n > 100000);
     CHECK_INT(bad, 0);
 }
+
+/* A plain search for the largest set of wildcard positions one input can reach, the reference for
+ * km_wildcard_complexity: a set of positions per pattern as a byte array, every new set compared
+ * with every set found before it. Stops at 4,000 sets (*nsets says how many were found). */
+static int ref_wildcard_complexity(const char *const *pats, size_t n, size_t *nsets) {
+    *nsets = 0;
+    enum { MAXPOS = 512, MAXSETS = 4000 };
+    int el[MAXPOS];          /* per position of every pattern: the element after it (-1 star, -2 end) */
+    size_t npos = 0;
+    int used[257] = {0};
+    used['"'] = 1;
+    for (size_t i = 0; i < n; i++) {
+        el[npos++] = '"';
+        for (const char *p = pats[i]; *p; p++) {
+            if (*p == '*') { el[npos++] = -1; continue; }
+            if (*p == '\\' && p[1]) p++;
+            el[npos++] = (unsigned char)*p;
+            used[(unsigned char)*p] = 1;
+        }
+        el[npos++] = '"';
+        el[npos++] = -2;
+    }
+    int other = 1;
+    while (other < 256 && used[other]) other++;
+    unsigned char(*sets)[MAXPOS] = calloc(MAXSETS, MAXPOS);
+    if (!sets) return -1;
+    size_t ns = 1;
+    for (size_t g = 0; g < npos; g++)
+        if (g == 0 || el[g - 1] == -2) /* a pattern's start, then the stars right after it */
+            for (size_t q = g; ; q++) {
+                sets[0][q] = 1;
+                if (el[q] != -1) break;
+            }
+    int best = 0;
+    for (size_t h = 0; h < ns; h++)
+        for (int c = 0; c <= 256; c++) {
+            int byte = c < 256 ? c : other;
+            if (c < 256 ? !used[c] : other >= 256) continue;
+            unsigned char next[MAXPOS] = {0};
+            for (size_t g = 0; g < npos; g++) {
+                if (!sets[h][g]) continue;
+                if (g > 0 && el[g - 1] == -1) next[g] = 1;
+                if (el[g] == byte)
+                    for (size_t q = g + 1; ; q++) {
+                        next[q] = 1;
+                        if (el[q] != -1) break;
+                    }
+            }
+            int cnt = 0;
+            for (size_t g = 0; g < npos; g++) cnt += next[g];
+            if (cnt > best) best = cnt;
+            if (!cnt) continue;
+            size_t k = 0;
+            while (k < ns && memcmp(sets[k], next, npos)) k++;
+            if (k == ns && ns < MAXSETS) memcpy(sets[ns++], next, npos);
+        }
+    free(sets);
+    *nsets = ns;
+    return best;
+}
+
+/* km_wildcard_complexity finds the sets it has met through a hash table and grows its table of
+ * sets from 64 (it compared each new set with all before it, which cost 120 ms on one Sigma rule,
+ * docs/security.md "Cost per execution"): its answers are those of the plain search, on pattern
+ * groups that reach more than 64 sets (the growth) and fewer than its cap of 2,048. */
+TEST(match_wildcard_complexity_agrees_with_a_plain_search) {
+    static const char *const cases[][4] = {
+        {"*a*b*c*d*e*f*g*", 0},
+        {"ab*ab*ab*abc*d", 0},
+        {"*aab*aba*baa*", "*bab*", 0},
+        {"x*y*x*y*x*y*x*y", 0},
+        {"*:assumed-role/*", "*TruffleHog*", "arn:aws:*:*:role/*", 0},
+        {"*abcabcabd*", "*ab*cd*", 0},
+        {"a*b*a*b*a*b*a*b*a*b*", 0},
+        {"*aXbYc*dZe*", "*a*e*", "*b*d*", 0},
+        {"*a\\*b\\\\*c*", "*\\**", 0},
+    };
+    size_t over64 = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        km_str p[4];
+        size_t n = 0;
+        while (n < 4 && cases[i][n]) {
+            p[n] = (km_str){cases[i][n], strlen(cases[i][n])};
+            n++;
+        }
+        size_t nsets;
+        int want = ref_wildcard_complexity(cases[i], n, &nsets);
+        km_test_case(want > 0 && nsets < 2048, "case %zu: reference %d with %zu sets", i, want, nsets);
+        if (nsets > 64) over64++;
+        int got = km_wildcard_complexity(p, n, 100000);
+        km_test_case(got == want, "case %zu (%s ...): complexity %d, want %d", i, cases[i][0], got, want);
+        /* capped as the pattern compiler asks */
+        int capped = km_wildcard_complexity(p, n, KM_WILDCARD_MAX_COMPLEXITY + 1);
+        int wantc = want > KM_WILDCARD_MAX_COMPLEXITY + 1 ? KM_WILDCARD_MAX_COMPLEXITY + 1 : want;
+        km_test_case(capped == wantc, "case %zu: capped complexity %d, want %d", i, capped, wantc);
+    }
+    CHECK(over64 >= 3);
+}
+
+/* The Sigma |re literal fuzz_sigma took 120 ms over (800 bytes of rule): a long literal of many
+ * distinct bytes, and so many sets of positions; the answer is the plain search's. */
+TEST(match_wildcard_complexity_long_literal_of_many_bytes) {
+    static const char lit[] =
+        "*:assum\"even- tName\"ed22222222222222222222222222222222222222222222222222222222220001234"
+        "2j357475922076559-roleanythin\"eventName\"/aws:group-by_ma!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!in_generic*";
+    km_str p = {lit, sizeof lit - 1};
+    static const char *const one[] = {lit};
+    size_t nsets;
+    int want = ref_wildcard_complexity(one, 1, &nsets);
+    CHECK(want > 0 && nsets > 64 && nsets < 2048);
+    CHECK_INT(km_wildcard_complexity(&p, 1, 100000), want);
+    CHECK_INT(km_wildcard_complexity(&p, 1, KM_WILDCARD_MAX_COMPLEXITY + 1), want);
+}

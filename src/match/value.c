@@ -616,14 +616,32 @@ int km_wildcard_match_ci(const char *pat, size_t plen, const char *s, size_t sle
  * pattern are matched) over every input, exploring the reachable sets of positions breadth
  * first; the answer is the largest set, not counting start positions. Inputs are built from
  * the bytes the patterns use plus one byte they do not. The quotes event-ruler puts around a
- * wildcard are part of each pattern, as in its machine. */
+ * wildcard are part of each pattern, as in its machine.
+ * Sets already met are found through a hash table, and each set's successors are built from its
+ * own few positions: comparing each new set with every set before it made long patterns with
+ * many distinct bytes cost up to 2,048 x 2,048 set comparisons per byte (120 ms for one 800-byte
+ * Sigma rule's |re literal, fuzz_sigma; docs/security.md, "Cost per execution"). Same sets, met
+ * in the same order, so the same answer. */
+static uint64_t posset_hash(const uint64_t *w, size_t words) {
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < words; i++) {
+        h ^= w[i];
+        h *= 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
 int km_wildcard_complexity(const km_str *pats, size_t n, int cap) {
     if (n == 0) return 0; /* no pattern, no state (and no zero-byte allocations below) */
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += pats[i].len + 2;
     int *lit = malloc((total + 1) * sizeof *lit);  /* element byte, or -1 for a star */
     size_t *base = malloc((n + 1) * sizeof *base); /* first element of pattern i */
-    uint64_t *states = NULL, *tmp = NULL;
+    uint64_t *states = NULL, *tmp = NULL, *staymask = NULL, *advmask = NULL;
+    int *adv_byte = NULL;
+    size_t *adv_hi = NULL, *ent = NULL;
+    uint32_t *slot = NULL;
     int best = 0;
     if (!lit || !base) goto done;
     size_t m = 0;
@@ -646,13 +664,42 @@ int km_wildcard_complexity(const km_str *pats, size_t n, int cap) {
     int other = -1;
     for (int c = 1; c < 256 && other < 0; c++)
         if (!used[c]) other = c;
-    /* Position k of pattern i (0..len_i) has global index base[i] + i + k. */
-    size_t npos = m + n, words = (npos + 63) / 64, maxstates = 2048;
-    states = calloc(maxstates * words, sizeof *states);
+    /* the bytes tried from each set, in the order the sets are explored: the used ones, then one
+     * the patterns do not use */
+    int bytes[257];
+    size_t nbytes = 0;
+    for (int c = 0; c < 256; c++)
+        if (used[c]) bytes[nbytes++] = c;
+    if (other >= 0) bytes[nbytes++] = other;
+    /* Position k of pattern i (0..len_i) has global index base[i] + i + k. From global position g
+     * a star before it keeps the input there (staymask), and its element, when a byte (advmask,
+     * adv_byte), moves it on to g + 1 and through the stars after that, up to adv_hi[g]. */
+    size_t npos = m + n, words = (npos + 63) / 64, maxstates = 2048, scap = 64, hcap = 128;
+    states = malloc(scap * words * sizeof *states);
     tmp = malloc(words * sizeof *tmp);
-    if (!states || !tmp) goto done;
+    staymask = calloc(words, sizeof *staymask);
+    advmask = calloc(words, sizeof *advmask);
+    adv_byte = malloc(npos * sizeof *adv_byte);
+    adv_hi = malloc(npos * sizeof *adv_hi);
+    ent = malloc(npos * sizeof *ent);
+    slot = calloc(hcap, sizeof *slot); /* state index + 1, or 0 for an empty slot */
+    if (!states || !tmp || !staymask || !advmask || !adv_byte || !adv_hi || !ent || !slot) goto done;
 #define SETBIT(b, x) ((b)[(x) / 64] |= 1ull << ((x) % 64))
-#define GETBIT(b, x) (((b)[(x) / 64] >> ((x) % 64)) & 1)
+    for (size_t i = 0; i < n; i++) {
+        size_t len = base[i + 1] - base[i], g0 = base[i] + i;
+        const int *el = lit + base[i];
+        for (size_t k = 0; k <= len; k++) {
+            if (k > 0 && el[k - 1] < 0) SETBIT(staymask, g0 + k);
+            adv_byte[g0 + k] = k < len ? el[k] : -1;
+            if (k < len && el[k] >= 0) {
+                SETBIT(advmask, g0 + k);
+                size_t q = k + 1;
+                while (q < len && el[q] < 0) q++;
+                adv_hi[g0 + k] = g0 + q;
+            }
+        }
+    }
+    memset(states, 0, words * sizeof *states);
     for (size_t i = 0; i < n; i++) {
         size_t len = base[i + 1] - base[i], k = 0;
         SETBIT(states, base[i] + i);
@@ -661,47 +708,83 @@ int km_wildcard_complexity(const km_str *pats, size_t n, int cap) {
             SETBIT(states, base[i] + i + k);
         }
     }
+    slot[posset_hash(states, words) & (hcap - 1)] = 1;
     size_t nstates = 1;
     for (size_t head = 0; head < nstates; head++) {
         const uint64_t *cur = states + head * words;
-        for (int c = 0; c < 257; c++) {
-            int byte = c < 256 ? c : other;
-            if ((c < 256 && !used[c]) || byte < 0) continue;
-            memset(tmp, 0, words * sizeof *tmp);
-            int cnt = 0;
-            for (size_t i = 0; i < n; i++) {
-                size_t len = base[i + 1] - base[i], g0 = base[i] + i;
-                for (size_t k = 0; k <= len; k++) {
-                    if (!GETBIT(cur, g0 + k)) continue;
-                    if (k > 0 && lit[base[i] + k - 1] < 0) SETBIT(tmp, g0 + k);
-                    if (k < len && lit[base[i] + k] == byte) {
-                        size_t q = k + 1;
-                        SETBIT(tmp, g0 + q);
-                        while (q < len && lit[base[i] + q] < 0) {
-                            q++;
-                            SETBIT(tmp, g0 + q);
-                        }
-                    }
+        size_t ne = 0;
+        for (size_t w = 0; w < words; w++)
+            for (uint64_t b = cur[w] & advmask[w]; b; b &= b - 1) ent[ne++] = w * 64 + (size_t)__builtin_ctzll(b);
+        /* every byte no position advances on leads to the same set, cur's staying positions:
+         * tried once, where the first such byte comes */
+        int stay_tried = 0;
+        for (size_t u = 0; u < nbytes; u++) {
+            int byte = bytes[u], moved = 0;
+            for (size_t e = 0; e < ne; e++) {
+                size_t g = ent[e];
+                if (adv_byte[g] != byte) continue;
+                if (!moved) {
+                    for (size_t w = 0; w < words; w++) tmp[w] = cur[w] & staymask[w];
+                    moved = 1;
                 }
+                for (size_t x = g + 1; x <= adv_hi[g]; x++) SETBIT(tmp, x);
             }
+            if (!moved) {
+                if (stay_tried) continue;
+                stay_tried = 1;
+                for (size_t w = 0; w < words; w++) tmp[w] = cur[w] & staymask[w];
+            }
+            int cnt = 0;
             for (size_t w = 0; w < words; w++) cnt += __builtin_popcountll(tmp[w]);
             if (cnt == 0) continue;
             if (cnt > best) best = cnt;
             if (best >= cap) goto done;
+            if (nstates >= maxstates) continue; /* no room: whether it was seen changes nothing */
+            size_t h = posset_hash(tmp, words) & (hcap - 1);
             int seen = 0;
-            for (size_t k = 0; k < nstates && !seen; k++)
-                seen = memcmp(states + k * words, tmp, words * sizeof *tmp) == 0;
-            if (!seen && nstates < maxstates) {
-                memcpy(states + nstates * words, tmp, words * sizeof *tmp);
-                nstates++;
+            for (; slot[h]; h = (h + 1) & (hcap - 1))
+                if (memcmp(states + (slot[h] - 1) * words, tmp, words * sizeof *tmp) == 0) {
+                    seen = 1;
+                    break;
+                }
+            if (seen) continue;
+            if (nstates == scap) {
+                /* grow the sets (cur moves with them) and the table, kept at most half full */
+                size_t ncap = scap * 2;
+                uint64_t *ns = realloc(states, ncap * words * sizeof *ns);
+                uint32_t *nslot = ns ? calloc(hcap * 2, sizeof *nslot) : NULL;
+                if (!nslot) {
+                    if (ns) states = ns;
+                    goto done;
+                }
+                states = ns;
+                cur = states + head * words;
+                free(slot);
+                slot = nslot;
+                scap = ncap;
+                hcap *= 2;
+                for (size_t s = 0; s < nstates; s++) {
+                    size_t hs = posset_hash(states + s * words, words) & (hcap - 1);
+                    while (slot[hs]) hs = (hs + 1) & (hcap - 1);
+                    slot[hs] = (uint32_t)s + 1;
+                }
+                h = posset_hash(tmp, words) & (hcap - 1);
+                while (slot[h]) h = (h + 1) & (hcap - 1);
             }
+            memcpy(states + nstates * words, tmp, words * sizeof *tmp);
+            slot[h] = (uint32_t)++nstates;
         }
     }
 #undef SETBIT
-#undef GETBIT
 done:
     free(states);
     free(tmp);
+    free(staymask);
+    free(advmask);
+    free(adv_byte);
+    free(adv_hi);
+    free(ent);
+    free(slot);
     free(lit);
     free(base);
     return best > cap ? cap : best;
