@@ -98,36 +98,53 @@ static int compatible(const leaf *a, const leaf *b) {
 
 /* ---- pattern expansion ------------------------------------------------------------------ */
 
-typedef struct cond { char *name; const km_json *list; } cond;
-typedef struct conj { cond *c; int n; } conj;
+/* A condition's name is shared by every alternative that has it: the names are owned by the
+ * pool of one ref_match_doc call (copying and comparing them per alternative was most of the
+ * time of a pattern with nine $or, fuzz/regress/pattern/ref-many-or-alternatives). */
+typedef struct cond { const char *name; size_t len; const km_json *list; } cond;
+typedef struct conj { cond *c; int n, cap; } conj; /* cap: room in c (grown by doubling) */
 typedef struct dnf { conj *r; int n; } dnf;
+typedef struct name_pool { char **v; size_t n, cap; } name_pool;
+
+static const char *pool_strdup(name_pool *p, const char *s) {
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        p->v = realloc(p->v, p->cap * sizeof *p->v);
+    }
+    return p->v[p->n++] = strdup(s);
+}
+
+static void pool_free(name_pool *p) {
+    for (size_t i = 0; i < p->n; i++) free(p->v[i]);
+    free(p->v);
+}
 
 static conj conj_copy(const conj *a) {
     conj b;
     b.n = a->n;
-    b.c = malloc((size_t)(a->n + 1) * sizeof *b.c);
-    for (int i = 0; i < a->n; i++) {
-        b.c[i].name = strdup(a->c[i].name);
-        b.c[i].list = a->c[i].list;
-    }
+    b.cap = a->n + 1;
+    b.c = malloc((size_t)b.cap * sizeof *b.c);
+    if (a->n) memcpy(b.c, a->c, (size_t)a->n * sizeof *b.c);
     return b;
 }
 
-static void conj_set(conj *a, const char *name, const km_json *list) {
+/* name is pooled; a field already there takes the later value, as a repeated key does. */
+static void conj_set(conj *a, const char *name, size_t len, const km_json *list) {
     for (int i = 0; i < a->n; i++)
-        if (strcmp(a->c[i].name, name) == 0) {
+        if (a->c[i].len == len && memcmp(a->c[i].name, name, len) == 0) {
             a->c[i].list = list;
             return;
         }
-    a->c = realloc(a->c, (size_t)(a->n + 1) * sizeof *a->c);
-    a->c[a->n].name = strdup(name);
-    a->c[a->n].list = list;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 8;
+        a->c = realloc(a->c, (size_t)a->cap * sizeof *a->c);
+    }
+    a->c[a->n] = (cond){name, len, list};
     a->n++;
 }
 
 static void dnf_free(dnf *d) {
     for (int i = 0; i < d->n; i++) {
-        for (int k = 0; k < d->r[i].n; k++) free(d->r[i].c[k].name);
         free(d->r[i].c);
     }
     free(d->r);
@@ -137,7 +154,7 @@ static void dnf_free(dnf *d) {
 
 /* Walk the pattern object in document order; fields add to every alternative so far, $or
  * multiplies the alternatives by its branches. "steps" is the joined object path. */
-static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
+static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps, name_pool *pool) {
     for (size_t i = 0; i < obj->u.obj.n; i++) {
         const km_json_member *m = &obj->u.obj.members[i];
         if (m->key_len == 3 && strcmp(m->key, "$or") == 0 && m->value->type == KM_JSON_ARRAY) {
@@ -147,7 +164,7 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
                 branch.n = d->n ? d->n : 1;
                 branch.r = calloc((size_t)branch.n, sizeof *branch.r);
                 for (int k = 0; k < d->n; k++) branch.r[k] = conj_copy(&d->r[k]);
-                expand(&branch, m->value->u.arr.items[b], steps, nsteps);
+                expand(&branch, m->value->u.arr.items[b], steps, nsteps, pool);
                 if (branch.n) { /* realloc(p, 0) would free p */
                     out.r = realloc(out.r, (size_t)(out.n + branch.n) * sizeof *out.r);
                     memcpy(out.r + out.n, branch.r, (size_t)branch.n * sizeof *branch.r);
@@ -167,7 +184,7 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
         if (m->value->type == KM_JSON_OBJECT) {
             if (nsteps > 0) nm[k++] = '.';
             put_key(nm + k, m->key, m->key_len);
-            expand(d, m->value, nm, nsteps + 1);
+            expand(d, m->value, nm, nsteps + 1, pool);
         } else {
             if (sl > 0) nm[k++] = '.';
             put_key(nm + k, m->key, m->key_len);
@@ -175,7 +192,9 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
                 d->r = calloc(1, sizeof *d->r);
                 d->n = 1;
             }
-            for (int r = 0; r < d->n; r++) conj_set(&d->r[r], nm, m->value);
+            const char *shared = pool_strdup(pool, nm);
+            size_t len = strlen(shared);
+            for (int r = 0; r < d->n; r++) conj_set(&d->r[r], shared, len, m->value);
         }
         free(nm);
     }
@@ -183,38 +202,52 @@ static void expand(dnf *d, const km_json *obj, const char *steps, int nsteps) {
 
 /* ---- values ------------------------------------------------------------------------------- */
 
-/* UTF-16 order of two UTF-8 strings, by converting to code units. */
-static size_t to_utf16(const char *s, uint16_t *out) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0;
-    while (*p) {
-        uint32_t cp;
-        if (*p < 0x80) cp = *p++;
-        else if (*p < 0xE0) { cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F); p += 2; }
-        else if (*p < 0xF0) { cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F); p += 3; }
-        else { cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F); p += 4; }
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            out[n++] = (uint16_t)(0xD800 + (cp >> 10));
-            out[n++] = (uint16_t)(0xDC00 + (cp & 0x3FF));
-        } else {
-            out[n++] = (uint16_t)cp;
-        }
+/* UTF-16 order of two UTF-8 strings: each is decoded to UTF-16 code units one at a time and the
+ * units compared, as Java's String.compareTo does. Decoding on the fly, without converting both
+ * strings whole into allocated buffers for each comparison, matters: sorting the fields of every
+ * $or alternative was most of the time of a pattern with nine $or (fuzz_pattern's timeout,
+ * fuzz/regress/pattern/ref-many-or-alternatives). */
+typedef struct u16_reader { const unsigned char *p; uint16_t low; } u16_reader;
+
+/* The next code unit, or -1 at the end of the string. */
+static int u16_next(u16_reader *r) {
+    if (r->low) {
+        int u = r->low;
+        r->low = 0;
+        return u;
     }
-    return n;
+    const unsigned char *p = r->p;
+    if (!*p) return -1;
+    uint32_t cp;
+    if (*p < 0x80) cp = *p++;
+    else if (*p < 0xE0) { cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F); p += 2; }
+    else if (*p < 0xF0) { cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F); p += 3; }
+    else { cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F); p += 4; }
+    r->p = p;
+    if (cp >= 0x10000) {
+        cp -= 0x10000;
+        r->low = (uint16_t)(0xDC00 + (cp & 0x3FF));
+        return 0xD800 + (int)(cp >> 10);
+    }
+    return (int)cp;
 }
 
 static int cmp_java(const void *a, const void *b) {
-    const char *x = ((const cond *)a)->name, *y = ((const cond *)b)->name;
-    uint16_t *ux = malloc((strlen(x) + 1) * 2 * sizeof *ux), *uy = malloc((strlen(y) + 1) * 2 * sizeof *uy);
-    size_t nx = to_utf16(x, ux), ny = to_utf16(y, uy);
-    int r = 0;
-    for (size_t i = 0; i < nx && i < ny && !r; i++)
-        if (ux[i] != uy[i]) r = ux[i] < uy[i] ? -1 : 1;
-    if (!r) r = nx < ny ? -1 : nx > ny;
-    free(ux);
-    free(uy);
-    return r;
+    const unsigned char *s = (const unsigned char *)((const cond *)a)->name;
+    const unsigned char *t = (const unsigned char *)((const cond *)b)->name;
+    /* Equal bytes decode to equal units: start decoding at the character where they differ
+     * (field paths share long prefixes). Names are valid UTF-8 (the pattern was parsed strictly;
+     * a key's NUL is C0 80), so backing up over continuation bytes finds that character. */
+    size_t i = 0;
+    while (s[i] && s[i] == t[i]) i++;
+    while (i > 0 && (s[i] & 0xC0) == 0x80) i--;
+    u16_reader x = {s + i, 0};
+    u16_reader y = {t + i, 0};
+    for (;;) {
+        int ux = u16_next(&x), uy = u16_next(&y);
+        if (ux != uy) return ux < uy ? -1 : 1; /* the end (-1) first: a prefix sorts before */
+        if (ux < 0) return 0;
+    }
 }
 
 /* Java's Double.toString value equals the written number (ComparableNumber.generate). */
@@ -574,7 +607,8 @@ int ref_match_doc(const km_json *pattern, const km_json *event) {
         char root[1] = "";
         collect(&L, event, root, 0, NULL, 0);
         dnf d = {0};
-        expand(&d, pattern, "", 0);
+        name_pool pool = {0};
+        expand(&d, pattern, "", 0, &pool);
         res = 0;
         int *chosen = malloc((size_t)(L.n + 1) * sizeof *chosen * 4 + 64);
         for (int r = 0; r < d.n && !res; r++) {
@@ -586,6 +620,7 @@ int ref_match_doc(const km_json *pattern, const km_json *event) {
         }
         free(chosen);
         dnf_free(&d);
+        pool_free(&pool);
         for (int i = 0; i < L.n; i++) {
             free(L.l[i].name);
             free(L.l[i].path);
