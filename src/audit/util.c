@@ -149,6 +149,9 @@ int km_parse_time_str(const char *s, int64_t *out) {
         double d = strtod(s, &end);
         if (end != s && *end == 0 && (s[0] >= '0' && s[0] <= '9')) {
             if (d > 1e11) d /= 1000.0; /* milliseconds (after year 5138 in seconds: not a date) */
+            /* past the year 9999 (also inf, or digits beyond an int64's range): not a time; the
+             * conversion itself would be undefined (fuzz_snap, 15:17 on 2026-11-26). */
+            if (!(d <= 253402300799.0)) return -1;
             *out = (int64_t)d;
             return 0;
         }
