@@ -36,6 +36,7 @@ typedef struct entry {
     int is_stdin;
     km_skip_reason pre;   /* known before reading: unreadable folder, digest by name */
     char *pre_msg;
+    char dkey[16];        /* sigma helper: CloudTrail's delivery time from the name, for the order */
 } entry;
 
 typedef struct entries {
@@ -58,6 +59,7 @@ static void add_entry(entries *l, const char *path, int is_stdin, km_skip_reason
     e->is_stdin = is_stdin;
     e->pre = pre;
     e->pre_msg = msg ? strdup(msg) : NULL;
+    e->dkey[0] = 0;
     if (!e->path || (msg && !e->pre_msg)) {
         free(e->path);
         free(e->pre_msg);
@@ -117,10 +119,7 @@ static void delivery_key(const char *path, char key[16]) {
 
 static int cmp_delivery(const void *a, const void *b) {
     const entry *x = a, *y = b;
-    char kx[16], ky[16];
-    delivery_key(x->path, kx);
-    delivery_key(y->path, ky);
-    int c = strcmp(kx, ky);
+    int c = strcmp(x->dkey, y->dkey);
     return c ? c : strcmp(x->path, y->path);
 }
 
@@ -140,7 +139,11 @@ static void list_inputs(entries *l, char *const *inputs, size_t n, int by_delive
             /* sigma helper: with thresholds and correlations, a folder's files go in CloudTrail's
              * delivery order (the time in their names) rather than region by region, so that
              * events reach the windows nearly in event-time order */
-            if (by_delivery && l->n - first > 1) qsort(l->e + first, l->n - first, sizeof *l->e, cmp_delivery);
+            if (by_delivery && l->n - first > 1) {
+                /* each name's key read once, not at every comparison */
+                for (size_t k = first; k < l->n; k++) delivery_key(l->e[k].path, l->e[k].dkey);
+                qsort(l->e + first, l->n - first, sizeof *l->e, cmp_delivery);
+            }
         } else if (strstr(p, "CloudTrail-Digest")) {
             add_entry(l, p, 0, KM_SKIP_DIGEST, "CloudTrail digest file (skipped; 'kumomori verify' checks digests)");
         } else {
@@ -211,6 +214,7 @@ typedef struct slot {
     batch *head, *tail;
     size_t queued;            /* bytes in the queue */
     int done;
+    int full_waiter;          /* a worker waits for this file's turn (its queue is over the cap) */
     uint64_t records, bytes, skipped[KM_SKIP_REASONS];
     int opened;
 } slot;
@@ -222,6 +226,12 @@ typedef struct run {
     size_t next_file;         /* next file a worker takes */
     size_t emit;              /* oldest file not yet fully written */
     size_t window;
+    /* Who sleeps, so that a thread is woken only when the sleeper can go on (each wake-up of a
+     * sleeping thread costs a system call on both sides and, on a virtual machine, an
+     * interrupt: they were a tenth of a -j1 run's CPU time when every batch and every file
+     * woke the writer, and every batch written woke the workers) */
+    int main_waiting;
+    size_t window_waiters;
     pthread_mutex_t mu;
     pthread_cond_t wake_main, wake_workers;
     atomic_ullong records, bytes, alerts;
@@ -259,8 +269,19 @@ static void hand_over(worker *w, int last) {
         b = NULL;
     }
     if (last) s->done = 1;
-    pthread_cond_signal(&r->wake_main);
-    while (!last && s->queued > QUEUE_CAP && r->emit != w->idx) pthread_cond_wait(&r->wake_workers, &r->mu);
+    int full = !last && s->queued > QUEUE_CAP && r->emit != w->idx;
+    /* The writer is woken when this worker is about to wait for it, when the input is a stream
+     * (its alerts are due now), or when this file is the one being written and its queue has
+     * grown large; otherwise it sleeps on while workers fill the window of files, and writes
+     * them in one go when a worker waits (or at its 200 ms timeout). */
+    if (r->main_waiting && (full || r->list.e[w->idx].is_stdin || (r->emit == w->idx && s->queued > QUEUE_CAP / 2)))
+        pthread_cond_signal(&r->wake_main);
+    while (full) {
+        s->full_waiter = 1;
+        pthread_cond_wait(&r->wake_workers, &r->mu);
+        full = s->queued > QUEUE_CAP && r->emit != w->idx;
+    }
+    s->full_waiter = 0;
     pthread_mutex_unlock(&r->mu);
     batch_free(b);
 }
@@ -538,9 +559,14 @@ static void *worker_main(void *arg) {
     run *r = w->r;
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        while (r->next_file < r->list.n && r->next_file >= r->emit + r->window)
+        while (r->next_file < r->list.n && r->next_file >= r->emit + r->window) {
+            if (r->main_waiting) pthread_cond_signal(&r->wake_main);
+            r->window_waiters++;
             pthread_cond_wait(&r->wake_workers, &r->mu);
+            r->window_waiters--;
+        }
         if (r->next_file >= r->list.n) {
+            if (r->main_waiting) pthread_cond_signal(&r->wake_main); /* no more files for this worker */
             pthread_mutex_unlock(&r->mu);
             break;
         }
@@ -702,14 +728,17 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
     while (started && r.emit < r.list.n) {
         slot *s = &r.slots[r.emit];
         if (s->head) {
+            /* the whole queue at once: one lock for all the batches the file has so far (the
+             * worker of the file being written never waits for its queue to shrink) */
             batch *b = s->head;
-            s->head = b->next;
-            if (!s->head) s->tail = NULL;
-            s->queued -= batch_size(b);
-            pthread_cond_broadcast(&r.wake_workers);
+            s->head = s->tail = NULL;
+            s->queued = 0;
             pthread_mutex_unlock(&r.mu);
-            emit_items(&em, b);
-            batch_free(b);
+            for (batch *nx; b; b = nx) {
+                nx = b->next;
+                emit_items(&em, b);
+                batch_free(b);
+            }
             pthread_mutex_lock(&r.mu);
             continue;
         }
@@ -718,19 +747,30 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
             finish_input(&em, r.emit);
             pthread_mutex_lock(&r.mu);
             r.emit++;
-            pthread_cond_broadcast(&r.wake_workers);
+            /* workers waiting for room in the window are woken once half of it is free (not at
+             * every file: they would take one file and wait again); one waiting for its file's
+             * turn, when that turn has come */
+            if ((r.window_waiters && r.next_file + r.window / 2 <= r.emit + r.window) ||
+                (r.emit < r.list.n && r.slots[r.emit].full_waiter))
+                pthread_cond_broadcast(&r.wake_workers);
             continue;
         }
+        /* nothing to write: any worker that can go on must, before the writer sleeps */
+        if (r.window_waiters && r.next_file < r.emit + r.window) pthread_cond_broadcast(&r.wake_workers);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 200 * 1000000L;
         if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-        if (pthread_cond_timedwait(&r.wake_main, &r.mu, &until) == ETIMEDOUT) {
+        r.main_waiting = 1;
+        int timed_out = pthread_cond_timedwait(&r.wake_main, &r.mu, &until) == ETIMEDOUT;
+        r.main_waiting = 0;
+        if (timed_out) {
             pthread_mutex_unlock(&r.mu);
             show_progress(&em);
             pthread_mutex_lock(&r.mu);
         }
     }
+    pthread_cond_broadcast(&r.wake_workers); /* any worker still waiting has nothing left to take */
     pthread_mutex_unlock(&r.mu);
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < jobs; i++) {
