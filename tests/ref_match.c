@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,14 +105,29 @@ static int compatible(const leaf *a, const leaf *b) {
 typedef struct cond { const char *name; size_t len; const km_json *list; } cond;
 typedef struct conj { cond *c; int n, cap; } conj; /* cap: room in c (grown by doubling) */
 typedef struct dnf { conj *r; int n; } dnf;
-typedef struct name_pool { char **v; size_t n, cap; } name_pool;
+/* A pooled name carries its rank in Java's order among the pool's names (pool_rank), so that the
+ * fields of every alternative are sorted by comparing two integers: sorting them by comparing the
+ * names, alternative after alternative, was most of the time of a pattern with twelve $or of
+ * repeated fields (fuzz_pattern's timeout of session 7, fuzz/regress/pattern/ref-sort-per-alternative). */
+typedef struct pname { int rank; char s[]; } pname;
+typedef struct name_pool { pname **v; size_t n, cap; } name_pool;
 
 static const char *pool_strdup(name_pool *p, const char *s) {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 64;
         p->v = realloc(p->v, p->cap * sizeof *p->v);
     }
-    return p->v[p->n++] = strdup(s);
+    size_t len = strlen(s);
+    pname *n = malloc(sizeof *n + len + 1);
+    memcpy(n->s, s, len + 1);
+    n->rank = 0;
+    p->v[p->n++] = n;
+    return n->s;
+}
+
+static int name_rank(const char *name) {
+    const pname *n = (const pname *)(const void *)(name - offsetof(pname, s));
+    return n->rank;
 }
 
 static void pool_free(name_pool *p) {
@@ -232,9 +248,9 @@ static int u16_next(u16_reader *r) {
     return (int)cp;
 }
 
-static int cmp_java(const void *a, const void *b) {
-    const unsigned char *s = (const unsigned char *)((const cond *)a)->name;
-    const unsigned char *t = (const unsigned char *)((const cond *)b)->name;
+static int java_order(const char *a, const char *b) {
+    const unsigned char *s = (const unsigned char *)a;
+    const unsigned char *t = (const unsigned char *)b;
     /* Equal bytes decode to equal units: start decoding at the character where they differ
      * (field paths share long prefixes). Names are valid UTF-8 (the pattern was parsed strictly;
      * a key's NUL is C0 80), so backing up over continuation bytes finds that character. */
@@ -248,6 +264,27 @@ static int cmp_java(const void *a, const void *b) {
         if (ux != uy) return ux < uy ? -1 : 1; /* the end (-1) first: a prefix sorts before */
         if (ux < 0) return 0;
     }
+}
+
+static int cmp_pname(const void *a, const void *b) { return java_order((*(pname *const *)a)->s, (*(pname *const *)b)->s); }
+
+/* Ranks in Java's order, equal names equal ranks. */
+static void pool_rank(name_pool *p) {
+    if (!p->n) return;
+    pname **sorted = malloc(p->n * sizeof *sorted);
+    memcpy(sorted, p->v, p->n * sizeof *sorted);
+    qsort(sorted, p->n, sizeof *sorted, cmp_pname);
+    int r = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (i && strcmp(sorted[i]->s, sorted[i - 1]->s) != 0) r++;
+        sorted[i]->rank = r;
+    }
+    free(sorted);
+}
+
+static int cmp_rank(const void *a, const void *b) {
+    int x = name_rank(((const cond *)a)->name), y = name_rank(((const cond *)b)->name);
+    return (x > y) - (x < y);
 }
 
 /* Java's Double.toString value equals the written number (ComparableNumber.generate). */
@@ -609,11 +646,12 @@ int ref_match_doc(const km_json *pattern, const km_json *event) {
         dnf d = {0};
         name_pool pool = {0};
         expand(&d, pattern, "", 0, &pool);
+        pool_rank(&pool);
         res = 0;
         int *chosen = malloc((size_t)(L.n + 1) * sizeof *chosen * 4 + 64);
         for (int r = 0; r < d.n && !res; r++) {
             conj *c = &d.r[r];
-            qsort(c->c, (size_t)c->n, sizeof *c->c, cmp_java);
+            qsort(c->c, (size_t)c->n, sizeof *c->c, cmp_rank);
             free(chosen);
             chosen = malloc((size_t)(c->n + 1) * sizeof *chosen);
             res = try_conj(c, 0, &L, chosen, 0);
