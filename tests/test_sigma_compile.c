@@ -88,6 +88,16 @@ static const ccase cases[] = {
       "{\"userIdentity\":{\"arn\":\"arn:aws:sts::1:a222222222-role/a\"}}"}},
     {"detection:\n    sel:\n        eventName: ListBuckets\n        userAgent|contains|cased: [abc, def, ghi, jkl]\n    condition: sel\n",
      1, {R_ALL, "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x ghi\"}"}},
+    /* |windash: its variants hold dashes outside ASCII, so the evaluator decides the item (one
+     * expression for all the variants); the matcher must still never drop a match */
+    {"detection:\n    sel:\n        eventName: ListBuckets\n        userAgent|windash|contains: ' -a /b'\n    condition: sel\n", 1,
+     {R_ALL, "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x /A \\u2013b\"}",
+      "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x \\u2015a \\u2014B y\"}",
+      "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x +a /b\"}"}},
+    {"detection:\n    sel:\n        eventName: ListBuckets\n        userAgent|windash|endswith|cased: 'a-b/c-d-e-f'\n    condition: sel\n", 1,
+     {R_ALL, "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x a/b-c\\u2013d\\u2014e\\u2015f\"}",
+      "{\"eventName\":\"ListBuckets\",\"userAgent\":\"x A/b-c-d-e-f\"}",
+      "{\"eventName\":\"ListBuckets\",\"userAgent\":\"a-b/c-d-e-f x\"}"}},
 };
 
 /* The |re literal's wildcard is kept (shortened), not dropped, and the matcher accepts it without
