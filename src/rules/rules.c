@@ -7,6 +7,7 @@
 #include "util/embedded.h"
 #include "util/walk.h"
 #include "rules/internal.h"
+#include "match/internal.h" /* KM_PATTERN_MAX_BYTES, KM_PATTERN_MAX_DEPTH: km_pattern_near_limits */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -285,17 +286,46 @@ static int load_examples(loadctx *c, const km_json *ex, km_rule *r) {
     return KM_OK;
 }
 
+/* JSON nesting (objects and arrays) of v deeper than limit. */
+static int nested_over(const km_json *v, size_t limit) {
+    if (limit == 0) return v->type == KM_JSON_OBJECT || v->type == KM_JSON_ARRAY;
+    if (v->type == KM_JSON_OBJECT) {
+        for (size_t i = 0; i < v->u.obj.n; i++)
+            if (nested_over(v->u.obj.members[i].value, limit - 1)) return 1;
+    } else if (v->type == KM_JSON_ARRAY) {
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            if (nested_over(v->u.arr.items[i], limit - 1)) return 1;
+    }
+    return 0;
+}
+
+int km_pattern_near_limits(const km_json *pattern, size_t written_len) {
+    /* a quarter of the matcher's depth is far from the rewrite's one level (and deeper than any
+     * real pattern) */
+    return written_len > KM_PATTERN_MAX_BYTES || nested_over(pattern, KM_PATTERN_MAX_DEPTH / 4);
+}
+
+/* The pattern as written in the file compiled; on an error, reported with its position in the
+ * file (KM_ERR), else 0. */
+static int check_written(loadctx *c, const km_json *p) {
+    km_error perr;
+    km_error_clear(&perr);
+    if (km_pattern_check(c->text + p->offset, p->end - p->offset, &perr) == KM_OK) return 0;
+    size_t off = perr.offset != (size_t)-1 ? p->offset + perr.offset : p->offset;
+    if (off > p->end) off = p->offset;
+    return bad(c, off, "invalid pattern: %s", perr.msg);
+}
+
 static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
     if (p->type != KM_JSON_OBJECT)
         return bad(c, p->offset, "\"pattern\" must be an object (an EventBridge event pattern)");
     km_error perr;
     km_error_clear(&perr);
-    /* Checked as written first, so that the position in the message is the file's. */
-    if (km_pattern_check(c->text + p->offset, p->end - p->offset, &perr) != KM_OK) {
-        size_t off = perr.offset != (size_t)-1 ? p->offset + perr.offset : p->offset;
-        if (off > p->end) off = p->offset;
-        return bad(c, off, "invalid pattern: %s", perr.msg);
-    }
+    /* An invalid pattern is reported as written, so that the position in the message is the
+     * file's: the written form is compiled first near the limits, else only when the rewrite or
+     * the rewritten form fails (one compilation per valid pattern, not two). */
+    int careful = km_pattern_near_limits(p, p->end - p->offset);
+    if (careful && check_written(c, p)) return KM_ERR;
     km_buf b;
     km_buf_init(&b, RULE_FILE_MAX);
     if (km_json_write(&b, p)) {
@@ -308,11 +338,16 @@ static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
     km_error never;
     if (km_pattern_rewrite_value(p, &b, &r->eventbridge_form, &never, &perr) != KM_OK) {
         km_buf_free(&b);
+        if (!careful && check_written(c, p)) return KM_ERR;
         size_t off = perr.offset != (size_t)-1 ? perr.offset : p->offset;
         return bad(c, off, "%s", perr.msg);
     }
     km_error_clear(&perr);
     if (km_pattern_check(b.data, b.len, &perr) != KM_OK) {
+        if (!careful && check_written(c, p)) {
+            km_buf_free(&b);
+            return KM_ERR;
+        }
         bad(c, p->offset, "the pattern rewritten onto the CloudTrail record (%.200s) is invalid: %s",
             b.data, perr.msg);
         km_buf_free(&b);
