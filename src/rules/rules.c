@@ -31,6 +31,9 @@ struct km_ruleset {
     size_t nwarnings, warnings_cap;
     unsigned bare_seq;   /* numbering of made-up ids when two bare patterns share a name */
     km_sigma_set *sigma; /* sigma helper: YAML rules, turned into rules by km_ruleset_finish */
+    /* [i]: pattern rule i's pattern as compiled at load, kept for the first matcher built, which
+     * takes it (NULL: compiled from r->pattern); as long as rules (cap entries) */
+    km_pattern **compiled;
 };
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
@@ -65,6 +68,8 @@ void km_ruleset_free(km_ruleset *rs) {
     if (!rs) return;
     km_arena_free(&rs->arena);
     km_sigma_set_free(rs->sigma); /* sigma helper */
+    for (size_t i = 0; rs->compiled && i < rs->n; i++) km_pattern_free(rs->compiled[i]);
+    free(rs->compiled);
     free(rs->rules);
     free(rs->index);
     for (size_t i = 0; i < rs->nerrors; i++) free(rs->errors[i]);
@@ -168,6 +173,8 @@ typedef struct loadctx {
     const char *text;
     size_t len;
     km_error *err;
+    km_pattern **compiled; /* the file's rule's compiled pattern until add_loaded takes it; the
+                            * copies of a loadctx share it, km_ruleset_add_text frees what is left */
 } loadctx;
 
 static int bad(loadctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -343,7 +350,8 @@ static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
         return bad(c, off, "%s", perr.msg);
     }
     km_error_clear(&perr);
-    if (km_pattern_check(b.data, b.len, &perr) != KM_OK) {
+    km_pattern *cp = km_pattern_compile(b.data, b.len, 0, &perr);
+    if (!cp) {
         if (!careful && check_written(c, p)) {
             km_buf_free(&b);
             return KM_ERR;
@@ -353,6 +361,9 @@ static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
         km_buf_free(&b);
         return KM_ERR;
     }
+    /* what km_ruleset_matcher would compile from r->pattern: the first matcher takes it */
+    km_pattern_free(*c->compiled);
+    *c->compiled = cp;
     r->pattern = km_arena_strndup(&c->rs->arena, b.data, b.len);
     r->pattern_len = b.len;
     km_buf_free(&b);
@@ -589,21 +600,31 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
     return add_loaded(c, &r);
 }
 
+/* Room for more rules (and their compiled patterns). 0, or -1 out of memory. */
+static int grow_rules(km_ruleset *rs) {
+    size_t ncap = rs->cap ? rs->cap * 2 : 64;
+    km_rule *p = realloc(rs->rules, ncap * sizeof *p);
+    if (!p) return -1;
+    rs->rules = p;
+    km_pattern **q = realloc(rs->compiled, ncap * sizeof *q);
+    if (!q) return -1; /* rules has grown, cap not yet: the next call grows compiled again */
+    for (size_t i = rs->cap; i < ncap; i++) q[i] = NULL;
+    rs->compiled = q;
+    rs->cap = ncap;
+    return 0;
+}
+
 static int add_loaded(loadctx *c, km_rule *rp) {
     km_ruleset *rs = c->rs;
     km_rule r = *rp;
     if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
         return km_error_set(c->err, KM_ELIMIT, 0, "%s: more than the limit of %zu rules (--limit rules)", c->name,
                             km_limit(KM_LIMIT_RULES, 100000));
-    if (rs->n == rs->cap) {
-        size_t ncap = rs->cap ? rs->cap * 2 : 64;
-        km_rule *p = realloc(rs->rules, ncap * sizeof *p);
-        if (!p) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
-        rs->rules = p;
-        rs->cap = ncap;
-    }
+    if (rs->n == rs->cap && grow_rules(rs)) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
     rs->rules[rs->n] = r;
     if (index_put(rs, rs->n)) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
+    rs->compiled[rs->n] = *c->compiled;
+    *c->compiled = NULL;
     rs->n++;
     if (r.never_matches) {
         char msg[1200];
@@ -618,7 +639,8 @@ int km_ruleset_add_text(km_ruleset *rs, const char *name, const char *text, size
     km_error local;
     if (!err) err = &local;
     km_error_clear(err);
-    loadctx c = {rs, name, text, len, err};
+    km_pattern *compiled = NULL;
+    loadctx c = {rs, name, text, len, err, &compiled};
     km_json_opts opts = {0};
     opts.max_string = RULE_FILE_MAX;
     km_error perr;
@@ -633,6 +655,7 @@ int km_ruleset_add_text(km_ruleset *rs, const char *name, const char *text, size
         rc = load_rule(&c, km_json_root(doc), builtin);
     }
     km_json_doc_free(doc);
+    km_pattern_free(compiled); /* a rule that failed after its pattern compiled */
     if (rc != KM_OK) keep_error(rs, err);
     return rc;
 }
@@ -753,7 +776,11 @@ km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km
             continue;
         }
         if (r->kind != KM_RULE_PATTERN || r->never_matches) continue;
-        if (km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err) != KM_OK) {
+        /* the loader's compilation once (rs->compiled points to memory that is not const) */
+        km_pattern *cp = rs->compiled ? rs->compiled[i] : NULL;
+        if (cp) rs->compiled[i] = NULL;
+        if ((cp ? km_matcher_add_compiled(m, (uint32_t)i, cp, err)
+                : km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err)) != KM_OK) {
             km_error_prefix(err, "%s (%s)", r->file, r->id);
             km_matcher_free(m);
             return NULL;
@@ -825,15 +852,10 @@ int km_ruleset_add_rule(km_ruleset *rs, const km_rule *src, km_error *err) {
     if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
         return km_error_set(err, KM_ELIMIT, (size_t)-1, "more than the limit of %zu rules (--limit rules)",
                             km_limit(KM_LIMIT_RULES, 100000));
-    if (rs->n == rs->cap) {
-        size_t ncap = rs->cap ? rs->cap * 2 : 64;
-        km_rule *p = realloc(rs->rules, ncap * sizeof *p);
-        if (!p) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
-        rs->rules = p;
-        rs->cap = ncap;
-    }
+    if (rs->n == rs->cap && grow_rules(rs)) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     rs->rules[rs->n] = r;
     if (index_put(rs, rs->n)) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    rs->compiled[rs->n] = NULL; /* compiled from r.pattern when a matcher is built */
     rs->n++;
     return KM_OK;
 }
