@@ -593,3 +593,48 @@ TEST(sigma_hostile_yaml_is_refused) {
     km_sigma_set_free(s);
     km_buf_free(&b);
 }
+
+/* Each allocation of loading a file is failed in turn (tests/allocfail/wrap.c), the 17th file
+ * being the one whose document the set must make room for (16 at first): the file then fails
+ * with "out of memory" or loads, and the set's rules are used afterwards. The room was made after
+ * the rules had been read, and on failure the document was freed under them (a use after free
+ * that AddressSanitizer reported, build/asan/tests/unit). */
+TEST(sigma_allocation_failure_while_loading_keeps_no_rule_into_a_freed_document) {
+    static const char *rule = "title: t\nid: 11111111-2222-3333-4444-555555555555\ndescription: d\nlevel: high\n"
+                              "logsource:\n    product: aws\n    service: cloudtrail\ndetection:\n    sel:\n"
+                              "        eventName|windash|contains: '-x'\n    condition: sel\n";
+    static const char *rec = "{\"eventName\":\"a /x\"}";
+    km_error err;
+    km_json_doc *d = km_json_parse(rec, strlen(rec), NULL, NULL, &err);
+    CHECK(d != NULL);
+    km_sigma_scratch *sc = km_sigma_scratch_new();
+    long calls = 0;
+    int failed = 0, loaded = 0;
+    for (long n = 0; n == 0 || n <= calls; n++) {
+        km_sigma_set *s = km_sigma_set_new();
+        for (int i = 0; i < 16; i++) CHECK(km_sigma_set_add_text(s, "a.yml", rule, strlen(rule), &err) == KM_OK);
+        long before = km_allocfail_calls();
+        km_allocfail_arm(n);
+        int rc = km_sigma_set_add_text(s, "b.yml", rule, strlen(rule), &err);
+        km_allocfail_arm(0);
+        if (n == 0) {
+            CHECK(rc == KM_OK);
+            calls = km_allocfail_calls() - before;
+        } else if (rc != KM_OK) {
+            failed++;
+        } else {
+            loaded++;
+        }
+        if (km_sigma_set_finish(s, &err) == KM_OK)
+            for (size_t i = 0; i < km_sigma_count(s); i++) {
+                const km_sigma_info *in = km_sigma_get(s, i);
+                CHECK(!strcmp(in->title, "t") && in->id && !strcmp(in->id, "11111111-2222-3333-4444-555555555555"));
+                CHECK(in->description && !strcmp(in->description, "d") && in->level && !strcmp(in->level, "high"));
+                CHECK_INT(km_sigma_eval(s, i, km_json_root(d), sc), 1);
+            }
+        km_sigma_set_free(s);
+    }
+    CHECK_MSG(calls > 0 && failed > 0, "%ld allocations, %d runs failed, %d loaded", calls, failed, loaded);
+    km_sigma_scratch_free(sc);
+    km_json_doc_free(d);
+}

@@ -1423,6 +1423,15 @@ int km_sigma_set_add_text(km_sigma_set *s, const char *name, const char *text, s
     c.file = km_arena_strndup(&s->arena, name, strlen(name));
     if (!c.file) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     c.group = ++s->next_group;
+    /* rules will point into the document's strings: room to keep it is made before any rule
+     * exists (making it after, on failure, would free the document under the new rules) */
+    if (s->ndocs == s->capdocs) {
+        size_t nc = s->capdocs ? s->capdocs * 2 : 16;
+        km_ydoc **nd = realloc(s->docs, nc * sizeof *nd);
+        if (!nd) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        s->docs = nd;
+        s->capdocs = nc;
+    }
     km_error yerr;
     km_ydoc *doc = km_yaml_parse(text, len, c.file, &yerr);
     if (!doc) {
@@ -1457,18 +1466,7 @@ int km_sigma_set_add_text(km_sigma_set *s, const char *name, const char *text, s
         }
         if (c.failed) any_failed = 1;
     }
-    /* rules point into the document's strings: the set keeps it */
-    if (s->ndocs == s->capdocs) {
-        size_t nc = s->capdocs ? s->capdocs * 2 : 16;
-        km_ydoc **nd = realloc(s->docs, nc * sizeof *nd);
-        if (!nd) {
-            /* cannot keep it: drop the rules that point into it */
-            km_ydoc_free(doc);
-            return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
-        }
-        s->docs = nd;
-        s->capdocs = nc;
-    }
+    /* rules point into the document's strings: the set keeps it (room made above) */
     s->docs[s->ndocs++] = doc;
     s->finished = 0;
     return any_failed ? KM_ERR : KM_OK;
