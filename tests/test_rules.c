@@ -169,6 +169,46 @@ TEST(rules_validation_names_file_line_and_column) {
               "r.json:1:119: \"references\" must be an array of URLs");
 }
 
+/* An invalid pattern is reported as written in the file (position, JSON path with "detail"),
+ * though a valid one is compiled only as rewritten onto the record; the rewrite's own messages
+ * stay; near the nesting limit the written form decides (the rewrite lifts "detail" one level). */
+static const char *deep_eb(int levels) {
+    static char text[4096];
+    km_buf b = KM_BUF_INIT;
+    km_buf_puts(&b, "{" BASE "," EX ",\n\"pattern\":{\"source\":[\"aws.s3\"],\"detail\":");
+    for (int i = 0; i < levels; i++) km_buf_puts(&b, "{\"a\":");
+    km_buf_puts(&b, "[\"x\"]");
+    for (int i = 0; i < levels; i++) km_buf_putc(&b, '}');
+    km_buf_puts(&b, "}}");
+    snprintf(text, sizeof text, "%s", b.data ? b.data : "");
+    km_buf_free(&b);
+    return text;
+}
+
+TEST(rules_invalid_pattern_is_reported_as_written) {
+    /* a bad value under "detail": column 11 + its byte 54 in the pattern */
+    CHECK_STR(load_error("{" BASE "," EX ",\n\"pattern\":{\"source\":[\"aws.s3\"],\"detail\":{\"eventName\":[{\"prefix\":5}]}}}"),
+              "r.json:2:65: invalid pattern: Event pattern is not valid: prefix match pattern must be a string (at "
+              "$.detail.eventName[0].prefix, byte 54)");
+    /* a bad matcher as "source": the written pattern's message, not the rewrite's */
+    CHECK_STR(load_error("{" BASE "," EX ",\n\"pattern\":{\"source\":[{\"prefix\":5}],\"detail\":{\"eventName\":[\"x\"]}}}"),
+              "r.json:2:32: invalid pattern: Event pattern is not valid: prefix match pattern must be a string (at "
+              "$.source[0].prefix, byte 21)");
+    /* valid as written, refused by the rewrite: the rewrite's message at the value */
+    CHECK_STR(load_error("{" BASE "," EX ",\n\"pattern\":{\"source\":[\"aws.s3\"],\"foo\":[\"x\"]}}"),
+              "r.json:2:38: \"foo\" is not a field of the EventBridge envelope (source, detail-type, detail, account, "
+              "region): put it under \"detail\", or write the whole pattern over the raw CloudTrail record");
+    CHECK_STR(load_error("{" BASE "," EX ",\n\"pattern\":{\"source\":[{\"prefix\":\"aws.\"}],\"detail\":{\"eventName\":[\"x\"]}}}"),
+              "r.json:2:22: \"source\" values must be exact AWS sources such as \"aws.s3\" to be mapped onto the record's "
+              "eventSource; write this pattern over the raw record (\"eventSource\") instead");
+    /* 64 objects inside "detail" are within the matcher's 64 levels as written, 65 are not (as
+     * rewritten they would be 64) */
+    CHECK_STR(load_error(deep_eb(64)), "(loaded)");
+    CHECK_CONTAINS(load_error(deep_eb(65)), "r.json:2:");
+    CHECK_CONTAINS(load_error(deep_eb(65)), ": invalid pattern: Event pattern is not valid: pattern nested deeper than 64 "
+                                            "levels (at $.detail.a.a.");
+}
+
 /* A bare EventBridge pattern (what `aws events put-rule --event-pattern` takes) or the output of
  * `aws events describe-rule` loads as a rule with made-up metadata. */
 TEST(rules_bare_eventbridge_patterns_load) {

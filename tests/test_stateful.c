@@ -207,6 +207,11 @@ TEST(stateful_json_errors_name_file_and_position) {
         {"{" META "," PAT ",\"threshold\":{\"timespan\":\"5m\",\"condition\":{\"gte\":5},\"window\":1}}", "unknown field \"window\" in \"threshold\""},
         {"{" META ",\"threshold\":{\"timespan\":\"5m\",\"condition\":{\"gte\":5}}}", "a threshold needs the \"pattern\""},
         {"{" META ",\"pattern\":{\"eventName\":[{\"nope\":1}]},\"threshold\":{\"timespan\":\"5m\",\"condition\":{\"gte\":5}}}", "invalid pattern"},
+        /* an invalid pattern is worded as written (with "detail"), not as rewritten onto the record */
+        {"{" META ",\"pattern\":{\"source\":[\"aws.s3\"],\"detail\":{\"eventName\":[{\"prefix\":5}]}},\"threshold\":{\"timespan\":\"5m\",\"condition\":{\"gte\":5}}}",
+         "invalid pattern: Event pattern is not valid: prefix match pattern must be a string (at $.detail.eventName[0].prefix, byte 54)"},
+        {"{" META ",\"pattern\":{\"source\":[\"aws.s3\"],\"foo\":[\"x\"]},\"threshold\":{\"timespan\":\"5m\",\"condition\":{\"gte\":5}}}",
+         "invalid pattern: \"foo\" is not a field of the EventBridge envelope"},
         {"{" META "," PAT ",\"threshold\":{\"timespan\":\"5m\",\"condition\":{\"gte\":5000000}}}", "above 1000000"},
         {"{" META ",\"correlation\":{\"type\":\"sometimes\",\"rules\":[\"A\"],\"timespan\":\"1h\"}}", "correlation type \"sometimes\""},
         {"{" META ",\"correlation\":{\"type\":\"temporal\",\"rules\":[],\"timespan\":\"1h\"}}", "a correlation needs \"rules\""},

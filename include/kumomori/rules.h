@@ -152,7 +152,9 @@ int km_ruleset_finish(km_ruleset *rs, km_error *err);
 int km_ruleset_has_extensions(const km_ruleset *rs);
 
 /* A new matcher holding every rule's (rewritten) pattern, rule i under id i; the caller frees it
- * with km_matcher_free. NULL with err set on failure. */
+ * with km_matcher_free. NULL with err set on failure. The first matcher built from a ruleset takes
+ * the patterns the loader compiled (later ones compile them again), so two threads must not build
+ * matchers from one ruleset at the same time. */
 km_matcher *km_ruleset_matcher(const km_ruleset *rs, km_error *err);
 /* The same with only the rules for which keep(rule, ctx) returns non-zero (ids stay rule indexes). */
 km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km_rule *r, void *ctx),

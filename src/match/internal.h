@@ -91,6 +91,10 @@ typedef struct km_pattern {
 /* Compile pattern text. Returns NULL with err set (message names reason, JSON path, offset). */
 km_pattern *km_pattern_compile(const char *text, size_t len, unsigned flags, km_error *err);
 void km_pattern_free(km_pattern *p);
+/* km_matcher_add of an already compiled pattern (the rule loader's, src/rules/rules.c): the
+ * matcher owns p from the call on, also when the call fails. */
+struct km_matcher;
+int km_matcher_add_compiled(struct km_matcher *m, uint32_t id, km_pattern *p, km_error *err);
 
 /* An event leaf value as the matchers see it. */
 typedef enum { KM_V_STRING, KM_V_NUMBER, KM_V_TRUE, KM_V_FALSE, KM_V_NULL } km_vtype;

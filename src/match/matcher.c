@@ -1094,6 +1094,15 @@ int km_matcher_add_flags(km_matcher *m, uint32_t id, const char *pattern, size_t
                             km_limit(KM_LIMIT_PATTERNS, 1000000));
     km_pattern *p = km_pattern_compile(pattern, len, flags, err);
     if (!p) return err && err->code ? err->code : KM_ERR;
+    return km_matcher_add_compiled(m, id, p, err);
+}
+
+int km_matcher_add_compiled(km_matcher *m, uint32_t id, km_pattern *p, km_error *err) {
+    if (m->ne >= km_limit(KM_LIMIT_PATTERNS, 1000000)) { /* harden helper */
+        km_pattern_free(p);
+        return km_error_set(err, KM_ELIMIT, (size_t)-1, "more than the limit of %zu patterns (--limit patterns)",
+                            km_limit(KM_LIMIT_PATTERNS, 1000000));
+    }
     if (grow((void **)&m->e, &m->cape, m->ne + 1, sizeof *m->e)) {
         km_pattern_free(p);
         return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory adding a pattern");

@@ -7,6 +7,7 @@
 #include "util/embedded.h"
 #include "util/walk.h"
 #include "rules/internal.h"
+#include "match/internal.h" /* KM_PATTERN_MAX_BYTES, KM_PATTERN_MAX_DEPTH: km_pattern_near_limits */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -30,6 +31,9 @@ struct km_ruleset {
     size_t nwarnings, warnings_cap;
     unsigned bare_seq;   /* numbering of made-up ids when two bare patterns share a name */
     km_sigma_set *sigma; /* sigma helper: YAML rules, turned into rules by km_ruleset_finish */
+    /* [i]: pattern rule i's pattern as compiled at load, kept for the first matcher built, which
+     * takes it (NULL: compiled from r->pattern); as long as rules (cap entries) */
+    km_pattern **compiled;
 };
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
@@ -64,6 +68,8 @@ void km_ruleset_free(km_ruleset *rs) {
     if (!rs) return;
     km_arena_free(&rs->arena);
     km_sigma_set_free(rs->sigma); /* sigma helper */
+    for (size_t i = 0; rs->compiled && i < rs->n; i++) km_pattern_free(rs->compiled[i]);
+    free(rs->compiled);
     free(rs->rules);
     free(rs->index);
     for (size_t i = 0; i < rs->nerrors; i++) free(rs->errors[i]);
@@ -167,6 +173,8 @@ typedef struct loadctx {
     const char *text;
     size_t len;
     km_error *err;
+    km_pattern **compiled; /* the file's rule's compiled pattern until add_loaded takes it; the
+                            * copies of a loadctx share it, km_ruleset_add_text frees what is left */
 } loadctx;
 
 static int bad(loadctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -285,17 +293,46 @@ static int load_examples(loadctx *c, const km_json *ex, km_rule *r) {
     return KM_OK;
 }
 
+/* JSON nesting (objects and arrays) of v deeper than limit. */
+static int nested_over(const km_json *v, size_t limit) {
+    if (limit == 0) return v->type == KM_JSON_OBJECT || v->type == KM_JSON_ARRAY;
+    if (v->type == KM_JSON_OBJECT) {
+        for (size_t i = 0; i < v->u.obj.n; i++)
+            if (nested_over(v->u.obj.members[i].value, limit - 1)) return 1;
+    } else if (v->type == KM_JSON_ARRAY) {
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            if (nested_over(v->u.arr.items[i], limit - 1)) return 1;
+    }
+    return 0;
+}
+
+int km_pattern_near_limits(const km_json *pattern, size_t written_len) {
+    /* a quarter of the matcher's depth is far from the rewrite's one level (and deeper than any
+     * real pattern) */
+    return written_len > KM_PATTERN_MAX_BYTES || nested_over(pattern, KM_PATTERN_MAX_DEPTH / 4);
+}
+
+/* The pattern as written in the file compiled; on an error, reported with its position in the
+ * file (KM_ERR), else 0. */
+static int check_written(loadctx *c, const km_json *p) {
+    km_error perr;
+    km_error_clear(&perr);
+    if (km_pattern_check(c->text + p->offset, p->end - p->offset, &perr) == KM_OK) return 0;
+    size_t off = perr.offset != (size_t)-1 ? p->offset + perr.offset : p->offset;
+    if (off > p->end) off = p->offset;
+    return bad(c, off, "invalid pattern: %s", perr.msg);
+}
+
 static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
     if (p->type != KM_JSON_OBJECT)
         return bad(c, p->offset, "\"pattern\" must be an object (an EventBridge event pattern)");
     km_error perr;
     km_error_clear(&perr);
-    /* Checked as written first, so that the position in the message is the file's. */
-    if (km_pattern_check(c->text + p->offset, p->end - p->offset, &perr) != KM_OK) {
-        size_t off = perr.offset != (size_t)-1 ? p->offset + perr.offset : p->offset;
-        if (off > p->end) off = p->offset;
-        return bad(c, off, "invalid pattern: %s", perr.msg);
-    }
+    /* An invalid pattern is reported as written, so that the position in the message is the
+     * file's: the written form is compiled first near the limits, else only when the rewrite or
+     * the rewritten form fails (one compilation per valid pattern, not two). */
+    int careful = km_pattern_near_limits(p, p->end - p->offset);
+    if (careful && check_written(c, p)) return KM_ERR;
     km_buf b;
     km_buf_init(&b, RULE_FILE_MAX);
     if (km_json_write(&b, p)) {
@@ -308,16 +345,25 @@ static int load_pattern(loadctx *c, const km_json *p, km_rule *r) {
     km_error never;
     if (km_pattern_rewrite_value(p, &b, &r->eventbridge_form, &never, &perr) != KM_OK) {
         km_buf_free(&b);
+        if (!careful && check_written(c, p)) return KM_ERR;
         size_t off = perr.offset != (size_t)-1 ? perr.offset : p->offset;
         return bad(c, off, "%s", perr.msg);
     }
     km_error_clear(&perr);
-    if (km_pattern_check(b.data, b.len, &perr) != KM_OK) {
+    km_pattern *cp = km_pattern_compile(b.data, b.len, 0, &perr);
+    if (!cp) {
+        if (!careful && check_written(c, p)) {
+            km_buf_free(&b);
+            return KM_ERR;
+        }
         bad(c, p->offset, "the pattern rewritten onto the CloudTrail record (%.200s) is invalid: %s",
             b.data, perr.msg);
         km_buf_free(&b);
         return KM_ERR;
     }
+    /* what km_ruleset_matcher would compile from r->pattern: the first matcher takes it */
+    km_pattern_free(*c->compiled);
+    *c->compiled = cp;
     r->pattern = km_arena_strndup(&c->rs->arena, b.data, b.len);
     r->pattern_len = b.len;
     km_buf_free(&b);
@@ -554,21 +600,31 @@ static int load_rule(loadctx *c, const km_json *root, int builtin) {
     return add_loaded(c, &r);
 }
 
+/* Room for more rules (and their compiled patterns). 0, or -1 out of memory. */
+static int grow_rules(km_ruleset *rs) {
+    size_t ncap = rs->cap ? rs->cap * 2 : 64;
+    km_rule *p = realloc(rs->rules, ncap * sizeof *p);
+    if (!p) return -1;
+    rs->rules = p;
+    km_pattern **q = realloc(rs->compiled, ncap * sizeof *q);
+    if (!q) return -1; /* rules has grown, cap not yet: the next call grows compiled again */
+    for (size_t i = rs->cap; i < ncap; i++) q[i] = NULL;
+    rs->compiled = q;
+    rs->cap = ncap;
+    return 0;
+}
+
 static int add_loaded(loadctx *c, km_rule *rp) {
     km_ruleset *rs = c->rs;
     km_rule r = *rp;
     if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
         return km_error_set(c->err, KM_ELIMIT, 0, "%s: more than the limit of %zu rules (--limit rules)", c->name,
                             km_limit(KM_LIMIT_RULES, 100000));
-    if (rs->n == rs->cap) {
-        size_t ncap = rs->cap ? rs->cap * 2 : 64;
-        km_rule *p = realloc(rs->rules, ncap * sizeof *p);
-        if (!p) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
-        rs->rules = p;
-        rs->cap = ncap;
-    }
+    if (rs->n == rs->cap && grow_rules(rs)) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
     rs->rules[rs->n] = r;
     if (index_put(rs, rs->n)) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
+    rs->compiled[rs->n] = *c->compiled;
+    *c->compiled = NULL;
     rs->n++;
     if (r.never_matches) {
         char msg[1200];
@@ -583,7 +639,8 @@ int km_ruleset_add_text(km_ruleset *rs, const char *name, const char *text, size
     km_error local;
     if (!err) err = &local;
     km_error_clear(err);
-    loadctx c = {rs, name, text, len, err};
+    km_pattern *compiled = NULL;
+    loadctx c = {rs, name, text, len, err, &compiled};
     km_json_opts opts = {0};
     opts.max_string = RULE_FILE_MAX;
     km_error perr;
@@ -598,6 +655,7 @@ int km_ruleset_add_text(km_ruleset *rs, const char *name, const char *text, size
         rc = load_rule(&c, km_json_root(doc), builtin);
     }
     km_json_doc_free(doc);
+    km_pattern_free(compiled); /* a rule that failed after its pattern compiled */
     if (rc != KM_OK) keep_error(rs, err);
     return rc;
 }
@@ -718,7 +776,11 @@ km_matcher *km_ruleset_matcher_select(const km_ruleset *rs, int (*keep)(const km
             continue;
         }
         if (r->kind != KM_RULE_PATTERN || r->never_matches) continue;
-        if (km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err) != KM_OK) {
+        /* the loader's compilation once (rs->compiled points to memory that is not const) */
+        km_pattern *cp = rs->compiled ? rs->compiled[i] : NULL;
+        if (cp) rs->compiled[i] = NULL;
+        if ((cp ? km_matcher_add_compiled(m, (uint32_t)i, cp, err)
+                : km_matcher_add(m, (uint32_t)i, r->pattern, r->pattern_len, err)) != KM_OK) {
             km_error_prefix(err, "%s (%s)", r->file, r->id);
             km_matcher_free(m);
             return NULL;
@@ -790,15 +852,10 @@ int km_ruleset_add_rule(km_ruleset *rs, const km_rule *src, km_error *err) {
     if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
         return km_error_set(err, KM_ELIMIT, (size_t)-1, "more than the limit of %zu rules (--limit rules)",
                             km_limit(KM_LIMIT_RULES, 100000));
-    if (rs->n == rs->cap) {
-        size_t ncap = rs->cap ? rs->cap * 2 : 64;
-        km_rule *p = realloc(rs->rules, ncap * sizeof *p);
-        if (!p) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
-        rs->rules = p;
-        rs->cap = ncap;
-    }
+    if (rs->n == rs->cap && grow_rules(rs)) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     rs->rules[rs->n] = r;
     if (index_put(rs, rs->n)) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+    rs->compiled[rs->n] = NULL; /* compiled from r.pattern when a matcher is built */
     rs->n++;
     return KM_OK;
 }

@@ -185,9 +185,14 @@ static int add_hidden(sctx *c, const km_rule *owner, const km_json *pattern, int
     km_error pe;
     km_error_clear(&pe);
     int rc = KM_OK;
-    if (km_pattern_check(written.data, written.len, &pe) != KM_OK ||
+    /* compiled as written only near the limits or to word an error (see km_pattern_near_limits) */
+    int careful = km_pattern_near_limits(pattern, written.len);
+    if ((careful && km_pattern_check(written.data, written.len, &pe) != KM_OK) ||
         km_pattern_rewrite(written.data, written.len, &raw, NULL, &pe) != KM_OK ||
         km_pattern_check(raw.data, raw.len, &pe) != KM_OK) {
+        km_error pw;
+        km_error_clear(&pw);
+        if (!careful && km_pattern_check(written.data, written.len, &pw) != KM_OK) pe = pw;
         rc = bad(c, pattern->offset, "invalid pattern: %s", pe.msg);
     } else {
         km_rule h;

@@ -285,6 +285,8 @@ static int value_match(km_sigma_scratch *sc, const sg_value *v, const km_json *r
         switch (v->kind) {
         case SV_STR:
         case SV_RE:
+            /* no expression: an earlier value of the same |windash variants tests them all */
+            if (!v->re) return 0;
             if (c->t != CT_NULL && re_match(sc, v->re, c->s, c->len)) return 1;
             break;
         case SV_NUM:

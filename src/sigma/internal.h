@@ -13,7 +13,12 @@
 #include "util/arena.h"
 
 /* A Sigma string after wildcard parsing: bytes with a parallel marker saying which bytes are the
- * wildcards '*' (1) and '?' (2) rather than literal characters (0). */
+ * wildcards '*' (1) and '?' (2) rather than literal characters (0). While the loader applies
+ * modifiers, a '-' or '/' that |windash made interchangeable is marked SG_W_DASH: it stands for
+ * any of the five dashes, so one string (and one compiled expression) holds all the variants that
+ * would otherwise each be compiled (up to 5^5); the loader writes the variants out only where a
+ * single string cannot say it (encodings, and the matcher patterns of compile.c, see load.c). */
+#define SG_W_DASH 3
 typedef struct sg_str {
     char *b;
     uint8_t *w;
@@ -44,7 +49,8 @@ typedef struct sg_value {
     uint32_t group;   /* values from one YAML value (base64offset, windash, expand) share a group */
     sg_str str;       /* SV_STR: the final wildcard string (for the matcher compiler and messages) */
     int cased;
-    pcre2_code *re;   /* SV_STR, SV_RE */
+    pcre2_code *re;   /* SV_STR, SV_RE; NULL for an SV_STR whose group's earlier value holds one
+                       * expression for all its |windash variants (the evaluator skips it) */
     const char *text; /* SV_RE: the expression; SV_FIELDREF: the other field; SV_CIDR: as written */
     double num;       /* SV_NUM, SV_CMP, SV_TIME */
     int cmp;          /* SV_CMP, SV_TIME: CMP_* */
@@ -155,7 +161,8 @@ int sg_str_parse(km_arena *a, const char *s, size_t len, sg_str *out);
 /* A plain (no wildcard) Sigma string from bytes. */
 int sg_str_literal(km_arena *a, const char *s, size_t len, sg_str *out);
 /* Compile s into a PCRE2 expression with Sigma's meaning (anchored unless it starts/ends with '*',
- * case-insensitive as docs/sigma.md defines unless cased). NULL with msg set on failure. */
+ * case-insensitive as docs/sigma.md defines unless cased; an SG_W_DASH byte matches any one of
+ * '-', '/', U+2013, U+2014, U+2015). NULL with msg set on failure. */
 pcre2_code *sg_str_compile(const sg_str *s, int cased, char *msg, size_t msgsz);
 /* Compile a |re expression with flags i/m/s. */
 pcre2_code *sg_re_compile(const char *re, size_t len, int fi, int fm, int fs, char *msg, size_t msgsz);

@@ -16,7 +16,10 @@
 #include <sys/stat.h>
 
 #define MAX_RULE_FILE (16u << 20)
-#define MAX_VARIANTS 4096 /* values one YAML value may expand into (windash, expand) */
+/* Values one YAML value may expand into (windash, expand, base64offset). A |windash value is kept
+ * as one string with SG_W_DASH marks (one expression), but every variant still becomes a value of
+ * the matcher patterns (compile.c), so the limit still bounds the work and memory of a rule. */
+#define MAX_VARIANTS 4096
 
 /* ---- the set ---- */
 
@@ -291,14 +294,29 @@ static sg_value *vnew(lctx *c, vlist *l, uint32_t group) {
     return v;
 }
 
-/* Variants of one YAML value while string modifiers apply. */
+/* Variants of one YAML value while string modifiers apply; total counts each |windash string as
+ * the variants it stands for. */
 typedef struct svars {
     sg_str *s;
     size_t n, cap;
+    size_t total;
 } svars;
 
+static const char *const windash_set[] = {"-", "/", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\x95"};
+
+/* How many plain strings s stands for: 5 per SG_W_DASH mark (at most 5 marks, see windash). */
+static size_t sv_weight(const sg_str *s) {
+    size_t w = 1;
+    for (size_t i = 0; i < s->len; i++)
+        if (s->w[i] == SG_W_DASH) w *= 5;
+    return w;
+}
+
+/* Appends s. Returns 0, 1 when that would make more than MAX_VARIANTS (the caller says which
+ * modifier did it), or -1 out of memory (reported). */
 static int sv_push(lctx *c, svars *v, sg_str s) {
-    if (v->n >= MAX_VARIANTS) return -1;
+    size_t w = sv_weight(&s);
+    if (v->total + w > MAX_VARIANTS) return 1;
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 4;
         sg_str *ns = realloc(v->s, nc * sizeof *ns);
@@ -307,7 +325,15 @@ static int sv_push(lctx *c, svars *v, sg_str s) {
         v->cap = nc;
     }
     v->s[v->n++] = s;
+    v->total += w;
     return 0;
+}
+
+/* Pushes s; over the limit, reports that modifier `what` makes too many values. */
+static int sv_push_or(lctx *c, const km_ynode *at, svars *v, sg_str s, const char *what) {
+    int r = sv_push(c, v, s);
+    if (r > 0) return bad(c, at, "|%s makes more than %d values", what, MAX_VARIANTS);
+    return r;
 }
 
 static int has_wild(const sg_str *s) {
@@ -331,7 +357,7 @@ static int str_concat(lctx *c, const sg_str *a, const sg_str *b, sg_str *out) {
 static int expand_value(lctx *c, const km_ynode *at, const char *s, size_t len, svars *out) {
     svars cur = {0};
     sg_str empty = {0};
-    if (sg_str_literal(&c->s->arena, "", 0, &empty) || sv_push(c, &cur, empty)) return -1;
+    if (sg_str_literal(&c->s->arena, "", 0, &empty) || sv_push(c, &cur, empty)) return bad(c, at, "out of memory");
     size_t i = 0;
     int rc = 0;
     while (i < len && rc == 0) {
@@ -370,7 +396,7 @@ static int expand_value(lctx *c, const km_ynode *at, const char *s, size_t len, 
                 sg_str part, joined;
                 const char *pv = c->s->ph_values[ph][p];
                 if (sg_str_parse(&c->s->arena, pv, strlen(pv), &part) || str_concat(c, &cur.s[k], &part, &joined)) rc = -1;
-                else if (sv_push(c, &next, joined)) rc = bad(c, at, "|expand makes more than %d values", MAX_VARIANTS);
+                else rc = sv_push_or(c, at, &next, joined, "expand");
             }
         free(cur.s);
         cur = next;
@@ -378,7 +404,7 @@ static int expand_value(lctx *c, const km_ynode *at, const char *s, size_t len, 
     }
     if (rc == 0 && cur.n == 0) rc = bad(c, at, "|expand: the placeholder has an empty list of values");
     for (size_t k = 0; k < cur.n && rc == 0; k++)
-        if (sv_push(c, out, cur.s[k])) rc = bad(c, at, "|expand makes more than %d values", MAX_VARIANTS);
+        rc = sv_push_or(c, at, out, cur.s[k], "expand");
     free(cur.s);
     return rc;
 }
@@ -419,51 +445,115 @@ static int utf16_transform(lctx *c, const km_ynode *at, mod m, sg_str *s) {
     return 0;
 }
 
-/* Every combination of -, /, en dash, em dash and horizontal bar where the value has a '-' or '/'
- * (pySigma's windash set). */
+/* |windash: every '-' and '/' (not a wildcard) may be any of -, /, en dash, em dash and horizontal
+ * bar (pySigma's windash set), in every combination. The value stays one string with those bytes
+ * marked SG_W_DASH (compiled once, as a character class), counted as the variants it stands for;
+ * dash_variants writes them out where needed. */
 static int windash(lctx *c, const km_ynode *at, const sg_str *s, svars *out) {
-    static const char *const dashes[] = {"-", "/", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\x95"};
-    size_t pos[16], np = 0;
-    for (size_t i = 0; i < s->len; i++)
+    size_t np = 0;
+    sg_str o;
+    o.b = zalloc(c, s->len + 1);
+    o.w = zalloc(c, s->len + 1);
+    if (!o.b || !o.w) return -1;
+    o.len = s->len;
+    if (s->len) memcpy(o.b, s->b, s->len);
+    for (size_t i = 0; i < s->len; i++) {
+        o.w[i] = s->w[i];
         if (!s->w[i] && (s->b[i] == '-' || s->b[i] == '/')) {
             if (np == 5) return bad(c, at, "|windash: more than 5 dashes in one value would make too many variants");
-            pos[np++] = i;
+            np++;
+            o.w[i] = SG_W_DASH;
         }
-    size_t total = 1;
-    for (size_t k = 0; k < np; k++) total *= 5;
+    }
+    return sv_push_or(c, at, out, o, "windash");
+}
+
+/* The plain strings a string with SG_W_DASH marks stands for, appended to out in the order the
+ * variants have always had (the first mark varies fastest, each through windash_set's order): the
+ * values of the matcher patterns, and the input of an encoding modifier. */
+static int dash_variants(lctx *c, const km_ynode *at, const sg_str *s, svars *out) {
+    size_t total = sv_weight(s);
     for (size_t combo = 0; combo < total; combo++) {
         sg_str o;
         o.b = zalloc(c, s->len * 3 + 1);
         o.w = zalloc(c, s->len * 3 + 1);
         o.len = 0;
         if (!o.b || !o.w) return -1;
-        size_t rem = combo, pi = 0;
+        size_t rem = combo;
         for (size_t i = 0; i < s->len; i++) {
-            if (pi < np && pos[pi] == i) {
-                const char *d = dashes[rem % 5];
+            if (s->w[i] == SG_W_DASH) {
+                const char *d = windash_set[rem % 5];
                 rem /= 5;
-                pi++;
                 for (const char *q = d; *q; q++) { o.b[o.len] = *q; o.w[o.len++] = 0; }
             } else {
                 o.b[o.len] = s->b[i];
                 o.w[o.len++] = s->w[i];
             }
         }
-        if (sv_push(c, out, o)) return bad(c, at, "|windash makes more than %d values", MAX_VARIANTS);
+        int r = sv_push_or(c, at, out, o, "windash");
+        if (r) return r;
     }
+    return 0;
+}
+
+/* Replaces every marked string of *vars by its plain variants (before an encoding modifier, which
+ * turns each variant into different bytes). The total stays the same. */
+static int dash_expand_all(lctx *c, const km_ynode *at, svars *vars) {
+    if (vars->total == vars->n) return 0; /* no marks */
+    svars next = {0};
+    int rc = 0;
+    for (size_t i = 0; i < vars->n && rc == 0; i++) rc = dash_variants(c, at, &vars->s[i], &next);
+    free(vars->s);
+    *vars = next;
+    return rc;
+}
+
+/* A plain string: one value with its own expression. */
+static int add_str_value(lctx *c, const km_ynode *at, const mods *m, const sg_str *s, uint32_t group, vlist *out) {
+    sg_value *v = vnew(c, out, group);
+    if (!v) return -1;
+    v->kind = SV_STR;
+    v->str = *s;
+    v->cased = m->has[M_CASED];
+    char msg[300];
+    v->re = sg_str_compile(&v->str, v->cased, msg, sizeof msg);
+    if (!v->re) return bad(c, at, "cannot compile the value: %s", msg);
     return 0;
 }
 
 static int add_str_values(lctx *c, const km_ynode *at, const mods *m, svars *vars, uint32_t group, vlist *out) {
     for (size_t i = 0; i < vars->n; i++) {
-        sg_value *v = vnew(c, out, group);
-        if (!v) return -1;
-        v->kind = SV_STR;
-        v->str = vars->s[i];
-        v->cased = m->has[M_CASED];
+        const sg_str *s = &vars->s[i];
+        if (sv_weight(s) == 1) {
+            if (add_str_value(c, at, m, s, group, out)) return -1;
+            continue;
+        }
+        /* A |windash string: its plain variants are the values (the matcher patterns and the
+         * messages use them), but one expression, the first value's, tests them all. */
+        svars vs = {0};
+        int rc = dash_variants(c, at, s, &vs);
         char msg[300];
-        v->re = sg_str_compile(&v->str, v->cased, msg, sizeof msg);
-        if (!v->re) return bad(c, at, "cannot compile the value: %s", msg);
+        pcre2_code *re = rc ? NULL : sg_str_compile(s, m->has[M_CASED], msg, sizeof msg);
+        if (!rc && !re) {
+            /* the class made it too large for PCRE2 (or the text is not UTF-8): each variant is
+             * compiled alone, as before the marks existed, and reports its own error */
+            for (size_t k = 0; k < vs.n && rc == 0; k++) rc = add_str_value(c, at, m, &vs.s[k], group, out);
+        } else {
+            for (size_t k = 0; k < vs.n && rc == 0; k++) {
+                sg_value *v = vnew(c, out, group);
+                if (!v) rc = -1;
+                else {
+                    v->kind = SV_STR;
+                    v->str = vs.s[k];
+                    v->cased = m->has[M_CASED];
+                    v->re = k == 0 ? re : NULL;
+                    if (k == 0) re = NULL; /* owned by the value now */
+                }
+            }
+        }
+        pcre2_code_free(re);
+        free(vs.s);
+        if (rc) return -1;
     }
     return 0;
 }
@@ -573,6 +663,10 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
     }
     for (size_t k = 0; k < m->n && rc == 0; k++) {
         mod md = m->list[k];
+        if (md == M_UTF16LE || md == M_UTF16BE || md == M_UTF16 || md == M_BASE64 || md == M_BASE64OFFSET) {
+            rc = dash_expand_all(c, n, &vars);
+            if (rc) break;
+        }
         svars next = {0};
         for (size_t i = 0; i < vars.n && rc == 0; i++) {
             sg_str s = vars.s[i];
@@ -581,7 +675,7 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
             case M_UTF16BE:
             case M_UTF16:
                 rc = utf16_transform(c, n, md, &s);
-                if (!rc) rc = sv_push(c, &next, s);
+                if (!rc) rc = sv_push_or(c, n, &next, s, "utf16");
                 break;
             case M_BASE64:
             case M_BASE64OFFSET: {
@@ -593,7 +687,7 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
                     char *e = sg_base64(&c->s->arena, s.b, s.len, &el);
                     sg_str o;
                     if (!e || sg_str_literal(&c->s->arena, e, el, &o)) rc = bad(c, n, "out of memory");
-                    else rc = sv_push(c, &next, o);
+                    else rc = sv_push_or(c, n, &next, o, "base64");
                 } else {
                     char *e[3];
                     size_t el[3];
@@ -601,7 +695,7 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
                     for (int q = 0; q < 3 && rc == 0; q++) {
                         sg_str o;
                         if (sg_str_literal(&c->s->arena, e[q], el[q], &o)) rc = bad(c, n, "out of memory");
-                        else rc = sv_push(c, &next, o);
+                        else rc = sv_push_or(c, n, &next, o, "base64offset");
                     }
                 }
                 break;
@@ -623,11 +717,11 @@ static int add_value(lctx *c, const km_ynode *n, const mods *m, uint32_t group, 
                 } else {
                     rc = str_concat(c, &star, &s, &o);
                 }
-                if (!rc) rc = sv_push(c, &next, o);
+                if (!rc) rc = sv_push_or(c, n, &next, o, md == M_CONTAINS ? "contains" : md == M_STARTSWITH ? "startswith" : "endswith");
                 break;
             }
             default:
-                rc = sv_push(c, &next, s);
+                rc = sv_push_or(c, n, &next, s, "modifier");
                 break;
             }
         }
@@ -1329,6 +1423,15 @@ int km_sigma_set_add_text(km_sigma_set *s, const char *name, const char *text, s
     c.file = km_arena_strndup(&s->arena, name, strlen(name));
     if (!c.file) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     c.group = ++s->next_group;
+    /* rules will point into the document's strings: room to keep it is made before any rule
+     * exists (making it after, on failure, would free the document under the new rules) */
+    if (s->ndocs == s->capdocs) {
+        size_t nc = s->capdocs ? s->capdocs * 2 : 16;
+        km_ydoc **nd = realloc(s->docs, nc * sizeof *nd);
+        if (!nd) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
+        s->docs = nd;
+        s->capdocs = nc;
+    }
     km_error yerr;
     km_ydoc *doc = km_yaml_parse(text, len, c.file, &yerr);
     if (!doc) {
@@ -1363,18 +1466,7 @@ int km_sigma_set_add_text(km_sigma_set *s, const char *name, const char *text, s
         }
         if (c.failed) any_failed = 1;
     }
-    /* rules point into the document's strings: the set keeps it */
-    if (s->ndocs == s->capdocs) {
-        size_t nc = s->capdocs ? s->capdocs * 2 : 16;
-        km_ydoc **nd = realloc(s->docs, nc * sizeof *nd);
-        if (!nd) {
-            /* cannot keep it: drop the rules that point into it */
-            km_ydoc_free(doc);
-            return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
-        }
-        s->docs = nd;
-        s->capdocs = nc;
-    }
+    /* rules point into the document's strings: the set keeps it (room made above) */
     s->docs[s->ndocs++] = doc;
     s->finished = 0;
     return any_failed ? KM_ERR : KM_OK;

@@ -509,6 +509,24 @@ static int cond_exact(const sg_detection *d, const sg_cond *c) {
     }
 }
 
+static int too_long(const char *const *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (strlen(p[i]) > KM_PATTERN_MAX_BYTES) return 1;
+    return 0;
+}
+
+/* One more reason (arena memory) why the detection is not fully on the matcher. */
+static int add_note(km_arena *a, sg_detection *d, const char *why) {
+    const char **n = km_arena_alloc(a, (d->noffm + 1) * sizeof *n);
+    const char *w = km_arena_strndup(a, why, strlen(why));
+    if (!n || !w) return -1;
+    for (size_t i = 0; i < d->noffm; i++) n[i] = d->offm[i];
+    n[d->noffm] = w;
+    d->offm = n;
+    d->noffm++;
+    return 0;
+}
+
 int sg_prefilter_build(km_arena *a, sg_detection *d) {
     plist l;
     cond_patterns(d, d->cond, &l);
@@ -539,6 +557,18 @@ int sg_prefilter_build(km_arena *a, sg_detection *d) {
      * compilation here. */
     int rc = sg_compile_build(a, d);
     if (rc < 0) return -1;
+    /* A pattern longer than the matcher accepts (KM_PATTERN_MAX_BYTES: e.g. the 3,125 values of a
+     * |windash|base64 value of a few hundred characters) would stop the whole run when the matcher
+     * is built: the compiled patterns give way to the necessary ones, and necessary ones that are
+     * too long to none (the evaluator then decides every record). */
+    if (rc == 1 && too_long(d->prefilter, d->nprefilter)) {
+        if (add_note(a, d, "the patterns would be longer than the matcher's limit of 1 MiB")) return -1;
+        rc = 0;
+    }
+    if (too_long(d->legacy, d->nlegacy)) {
+        d->legacy = NULL;
+        d->nlegacy = 0;
+    }
     if (rc == 0) {
         /* the compiler gave up (too many combinations): the necessary patterns of old */
         d->prefilter = d->legacy;

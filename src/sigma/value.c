@@ -124,6 +124,13 @@ pcre2_code *sg_str_compile(const sg_str *s, int cased, char *msg, size_t msgsz) 
     while (i < en) {
         if (s->w[i] == 1) { km_buf_puts(&b, ".*"); i++; continue; }
         if (s->w[i] == 2) { km_buf_putc(&b, '.'); i++; continue; }
+        if (s->w[i] == SG_W_DASH) {
+            /* one character of the windash set; none of them has other case forms (casefold.h),
+             * so cased and case-insensitive values write the same class */
+            km_buf_puts(&b, "[\\-/\\x{2013}\\x{2014}\\x{2015}]");
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t cl = utf8_dec((const unsigned char *)s->b + i, en - i, &cp);
         for (size_t k = 1; k < cl; k++)
@@ -132,7 +139,8 @@ pcre2_code *sg_str_compile(const sg_str *s, int cased, char *msg, size_t msgsz) 
         if (!r) {
             lit(&b, s->b + i, cl);
         } else if (cp < 0x80 && strlen(r->lo) == 1 && strlen(r->up) == 1) {
-            km_buf_printf(&b, "[%c%c]", r->lo[0], r->up[0]);
+            const char cls[4] = {'[', r->lo[0], r->up[0], ']'}; /* not printf: the hot path of long values */
+            km_buf_append(&b, cls, sizeof cls);
         } else {
             const char *alts[3] = {r->lo, r->up, NULL};
             km_buf_puts(&b, "(?:");
