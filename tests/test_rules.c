@@ -149,6 +149,40 @@ static const char *load_error(const char *text) {
 #define BASE "\"id\":\"KM-A\",\"title\":\"t\",\"description\":\"d\",\"severity\":\"low\",\"scenarios\":[\"S1\"],\"mitre\":[],\"response\":\"r\""
 #define EX "\"examples\":{\"match\":[{\"eventName\":\"A\"}],\"no_match\":[{\"eventName\":\"B\"}]}"
 
+/* Each example's line in its file, whatever the order of the lists (no_match written before match
+ * here: the lines are read back in the loader's order, match first) and with blank lines and
+ * strings holding an escaped newline in between. */
+TEST(rules_example_lines) {
+    static const char text[] =
+        "{" BASE ",\n"                                           /* line 1 */
+        "\"pattern\":{\"eventName\":[\"A\"]},\n"                /* 2 */
+        "\"examples\":{\n"                                       /* 3 */
+        "  \"no_match\":[\n"                                     /* 4 */
+        "    {\"eventName\":\"B\",\"x\":\"a\\nb\"},\n"            /* 5 */
+        "\n"                                                     /* 6 */
+        "    {\"eventName\":\"C\"}\n"                              /* 7 */
+        "  ],\n"                                                 /* 8 */
+        "  \"match\":[\n"                                        /* 9 */
+        "\n\n"                                                   /* 10, 11 */
+        "    {\"eventName\":\"A\"}, {\"eventName\":\"A\",\"y\":1}\n"  /* 12 */
+        "  ]\n"
+        "}}\n";
+    km_ruleset *rs = km_ruleset_new();
+    km_error err;
+    CHECK_MSG(km_ruleset_add_text(rs, "lines.json", text, strlen(text), 0, &err) == KM_OK, "%s", err.msg);
+    const km_rule *r = km_ruleset_get(rs, 0);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_INT(r->nexamples, 4);
+        static const struct { int match; size_t line; } want[] = {{1, 12}, {1, 12}, {0, 5}, {0, 7}};
+        for (size_t i = 0; i < 4 && i < r->nexamples; i++) {
+            CHECK_INT(r->examples[i].should_match, want[i].match);
+            CHECK_INT(r->examples[i].line, want[i].line);
+        }
+    }
+    km_ruleset_free(rs);
+}
+
 TEST(rules_validation_names_file_line_and_column) {
     CHECK_STR(load_error("{" BASE ",\"pattern\":{\"eventName\":[\"A\"]}," EX "}"), "(loaded)");
     CHECK_STR(load_error("[1]"), "r.json:1:1: a rule file holds one JSON object, not array");

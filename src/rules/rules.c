@@ -175,7 +175,23 @@ typedef struct loadctx {
     km_error *err;
     km_pattern **compiled; /* the file's rule's compiled pattern until add_loaded takes it; the
                             * copies of a loadctx share it, km_ruleset_add_text frees what is left */
+    size_t line_off, line_no; /* line_of: the line of byte line_off (0: none counted yet) */
 } loadctx;
+
+/* The 1-based line of byte off, counted on from the byte last asked for: a rule's examples come in
+ * file order, and counting each one's line from the start of the file (km_json_line_col) was a
+ * sixth of loading the built-in pack (10.2 M of 55.5 M instructions, callgrind). */
+static size_t line_of(loadctx *c, size_t off) {
+    if (off > c->len) off = c->len;
+    if (!c->line_no || off < c->line_off) {
+        c->line_off = 0;
+        c->line_no = 1;
+    }
+    const char *end = c->text + off;
+    for (const char *p = c->text + c->line_off; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) c->line_no++;
+    c->line_off = off;
+    return c->line_no;
+}
 
 static int bad(loadctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(loadctx *c, size_t off, const char *fmt, ...) {
@@ -281,8 +297,7 @@ static int load_examples(loadctx *c, const km_json *ex, km_rule *r) {
             e->json = km_arena_strndup(&c->rs->arena, b.data, b.len);
             e->len = b.len;
             e->should_match = pass == 0;
-            size_t col;
-            km_json_line_col(c->text, c->len, v->offset, &e->line, &col);
+            e->line = line_of(c, v->offset);
             if (!e->json) {
                 km_buf_free(&b);
                 return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
@@ -640,7 +655,7 @@ int km_ruleset_add_text(km_ruleset *rs, const char *name, const char *text, size
     if (!err) err = &local;
     km_error_clear(err);
     km_pattern *compiled = NULL;
-    loadctx c = {rs, name, text, len, err, &compiled};
+    loadctx c = {rs, name, text, len, err, &compiled, 0, 0};
     km_json_opts opts = {0};
     opts.max_string = RULE_FILE_MAX;
     km_error perr;
