@@ -271,10 +271,12 @@ static void hand_over(worker *w, int last) {
     if (last) s->done = 1;
     int full = !last && s->queued > QUEUE_CAP && r->emit != w->idx;
     /* The writer is woken when this worker is about to wait for it, when the input is a stream
-     * (its alerts are due now), or when this file is the one being written and its queue has
-     * grown large; otherwise it sleeps on while workers fill the window of files, and writes
-     * them in one go when a worker waits (or at its 200 ms timeout). */
-    if (r->main_waiting && (full || r->list.e[w->idx].is_stdin || (r->emit == w->idx && s->queued > QUEUE_CAP / 2)))
+     * (its alerts are due now), when this file is the one being written and its queue has grown
+     * large, or when this file ends the first half of the window of files (they are written
+     * while the workers fill the other half, so that no worker waits for the writer; woken at
+     * the first of them, the writer would wake at every file) */
+    if (r->main_waiting && (full || r->list.e[w->idx].is_stdin || (r->emit == w->idx && s->queued > QUEUE_CAP / 2) ||
+                            (last && w->idx + 1 >= r->emit + r->window / 2)))
         pthread_cond_signal(&r->wake_main);
     while (full) {
         s->full_waiter = 1;
