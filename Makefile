@@ -35,8 +35,9 @@ AOBJ      = $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC) $(GEN_SRC:build/%=%) $(
 ACLI_OBJ  = $(patsubst %.c,build/asan/obj/%.o,$(CLI_SRC))
 ALIB_OBJ  = $(filter-out $(ACLI_OBJ),$(AOBJ))
 ATEST_OBJ = $(patsubst %.c,build/asan/obj/%.o,$(TEST_SRC))
+TOBJ      = $(patsubst %.c,build/tsan/obj/%.o,$(LIB_SRC) $(GEN_SRC:build/%=%) $(CLI_SRC))
 
-.PHONY: all deps test test-fast demo bench bench-iam install clean asan difftest-deps allocfail lint lint-full valgrind
+.PHONY: all deps test test-fast demo bench bench-iam install clean asan tsan difftest-deps allocfail lint lint-full valgrind
 all: build/kumomori build/libkumomori.a build/tests/unit
 
 # Installs the Debian packages kumomori needs, only when one is missing.
@@ -115,6 +116,22 @@ build/asan/tests/unit: $(ATEST_OBJ) $(ALIB_OBJ) build/asan/obj/tests/allocfail/w
 
 asan: build/asan/kumomori build/asan/tests/unit
 
+# ThreadSanitizer build of the CLI (clang): make test runs the CLI cases of the commands that
+# start threads with it (tests/run.sh). TSan cannot be combined with ASan, hence a build of its own.
+TSANFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+build/tsan/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CSTD) $(CPPFLAGS) $(TSANFLAGS) -c -o $@ $<
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CSTD) $(CPPFLAGS) $(WARN) $(TSANFLAGS) -MMD -MP -c -o $@ $<
+
+build/tsan/kumomori: $(TOBJ)
+	$(ASAN_CC) $(TSANFLAGS) -o $@ $^ $(LDLIBS)
+
+tsan: build/tsan/kumomori
+
 # Allocation-failure test binary: the sanitized CLI with malloc & co. wrapped by
 # tests/allocfail/wrap.c, which fails the Nth allocation (KM_ALLOCFAIL_N). Only kumomori's own
 # objects are wrapped; the libraries keep their allocator. docs/security.md explains the runs.
@@ -145,7 +162,7 @@ valgrind: build/kumomori
 	  bash tests/cli/run.sh build/kumomori
 
 test: deps
-	$(MAKE) all asan build/asan/kumomori-allocfail
+	$(MAKE) all asan tsan build/asan/kumomori-allocfail
 	@bash tests/run.sh
 
 # Without installing packages or the sanitized build: for quick edit-test loops.
@@ -238,4 +255,4 @@ fuzz-smoke: deps
 	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_SEED=$(FUZZ_SMOKE_SEED) FUZZ_FRESH=1 KUMOMORI_CORPORA=none bash fuzz/run.sh $(FUZZ_NAMES)
 	build/fuzz/match_diff 100000 $(MATCHDIFF_SEED)
 
--include $(shell find build/obj build/asan/obj build/fuzz/obj -name '*.d' 2>/dev/null)
+-include $(shell find build/obj build/asan/obj build/tsan/obj build/fuzz/obj -name '*.d' 2>/dev/null)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test suite and sums their counts. Last line: "N passed, N failed".
 # Suites: unit tests (gcc build), unit tests (clang ASan+UBSan build), CLI cases with the
-# normal binary, CLI cases with the sanitized binary, the HTML report in headless Chromium, then
+# normal binary, CLI cases with the sanitized binary, the CLI cases of the commands that start
+# threads (detect, watch, audit, recoverability, verify) with the ThreadSanitizer build, the HTML
+# report in headless Chromium, then
 # (docs/security.md) the allocation-failure sweep (sampled), a subset of the CLI cases under
 # valgrind and make lint.
-# KM_SKIP_ASAN=1 skips the sanitized ones, KM_SKIP_SLOW=1 the last three (make test-fast).
+# KM_SKIP_ASAN=1 skips the sanitized ones (ASan and TSan), KM_SKIP_SLOW=1 the last three (make test-fast).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -48,6 +50,11 @@ fi
 run_suite cli bash tests/cli/run.sh build/kumomori
 if [ "${KM_SKIP_ASAN:-0}" != 1 ]; then
     run_suite cli-asan bash tests/cli/run.sh build/asan/kumomori
+    # A data race makes the process exit 66 (the case then fails on its exit status) and prints
+    # ThreadSanitizer's report, which the log keeps.
+    run_suite cli-tsan env TSAN_OPTIONS="halt_on_error=1:exitcode=66" \
+        KM_CASES="$(ls tests/cli/cases | grep -E '^(detect|watch|audit|recov|verify|threads)-' | tr '\n' ' ')" \
+        bash tests/cli/run.sh build/tsan/kumomori
 fi
 # The HTML report in headless Chromium (skipped when Chromium is not installed).
 run_suite browser bash tests/browser/report_chromium.sh build/kumomori
