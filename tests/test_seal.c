@@ -474,12 +474,113 @@ TEST(seal_two_streams_in_one_file) {
     CHECK_INT(r->streams[1].first_line, 5);
     km_buf o = KM_BUF_INIT;
     CHECK(km_seal_report_json(r, &o) == 0);
-    CHECK_CONTAINS(o.data, "\"summary\":{\"streams\":2,\"records\":5,\"problems\":0,\"valid\":true}");
+    CHECK_CONTAINS(o.data, "\"summary\":{\"streams\":2,\"records\":5,\"problems\":0,\"valid\":true,"
+                           "\"unlisted_streams\":0,\"unlisted_problems\":0}");
     km_buf_free(&o);
     km_seal_report_free(r);
     km_buf_free(&x);
     free(a);
     free(b);
+}
+
+/* Consecutive unsealed lines are one problem naming the run (line .. line_last): a block of junk
+ * is one line of the report, and its memory does not grow with the number of lines. */
+TEST(seal_unsealed_runs) {
+    CHECK(setup() == 0);
+    char *t = seal_n(5, 2, 1); /* 1 header, 2 r1, 3 r2, 4 sig, 5 r3, 6 r4, 7 sig, 8 r5, 9 final */
+    CHECK(t);
+    km_buf b = KM_BUF_INIT;
+    km_buf_puts(&b, "junk\n\njunk\n"); /* lines 1-3, before the header */
+    char *l;
+    for (int i = 1; (l = line_of(t, i)) != NULL; i++) {
+        km_buf_puts(&b, l);
+        km_buf_putc(&b, '\n');
+        if (i == 2) km_buf_puts(&b, "{\"alert\":98}\nx\n{\"alert\":99}\n"); /* lines 6-8: after r1 (line 5) */
+        if (i == 5) km_buf_puts(&b, "y\n");                                    /* line 12: after r3 (line 11) */
+        free(l);
+    }
+    km_seal_report *r = verify(b.data);
+    CHECK(r && r->norphans == 1 && r->nstreams == 1);
+    if (r && r->norphans == 1) {
+        const km_seal_problem *p = &r->orphans[0];
+        CHECK(p->kind == KM_SEAL_INSERTED);
+        CHECK_INT(p->line, 1);
+        CHECK_INT(p->line_last, 3);
+        CHECK_STR(p->message, "lines 1 to 3 (3 lines) are not part of a sealed stream (before any stream header)");
+    }
+    if (r && r->nstreams == 1) {
+        const km_seal_stream *s = &r->streams[0];
+        CHECK_INT(s->nproblems, 2);
+        if (s->nproblems == 2) {
+            CHECK_INT(s->problems[0].line, 6);
+            CHECK_INT(s->problems[0].line_last, 8);
+            CHECK_STR(s->problems[0].message, "lines 6 to 8 (3 lines) have no seal: inserted");
+            CHECK_INT(s->problems[1].line, 12);
+            CHECK_INT(s->problems[1].line_last, 12);
+            CHECK_STR(s->problems[1].message, "line 12 has no seal: inserted");
+        }
+        CHECK_INT(s->records, 5);
+    }
+    CHECK(!km_seal_report_ok(r));
+    km_buf o = KM_BUF_INIT;
+    CHECK(r && km_seal_report_json(r, &o) == 0);
+    CHECK_CONTAINS(o.data, "{\"kind\":\"inserted\",\"line\":6,\"line_last\":8,\"seq\":null,\"seq_last\":null,");
+    km_buf_free(&o);
+    km_seal_report_free(r);
+    km_buf_free(&b);
+    free(t);
+}
+
+/* A report lists 5,000 problems and 1,000 streams; the rest are counted and still decide the
+ * verdict. */
+TEST(seal_listing_caps) {
+    CHECK(setup() == 0);
+    /* 1,200 unreadable stream headers: a stream and a problem each */
+    km_buf b = KM_BUF_INIT;
+    for (int i = 0; i < 1200; i++) km_buf_puts(&b, "{\"kumomori_seal_stream\":{}}\n");
+    km_seal_report *r = verify(b.data);
+    CHECK(r && r->nstreams == 1000 && r->unlisted_streams == 200 && r->unlisted_problems == 200);
+    CHECK(r && r->streams[999].nproblems == 1 && r->streams[999].first_line == 1000);
+    CHECK(!km_seal_report_ok(r));
+    km_buf o = KM_BUF_INIT;
+    CHECK(r && km_seal_report_json(r, &o) == 0);
+    CHECK_CONTAINS(o.data, "\"summary\":{\"streams\":1200,\"records\":0,\"problems\":1200,\"valid\":false,"
+                           "\"unlisted_streams\":200,\"unlisted_problems\":200}");
+    km_buf_free(&o);
+    km_seal_report_free(r);
+    km_buf_free(&b);
+    /* one stream of 6,000 records, every record edited: 5,000 listed, 1,000 counted */
+    char *t = seal_n(6000, 10000, 1);
+    CHECK(t);
+    b = (km_buf)KM_BUF_INIT;
+    for (const char *p = t; p && *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
+        size_t at = b.len;
+        km_buf_append(&b, p, n);
+        if (!strncmp(p, "{\"alert\":", 9)) b.data[at + 2] = 'A'; /* {"Alert": the record no longer hashes to its link */
+        p += n;
+    }
+    r = verify(b.data);
+    CHECK(r && r->nstreams == 1 && r->streams[0].nproblems == 5000 && r->unlisted_problems == 1000);
+    CHECK(r && r->streams[0].problems[4999].kind == KM_SEAL_EDITED && r->records == 6000);
+    CHECK(!km_seal_report_ok(r));
+    km_seal_report_free(r);
+    km_buf_free(&b);
+    /* 1,001 intact streams: the last one is not listed, and the file is intact */
+    b = (km_buf)KM_BUF_INIT;
+    for (int i = 0; i < 1001 && t; i++) {
+        char *one = seal_n(1, 100, 1);
+        CHECK(one);
+        if (one) km_buf_puts(&b, one);
+        free(one);
+    }
+    r = verify(b.data);
+    CHECK(r && r->nstreams == 1000 && r->unlisted_streams == 1 && r->unlisted_problems == 0 && r->records == 1001);
+    CHECK(km_seal_report_ok(r));
+    km_seal_report_free(r);
+    km_buf_free(&b);
+    free(t);
 }
 
 TEST(seal_garbage_does_not_crash) {

@@ -141,9 +141,17 @@ const char *km_seal_kind_name(km_seal_kind k); /* "edited", "deleted", ... */
 typedef struct km_seal_problem {
     km_seal_kind kind;
     size_t line;             /* 1-based line in the file, 0 when none applies */
+    size_t line_last;        /* the last line of a run of lines with the same problem (consecutive
+                              * unsealed lines are one problem); line when it is one line */
     uint64_t seq, seq_last;  /* the records concerned (0 when none) */
     char *message;
 } km_seal_problem;
+
+/* A report lists at most KM_SEAL_MAX_PROBLEMS problems and KM_SEAL_MAX_STREAMS streams; the ones
+ * past them are counted (unlisted_problems, unlisted_streams) and still decide the verdict. A file
+ * of short bad lines cannot make the report many times the file's size (docs/security.md). */
+#define KM_SEAL_MAX_PROBLEMS 5000
+#define KM_SEAL_MAX_STREAMS 1000
 
 typedef struct km_seal_stream {
     char id[33];
@@ -163,7 +171,9 @@ typedef struct km_seal_report {
     size_t nstreams;
     km_seal_problem *orphans; /* problems outside any stream (lines before the first header) */
     size_t norphans;
-    uint64_t records;
+    uint64_t records;         /* in every stream, listed or not */
+    size_t unlisted_problems; /* found past KM_SEAL_MAX_PROBLEMS, or in a stream not listed */
+    size_t unlisted_streams;  /* streams past KM_SEAL_MAX_STREAMS: verified, counted, not listed */
 } km_seal_report;
 
 /* Verify a sealed file's text against a public key. Returns KM_OK with *out set whenever the
@@ -171,7 +181,7 @@ typedef struct km_seal_report {
 int km_seal_verify(const char *text, size_t len, const km_seal_key *pub, km_seal_report **out,
                    km_error *err);
 void km_seal_report_free(km_seal_report *r); /* takes NULL */
-/* 1 when there is at least one stream and no problem at all. */
+/* 1 when there is at least one stream and no problem at all (listed or not). */
 int km_seal_report_ok(const km_seal_report *r);
 void km_seal_report_text(const km_seal_report *r, const char *name, FILE *f);
 int km_seal_report_json(const km_seal_report *r, km_buf *out);

@@ -40,9 +40,12 @@ typedef struct vstate {
     size_t nrecs, caprecs;
     sigl *sigs;
     size_t nsigs, capsigs;
-    size_t *stray;     /* unsealed lines inside the current stream */
+    size_t (*stray)[2]; /* runs of unsealed lines inside the current stream: first, last */
     size_t nstray, capstray;
     size_t cap_streams, cap_orph, cap_prob;
+    size_t listed;       /* problems kept in the report so far */
+    int cur_unlisted;    /* the current stream is past KM_SEAL_MAX_STREAMS */
+    uint64_t unlisted_records;
     int oom;
 } vstate;
 
@@ -62,10 +65,16 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem) {
     return 0;
 }
 
-static void problem(vstate *v, km_seal_kind kind, size_t line, uint64_t seq, uint64_t seq_last,
-                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void problem(vstate *v, km_seal_kind kind, size_t line, uint64_t seq, uint64_t seq_last,
-                    const char *fmt, ...) {
+/* Adds a problem about line (line_last = line) and returns it, or NULL when it is only counted
+ * (past the listing caps) or memory ran out. */
+static km_seal_problem *problem(vstate *v, km_seal_kind kind, size_t line, uint64_t seq, uint64_t seq_last,
+                                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static km_seal_problem *problem(vstate *v, km_seal_kind kind, size_t line, uint64_t seq, uint64_t seq_last,
+                                const char *fmt, ...) {
+    if (v->listed >= KM_SEAL_MAX_PROBLEMS || (v->cur && v->cur_unlisted)) {
+        v->r->unlisted_problems++;
+        return NULL;
+    }
     km_seal_problem **arr;
     size_t *n, *cap;
     if (v->cur) { /* problems go to the current stream, whose array only grows while current */
@@ -77,10 +86,11 @@ static void problem(vstate *v, km_seal_kind kind, size_t line, uint64_t seq, uin
         n = &v->r->norphans;
         cap = &v->cap_orph;
     }
-    if (grow((void **)arr, cap, *n, sizeof **arr)) { v->oom = 1; return; }
+    if (grow((void **)arr, cap, *n, sizeof **arr)) { v->oom = 1; return NULL; }
     km_seal_problem *p = &(*arr)[(*n)++];
+    v->listed++;
     p->kind = kind;
-    p->line = line;
+    p->line = p->line_last = line;
     p->seq = seq;
     p->seq_last = seq_last;
     km_buf b = KM_BUF_INIT;
@@ -90,6 +100,16 @@ static void problem(vstate *v, km_seal_kind kind, size_t line, uint64_t seq, uin
     va_end(ap);
     p->message = km_buf_steal(&b, NULL);
     if (!p->message) v->oom = 1;
+    return p;
+}
+
+/* One problem for lines first..last, all unsealed (inserted). */
+static void unsealed_run(vstate *v, size_t first, size_t last, const char *one, const char *many) {
+    km_seal_problem *p;
+    if (first == last) p = problem(v, KM_SEAL_INSERTED, first, 0, 0, "line %zu %s", first, one);
+    else p = problem(v, KM_SEAL_INSERTED, first, 0, 0, "lines %zu to %zu (%zu lines) %s", first, last,
+                     last - first + 1, many);
+    if (p) p->line_last = last;
 }
 
 /* ---- reading lines ------------------------------------------------------------------------ */
@@ -190,7 +210,7 @@ static void finish_stream(vstate *v, size_t last_line) {
     qsort(by, v->nrecs, sizeof *by, cmp_rec_seq);
 
     for (size_t i = 0; i < v->nstray; i++)
-        problem(v, KM_SEAL_INSERTED, v->stray[i], 0, 0, "line %zu has no seal: inserted", v->stray[i]);
+        unsealed_run(v, v->stray[i][0], v->stray[i][1], "has no seal: inserted", "have no seal: inserted");
 
     /* Records numbered 0 cannot come from a sealer. */
     for (size_t i = 0; i < v->nrecs; i++)
@@ -369,6 +389,15 @@ static void finish_stream(vstate *v, size_t last_line) {
     free(by);
     for (size_t i = 0; i < v->nrecs; i++) free(v->recs[i].own);
     v->nrecs = v->nsigs = v->nstray = 0;
+    if (v->cur_unlisted) {
+        /* past KM_SEAL_MAX_STREAMS: verified (its problems counted), then folded into the counts */
+        v->unlisted_records += st->records;
+        v->r->unlisted_streams++;
+        free(st->producer);
+        free(st->problems);
+        v->r->nstreams--;
+        v->cur_unlisted = 0;
+    }
     v->cur = NULL;
 }
 
@@ -381,6 +410,7 @@ static void header_line(vstate *v, const char *line, size_t len, size_t lineno) 
     memset(st, 0, sizeof *st);
     st->first_line = st->last_line = lineno;
     v->cur = st;
+    v->cur_unlisted = r->nstreams > KM_SEAL_MAX_STREAMS;
     v->cap_prob = 0;
     v->key_ok = 0;
     km_seal_link0(line, len, v->link0);
@@ -464,6 +494,7 @@ int km_seal_verify(const char *text, size_t len, const km_seal_key *pub, km_seal
     if (!v.r) return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     static const char hdr[] = "{\"kumomori_seal_stream\":", sgn[] = "{\"kumomori_seal_signature\":";
     size_t lineno = 0, pos = 0;
+    size_t orph_first = 0, orph_last = 0; /* the lines before the first header (one run) */
     while (pos < len && !v.oom) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - text) : len;
@@ -473,14 +504,19 @@ int km_seal_verify(const char *text, size_t len, const km_seal_key *pub, km_seal
         lineno++;
         if (ll && line[ll - 1] == '\r') ll--;
         if (ll >= sizeof hdr - 1 && memcmp(line, hdr, sizeof hdr - 1) == 0) {
+            if (orph_first) {
+                unsealed_run(&v, orph_first, orph_last, "is not part of a sealed stream (before any stream header)",
+                             "are not part of a sealed stream (before any stream header)");
+                orph_first = 0;
+            }
             finish_stream(&v, lineno - 1);
             header_line(&v, line, ll, lineno);
             continue;
         }
         if (!v.cur) {
             if (ll == 0 && !nl) break;
-            problem(&v, KM_SEAL_INSERTED, lineno, 0, 0, "line %zu is not part of a sealed stream (before any "
-                    "stream header)", lineno);
+            if (!orph_first) orph_first = lineno;
+            orph_last = lineno;
             continue;
         }
         v.cur->last_line = lineno;
@@ -494,13 +530,21 @@ int km_seal_verify(const char *text, size_t len, const km_seal_key *pub, km_seal
         int pr = parse_record(line, ll, &r);
         if (pr < 0) { v.oom = 1; break; }
         if (pr == 0) {
+            if (v.nstray && v.stray[v.nstray - 1][1] + 1 == lineno) {
+                v.stray[v.nstray - 1][1] = lineno; /* the run goes on */
+                continue;
+            }
             if (grow((void **)&v.stray, &v.capstray, v.nstray, sizeof *v.stray)) { v.oom = 1; break; }
-            v.stray[v.nstray++] = lineno;
+            v.stray[v.nstray][0] = v.stray[v.nstray][1] = lineno;
+            v.nstray++;
             continue;
         }
         if (grow((void **)&v.recs, &v.caprecs, v.nrecs, sizeof *v.recs)) { free(r.own); v.oom = 1; break; }
         v.recs[v.nrecs++] = r;
     }
+    if (orph_first && !v.oom)
+        unsealed_run(&v, orph_first, orph_last, "is not part of a sealed stream (before any stream header)",
+                     "are not part of a sealed stream (before any stream header)");
     if (!v.oom) finish_stream(&v, lineno);
     if (!v.oom && v.r->nstreams == 0)
         problem(&v, KM_SEAL_MALFORMED, 0, 0, 0, "no sealed stream: the file has no kumomori_seal_stream header");
@@ -512,6 +556,7 @@ int km_seal_verify(const char *text, size_t len, const km_seal_key *pub, km_seal
         km_seal_report_free(v.r);
         return km_error_set(err, KM_ENOMEM, (size_t)-1, "out of memory");
     }
+    v.r->records = v.unlisted_records;
     for (size_t i = 0; i < v.r->nstreams; i++) v.r->records += v.r->streams[i].records;
     *out = v.r;
     return KM_OK;
@@ -533,14 +578,14 @@ void km_seal_report_free(km_seal_report *r) {
 }
 
 int km_seal_report_ok(const km_seal_report *r) {
-    if (!r || r->nstreams == 0 || r->norphans) return 0;
+    if (!r || r->nstreams == 0 || r->norphans || r->unlisted_problems) return 0;
     for (size_t i = 0; i < r->nstreams; i++)
         if (r->streams[i].nproblems) return 0;
     return 1;
 }
 
 static size_t count_problems(const km_seal_report *r) {
-    size_t n = r->norphans;
+    size_t n = r->norphans + r->unlisted_problems;
     for (size_t i = 0; i < r->nstreams; i++) n += r->streams[i].nproblems;
     return n;
 }
@@ -550,7 +595,8 @@ static void text_problem(FILE *f, const km_seal_problem *p) {
 }
 
 void km_seal_report_text(const km_seal_report *r, const char *name, FILE *f) {
-    fprintf(f, "Sealed output %s: %zu stream%s, %llu record%s\n", name, r->nstreams, r->nstreams == 1 ? "" : "s",
+    size_t ns = r->nstreams + r->unlisted_streams;
+    fprintf(f, "Sealed output %s: %zu stream%s, %llu record%s\n", name, ns, ns == 1 ? "" : "s",
             (unsigned long long)r->records, r->records == 1 ? "" : "s");
     for (size_t j = 0; j < r->norphans; j++) text_problem(f, &r->orphans[j]);
     for (size_t i = 0; i < r->nstreams; i++) {
@@ -561,6 +607,12 @@ void km_seal_report_text(const km_seal_report *r, const char *name, FILE *f) {
                 s->signatures == 1 ? "" : "s", s->final ? " (final)" : "");
         for (size_t j = 0; j < s->nproblems; j++) text_problem(f, &s->problems[j]);
     }
+    if (r->unlisted_streams)
+        fprintf(f, "... and %zu more stream%s, verified but not listed (a report lists %d)\n", r->unlisted_streams,
+                r->unlisted_streams == 1 ? "" : "s", KM_SEAL_MAX_STREAMS);
+    if (r->unlisted_problems)
+        fprintf(f, "... and %zu more problem%s, counted but not listed (a report lists %d)\n", r->unlisted_problems,
+                r->unlisted_problems == 1 ? "" : "s", KM_SEAL_MAX_PROBLEMS);
     size_t np = count_problems(r);
     if (km_seal_report_ok(r))
         fprintf(f, "INTACT: every record is covered by a valid final signature\n");
@@ -570,8 +622,8 @@ void km_seal_report_text(const km_seal_report *r, const char *name, FILE *f) {
 
 static void json_problem(km_buf *o, const km_seal_problem *p) {
     km_buf_printf(o, "{\"kind\":\"%s\",\"line\":", km_seal_kind_name(p->kind));
-    if (p->line) km_buf_printf(o, "%zu", p->line);
-    else km_buf_puts(o, "null");
+    if (p->line) km_buf_printf(o, "%zu,\"line_last\":%zu", p->line, p->line_last ? p->line_last : p->line);
+    else km_buf_puts(o, "null,\"line_last\":null");
     km_buf_puts(o, ",\"seq\":");
     if (p->seq) km_buf_printf(o, "%llu", (unsigned long long)p->seq);
     else km_buf_puts(o, "null");
@@ -606,8 +658,9 @@ int km_seal_report_json(const km_seal_report *r, km_buf *o) {
         if (j) km_buf_putc(o, ',');
         json_problem(o, &r->orphans[j]);
     }
-    km_buf_printf(o, "],\"summary\":{\"streams\":%zu,\"records\":%llu,\"problems\":%zu,\"valid\":%s}}\n",
-                  r->nstreams, (unsigned long long)r->records, count_problems(r),
-                  km_seal_report_ok(r) ? "true" : "false");
+    km_buf_printf(o, "],\"summary\":{\"streams\":%zu,\"records\":%llu,\"problems\":%zu,\"valid\":%s,"
+                  "\"unlisted_streams\":%zu,\"unlisted_problems\":%zu}}\n",
+                  r->nstreams + r->unlisted_streams, (unsigned long long)r->records, count_problems(r),
+                  km_seal_report_ok(r) ? "true" : "false", r->unlisted_streams, r->unlisted_problems);
     return o->failed ? -1 : 0;
 }
