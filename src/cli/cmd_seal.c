@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SEAL_MESSAGES 10 /* bad input lines named one by one */
+
 KM_COMMAND(seal, 61, "seal JSON lines into a tamper-evident, signed stream")
 
 int km_cmd_seal(int argc, char **argv) {
@@ -73,8 +75,14 @@ int km_cmd_seal(int argc, char **argv) {
         if (len == 0) continue;
         km_json_doc *doc = km_json_parse(line, len, NULL, NULL, &err);
         if (!doc || km_json_root(doc)->type != KM_JSON_OBJECT) {
-            fprintf(stderr, "kumomori seal: %s:%zu: %s; line skipped\n", input, lineno,
-                    doc ? "not a JSON object" : err.msg);
+            /* the first few named, the rest counted (as detect does): a file of bad lines would
+             * otherwise give a message per line */
+            if (skipped < SEAL_MESSAGES)
+                fprintf(stderr, "kumomori seal: %s:%zu: %s; line skipped\n", input, lineno,
+                        doc ? "not a JSON object" : err.msg);
+            else if (skipped == SEAL_MESSAGES)
+                fprintf(stderr, "kumomori seal: %s: more lines that are not JSON objects; the count follows at the end\n",
+                        input);
             km_json_doc_free(doc);
             skipped++;
             continue;
@@ -91,7 +99,8 @@ int km_cmd_seal(int argc, char **argv) {
         rc = 2;
     }
     if (skipped) {
-        fprintf(stderr, "kumomori seal: %zu line%s skipped (not JSON objects)\n", skipped, skipped == 1 ? "" : "s");
+        fprintf(stderr, "kumomori seal: %zu line%s skipped (not JSON objects)%s\n", skipped, skipped == 1 ? "" : "s",
+                skipped > SEAL_MESSAGES ? "; the first 10 are named above" : "");
         rc = 2;
     }
     free(line);
