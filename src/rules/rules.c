@@ -261,6 +261,7 @@ static int string_list(loadctx *c, const km_json *arr, const char *key, const ch
         if (valid && !valid(v->u.str.s))
             return bad(c, v->offset, "\"%s\" entry \"%s\" is not %s", key, v->u.str.s, what);
         list[i] = km_arena_strndup(&c->rs->arena, v->u.str.s, v->u.str.len);
+        if (!list[i]) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
     }
     *out = list;
     *n = k;
@@ -632,6 +633,10 @@ static int grow_rules(km_ruleset *rs) {
 static int add_loaded(loadctx *c, km_rule *rp) {
     km_ruleset *rs = c->rs;
     km_rule r = *rp;
+    /* A copy the loader made into the arena and did not check (a title, a reference, an example)
+     * is NULL when memory ran out: the arena remembers, and the rule is not added (the sarif
+     * writer was handed a NULL reference at allocation N = 299 of detect-builtin) */
+    if (rs->arena.failed) return km_error_set(c->err, KM_ENOMEM, 0, "%s: out of memory", c->name);
     if (rs->n >= km_limit(KM_LIMIT_RULES, 100000)) /* harden helper */
         return km_error_set(c->err, KM_ELIMIT, 0, "%s: more than the limit of %zu rules (--limit rules)", c->name,
                             km_limit(KM_LIMIT_RULES, 100000));
