@@ -673,6 +673,52 @@ TEST(match_number_comparability_fast_equals_slow) {
     km_test_case(bad == 0 && comparable > n / 4 && comparable < n, "%zu of %zu disagree; %zu comparable", bad, n, comparable);
 }
 
+/* A compiled sub-rule's fields go in Java's (UTF-16) order of their names, as event-ruler walks
+ * them (it decides what exists:false sees inside arrays). The compiler ranks the names once for
+ * the whole pattern and sorts each sub-rule by rank, so the test repeats names across $or
+ * branches, overrides one in a branch, and mixes names whose UTF-16 order differs from their
+ * byte order: U+1F600 (a surrogate pair, D83D..) comes before U+FF21 in UTF-16, after it in UTF-8. */
+TEST(match_pattern_fields_in_java_order) {
+#define FW "\xef\xbc\xa1" /* U+FF21 FULLWIDTH LATIN CAPITAL LETTER A */
+#define EMO "\xf0\x9f\x98\x80" /* U+1F600 */
+#define EACUTE "\xc3\xa9" /* U+00E9 */
+    static const char text[] = "{\"" FW "\": [1], \"b\": [1], \"$or\": ["
+                               "{\"" EMO "\": [1], \"a\": {\"b\": [1]}},"
+                               "{\"" EACUTE "\": [1], \"A\": [1], \"a-\": [1]},"
+                               "{\"aZ\": [1], \"b\": [2]}]}";
+    static const char *const want[3][6] = {
+        {"a.b", "b", EMO, FW},
+        {"A", "a-", "b", EACUTE, FW},
+        {"aZ", "b", FW},
+    };
+    static const size_t nwant[3] = {4, 5, 3};
+    km_error err;
+    km_pattern *p = km_pattern_compile(text, sizeof text - 1, 0, &err);
+    km_test_case(p != NULL, "compiles: %s", p ? "" : err.msg);
+    if (!p) return;
+    km_test_case(p->nsubs == 3, "3 sub-rules, got %zu", p->nsubs);
+    for (size_t s = 0; s < p->nsubs && s < 3; s++) {
+        int same = p->subs[s].nfields == nwant[s];
+        for (size_t f = 0; same && f < nwant[s]; f++) {
+            const km_str *n = &p->subs[s].fields[f].name;
+            same = n->len == strlen(want[s][f]) && memcmp(n->s, want[s][f], n->len) == 0;
+        }
+        km_buf got = {0};
+        for (size_t f = 0; f < p->subs[s].nfields; f++) {
+            if (f) km_buf_puts(&got, ", ");
+            km_buf_append(&got, p->subs[s].fields[f].name.s, p->subs[s].fields[f].name.len);
+        }
+        km_test_case(same, "sub-rule %zu: fields %s", s, got.data ? got.data : "");
+        km_buf_free(&got);
+    }
+    /* the branch's b = 2 replaced the outer b = 1 in the third sub-rule only */
+    km_test_case(p->nsubs == 3 && p->subs[2].fields[1].nvm == 1, "third sub-rule's b has one value");
+    km_pattern_free(p);
+#undef FW
+#undef EMO
+#undef EACUTE
+}
+
 /* ---- the flattener on hostile bytes ----------------------------------------------------------- */
 
 static const char *const nasty[] = {

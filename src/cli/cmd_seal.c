@@ -99,8 +99,9 @@ int km_cmd_seal(int argc, char **argv) {
         rc = 2;
     }
     if (skipped) {
-        fprintf(stderr, "kumomori seal: %zu line%s skipped (not JSON objects)%s\n", skipped, skipped == 1 ? "" : "s",
-                skipped > SEAL_MESSAGES ? "; the first 10 are named above" : "");
+        fprintf(stderr, "kumomori seal: %zu line%s skipped (not JSON objects)", skipped, skipped == 1 ? "" : "s");
+        if (skipped > SEAL_MESSAGES) fprintf(stderr, "; the first %d are named above", SEAL_MESSAGES);
+        fputc('\n', stderr);
         rc = 2;
     }
     free(line);
