@@ -28,6 +28,10 @@ int km_buf_reserve(km_buf *b, size_t n) {
     if (!p) { b->failed = KM_BUF_NOMEM; return -1; }
     b->data = p;
     b->cap = cap;
+    /* the data is NUL-terminated whenever it is not NULL (buf.h), also right after the first
+     * reserve of an empty buffer: km_trail_gz_read returned an empty file's 0 bytes unterminated
+     * (fuzz_gzip, fuzz/regress/gzip/empty-member-unterminated) */
+    p[b->len] = 0;
     return 0;
 }
 
