@@ -719,6 +719,56 @@ TEST(match_pattern_fields_in_java_order) {
 #undef EACUTE
 }
 
+/* A field name splits into at most KM_NAME_MAX_PARTS parts (found by fuzz_pattern: a 2.7 KB name
+ * of 1,761 dots took 2.3 GB and 29 s in the fuzzer's build, as the name tree holds an edge from
+ * every dot to every later one). 64 parts work, with the edges' keys pointing into one copy of
+ * the name; 65 are refused with a message naming the count. */
+TEST(match_field_name_parts_limit) {
+    km_buf name = KM_BUF_INIT, pat = KM_BUF_INIT, ev = KM_BUF_INIT;
+    for (int i = 0; i < 64; i++) km_buf_printf(&name, "%sk%d", i ? "." : "", i);
+    km_buf_printf(&pat, "{\"%s\": [\"v\"]}", name.data);
+    /* the event splits the name three ways: k0 nested, k1..k31 as one dotted key, the rest nested
+     * again except one more dotted pair */
+    km_buf_puts(&ev, "{\"k0\": {\"");
+    for (int i = 1; i < 32; i++) km_buf_printf(&ev, "%sk%d", i > 1 ? "." : "", i);
+    km_buf_puts(&ev, "\": ");
+    for (int i = 32; i < 62; i++) km_buf_printf(&ev, "{\"k%d\": ", i);
+    km_buf_puts(&ev, "{\"k62.k63\": \"v\"}");
+    for (int i = 0; i < 31; i++) km_buf_putc(&ev, '}');
+    km_buf_putc(&ev, '}');
+    km_test_case(match1(pat.data, ev.data) == 1, "64 parts, split three ways: match");
+    km_error err;
+    km_pattern *p = km_pattern_compile(pat.data, pat.len, 0, &err);
+    km_test_case(p != NULL, "64 parts compile");
+    km_pattern_free(p);
+    km_names nm;
+    km_names_init(&nm);
+    km_test_case(km_names_add_field(&nm, name.data, name.len, 0) == 0, "64 parts: added to the name tree");
+    /* 64 edges from the root (one per prefix) and one from each part's end to each later one */
+    km_test_case(nm.ntab == 64 + 64 * 63 / 2 && nm.nstore == 1, "edges %zu, copies %zu", nm.ntab, nm.nstore);
+    km_buf_puts(&name, ".k64");
+    km_test_case(km_names_add_field(&nm, name.data, name.len, 1) == -1 && nm.ntab == 2080,
+                 "65 parts: refused by the name tree, nothing added");
+    km_names_free(&nm);
+    km_buf_reset(&pat);
+    km_buf_printf(&pat, "{\"%s\": [\"v\"]}", name.data);
+    p = km_pattern_compile(pat.data, pat.len, 0, &err);
+    km_test_case(p == NULL && strstr(err.msg, "field name has 65 parts separated by dots; at most 64 are allowed"),
+                 "65 parts refused: %s", p ? "compiled" : err.msg);
+    km_pattern_free(p);
+    /* the same name reached through nesting counts the same */
+    km_buf_reset(&pat);
+    for (int i = 0; i < 65; i++) km_buf_printf(&pat, "{\"k%d\": ", i);
+    km_buf_puts(&pat, "[\"v\"]");
+    for (int i = 0; i < 65; i++) km_buf_putc(&pat, '}');
+    p = km_pattern_compile(pat.data, pat.len, 0, &err);
+    km_test_case(p == NULL && strstr(err.msg, "65 parts"), "65 nested parts refused: %s", p ? "compiled" : err.msg);
+    km_pattern_free(p);
+    km_buf_free(&name);
+    km_buf_free(&pat);
+    km_buf_free(&ev);
+}
+
 /* ---- the flattener on hostile bytes ----------------------------------------------------------- */
 
 static const char *const nasty[] = {

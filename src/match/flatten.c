@@ -39,7 +39,8 @@ void km_names_init(km_names *n) {
 void km_names_free(km_names *n) {
     if (!n) return;
     for (size_t i = 0; i < n->nst; i++) free(n->st[i].kids);
-    for (size_t i = 0; i < n->tabcap; i++) free(n->tab[i].key);
+    for (size_t i = 0; i < n->nstore; i++) free(n->store[i]);
+    free(n->store);
     free(n->tab);
     free(n->st);
     memset(n, 0, sizeof *n);
@@ -123,7 +124,9 @@ static int tab_grow(km_names *n) {
     return 0;
 }
 
-/* Records the edge in the hash table and the parent's kid list. */
+/* Records the edge in the hash table and the parent's kid list. key points into the names' store
+ * (a copy of the whole name, km_names_add_field): the edges of a name of k parts are k(k+1)/2
+ * substrings of it, not copies each. */
 static int put_edge(km_names *n, uint32_t parent, uint32_t child, const char *key, size_t klen) {
     if ((n->ntab + 1) * 2 > n->tabcap && tab_grow(n)) return -1;
     km_nstate *st = &n->st[parent];
@@ -134,10 +137,7 @@ static int put_edge(km_names *n, uint32_t parent, uint32_t child, const char *ke
         st->kids = nk;
         st->capkids = nc;
     }
-    char *k = malloc(klen + 8);
-    if (!k) return -1;
-    memcpy(k, key, klen);
-    memset(k + klen, 0, 8);
+    const char *k = key;
     uint32_t h = hash_key(parent, key, klen);
     size_t j = h & (n->tabcap - 1);
     while (n->tab[j].key) j = (j + 1) & (n->tabcap - 1);
@@ -160,11 +160,26 @@ static int32_t edge(km_names *n, uint32_t parent, const char *key, size_t klen) 
  * state, so edges are added from every dot boundary to every later one. States are found by
  * walking from the root with the whole prefix as one key. */
 int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field) {
-    if (n->nst == 0 && new_state(n) < 0) return -1; /* root = 0 */
     /* boundaries: positions of '.' and len; prefix P(b) = name[0..b) */
     size_t nb = 1;
     for (size_t i = 0; i < len; i++)
         if (name[i] == '.') nb++;
+    if (nb > KM_NAME_MAX_PARTS) return -1;
+    if (n->nst == 0 && new_state(n) < 0) return -1; /* root = 0 */
+    /* the copy every edge's key points into, kept until km_names_free */
+    if (n->nstore == n->capstore) {
+        size_t nc = n->capstore ? n->capstore * 2 : 16;
+        char **ns = realloc(n->store, nc * sizeof *ns);
+        if (!ns) return -1;
+        n->store = ns;
+        n->capstore = nc;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) return -1;
+    memcpy(copy, name, len);
+    copy[len] = 0;
+    n->store[n->nstore++] = copy;
+    name = copy;
     size_t *b = malloc(nb * sizeof *b);
     int32_t *st = malloc(nb * sizeof *st);
     if (!b || !st) {

@@ -85,6 +85,11 @@ typedef struct km_pattern {
 #define KM_PATTERN_MAX_BYTES (1u << 20)
 #define KM_PATTERN_MAX_DEPTH 64
 #define KM_PATTERN_MAX_SUBRULES 4096
+/* A field name splits at its dots into at most this many parts. The name tree holds an edge from
+ * every dot of a name to every later one (an event's key may itself hold dots: "a.b" as one key
+ * reaches the same field as "a" then "b"), so a name of k parts costs k(k+1)/2 edges: a 2.7 KB
+ * name of about 1,500 dots took 1.3 GB (fuzz_pattern, session 9). */
+#define KM_NAME_MAX_PARTS 64
 /* Largest wildcard complexity accepted (see km_wildcard_complexity and docs/matcher.md). */
 #define KM_WILDCARD_MAX_COMPLEXITY 8
 
@@ -133,7 +138,7 @@ typedef struct km_nstate {
 typedef struct km_nedge {
     uint32_t parent, child;
     uint32_t hash, klen;
-    char *key;
+    const char *key; /* into the names' store; NULL: a free slot */
 } km_nedge;
 
 typedef struct km_names {
@@ -141,6 +146,8 @@ typedef struct km_names {
     size_t nst, capst;
     km_nedge *tab; /* open addressing on (parent, key) */
     size_t tabcap, ntab;
+    char **store;  /* one copy of each added name: the edges' keys point into them */
+    size_t nstore, capstore;
     int kept;      /* some field is kept for the caller: the walk notes what km_extract would */
 } km_names;
 
@@ -148,7 +155,8 @@ void km_names_init(km_names *n);
 void km_names_free(km_names *n);
 /* State reached from parent by key, or -1. */
 int32_t km_names_step(const km_names *n, uint32_t parent, const char *key, size_t klen);
-/* Make name (a used field, joined with '.') known, giving it field id; returns 0 or -1 (memory). */
+/* Make name (a used field, joined with '.') known, giving it field id; returns 0, or -1 (memory,
+ * or more than KM_NAME_MAX_PARTS parts: then nothing is added). */
 int km_names_add_field(km_names *n, const char *name, size_t len, uint32_t field);
 /* Mark the states of name (already added) as a field kept for the caller (match/kept.h) and its
  * way there (onpath, with their levels). */

@@ -564,6 +564,11 @@ static int write_rules(cc *c, blist *rules, const km_json *arr) {
         path_pop(c, old);
     }
     if (arr->u.arr.n == 0) return fail(c, arr, "Empty arrays are not allowed");
+    size_t parts = 1;
+    for (size_t i = 0; i < c->name.len; i++) parts += c->name.data[i] == '.';
+    if (parts > KM_NAME_MAX_PARTS)
+        return fail(c, arr, "field name has %zu parts separated by dots; at most %d are allowed", parts,
+                    KM_NAME_MAX_PARTS);
     bfield *f = km_arena_alloc(&c->pat->arena, sizeof *f);
     if (!f) return oom(c);
     if (set_str(c, &f->name, c->name.data ? c->name.data : "", c->name.len)) return -1;
