@@ -321,7 +321,18 @@ int km_cmd_detect(int argc, char **argv) {
     } else {
         status = st.alerts ? 1 : 0;
     }
-    if (!quiet) summary(&st, km_matcher_count(m), stderr);
+    if (!quiet) {
+        /* the rules that ran, counted as `rules list` lists them: those the matcher holds and those
+         * it does not (Sigma rules with no field that narrows the records, evaluated on every
+         * record; correlations, fed by others); not the hidden pieces of another rule (a
+         * threshold's own pattern, the parts of a Sigma correlation) */
+        size_t nrun = 0;
+        for (size_t i = 0; i < km_ruleset_count(rs); i++) {
+            const km_rule *r = km_ruleset_get(rs, i);
+            nrun += !r->hidden && keep_rule(r, &kc);
+        }
+        summary(&st, nrun, stderr);
+    }
     if (!quiet && prog) { /* sigma helper */
         km_corr_stats cs;
         km_program_stats(prog, &cs);
