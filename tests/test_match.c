@@ -719,50 +719,55 @@ TEST(match_pattern_fields_in_java_order) {
 #undef EACUTE
 }
 
-/* A field name splits into at most KM_NAME_MAX_PARTS parts (found by fuzz_pattern: a 2.7 KB name
- * of 1,761 dots took 2.3 GB and 29 s in the fuzzer's build, as the name tree holds an edge from
- * every dot to every later one). 64 parts work, with the edges' keys pointing into one copy of
- * the name; 65 are refused with a message naming the count. */
+/* A field name splits into at most KM_NAME_MAX_PARTS (130) parts (found by fuzz_pattern: a 2.7 KB
+ * name of 1,761 dots took 2.3 GB and 29 s in the fuzzer's build, as the name tree holds an edge
+ * from every dot to every later one). 130 parts work, with the edges' keys pointing into one copy
+ * of the name; 131 are refused with a message naming the count, also when nesting makes them. */
 TEST(match_field_name_parts_limit) {
     km_buf name = KM_BUF_INIT, pat = KM_BUF_INIT, ev = KM_BUF_INIT;
-    for (int i = 0; i < 64; i++) km_buf_printf(&name, "%sk%d", i ? "." : "", i);
+    for (int i = 0; i < 130; i++) km_buf_printf(&name, "%sk%d", i ? "." : "", i);
     km_buf_printf(&pat, "{\"%s\": [\"v\"]}", name.data);
-    /* the event splits the name three ways: k0 nested, k1..k31 as one dotted key, the rest nested
-     * again except one more dotted pair */
+    /* the event splits the name three ways: k0 nested, k1..k63 as one dotted key, k64..k127
+     * nested one by one, k128.k129 as one dotted key */
     km_buf_puts(&ev, "{\"k0\": {\"");
-    for (int i = 1; i < 32; i++) km_buf_printf(&ev, "%sk%d", i > 1 ? "." : "", i);
+    for (int i = 1; i < 64; i++) km_buf_printf(&ev, "%sk%d", i > 1 ? "." : "", i);
     km_buf_puts(&ev, "\": ");
-    for (int i = 32; i < 62; i++) km_buf_printf(&ev, "{\"k%d\": ", i);
-    km_buf_puts(&ev, "{\"k62.k63\": \"v\"}");
-    for (int i = 0; i < 31; i++) km_buf_putc(&ev, '}');
-    km_buf_putc(&ev, '}');
-    km_test_case(match1(pat.data, ev.data) == 1, "64 parts, split three ways: match");
+    for (int i = 64; i < 128; i++) km_buf_printf(&ev, "{\"k%d\": ", i);
+    km_buf_puts(&ev, "{\"k128.k129\": \"v\"}");
+    for (int i = 64; i < 128; i++) km_buf_putc(&ev, '}');
+    km_buf_puts(&ev, "}}");
+    km_test_case(match1(pat.data, ev.data) == 1, "130 parts, split three ways: match");
     km_error err;
     km_pattern *p = km_pattern_compile(pat.data, pat.len, 0, &err);
-    km_test_case(p != NULL, "64 parts compile");
+    km_test_case(p != NULL, "130 parts compile");
     km_pattern_free(p);
     km_names nm;
     km_names_init(&nm);
-    km_test_case(km_names_add_field(&nm, name.data, name.len, 0) == 0, "64 parts: added to the name tree");
-    /* 64 edges from the root (one per prefix) and one from each part's end to each later one */
-    km_test_case(nm.ntab == 64 + 64 * 63 / 2 && nm.nstore == 1, "edges %zu, copies %zu", nm.ntab, nm.nstore);
-    km_buf_puts(&name, ".k64");
-    km_test_case(km_names_add_field(&nm, name.data, name.len, 1) == -1 && nm.ntab == 2080,
-                 "65 parts: refused by the name tree, nothing added");
+    km_test_case(km_names_add_field(&nm, name.data, name.len, 0) == 0, "130 parts: added to the name tree");
+    /* 130 edges from the root (one per prefix) and one from each part's end to each later one:
+     * 129 + 128 + ... + 1 = 8,385 */
+    km_test_case(nm.ntab == 130 + 8385 && nm.nstore == 1, "edges %zu, copies %zu", nm.ntab, nm.nstore);
+    km_buf_puts(&name, ".k130");
+    km_test_case(km_names_add_field(&nm, name.data, name.len, 1) == -1 && nm.ntab == 8515 && nm.nstore == 1,
+                 "131 parts: refused by the name tree, nothing added");
     km_names_free(&nm);
     km_buf_reset(&pat);
     km_buf_printf(&pat, "{\"%s\": [\"v\"]}", name.data);
     p = km_pattern_compile(pat.data, pat.len, 0, &err);
-    km_test_case(p == NULL && strstr(err.msg, "field name has 65 parts separated by dots; at most 64 are allowed"),
-                 "65 parts refused: %s", p ? "compiled" : err.msg);
+    km_test_case(p == NULL && strstr(err.msg, "field name has 131 parts separated by dots; at most 130 are allowed"),
+                 "131 parts refused: %s", p ? "compiled" : err.msg);
     km_pattern_free(p);
-    /* the same name reached through nesting counts the same */
+    /* nesting counts the same: 10 objects whose keys hold 13 parts each, then one more key */
     km_buf_reset(&pat);
-    for (int i = 0; i < 65; i++) km_buf_printf(&pat, "{\"k%d\": ", i);
-    km_buf_puts(&pat, "[\"v\"]");
-    for (int i = 0; i < 65; i++) km_buf_putc(&pat, '}');
+    for (int i = 0; i < 10; i++) {
+        km_buf_putc(&pat, '{');
+        for (int j = 0; j < 13; j++) km_buf_printf(&pat, "%s%c%d", j ? "." : "\"", 'a' + i, j);
+        km_buf_puts(&pat, "\": ");
+    }
+    km_buf_puts(&pat, "{\"z\": [\"v\"]}");
+    for (int i = 0; i < 10; i++) km_buf_putc(&pat, '}');
     p = km_pattern_compile(pat.data, pat.len, 0, &err);
-    km_test_case(p == NULL && strstr(err.msg, "65 parts"), "65 nested parts refused: %s", p ? "compiled" : err.msg);
+    km_test_case(p == NULL && strstr(err.msg, "131 parts"), "131 parts by nesting refused: %s", p ? "compiled" : err.msg);
     km_pattern_free(p);
     km_buf_free(&name);
     km_buf_free(&pat);
