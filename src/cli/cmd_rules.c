@@ -215,7 +215,8 @@ static int test_rules(const km_ruleset *rs, int verbose) {
     km_match_scratch_free(s);
     size_t listed = 0;
     for (size_t i = 0; i < n; i++) listed += !km_ruleset_get(rs, i)->hidden; /* sigma helper */
-    printf("%zu rules, %zu examples: %zu passed, %zu failed\n", listed, passed + failed, passed, failed);
+    printf("%zu rule%s, %zu example%s: %zu passed, %zu failed\n", listed, listed == 1 ? "" : "s", passed + failed,
+           passed + failed == 1 ? "" : "s", passed, failed);
     return failed ? 1 : 0;
 }
 
