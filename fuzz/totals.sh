@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Executions per target that count towards the issue's goal (10 million without a finding):
-# the runs in build/fuzz/stats.tsv (written by fuzz/run.sh) made with the target's current
+# the runs in build/fuzz/stats.tsv (written by fuzz/run.sh) and fuzz/stats/*.tsv (earlier machines'
+# runs, committed) made with the target's current
 # harness, i.e. after the last commit that changed fuzz/fuzz_<target>.c, fuzz/util.c or
 # fuzz/fuzz.h. A run counts when it found nothing and its recorded commit contains that change
 # (older lines without a commit column: when they ended after the change's minute); a run made
@@ -12,8 +13,13 @@
 set -u
 cd "$(dirname "$0")/.."
 goal=${1:-10000000}
-stats=build/fuzz/stats.tsv
-[ -f "$stats" ] || { echo "no $stats yet (fuzz/run.sh writes it)"; exit 1; }
+# This machine's runs (build/fuzz/stats.tsv) and the runs of earlier machines that were committed
+# (fuzz/stats/*.tsv: build/fuzz/ is not kept from one session's machine to the next); a line in both
+# counts once.
+stats=$(mktemp)
+trap 'rm -f "$stats"' EXIT
+cat build/fuzz/stats.tsv fuzz/stats/*.tsv 2>/dev/null | sort -u > "$stats"
+[ -s "$stats" ] || { echo "no build/fuzz/stats.tsv or fuzz/stats/*.tsv yet (fuzz/run.sh writes the first)"; exit 1; }
 targets=$(ls fuzz/fuzz_*.c | sed -E 's#fuzz/fuzz_(.*)\.c#\1#')
 echo "| target | harness since | counted runs | executions | seconds | executions/s | runs that found something | first run | last run |"
 echo "|---|---|---:|---:|---:|---:|---:|---|---|"
