@@ -54,7 +54,9 @@ for t in "$@"; do
     python3 fuzz/seeds.py "$t" "$seeds" >/dev/null || echo "$t: seed generation failed (running on the corpus only)"
     dict=fuzz/$t.dict
     [ -f "$dict" ] || dict=fuzz/json.dict
-    log=build/fuzz/logs/$t.log
+    # one log per run: two runs of one target at once (two cores) shared build/fuzz/logs/<target>.log,
+    # and each then read its executions and seed from the other's lines (session 9)
+    log=build/fuzz/logs/$t.$$.log
     limit=(-max_total_time="$secs")
     [ -n "$runs" ] && limit=(-runs="$runs")
     [ -n "$seed" ] && limit+=(-seed="$seed")
