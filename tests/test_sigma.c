@@ -93,6 +93,28 @@ TEST(sigma_plain_values_wildcards_and_case) {
     run_cases(c, sizeof c / sizeof c[0]);
 }
 
+/* Finding of fuzz/fuzz_sigma (session 10): a run of stars was written as as many ".*", and PCRE2,
+ * trying every way of sharing the text among them, hit its match limit; the evaluator took that as
+ * no match, while the rule's exact prefilter (and Sigma) said match. A run of stars is one star. */
+#define STARS43 "*******************************************"
+TEST(sigma_a_run_of_stars_is_one_star) {
+    static const tcase c[] = {
+        {SEL("eventSource: 's3.amazonaws" STARS43 ".com'"), "{\"eventSource\":\"s3.amazonaws.com\"}", 1,
+         "43 stars match nothing"},
+        {SEL("eventSource|cased: 's3.amazonaws" STARS43 ".com'"), "{\"eventSource\":\"s3.amazonaws.com\"}", 1,
+         "43 stars, cased"},
+        {SEL("eventSource: 's3" STARS43 ".com'"), "{\"eventSource\":\"s3.amazonaws.example.com\"}", 1,
+         "43 stars match a long middle"},
+        {SEL("eventSource: 's3" STARS43 ".com'"), "{\"eventSource\":\"s3.amazonaws.example.co\"}", 0,
+         "43 stars, no match"},
+        {SEL("eventSource|contains: 'a" STARS43 "z'"), "{\"eventSource\":\"xxazxx\"}", 1, "contains with a run"},
+        {SEL("eventName: 'a**?**b'"), "{\"eventName\":\"axb\"}", 1, "stars around ? still need one character"},
+        {SEL("eventName: 'a**?**b'"), "{\"eventName\":\"ab\"}", 0, "stars around ? do not make it optional"},
+    };
+    run_cases(c, sizeof c / sizeof c[0]);
+}
+#undef STARS43
+
 TEST(sigma_yaml_types_follow_yaml_1_1) {
     static const tcase c[] = {
         {SEL("f: null"), "{}", 1, "null: absent"},
