@@ -115,6 +115,31 @@ TEST(sigma_a_run_of_stars_is_one_star) {
 }
 #undef STARS43
 
+/* A |re that backtracks catastrophically stops at PCRE2's match limit: no match, and the scratch
+ * counts it (detect and watch report the count); a quick test counts nothing. */
+TEST(sigma_regex_limit_is_counted) {
+    km_error err;
+    km_sigma_set *s = mk(SEL("userAgent|re: '^(a|aa)+$'"), &err);
+    CHECK_MSG(s != NULL, "rule did not load");
+    if (!s) return;
+    static const char *const recs[] = {"{\"userAgent\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac\"}",
+                                       "{\"userAgent\":\"aaaa\"}"};
+    static const int want[] = {0, 1};
+    static const uint64_t hits[] = {1, 1};
+    km_sigma_scratch *sc = km_sigma_scratch_new();
+    CHECK(km_sigma_scratch_limit_hits(sc) == 0);
+    for (size_t i = 0; i < 2; i++) {
+        km_json_doc *d = km_json_parse(recs[i], strlen(recs[i]), NULL, NULL, &err);
+        int got = km_sigma_eval(s, 0, km_json_root(d), sc);
+        CHECK_MSG(got == want[i], "record %zu: got %d", i, got);
+        CHECK_MSG(km_sigma_scratch_limit_hits(sc) == hits[i], "record %zu: %llu limit hits", i,
+                  (unsigned long long)km_sigma_scratch_limit_hits(sc));
+        km_json_doc_free(d);
+    }
+    km_sigma_scratch_free(sc);
+    km_sigma_set_free(s);
+}
+
 TEST(sigma_yaml_types_follow_yaml_1_1) {
     static const tcase c[] = {
         {SEL("f: null"), "{}", 1, "null: absent"},

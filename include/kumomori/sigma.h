@@ -121,6 +121,12 @@ void km_sigma_scratch_free(km_sigma_scratch *sc);
  * directly and is the oracle the compiled matcher is tested against. */
 int km_sigma_eval(const km_sigma_set *s, size_t i, const km_json *record, km_sigma_scratch *sc);
 
+/* How many regular-expression tests made with this scratch stopped at PCRE2's match or depth
+ * limit (a `|re` with catastrophic backtracking on a crafted value, so that one record cannot hang
+ * detection). Such a test is taken as no match, so the rule may have missed the record: callers
+ * report the count rather than let the miss pass unsaid. */
+uint64_t km_sigma_scratch_limit_hits(const km_sigma_scratch *sc);
+
 /* Necessary conditions for detection rule i as EventBridge patterns over the raw record: the
  * rule can only match a record that matches at least one of them. Returns how many there are
  * (0: the rule must be evaluated on every record) and points *patterns at them (compact JSON,

@@ -342,6 +342,12 @@ int km_cmd_detect(int argc, char **argv) {
                     (unsigned long long)cs.hits, (unsigned long long)cs.fired, (unsigned long long)cs.groups,
                     (unsigned long long)cs.evicted_groups, (unsigned long long)cs.late, (unsigned long long)cs.untimed);
     }
+    if (st.regex_limit_hits) /* printed even with -q: a rule may have missed a record */
+        fprintf(stderr,
+                "kumomori detect: warning: %llu regular-expression test%s of Sigma rules stopped at PCRE2's match "
+                "limit and counted as no match (first in rule %s): those records may have been missed\n",
+                (unsigned long long)st.regex_limit_hits, st.regex_limit_hits == 1 ? "" : "s",
+                st.regex_limit_rule ? st.regex_limit_rule : "?");
     if (st.inputs == 0 && st.input_errors == 0 && status != 2) {
         fprintf(stderr, "kumomori detect: no CloudTrail files found in the given paths\n");
         status = 2;

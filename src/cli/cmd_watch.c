@@ -665,6 +665,12 @@ int km_cmd_watch(int argc, char **argv) {
                 stop_requested = 1;
                 break;
             }
+            if (rst.regex_limit_hits)
+                fprintf(stderr,
+                        "kumomori watch: warning: %s: %llu regular-expression test%s of Sigma rules stopped at PCRE2's "
+                        "match limit and counted as no match (first in rule %s): those records may have been missed\n",
+                        sc.c[i].rel, (unsigned long long)rst.regex_limit_hits, rst.regex_limit_hits == 1 ? "" : "s",
+                        rst.regex_limit_rule ? rst.regex_limit_rule : "?");
             st.files++;
             st.records += rst.records;
             st.alerts += rst.alerts;

@@ -792,6 +792,9 @@ int km_detect_run(const km_detect_opts *o, char *const *inputs, size_t ninputs, 
         km_match_scratch_free(ws[i].scratch);
         km_reader_free(ws[i].rd);
         km_input_close(ws[i].in);
+        const char *lr = NULL;
+        st->regex_limit_hits += km_program_scratch_limit_hits(ws[i].pscratch, &lr);
+        if (lr && !st->regex_limit_rule) st->regex_limit_rule = lr;
         km_program_scratch_free(ws[i].pscratch); /* sigma helper */
         km_arena_free(&ws[i].light);
         km_buf_free(&ws[i].ctxbuf);

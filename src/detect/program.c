@@ -34,6 +34,7 @@ struct km_program_scratch {
     km_sigma_scratch *sc;
     uint32_t *ids;
     size_t cap;
+    const char *limit_rule; /* the first rule whose evaluation hit PCRE2's limit (km_sigma_scratch_limit_hits) */
 };
 
 km_program *km_program_new(const km_ruleset *rs, const km_program_opts *o, km_error *err) {
@@ -144,6 +145,19 @@ static int cmp_u32(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* km_sigma_eval, noting the first rule whose regular expressions hit PCRE2's limit */
+static int eval(const km_program *p, km_program_scratch *s, const km_rule *r, const km_json *root) {
+    uint64_t before = km_sigma_scratch_limit_hits(s->sc);
+    int got = km_sigma_eval(p->sigma, r->sigma_index, root, s->sc);
+    if (!s->limit_rule && km_sigma_scratch_limit_hits(s->sc) != before) s->limit_rule = r->id;
+    return got;
+}
+
+uint64_t km_program_scratch_limit_hits(const km_program_scratch *s, const char **first_rule) {
+    if (first_rule) *first_rule = s ? s->limit_rule : NULL;
+    return s ? km_sigma_scratch_limit_hits(s->sc) : 0;
+}
+
 int km_program_select(const km_program *p, km_program_scratch *s, const km_json *root, const uint32_t *ids, int n,
                       const uint32_t **out) {
     size_t need = (size_t)(n > 0 ? n : 0) + p->nalways;
@@ -159,14 +173,13 @@ int km_program_select(const km_program *p, km_program_scratch *s, const km_json 
     size_t k = 0;
     for (int i = 0; i < n; i++) {
         const km_rule *r = km_ruleset_get(p->rs, ids[i]);
-        if (r->kind == KM_RULE_SIGMA && !r->sigma_exact && (!root || km_sigma_eval(p->sigma, r->sigma_index, root, s->sc) != 1))
-            continue;
+        if (r->kind == KM_RULE_SIGMA && !r->sigma_exact && (!root || eval(p, s, r, root) != 1)) continue;
         s->ids[k++] = ids[i];
     }
     if (root)
         for (size_t i = 0; i < p->nalways; i++) {
             const km_rule *r = km_ruleset_get(p->rs, p->always[i]);
-            if (km_sigma_eval(p->sigma, r->sigma_index, root, s->sc) == 1) s->ids[k++] = p->always[i];
+            if (eval(p, s, r, root) == 1) s->ids[k++] = p->always[i];
         }
     if (p->nalways && k > 1) qsort(s->ids, k, sizeof *s->ids, cmp_u32);
     *out = s->ids;

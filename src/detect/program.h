@@ -48,6 +48,10 @@ int km_program_feeds(const km_program *p, size_t i);
 /* Worker side. */
 km_program_scratch *km_program_scratch_new(void);
 void km_program_scratch_free(km_program_scratch *s); /* takes NULL */
+/* Regular-expression tests of Sigma rules evaluated with this scratch that stopped at PCRE2's
+ * limit and were taken as no match (km_sigma_scratch_limit_hits); *first_rule: the id of the first
+ * rule that did (NULL when none). */
+uint64_t km_program_scratch_limit_hits(const km_program_scratch *s, const char **first_rule);
 /* Whether some Sigma rule must see every record (it has no necessary pattern). */
 int km_program_sees_all(const km_program *p);
 /* The rules that really match a record, from the matcher's ids (root may be NULL when the record

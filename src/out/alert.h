@@ -56,6 +56,8 @@ typedef struct km_run_stats {
     uint64_t input_errors;       /* notes with is_error */
     uint64_t ignored_files;      /* files in folders not named like trail files (*.json, *.json.gz, ...) */
     uint64_t skipped[16];        /* by km_skip_reason (detect/reader.h) */
+    uint64_t regex_limit_hits;   /* Sigma regular-expression tests stopped at PCRE2's limit: taken as no match */
+    const char *regex_limit_rule; /* the id of a rule that had one (NULL when none) */
     double seconds;
 } km_run_stats;
 

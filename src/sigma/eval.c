@@ -59,6 +59,8 @@ km_sigma_scratch *km_sigma_scratch_new(void) {
     return sc;
 }
 
+uint64_t km_sigma_scratch_limit_hits(const km_sigma_scratch *sc) { return sc ? sc->regex_limit_hits : 0; }
+
 void km_sigma_scratch_free(km_sigma_scratch *sc) {
     if (!sc) return;
     pcre2_match_data_free(sc->md);
