@@ -95,8 +95,11 @@ TEST(sigma_plain_values_wildcards_and_case) {
 
 /* Finding of fuzz/fuzz_sigma (session 10): a run of stars was written as as many ".*", and PCRE2,
  * trying every way of sharing the text among them, hit its match limit; the evaluator took that as
- * no match, while the rule's exact prefilter (and Sigma) said match. A run of stars is one star. */
+ * no match, while the rule's exact prefilter (and Sigma) said match. A run of stars is one star,
+ * and a run of stars and '?'s its '?'s then one star. */
 #define STARS43 "*******************************************"
+#define QS20 "*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?"
+#define X30 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 TEST(sigma_a_run_of_stars_is_one_star) {
     static const tcase c[] = {
         {SEL("eventSource: 's3.amazonaws" STARS43 ".com'"), "{\"eventSource\":\"s3.amazonaws.com\"}", 1,
@@ -110,10 +113,19 @@ TEST(sigma_a_run_of_stars_is_one_star) {
         {SEL("eventSource|contains: 'a" STARS43 "z'"), "{\"eventSource\":\"xxazxx\"}", 1, "contains with a run"},
         {SEL("eventName: 'a**?**b'"), "{\"eventName\":\"axb\"}", 1, "stars around ? still need one character"},
         {SEL("eventName: 'a**?**b'"), "{\"eventName\":\"ab\"}", 0, "stars around ? do not make it optional"},
+        {SEL("eventName: 'a" QS20 "b'"), "{\"eventName\":\"a" X30 "b\"}", 1, "20 of *? match 30 characters"},
+        {SEL("eventName: 'a" QS20 "b'"), "{\"eventName\":\"a" X30 "\"}", 0, "20 of *? and no b"},
+        {SEL("eventName: 'a" QS20 "b'"), "{\"eventName\":\"axxxxxxxxxxxxxxxxxxxb\"}", 0,
+         "20 of *? need 20 characters, not 19"},
+        {SEL("eventName: 'a" QS20 "b'"), "{\"eventName\":\"axxxxxxxxxxxxxxxxxxxxb\"}", 1, "20 characters"},
+        {SEL("eventName: 'ab?*'"), "{\"eventName\":\"ab\"}", 0, "a trailing ?* needs one character"},
+        {SEL("eventName: 'ab?*'"), "{\"eventName\":\"abc\"}", 1, "a trailing ?*"},
     };
     run_cases(c, sizeof c / sizeof c[0]);
 }
 #undef STARS43
+#undef QS20
+#undef X30
 
 /* A |re that backtracks catastrophically stops at PCRE2's match limit: no match, and the scratch
  * counts it (detect and watch report the count); a quick test counts nothing. */

@@ -122,15 +122,19 @@ pcre2_code *sg_str_compile(const sg_str *s, int cased, char *msg, size_t msgsz) 
     km_buf_init(&b, 1u << 22);
     size_t i = st;
     while (i < en) {
-        if (s->w[i] == 1) {
-            /* a run of stars is one: ".*.*" means ".*", but PCRE2 tries every way of sharing the
-             * text among them (a fuzzed "s3.amazonaws***...***.com" of 43 stars hit the match
-             * limit on "s3.amazonaws.com" and was taken as no match) */
-            km_buf_puts(&b, ".*");
-            while (i < en && s->w[i] == 1) i++;
+        if (s->w[i] == 1 || s->w[i] == 2) {
+            /* A run of wildcards is its '?'s (one character each) then, if it holds a '*', one
+             * ".*": the same language as written, but ".*.*" (or ".*..*.") makes PCRE2 try every
+             * way of sharing the text among the stars (a fuzzed "s3.amazonaws***...***.com" of 43
+             * stars reached the match limit on "s3.amazonaws.com" and was taken as no match). */
+            int star = 0;
+            for (; i < en && (s->w[i] == 1 || s->w[i] == 2); i++) {
+                if (s->w[i] == 2) km_buf_putc(&b, '.');
+                else star = 1;
+            }
+            if (star) km_buf_puts(&b, ".*");
             continue;
         }
-        if (s->w[i] == 2) { km_buf_putc(&b, '.'); i++; continue; }
         if (s->w[i] == SG_W_DASH) {
             /* one character of the windash set; none of them has other case forms (casefold.h),
              * so cased and case-insensitive values write the same class */
